@@ -1,0 +1,45 @@
+"""What the engine publishes: immutable copies a view can draw from any thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The state of a run after `update` updates.
+
+    Losses are in the data's own unit (e.g. views); `params` and `grad` are in the training
+    unit (data unit / scale), keyed by the model's parameter-array names (see
+    `core.models`). History arrays are bounded (decimated), never growing without limit.
+    """
+
+    update: int
+    epoch: float                      # updates / updates_per_epoch
+    train_loss: float                 # full training set, data unit
+    unseen_loss: float                # full unseen set, data unit (nan if no unseen data)
+    lr: float
+    params: dict[str, np.ndarray]
+    grad: dict[str, np.ndarray]       # full-batch gradient at `params` (training unit)
+    step: dict[str, np.ndarray]       # the step about to be taken: -lr * update direction
+    # Bounded history (same length each): update index, losses (data unit).
+    hist_update: np.ndarray = field(default_factory=lambda: np.empty(0))
+    hist_train: np.ndarray = field(default_factory=lambda: np.empty(0))
+    hist_unseen: np.ndarray = field(default_factory=lambda: np.empty(0))
+    # Bounded path of the two tracked scalar parameters, shape (n, 2), training unit.
+    path: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+    track: tuple[str, str] = ("w", "b")
+    done: bool = False
+    diverged: bool = False
+    stop_reason: str | None = None
+    seconds: float = 0.0              # wall time spent in updates so far
+    run_id: int = 0                   # new for every new run, so stale snapshots are dropped
+    # Drawing extras (only with snapshot(extras=True)), data unit.
+    pred_train: np.ndarray | None = None
+    pred_unseen: np.ndarray | None = None
+    curve_x: np.ndarray | None = None     # one-day models: grid over x1
+    curve_y: np.ndarray | None = None     # the model's curve on that grid
+    pieces: np.ndarray | None = None      # (K, n): c_i * act(b_i + w_i x1), one hidden layer
+    constant: float | None = None         # the output bias b
