@@ -1,0 +1,237 @@
+"""`fnlab train`, `fnlab table`, `fnlab datasets`: the engine from the command line.
+
+Every failure a user can cause (bad flag value, bad CSV, bad config) ends with one line on
+stderr and exit code 2, never a traceback. JSON output is a stable interface.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from core.config import LOSSES, MODELS, OPTIMIZERS, ConfigError, RunConfig
+
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A one-line message for the user."""
+
+
+def _init_pair(text: str) -> tuple[float, float]:
+    try:
+        w, b = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--init takes w,b (two numbers), got {text!r}") from None
+    return (w, b)
+
+
+def _data_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default="channel", help="built-in name or a CSV file")
+    p.add_argument("--column", help="the CSV's value column (default: detected)")
+    p.add_argument("--split", help="last training day, YYYY-MM-DD (default: the dataset's)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fnlab",
+        description="Function Lab: machine learning is looking for a function. With no "
+                    "command, `fnlab` opens the app; `fnlab --preset NAME --screenshot "
+                    "FILE.png [--updates N]` renders a preset to a picture.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train one model and print a summary")
+    _data_flags(t)
+    t.add_argument("--days", type=int, default=1, help="days of features (1-365)")
+    t.add_argument("--model", choices=MODELS, default="linear")
+    t.add_argument("--units", type=int, default=3, help="units per layer (networks)")
+    t.add_argument("--layers", type=int, default=1, help="hidden layers (networks)")
+    t.add_argument("--loss", choices=LOSSES, default="mae")
+    t.add_argument("--optimizer", choices=OPTIMIZERS, help="default: what converges")
+    t.add_argument("--batch-size", type=int, help="mini-batch size (default: full batch)")
+    t.add_argument("--lr", type=float, help="learning rate (default: the model's)")
+    lim = t.add_mutually_exclusive_group()
+    lim.add_argument("--epochs", type=int, help="stop after this many epochs")
+    lim.add_argument("--updates", type=int, help="stop after this many updates")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--init", type=_init_pair, help="start at w,b (linear; training unit)")
+    t.add_argument("--json", action="store_true", help="print one JSON object")
+
+    tb = sub.add_parser("table", help="reproduce the lecture's three tables")
+    _data_flags(tb)
+    tb.add_argument("--loss", choices=LOSSES, default="mae")
+    tb.add_argument("--seed", type=int, default=0)
+    tb.add_argument("--net-updates", type=int,
+                    help="updates per network (default 3000; fewer for a quick look)")
+    tb.add_argument("--json", action="store_true", help="print a JSON list of rows")
+    tb.add_argument("--csv", metavar="FILE", help="also write the rows to a CSV file")
+    tb.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    tb.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+    d = sub.add_parser("datasets", help="list the built-in datasets")
+    d.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed its one-line usage error
+        return int(exc.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return {"train": cmd_train, "table": cmd_table, "datasets": cmd_datasets}[
+            args.command](args)
+    except (CliError, ConfigError, ValueError, OSError) as exc:
+        print(f"fnlab {args.command}: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"fnlab {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _load_data(name: str, column: str | None, split: str | None, days: int) -> Any:
+    from core.data import load_series, window
+
+    return window(load_series(name, column), days, split)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from core.experiments import default_config, train_result
+
+    config = default_config(
+        dataset=args.data, column=args.column, split=args.split, days=args.days,
+        model=args.model, units=args.units, layers=args.layers, loss=args.loss,
+        optimizer=args.optimizer, batch_size=args.batch_size, lr=args.lr,
+        limit_updates=args.updates, limit_epochs=args.epochs, seed=args.seed, init=args.init)
+    data = _load_data(config.dataset, config.column, config.split, config.days)
+    result = train_result(config, data)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    fmt = data.fmt
+    print(f"{data.name}: {config.days}-day {config.model} model, {config.loss.upper()} loss, "
+          f"{config.optimizer}, lr {config.lr:g}, "
+          f"batch {'full' if config.batch_size is None else config.batch_size}")
+    print(f"  training samples {len(data.y_train):,} (to {data.split}), unseen "
+          f"{len(data.y_unseen):,}")
+    print(f"  updates {result['updates']:,} ({result['epochs']:.1f} epochs) in "
+          f"{result['seconds']:.2f} s")
+    if result["diverged"]:
+        print(f"  {result['stop_reason']}")
+    else:
+        print(f"  training loss L  = {fmt(result['train_loss'])}")
+        print(f"  unseen loss   L' = {fmt(result['unseen_loss'])}")
+    if config.model == "linear" and not result["diverged"]:
+        w = result["params"]["w"]
+        shown = ", ".join(f"{v:.2f}" for v in w[:7]) + (", ..." if len(w) > 7 else "")
+        print(f"  b = {fmt(result['params']['b'])}, w = {shown}")
+    return 0
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    from core.data import load_series, window
+    from core.experiments import lecture_tables, run_tables, total_updates
+    from core.results import format_loss
+
+    series = load_series(args.data, args.column)
+    exps = lecture_tables(args.data, args.split, args.loss, args.seed, args.net_updates)
+    cache: dict[int, Any] = {}
+
+    def data_for(cfg: RunConfig) -> Any:
+        if cfg.days not in cache:
+            cache[cfg.days] = window(series, cfg.days, cfg.split)
+        return cache[cfg.days]
+
+    bar = None
+    if not args.no_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total_updates(exps), unit="upd", file=sys.stderr, leave=False,
+                   desc="fnlab table", dynamic_ncols=True)
+    try:
+        rows = run_tables(exps, data_for, bar.update if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    if args.csv:
+        _write_csv(Path(args.csv), rows)
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    scale, suffix = rows[0]["scale"], rows[0]["suffix"]
+
+    def f(v: float | None) -> str:
+        return "diverged" if v is None else format_loss(v, scale, suffix)
+
+    titles = {1: "Linear models, more days", 2: "56 days: more ReLUs",
+              3: "56 days: more layers of 100 ReLU"}
+    for table in (1, 2, 3):
+        print(f"\n{'### ' if args.markdown else ''}Table {table}: {titles[table]} "
+              f"({series.name}, {args.loss.upper()})\n")
+        if args.markdown:
+            print("| model | training | unseen | lecture | updates | seconds |")
+            print("|---|---|---|---|---|---|")
+        else:
+            print(f"{'model':<36}{'training':>10}{'unseen':>10}{'lecture':>16}"
+                  f"{'updates':>9}{'seconds':>9}")
+        for r in (r for r in rows if r["table"] == table):
+            lec = ("" if r["lecture_train"] is None else
+                   f"{r['lecture_train'] / 1000:.2f}k / {r['lecture_unseen'] / 1000:.2f}k")
+            cells = (r["label"], f(r["train_loss"]), f(r["unseen_loss"]), lec,
+                     f"{r['updates']:,}", f"{r['seconds']:.1f}")
+            if args.markdown:
+                print("| " + " | ".join(cells) + " |")
+            else:
+                print(f"{cells[0]:<36}{cells[1]:>10}{cells[2]:>10}{cells[3]:>16}"
+                      f"{cells[4]:>9}{cells[5]:>9}")
+    total = sum({r["label"]: r["seconds"] for r in rows}.values())
+    print(f"\ntotal training time {total:.1f} s")
+    return 0
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    import csv
+
+    cols = ["table", "label", "model", "days", "units", "layers", "train_loss", "unseen_loss",
+            "lecture_train", "lecture_unseen", "updates", "epochs", "seconds", "diverged"]
+    try:
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(cols)
+            for r in rows:
+                writer.writerow([r.get(c) for c in cols])
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from core.data import list_datasets
+
+    infos = list_datasets()
+    if args.json:
+        print(json.dumps([{
+            "name": i.name, "title": i.title, "start": str(i.start), "end": str(i.end),
+            "split": str(i.default_split), "source": i.source, "licence": i.licence,
+            "synthetic": bool(i.synthetic)} for i in infos]))
+        return 0
+    for i in infos:
+        kind = "synthetic" if i.synthetic else "real"
+        print(f"{i.name:<10} {i.title} ({kind})")
+        print(f"{'':<10} {i.start} .. {i.end}, training to {i.default_split}")
+        print(f"{'':<10} source: {i.source}; licence: {i.licence}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
