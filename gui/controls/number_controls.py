@@ -1,0 +1,120 @@
+"""Two compound knobs: a log-scale learning-rate slider with its exact number, and speed.
+
+A learning rate spans eight orders of magnitude, so the slider moves in log10 steps while
+the number beside it holds the exact value; each follows the other without echo loops.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDoubleValidator
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSlider, QWidget
+
+LR_MIN, LR_MAX = 1e-6, 10.0
+LR_TICKS_PER_DECADE = 40
+
+# Speeds in updates per second; the last position means "as fast as possible".
+SPEEDS: tuple[float | None, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000,
+                                    None)
+
+
+class LearningRateControl(QWidget):
+    """Log slider 1e-6..10 plus an exact-number field kept in sync."""
+
+    value_changed = Signal(float)
+    invalid = Signal(str)
+
+    def __init__(self, value: float = 0.01, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        lo, hi = math.log10(LR_MIN), math.log10(LR_MAX)
+        self.slider.setRange(round(lo * LR_TICKS_PER_DECADE), round(hi * LR_TICKS_PER_DECADE))
+        self.slider.setToolTip("learning rate, log scale from 1e-6 to 10")
+        self.edit = QLineEdit()
+        self.edit.setValidator(QDoubleValidator(0.0, 1e6, 12, self.edit))
+        self.edit.setFixedWidth(90)
+        self.edit.setToolTip("exact learning rate (eta); Enter to apply")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.slider, 1)
+        lay.addWidget(self.edit)
+        self._value = value
+        self.set_value(value)
+        self.slider.valueChanged.connect(self._from_slider)
+        self.edit.editingFinished.connect(self._from_edit)
+
+    def value(self) -> float:
+        return self._value
+
+    def set_value(self, value: float) -> None:
+        """Show `value` without emitting (used when a preset or config arrives)."""
+        self._value = float(value)
+        self.slider.blockSignals(True)
+        clamped = min(max(value, LR_MIN), LR_MAX)
+        self.slider.setValue(round(math.log10(clamped) * LR_TICKS_PER_DECADE))
+        self.slider.blockSignals(False)
+        self.edit.setText(_fmt_lr(value))
+
+    def _from_slider(self, pos: int) -> None:
+        value = float(f"{10 ** (pos / LR_TICKS_PER_DECADE):.3g}")
+        self._value = value
+        self.edit.setText(_fmt_lr(value))
+        self.value_changed.emit(value)
+
+    def _from_edit(self) -> None:
+        try:
+            value = float(self.edit.text().replace(",", ""))
+        except ValueError:
+            self.invalid.emit(f"learning rate: {self.edit.text()!r} is not a number")
+            return
+        if not math.isfinite(value) or value <= 0:
+            self.invalid.emit("learning rate must be a positive number")
+            return
+        if value == self._value:
+            return
+        self.set_value(value)
+        self.value_changed.emit(value)
+
+
+def _fmt_lr(value: float) -> str:
+    return f"{value:.6g}"
+
+
+class SpeedControl(QWidget):
+    """Updates per second, from slow motion (1/s) to as fast as possible."""
+
+    speed_changed = Signal(object)   # float | None
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, len(SPEEDS) - 1)
+        self.slider.setValue(len(SPEEDS) - 1)
+        self.slider.setToolTip("updates per second: slow motion to follow a path step by "
+                               "step, up to as fast as the machine goes")
+        self.label = QLabel()
+        self.label.setMinimumWidth(90)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.slider, 1)
+        lay.addWidget(self.label)
+        self.slider.valueChanged.connect(self._changed)
+        self._show()
+
+    def speed(self) -> float | None:
+        return SPEEDS[self.slider.value()]
+
+    def set_speed(self, speed: float | None) -> None:
+        idx = len(SPEEDS) - 1 if speed is None else min(
+            range(len(SPEEDS) - 1), key=lambda i: abs(math.log(SPEEDS[i] / speed)))
+        self.slider.setValue(idx)
+
+    def _show(self) -> None:
+        s = self.speed()
+        self.label.setText("max speed" if s is None else f"{s:g} / s")
+
+    def _changed(self, _pos: int) -> None:
+        self._show()
+        self.speed_changed.emit(self.speed())

@@ -1,0 +1,307 @@
+"""The control panel: every knob of a run, producing a new RunConfig on each change.
+
+The panel owns no training state: it shows a `RunConfig`, and when a knob moves it builds
+the next one with `RunConfig.replace` (validated there) and emits it after a short
+debounce, so dragging a slider sends one change per pause, not one per pixel.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.config import MAX_DAYS, MAX_LAYERS, MAX_UNITS, ConfigError, RunConfig
+from gui.controls.number_controls import LearningRateControl, SpeedControl
+
+MODEL_NAMES = {"linear": "Linear", "sigmoid": "Sigmoid", "hard-sigmoid": "Hard sigmoid",
+               "relu": "ReLU"}
+LOSS_NAMES = {"mae": "MAE  |y - ŷ|", "mse": "MSE  (y - ŷ)²"}
+OPTIMIZER_NAMES = {"gd": "Gradient descent", "momentum": "Momentum", "adam": "Adam"}
+IMPORT_ITEM = "Import CSV..."
+DEBOUNCE_MS = 150
+
+
+def updates_per_epoch(n: int, batch: int | None) -> int:
+    """ceil(N / B): the lecture's N = 10,000, B = 10 -> 1,000."""
+    if batch is None or batch >= n:
+        return 1
+    return -(-n // batch)
+
+
+class ControlPanel(QScrollArea):
+    """Scrollable panel; emits `config_changed(RunConfig)` (debounced) and button signals."""
+
+    config_changed = Signal(object)
+    invalid = Signal(str)
+    import_requested = Signal()
+    play_clicked = Signal()
+    step_clicked = Signal()
+    reset_clicked = Signal()
+    record_clicked = Signal()
+    speed_changed = Signal(object)
+
+    def __init__(self, config: RunConfig, datasets: list[tuple[str, str]],
+                 parent: QWidget | None = None) -> None:
+        """`datasets`: (name, title) of the built-ins."""
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._config = config
+        self._n_train = 0
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._emit_config)
+
+        body = QWidget()
+        outer = QVBoxLayout(body)
+        outer.setContentsMargins(8, 8, 8, 8)
+        self.setWidget(body)
+
+        # --- data ---
+        data_box = QGroupBox("Data")
+        form = QFormLayout(data_box)
+        self.dataset = QComboBox()
+        for name, title in datasets:
+            self.dataset.addItem(name, name)
+            self.dataset.setItemData(self.dataset.count() - 1, title, Qt.ItemDataRole.ToolTipRole)
+        self.dataset.insertSeparator(self.dataset.count())
+        self.dataset.addItem(IMPORT_ITEM, None)
+        form.addRow("Dataset", self.dataset)
+        self.days = QSpinBox()
+        self.days.setRange(1, MAX_DAYS)
+        self.days.setToolTip("features x1..xN: the views of the N days before")
+        form.addRow("Days of features", self.days)
+        outer.addWidget(data_box)
+
+        # --- model ---
+        model_box = QGroupBox("Model")
+        form = QFormLayout(model_box)
+        self.model = _combo(MODEL_NAMES)
+        form.addRow("Function", self.model)
+        self.units = QSpinBox()
+        self.units.setRange(1, MAX_UNITS)
+        form.addRow("Units per layer", self.units)
+        self.layers = QSpinBox()
+        self.layers.setRange(1, MAX_LAYERS)
+        form.addRow("Layers", self.layers)
+        self.loss = _combo(LOSS_NAMES)
+        form.addRow("Loss", self.loss)
+        outer.addWidget(model_box)
+
+        # --- optimization ---
+        opt_box = QGroupBox("Optimization")
+        form = QFormLayout(opt_box)
+        self.optimizer = _combo(OPTIMIZER_NAMES)
+        form.addRow("Optimizer", self.optimizer)
+        self.lr = LearningRateControl(config.lr)
+        form.addRow("Learning rate η", self.lr)
+        batch_row = QWidget()
+        lay = QHBoxLayout(batch_row)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.full_batch = QCheckBox("full")
+        self.batch = QSpinBox()
+        self.batch.setRange(1, 10**6)
+        self.batch.setValue(32)
+        lay.addWidget(self.full_batch)
+        lay.addWidget(self.batch, 1)
+        form.addRow("Batch size B", batch_row)
+        self.per_epoch = QLabel()
+        self.per_epoch.setObjectName("hint")
+        form.addRow("", self.per_epoch)
+        self.limit = QSpinBox()
+        self.limit.setRange(0, 10**9)
+        self.limit.setSingleStep(100)
+        self.limit.setSpecialValueText("no limit")
+        self.limit.setGroupSeparatorShown(True)
+        form.addRow("Update limit", self.limit)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        form.addRow("Seed", self.seed)
+        outer.addWidget(opt_box)
+
+        # --- run ---
+        run_box = QGroupBox("Run")
+        vl = QVBoxLayout(run_box)
+        self.speed = SpeedControl()
+        speed_row = QFormLayout()
+        speed_row.addRow("Speed", self.speed)
+        vl.addLayout(speed_row)
+        buttons = QHBoxLayout()
+        self.play = QPushButton("Play")
+        self.play.setObjectName("play")
+        self.play.setToolTip("Play / Pause (Space)")
+        self.step = QPushButton("Step")
+        self.step.setToolTip("exactly one update (S or Right)")
+        self.reset = QPushButton("Reset")
+        self.reset.setToolTip("start this run again from its initial point (R)")
+        for b in (self.play, self.step, self.reset):
+            buttons.addWidget(b)
+        vl.addLayout(buttons)
+        self.record = QPushButton("Record row in table")
+        self.record.setToolTip("add the current run's losses to the loss table")
+        vl.addWidget(self.record)
+        outer.addWidget(run_box)
+        outer.addStretch(1)
+
+        self.show_config(config)
+        for w in (self.days, self.units, self.layers, self.batch, self.limit, self.seed):
+            w.valueChanged.connect(self._changed)
+        for c in (self.model, self.loss, self.optimizer):
+            c.currentIndexChanged.connect(self._changed)
+        self.model.currentIndexChanged.connect(self._model_changed)
+        self.dataset.activated.connect(self._dataset_activated)
+        self.full_batch.toggled.connect(self._changed)
+        self.lr.value_changed.connect(self._changed)
+        self.lr.invalid.connect(self.invalid)
+        self.play.clicked.connect(self.play_clicked)
+        self.step.clicked.connect(self.step_clicked)
+        self.reset.clicked.connect(self.reset_clicked)
+        self.record.clicked.connect(self.record_clicked)
+        self.speed.speed_changed.connect(self.speed_changed)
+
+    # ---- showing ----------------------------------------------------------------------
+    @property
+    def config(self) -> RunConfig:
+        return self._config
+
+    def show_config(self, config: RunConfig) -> None:
+        """Show `config` in every knob without emitting a change."""
+        self._config = config
+        widgets = (self.dataset, self.days, self.model, self.units, self.layers, self.loss,
+                   self.optimizer, self.full_batch, self.batch, self.limit, self.seed)
+        blockers = [QSignalBlocker(w) for w in widgets]
+        idx = self.dataset.findData(config.dataset)
+        if idx < 0:
+            self.add_dataset(config.dataset, config.dataset)
+            idx = self.dataset.findData(config.dataset)
+        self.dataset.setCurrentIndex(idx)
+        self.days.setValue(config.days)
+        self.model.setCurrentIndex(self.model.findData(config.model))
+        self.units.setValue(config.units)
+        self.layers.setValue(config.layers)
+        self.loss.setCurrentIndex(self.loss.findData(config.loss))
+        self.optimizer.setCurrentIndex(self.optimizer.findData(config.optimizer))
+        self.full_batch.setChecked(config.batch_size is None)
+        if config.batch_size is not None:
+            self.batch.setValue(config.batch_size)
+        self.limit.setValue(config.limit_updates or 0)
+        self.seed.setValue(config.seed)
+        del blockers
+        self.lr.set_value(config.lr)
+        self._sync_enabled()
+        self._show_per_epoch()
+
+    def set_train_count(self, n: int) -> None:
+        """N, the number of training samples, for the live 'updates per epoch' line."""
+        self._n_train = int(n)
+        self._show_per_epoch()
+
+    def set_playing(self, playing: bool) -> None:
+        self.play.setText("Pause" if playing else "Play")
+
+    def add_dataset(self, path: str, title: str) -> None:
+        """An imported CSV (already validated) becomes a choice, placed before the import."""
+        if self.dataset.findData(path) >= 0:
+            return
+        with QSignalBlocker(self.dataset):
+            self.dataset.insertItem(self.dataset.count() - 1, title, path)
+            self.dataset.setItemData(self.dataset.count() - 2, path, Qt.ItemDataRole.ToolTipRole)
+
+    def select_dataset(self, path: str) -> None:
+        with QSignalBlocker(self.dataset):
+            self.dataset.setCurrentIndex(self.dataset.findData(path))
+        self._changed()
+
+    # ---- editing ----------------------------------------------------------------------
+    def _sync_enabled(self) -> None:
+        net = self.model.currentData() != "linear"
+        self.units.setEnabled(net)
+        self.layers.setEnabled(net)
+        self.batch.setEnabled(not self.full_batch.isChecked())
+
+    def _show_per_epoch(self) -> None:
+        batch = None if self.full_batch.isChecked() else self.batch.value()
+        if not self._n_train:
+            self.per_epoch.setText("")
+            return
+        n = self._n_train
+        b_text = "full batch" if batch is None else f"B = {batch:,}"
+        self.per_epoch.setText(f"N = {n:,}, {b_text} → {updates_per_epoch(n, batch):,} "
+                               f"update{'s' if updates_per_epoch(n, batch) != 1 else ''} "
+                               "per epoch")
+
+    def _model_changed(self) -> None:
+        """A new kind of model gets the optimizer and learning rate that suit it."""
+        try:
+            from core.engine import default_settings
+
+            s = default_settings(self.model.currentData(), self.loss.currentData(), None)
+        except Exception:  # no defaults known: keep what the user had
+            return
+        with QSignalBlocker(self.optimizer):
+            self.optimizer.setCurrentIndex(self.optimizer.findData(s.get("optimizer", "gd")))
+        if "lr" in s:
+            self.lr.set_value(float(s["lr"]))
+
+    def _dataset_activated(self, index: int) -> None:
+        if self.dataset.itemData(index) is None:  # "Import CSV..."
+            with QSignalBlocker(self.dataset):
+                self.dataset.setCurrentIndex(self.dataset.findData(self._config.dataset))
+            self.import_requested.emit()
+            return
+        self._changed()
+
+    def _changed(self, *_args: object) -> None:
+        self._sync_enabled()
+        self._show_per_epoch()
+        self._debounce.start()
+
+    def build_config(self) -> RunConfig:
+        """The config the knobs show now (raises ConfigError with a one-line message)."""
+        limit = self.limit.value() or None
+        cfg = self._config
+        return cfg.replace(
+            dataset=self.dataset.currentData() or cfg.dataset,
+            days=self.days.value(), model=self.model.currentData(),
+            units=self.units.value(), layers=self.layers.value(),
+            loss=self.loss.currentData(), optimizer=self.optimizer.currentData(),
+            lr=self.lr.value(),
+            batch_size=None if self.full_batch.isChecked() else self.batch.value(),
+            limit_updates=limit, limit_epochs=None if limit else cfg.limit_epochs,
+            seed=self.seed.value())
+
+    def flush(self) -> None:
+        """Emit a pending change now (tests, and before Play so it starts with the knobs)."""
+        if self._debounce.isActive():
+            self._debounce.stop()
+            self._emit_config()
+
+    def _emit_config(self) -> None:
+        try:
+            cfg = self.build_config()
+        except ConfigError as exc:
+            self.invalid.emit(str(exc))
+            return
+        if cfg != self._config:
+            self._config = cfg
+            self.config_changed.emit(cfg)
+
+
+def _combo(names: dict[str, str]) -> QComboBox:
+    box = QComboBox()
+    for key, text in names.items():
+        box.addItem(text, key)
+    return box

@@ -1,0 +1,317 @@
+"""The training worker: a `Trainer` driven from its own QThread, never from the GUI thread.
+
+The GUI talks to it through a locked mailbox (latest command of each kind wins, so a
+slider storm costs one config change, not hundreds) and hears back through queued
+signals. The loop checks the mailbox and the stop flag between chunks of updates, each
+chunk sized to ~15 ms of work or to the chosen speed, so Pause / Step / Reset answer
+within a frame and closing joins the thread well within a second.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from core.config import ConfigError, RunConfig
+
+PUBLISH_INTERVAL = 1.0 / 30.0   # at most ~30 snapshots a second reach the GUI
+CHUNK_SECONDS = 0.015           # work between two looks at the mailbox
+IDLE_WAIT = 0.05                # paused: how long to sleep when nothing arrives
+TORCH_THREADS = 1               # measured on 2 cores: see the report in bench / README
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the views need when a run starts: its config, its data and its parameters."""
+
+    config: RunConfig
+    data: Any                    # core.data.Windowed
+    param_names: list[str]
+    updates_per_epoch: int
+    run_id: int
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    """A run that reached its limit or diverged: its config and its final snapshot."""
+
+    config: RunConfig
+    snapshot: Any                # core.snapshot.Snapshot
+    data: Any
+
+
+class TrainingWorker(QObject):
+    """Owns the Trainer; lives in a QThread started by `start_worker`."""
+
+    run_started = Signal(object)      # RunInfo
+    snapshot_ready = Signal(object)   # Snapshot (a copy; safe to keep)
+    run_finished = Signal(object)     # RunEnd
+    playing_changed = Signal(bool)
+    error = Signal(str)
+    stopped = Signal()
+
+    def __init__(self, config: RunConfig) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._box: dict[str, Any] = {"new_run": config}
+        self._steps = 0
+        self._stop = False
+        self._trainer: Any = None
+        self._config = config
+        self._playing = False
+        self._speed: float | None = None
+        self._per_update = 1e-3           # running estimate of one update's cost
+        self._last_publish = 0.0
+        self._paced_from = (0.0, 0)       # (time, update) the current speed counts from
+        self._ended_run = -1              # run_id whose end was already announced
+
+    # ---- commands (any thread) -------------------------------------------------------
+    def _post(self, key: str, value: Any = True) -> None:
+        with self._lock:
+            self._box[key] = value
+        self._wake.set()
+
+    def new_run(self, config: RunConfig) -> None:
+        """Start a new run (model, days or data changed); the current one ends."""
+        with self._lock:
+            self._box.pop("apply", None)
+            self._box.pop("reset", None)
+            self._box.pop("start", None)
+            self._box["new_run"] = config
+        self._wake.set()
+
+    def apply(self, config: RunConfig) -> None:
+        """Live changes (lr, batch size, optimizer, loss, limits) at the next update."""
+        self._post("apply", config)
+
+    def play(self) -> None:
+        self._post("playing", True)
+
+    def pause(self) -> None:
+        self._post("playing", False)
+
+    def step(self) -> None:
+        """Exactly one update (pauses first)."""
+        with self._lock:
+            self._box["playing"] = False
+            self._steps += 1
+        self._wake.set()
+
+    def reset(self) -> None:
+        self._post("reset")
+
+    def set_start(self, w: float, b: float) -> None:
+        self._post("start", (float(w), float(b)))
+
+    def set_track(self, a: str, b: str) -> None:
+        self._post("track", (a, b))
+
+    def set_speed(self, updates_per_second: float | None) -> None:
+        """None = as fast as possible."""
+        self._post("speed", updates_per_second)
+
+    def stop(self) -> None:
+        self._stop = True
+        self._wake.set()
+
+    @property
+    def is_playing(self) -> bool:
+        return self._playing
+
+    # ---- the loop (worker thread) ----------------------------------------------------
+    @Slot()
+    def run(self) -> None:
+        """The thread's body: returns only when `stop()` is called."""
+        try:
+            import torch
+
+            torch.set_num_threads(TORCH_THREADS)
+        except Exception:  # torch is the engine's business; a failure here is not fatal
+            pass
+        while not self._stop:
+            try:
+                forced = self._process_commands()
+                if self._stop:
+                    break
+                if self._trainer is None or not self._playing:
+                    if forced:
+                        self._publish()
+                    self._wake.wait(IDLE_WAIT)
+                    self._wake.clear()
+                    continue
+                self._run_chunk()
+                self._publish(force=forced)
+            except Exception as exc:  # never let the thread die silently
+                self._playing = False
+                self.playing_changed.emit(False)
+                self.error.emit(_one_line(exc))
+        self.stopped.emit()
+
+    def _take(self) -> tuple[dict[str, Any], int]:
+        with self._lock:
+            box, steps = self._box, self._steps
+            self._box, self._steps = {}, 0
+        return box, steps
+
+    def _process_commands(self) -> bool:
+        """Apply everything in the mailbox; True if a snapshot should go out now."""
+        box, steps = self._take()
+        forced = False
+        if "new_run" in box:
+            forced |= self._start_run(box["new_run"])
+        if "apply" in box and self._trainer is not None:
+            cfg = box["apply"]
+            try:
+                if self._config.needs_new_run(cfg):
+                    forced |= self._start_run(cfg)
+                else:
+                    self._trainer.apply(cfg)
+                    self._config = cfg
+                    forced = True
+            except (ConfigError, ValueError) as exc:
+                self.error.emit(_one_line(exc))
+        if "reset" in box and self._trainer is not None:
+            forced |= self._start_run(self._config, keep_data=True)
+        if "start" in box and self._trainer is not None:
+            self._restart_if_finished()
+            self._trainer.set_start(*box["start"])
+            self._ended_run = -1
+            self._paced_from = (time.perf_counter(), self._trainer.update)
+            forced = True
+        if "track" in box and self._trainer is not None:
+            try:
+                self._trainer.track = tuple(box["track"])
+                forced = True
+            except (KeyError, ValueError) as exc:
+                self.error.emit(_one_line(exc))
+        if "speed" in box:
+            self._speed = box["speed"]
+            if self._trainer is not None:
+                self._paced_from = (time.perf_counter(), self._trainer.update)
+        if "playing" in box:
+            want = bool(box["playing"])
+            if want and self._trainer is not None:
+                self._restart_if_finished()
+            if want != self._playing:
+                self._playing = want
+                if self._trainer is not None:
+                    self._paced_from = (time.perf_counter(), self._trainer.update)
+                self.playing_changed.emit(want)
+            forced = True
+        if steps and self._trainer is not None:
+            self._restart_if_finished()
+            self._trainer.step()
+            self._check_end()
+            forced = True
+        return forced
+
+    def _start_run(self, config: RunConfig, keep_data: bool = False) -> bool:
+        """Build a new Trainer here, in the worker thread; the old run stays on failure."""
+        from core.engine import Trainer
+
+        data = None
+        old = self._trainer
+        if old is not None and (keep_data or _same_data(self._config, config)):
+            data = old.data
+        try:
+            trainer = Trainer(config, data)
+        except (ConfigError, ValueError, OSError) as exc:  # DataError is a ValueError
+            self.error.emit(_one_line(exc))
+            return False
+        self._trainer = trainer
+        self._config = config
+        self._ended_run = -1
+        self._paced_from = (time.perf_counter(), 0)
+        self.run_started.emit(RunInfo(config, trainer.data, list(trainer.param_names()),
+                                      int(trainer.updates_per_epoch), int(trainer.run_id)))
+        return True
+
+    def _restart_if_finished(self) -> None:
+        """Play / Step after a run ended: continue if the limit was raised, else start over."""
+        if self._trainer is not None and self._trainer.done:
+            self._start_run(self._config, keep_data=True)
+
+    def _run_chunk(self) -> None:
+        trainer = self._trainer
+        n = max(1, int(CHUNK_SECONDS / max(self._per_update, 1e-7)))
+        if self._speed is not None:
+            t0, u0 = self._paced_from
+            due = int((time.perf_counter() - t0) * self._speed) - (trainer.update - u0)
+            if due <= 0:
+                # wait for the next update's turn, but never longer than a frame
+                wait = (1.0 - (time.perf_counter() - t0) * self._speed % 1.0) / self._speed
+                self._wake.wait(min(max(wait, 0.0), PUBLISH_INTERVAL))
+                self._wake.clear()
+                return
+            n = min(n, due)
+        t = time.perf_counter()
+        before = trainer.update
+        trainer.run(n)
+        done = trainer.update - before
+        if done > 0:
+            per = (time.perf_counter() - t) / done
+            self._per_update = 0.7 * self._per_update + 0.3 * per
+        self._check_end()
+
+    def _check_end(self) -> None:
+        trainer = self._trainer
+        if not trainer.done or self._ended_run == trainer.run_id:
+            return
+        self._ended_run = trainer.run_id
+        snap = trainer.snapshot(extras=True)
+        self._last_publish = time.perf_counter()
+        self.snapshot_ready.emit(snap)
+        if self._playing:
+            self._playing = False
+            self.playing_changed.emit(False)
+        self.run_finished.emit(RunEnd(self._config, snap, trainer.data))
+
+    def _publish(self, force: bool = False) -> None:
+        if self._trainer is None:
+            return
+        now = time.perf_counter()
+        if not force and now - self._last_publish < PUBLISH_INTERVAL:
+            return
+        self._last_publish = now
+        self.snapshot_ready.emit(self._trainer.snapshot(extras=True))
+
+
+def _same_data(a: RunConfig, b: RunConfig) -> bool:
+    return (a.dataset, a.column, a.split, a.days) == (b.dataset, b.column, b.split, b.days)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+class WorkerHandle:
+    """A worker and its thread, started together and stopped together."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.thread = QThread()
+        self.thread.setObjectName("fnlab-training")
+        self.worker = TrainingWorker(config)
+        self.worker.moveToThread(self.thread)
+        self.thread.started.connect(self.worker.run)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout_ms: int = 1000) -> bool:
+        """Stop the loop, quit and join the thread; True if it ended in time."""
+        self.worker.stop()
+        deadline = time.perf_counter() + timeout_ms / 1000.0
+        # quit() is repeated: the loop may still be inside its slot, before exec() began
+        while True:
+            self.thread.quit()
+            if self.thread.wait(50) or time.perf_counter() > deadline:
+                return not self.thread.isRunning()
+
+    @property
+    def running(self) -> bool:
+        return self.thread.isRunning()
