@@ -435,20 +435,35 @@ class _SliceEvaluator:
         return pred
 
     def _deep_pred(self, d1: float, d2: float) -> np.ndarray:
+        """Recompute from the lower parameter's layer l0 up, using that only the one or two
+        touched units of layer l0 change: the next pre-activation is the cached one plus a
+        rank-1 or rank-2 update, z' = z + dh[:, U] Wm[:, U]^T + h dW^T + db."""
+        l0 = self.lowest
+        deltas = list(zip(self.p, (d1, d2), strict=True))
         params = dict(self.params)
-        for p, d in zip(self.p, (d1, d2), strict=True):
-            if p.layer > self.lowest:
+        for p, d in deltas:
+            if p.layer > l0:
                 arr = params[p.key].copy()
                 arr[p.idx] = arr[p.idx] + d
                 params[p.key] = arr
-        z = self.z[self.lowest].copy()
-        h_in = self.h[self.lowest - 1]
-        for p, d in zip(self.p, (d1, d2), strict=True):
-            if p.layer == self.lowest:
+        h_in, h_old = self.h[l0 - 1], self.h[l0]
+        cols: dict[int, np.ndarray] = {}
+        for p, d in deltas:
+            if p.layer == l0:
                 u = p.idx[0]
-                z[:, u] += d * h_in[:, p.idx[1]] if p.key.startswith("W") else d
+                col = cols.get(u, self.z[l0][:, u])
+                cols[u] = col + (d * h_in[:, p.idx[1]] if p.key.startswith("W") else d)
+        units = sorted(cols)
+        dh = np.stack([activation(self.model, cols[u]) - h_old[:, u] for u in units], axis=1)
+        nxt = l0 + 1
+        w_next = params[f"W{nxt}"]
+        z = self.z[nxt] + dh @ w_next[:, units].T
+        for p, d in deltas:
+            if p.layer == nxt:      # this layer's own change, applied to the old inputs
+                i = p.idx[0]
+                z[:, i] += d * h_old[:, p.idx[1]] if p.key.startswith("W") else d
         h = activation(self.model, z)
-        for layer in range(self.lowest + 1, self.depth + 1):
+        for layer in range(nxt + 1, self.depth + 1):
             h = activation(self.model, h @ params[f"W{layer}"].T + params[f"b{layer}"])
         return self._output(h, params)
 
