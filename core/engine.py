@@ -1,0 +1,422 @@
+"""The Trainer: one run's updates, live setting changes, bounded history and snapshots.
+
+The numbers are computed by `core.linear_engine.LinearCore` (numpy, no autograd) or
+`core.net_engine.NetCore` (torch); this module does what every run shares: limits,
+divergence, epochs, the loss history and the descent path (both bounded by decimation, so
+memory stays flat however long a run goes) and publishing `Snapshot` copies.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from core.config import SHAPE_KEYS, ConfigError, RunConfig
+from core.linear_engine import LinearCore, exact_linear_optimum
+from core.losses import to_data_unit
+from core.models import (
+    default_track,
+    forward_numpy,
+    get_scalar,
+    init_params,
+    parse_scalar,
+    pieces_numpy,
+    scalar_names,
+    set_scalar,
+)
+from core.snapshot import Snapshot
+
+__all__ = ["Trainer", "default_settings", "exact_linear_optimum"]
+
+MAX_POINTS = 2000      # history and path hold at most this many points, then halve
+CHECK_EVERY = 64       # updates between divergence checks in a long run
+CURVE_POINTS = 200
+# A loss this many times the "predict the mean" loss means the run has run away (for
+# MSE the factor is squared, as the loss is).
+RUNAWAY = 1e6
+
+_run_ids = itertools.count(1)
+
+# Defaults that converge (see `default_settings`). Linear models use Adam: the features
+# are strongly correlated (x_j are neighbouring days), so plain gradient descent with any
+# stable learning rate needs millions of updates for 28 or 56 days.
+_LINEAR_DEFAULTS = {
+    "gd": {"lr": 1e-4, "limit_updates": 100_000},
+    "momentum": {"lr": 1e-4, "limit_updates": 100_000},
+    "adam": {"lr": 1e-2, "limit_updates": 20_000},
+}
+_NET_DEFAULTS = {
+    "gd": {"lr": 1e-3, "limit_updates": 5_000},
+    "momentum": {"lr": 3e-4, "limit_updates": 5_000},
+    "adam": {"lr": 3e-3, "limit_updates": 3_000},
+}
+
+
+def default_settings(model: str, loss: str, optimizer: str | None = None) -> dict[str, Any]:
+    """Learning rate and update budget that converge for this model, loss and optimizer.
+
+    Returns ``{"optimizer", "lr", "limit_updates"}`` (training unit). Without an optimizer
+    the recommended one is chosen (Adam). For a linear model on data scaled to O(1), Adam's
+    defaults end within 1% of the exact optimum (least squares / least absolute deviations)
+    for 1 to 56 days of features; plain GD is stable with its default but slow to finish
+    for many correlated days.
+    """
+    optimizer = optimizer or "adam"
+    table = _LINEAR_DEFAULTS if model == "linear" else _NET_DEFAULTS
+    if optimizer not in table:
+        raise ConfigError(f"optimizer must be one of {', '.join(table)}, got {optimizer!r}")
+    return {"optimizer": optimizer, **table[optimizer]}
+
+
+class Trainer:
+    """One training run: `step` / `run` updates, `apply` live changes, `snapshot` copies."""
+
+    def __init__(self, config: RunConfig, data: Any = None) -> None:
+        if data is None:
+            from core import data as data_mod
+
+            series = data_mod.load_series(config.dataset, config.column)
+            data = data_mod.window(series, config.days, config.split)
+        self._config = config
+        self._data = data
+        self._x = np.ascontiguousarray(data.x_train, dtype=np.float64)
+        self._y = np.ascontiguousarray(data.y_train, dtype=np.float64).reshape(-1)
+        self._xu = np.ascontiguousarray(data.x_unseen, dtype=np.float64).reshape(
+            -1, self._x.shape[1])
+        self._yu = np.ascontiguousarray(data.y_unseen, dtype=np.float64).reshape(-1)
+        self._scale = float(getattr(data, "scale", 1.0))
+        self._n_features = self._x.shape[1]
+        self.run_id = next(_run_ids)
+        self._track = default_track(config.model)
+        rng = np.random.default_rng(config.seed)
+        params = init_params(config, self._n_features, rng, x_mean=self._x.mean(axis=0),
+                             y_mean=float(self._y.mean()))
+        if config.is_linear:
+            self._core: Any = LinearCore(
+                self._x, self._y, self._xu, self._yu, config.loss, config.optimizer,
+                config.lr, config.momentum, config.batch_size, config.seed,
+                params["w"], float(params["b"]))
+        else:
+            from core.net_engine import NetCore
+
+            self._core = NetCore(
+                config.model, params, self._x, self._y, self._xu, self._yu, config.loss,
+                config.optimizer, config.lr, config.momentum, config.batch_size, config.seed)
+        self._names = scalar_names(config.model, self._n_features, config.units, config.layers)
+        self._reset_counters()
+
+    # -- state ---------------------------------------------------------------------------
+    def _reset_counters(self) -> None:
+        self._update = 0
+        self._epoch_base = 0.0
+        self._update_base = 0
+        self._seconds = 0.0
+        self._done = False
+        self._diverged = False
+        self._stop_reason: str | None = None
+        self._hist: list[tuple[int, float, float]] = []
+        self._hist_every = 1 if self._config.is_linear else 4
+        self._path: list[tuple[float, float]] = []
+        self._path_every = 1
+        self._ref = self._reference_losses()
+        self._record_path()
+        self._record_history()
+        self._check_limits()
+
+    def _reference_losses(self) -> dict[str, float]:
+        """Per loss: the larger of the start's loss and the predict-the-mean loss."""
+        y = self._y
+        base = {"mae": float(np.mean(np.abs(y - y.mean()))), "mse": float(np.var(y))}
+        start = self._core.train_loss()
+        here = self._config.loss
+        if math.isfinite(start):
+            base[here] = max(base[here], start)
+        return {k: max(v, 1e-12) for k, v in base.items()}
+
+    @property
+    def config(self) -> RunConfig:
+        return self._config
+
+    @property
+    def data(self) -> Any:
+        return self._data
+
+    @property
+    def update(self) -> int:
+        return self._update
+
+    @property
+    def epoch(self) -> float:
+        return self._epoch_base + (self._update - self._update_base) / self.updates_per_epoch
+
+    @property
+    def updates_per_epoch(self) -> int:
+        """ceil(N / B) (1 for the full batch): N = 10,000, B = 10 -> 1,000."""
+        return int(self._core.updates_per_epoch)
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    @property
+    def diverged(self) -> bool:
+        return self._diverged
+
+    @property
+    def stop_reason(self) -> str | None:
+        return self._stop_reason
+
+    @property
+    def track(self) -> tuple[str, str]:
+        return self._track
+
+    @track.setter
+    def track(self, names: tuple[str, str]) -> None:
+        names = (str(names[0]), str(names[1]))
+        params = self.params()
+        for name in names:
+            get_scalar(params, name)  # ValueError for a name this model does not have
+        if names != self._track:
+            self._track = names
+            self._path = []
+            self._path_every = 1
+            self._record_path()
+
+    def param_names(self) -> list[str]:
+        """Every scalar parameter's name ("w1", "b", "W1[1,1]", "c[2]", ...)."""
+        return list(self._names)
+
+    def params(self) -> dict[str, np.ndarray]:
+        """Copies of the parameter arrays (float64, training unit)."""
+        if self._config.is_linear:
+            return {"w": self._core.w(), "b": np.asarray(self._core.b())}
+        return self._core.params()
+
+    def get_scalar(self, name: str) -> float:
+        if self._config.is_linear:
+            key, idx = parse_scalar(name)
+            if key == "w" and 0 <= idx[0] < self._n_features:
+                return float(self._core.theta[idx[0]])
+            if key == "b":
+                return float(self._core.theta[self._n_features])
+        return get_scalar(self.params(), name)
+
+    def train_loss(self) -> float:
+        """Loss on the whole training set, data unit (MAE in views, MSE in views^2)."""
+        with np.errstate(all="ignore"):
+            return to_data_unit(self._config.loss, self._core.train_loss(), self._scale)
+
+    def unseen_loss(self) -> float:
+        with np.errstate(all="ignore"):
+            return to_data_unit(self._config.loss, self._core.unseen_loss(), self._scale)
+
+    # -- training ------------------------------------------------------------------------
+    def step(self) -> None:
+        """Exactly one update (one batch)."""
+        self.run(1)
+
+    def run(self, n: int) -> None:
+        """Up to n updates; stops early at the limit or on divergence. Never raises for it."""
+        if self._done or n <= 0:
+            return
+        n = min(int(n), self._remaining())
+        linear = self._config.is_linear
+        with np.errstate(all="ignore"):
+            while n > 0 and not self._done:
+                chunk = min(n, CHECK_EVERY, self._until(self._hist_every))
+                if not linear:  # a network reads its tracked scalars between updates
+                    chunk = min(chunk, self._until(self._path_every))
+                start = self._update
+                t0 = time.perf_counter()
+                did = self._core_run(chunk)
+                self._seconds += time.perf_counter() - t0
+                self._update += did
+                n -= did
+                if linear:
+                    self._record_linear_path(start, did, n == 0)
+                elif self._update % self._path_every == 0 or n == 0:
+                    self._record_path()
+                train = self._core.train_loss()
+                if self._update % self._hist_every == 0 or n == 0:
+                    self._record_history(train)
+                if self._check_divergence(train) or did < chunk:
+                    break
+                self._check_limits()
+
+    def _core_run(self, chunk: int) -> int:
+        if self._config.is_linear:
+            self._traj = self._core.run(chunk, self._track_index())
+            return chunk
+        return int(self._core.run(chunk))
+
+    def _until(self, every: int) -> int:
+        return every - self._update % every
+
+    def _remaining(self) -> int:
+        cfg = self._config
+        if cfg.limit_updates is not None:
+            return max(cfg.limit_updates - self._update, 0)
+        if cfg.limit_epochs is not None:
+            left = (cfg.limit_epochs - self._epoch_base) * self.updates_per_epoch
+            return max(math.ceil(left - 1e-9) + self._update_base - self._update, 0)
+        return 10**12
+
+    def _check_limits(self) -> None:
+        if self._diverged:
+            return
+        cfg = self._config
+        if self._remaining() == 0:
+            self._done = True
+            if cfg.limit_updates is not None:
+                self._stop_reason = f"reached the limit of {cfg.limit_updates:,} updates"
+            else:
+                self._stop_reason = f"reached the limit of {cfg.limit_epochs:,} epochs"
+        else:
+            self._done = False
+            self._stop_reason = None
+
+    def _check_divergence(self, train: float) -> bool:
+        loss = self._config.loss
+        runaway = self._ref[loss] * (RUNAWAY if loss == "mae" else RUNAWAY**2)
+        params_ok = bool(np.isfinite(self._core.theta).all()) if self._config.is_linear \
+            else self._core.params_finite()
+        if params_ok and math.isfinite(train) and train <= runaway:
+            return False
+        shown = to_data_unit(loss, train, self._scale)
+        what = "became inf" if math.isinf(shown) or not params_ok else (
+            "became nan" if math.isnan(shown) else f"grew to {shown:.3g}")
+        self._diverged = True
+        self._done = True
+        self._stop_reason = (f"diverged: loss {what} at update {self._update:,}; "
+                             "lower the learning rate")
+        return True
+
+    # -- bounded records -----------------------------------------------------------------
+    def _record_history(self, train: float | None = None) -> None:
+        if self._hist and self._hist[-1][0] == self._update:
+            return
+        loss, s = self._config.loss, self._scale
+        with np.errstate(all="ignore"):
+            tr = self._core.train_loss() if train is None else train
+            un = self._core.unseen_loss()
+        self._hist.append((self._update, to_data_unit(loss, tr, s), to_data_unit(loss, un, s)))
+        if len(self._hist) > MAX_POINTS:
+            self._hist = self._hist[::2]
+            self._hist_every *= 2
+
+    def _track_index(self) -> tuple[int, int]:
+        d = self._n_features
+        idx = []
+        for name in self._track:
+            key, i = parse_scalar(name)
+            idx.append(i[0] if key == "w" else d)
+        return idx[0], idx[1]
+
+    def _record_linear_path(self, start: int, did: int, last: bool) -> None:
+        traj = self._traj
+        for k in range(did):
+            u = start + k + 1
+            if u % self._path_every == 0 or (last and k == did - 1):
+                self._path.append((float(traj[k, 0]), float(traj[k, 1])))
+                if len(self._path) > MAX_POINTS:
+                    self._path = self._path[::2]
+                    self._path_every *= 2
+
+    def _record_path(self) -> None:
+        a, b = self._track
+        self._path.append((self.get_scalar(a), self.get_scalar(b)))
+        if len(self._path) > MAX_POINTS:
+            self._path = self._path[::2]
+            self._path_every *= 2
+
+    # -- live changes ----------------------------------------------------------------------
+    def apply(self, config: RunConfig) -> None:
+        """Take the live settings of `config` from the next update on, without a reset.
+
+        A new optimizer starts with fresh state (no momentum / Adam moments); a new batch
+        size starts a new shuffled epoch; a new loss clears the loss history (its unit
+        changes) but keeps the parameters, the update count and the path.
+        """
+        changed = sorted(k for k in SHAPE_KEYS if getattr(config, k) != getattr(self._config, k))
+        if changed:
+            raise ConfigError(f"changing {', '.join(changed)} needs a new run")
+        old, self._config = self._config, config
+        opt = self._core.opt
+        opt.lr = config.lr
+        opt.momentum = config.momentum
+        if config.optimizer != old.optimizer:
+            opt.kind = config.optimizer
+            opt.reset()
+        if config.loss != old.loss:
+            self._core.loss = config.loss
+            self._hist = []
+            self._hist_every = 1 if config.is_linear else 4
+            self._ref = self._reference_losses()
+            self._record_history()
+        if config.batch_size != old.batch_size:
+            self._epoch_base = self.epoch
+            self._update_base = self._update
+            self._core.set_batch_size(config.batch_size)
+        if not self._diverged:
+            self._check_limits()
+
+    def set_start(self, w: float | np.ndarray, b: float) -> None:
+        """Restart from (w, b): linear sets every w_j = w (or the array w) and b; other
+        models set their two tracked scalars. Update count, path and history restart."""
+        if self._config.is_linear:
+            w_arr = np.broadcast_to(np.asarray(w, dtype=np.float64), (self._n_features,))
+            self._core.set_params(w_arr, float(b))
+        else:
+            params = self._core.params()
+            set_scalar(params, self._track[0], float(w))
+            set_scalar(params, self._track[1], float(b))
+            self._core.set_params(params)
+        self._core.opt.reset()
+        self._core.set_batch_size(self._config.batch_size)
+        self._reset_counters()
+
+    # -- publishing ------------------------------------------------------------------------
+    def _as_dict(self, vec: np.ndarray) -> dict[str, np.ndarray]:
+        d = self._n_features
+        return {"w": np.array(vec[:d], dtype=np.float64), "b": np.asarray(float(vec[d]))}
+
+    def snapshot(self, extras: bool = True) -> Snapshot:
+        """Copies of everything a view draws; never raises on a diverged run."""
+        with np.errstate(all="ignore"):
+            params = self.params()
+            if self._config.is_linear:
+                grad = self._as_dict(self._core.full_grad())
+                step = self._as_dict(self._core.next_step())
+            else:
+                grad = self._core.full_grad()
+                step = self._core.next_step()
+            hist = np.array(self._hist, dtype=np.float64).reshape(-1, 3)
+            extra = self._extras(params) if extras else {}
+        return Snapshot(
+            update=self._update, epoch=self.epoch, train_loss=self.train_loss(),
+            unseen_loss=self.unseen_loss(), lr=self._config.lr, params=params, grad=grad,
+            step=step, hist_update=hist[:, 0].copy(), hist_train=hist[:, 1].copy(),
+            hist_unseen=hist[:, 2].copy(),
+            path=np.array(self._path, dtype=np.float64).reshape(-1, 2), track=self._track,
+            done=self._done, diverged=self._diverged, stop_reason=self._stop_reason,
+            seconds=self._seconds, run_id=self.run_id, **extra)
+
+    def _extras(self, params: dict[str, np.ndarray]) -> dict[str, Any]:
+        model, s = self._config.model, self._scale
+        out: dict[str, Any] = {
+            "pred_train": forward_numpy(model, params, self._x) * s,
+            "pred_unseen": forward_numpy(model, params, self._xu) * s,
+            "constant": float(params["b"]) * s,
+        }
+        if self._n_features == 1:
+            x1 = np.concatenate([self._x[:, 0], self._xu[:, 0]])
+            grid = np.linspace(float(x1.min()), float(x1.max()), CURVE_POINTS)
+            out["curve_x"] = grid * s
+            out["curve_y"] = forward_numpy(model, params, grid[:, None]) * s
+            if model != "linear" and self._config.layers == 1:
+                out["pieces"] = pieces_numpy(model, params, grid) * s
+        return out

@@ -1,0 +1,218 @@
+"""Linear models trained without autograd: gradients from precomputed sums, in numpy.
+
+The data is stored once as Z = [X, 1, -y] (N, d + 2) and the parameters as
+theta = [w_1..w_d, b, 1], so the residual of every sample is simply Z @ theta:
+
+- MSE, full batch: loss = theta^T G theta and gradient = 2 G theta with G = Z^T Z / N
+  computed once; an update costs O(d^2) whatever N is.
+- MAE, full batch: gradient = Z^T sign(Z theta) / N, one vectorized pass.
+- Mini-batches: slices of a copy of Z shuffled once per epoch (seeded).
+
+The last component of the gradient (the "-y" column) is masked to 0, so theta's trailing
+1 never moves, for every optimizer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from core.optimizers import NumpyOptimizer
+
+
+class LinearCore:
+    """The numbers of one linear run; `core.engine.Trainer` does the bookkeeping."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, x_unseen: np.ndarray,
+                 y_unseen: np.ndarray, loss: str, optimizer: str, lr: float, momentum: float,
+                 batch_size: int | None, seed: int, w: np.ndarray, b: float) -> None:
+        self.n, self.d = x.shape
+        self.z = _augment(x, y)
+        self.z_unseen = _augment(x_unseen, y_unseen)
+        self.gram = self.z.T @ self.z / self.n
+        m = len(self.z_unseen)
+        self.gram_unseen = self.z_unseen.T @ self.z_unseen / m if m else None
+        self.theta = np.empty(self.d + 2)
+        self.set_params(w, b)
+        self.mask = np.ones(self.d + 2)
+        self.mask[-1] = 0.0
+        self.loss = loss
+        self.opt = NumpyOptimizer(optimizer, lr, momentum, self.d + 2)
+        self.rng = np.random.default_rng(seed)
+        self.shuffled = np.empty_like(self.z)
+        self.set_batch_size(batch_size)
+        self._g = np.empty(self.d + 2)
+        self._r = np.empty(self.n)
+
+    # -- settings -------------------------------------------------------------------------
+    def set_batch_size(self, batch_size: int | None) -> None:
+        """Full batch for None (or B >= N); else start a fresh shuffled epoch of size-B slices."""
+        self.batch_size = None if batch_size is None or batch_size >= self.n else batch_size
+        self.updates_per_epoch = 1 if self.batch_size is None else math.ceil(
+            self.n / self.batch_size)
+        self.pos = 0
+        if self.batch_size is not None:
+            self._reshuffle()
+
+    def _reshuffle(self) -> None:
+        np.take(self.z, self.rng.permutation(self.n), axis=0, out=self.shuffled)
+        self.pos = 0
+
+    def set_params(self, w: np.ndarray, b: float) -> None:
+        self.theta[: self.d] = w
+        self.theta[self.d] = b
+        self.theta[self.d + 1] = 1.0
+
+    # -- updates --------------------------------------------------------------------------
+    def _batch(self) -> tuple[np.ndarray, int]:
+        bs = self.batch_size
+        assert bs is not None
+        zb = self.shuffled[self.pos * bs:(self.pos + 1) * bs]
+        return zb, len(zb)
+
+    def run(self, n: int, track: tuple[int, int] = (0, 0)) -> np.ndarray:
+        """Take n updates (no checks: the trainer checks for divergence between calls).
+
+        Returns (n, 2): theta[track[0]], theta[track[1]] after each update (the path).
+        """
+        theta, g, mask, opt = self.theta, self._g, self.mask, self.opt
+        ia, ib = track
+        out = np.empty((n, 2))
+        matmul, multiply, sign = np.matmul, np.multiply, np.sign
+        if self.batch_size is None:
+            if self.loss == "mse":
+                gram = self.gram
+                coef = mask * 2.0
+                for k in range(n):
+                    matmul(gram, theta, out=g)
+                    multiply(g, coef, out=g)
+                    opt.apply(theta, g)
+                    out[k, 0] = theta[ia]
+                    out[k, 1] = theta[ib]
+            else:
+                z, r = self.z, self._r
+                coef = mask / self.n
+                for k in range(n):
+                    matmul(z, theta, out=r)
+                    sign(r, out=r)
+                    matmul(r, z, out=g)
+                    multiply(g, coef, out=g)
+                    opt.apply(theta, g)
+                    out[k, 0] = theta[ia]
+                    out[k, 1] = theta[ib]
+            return out
+        mae = self.loss == "mae"
+        for k in range(n):
+            zb, nb = self._batch()
+            rb = zb @ theta
+            if mae:
+                sign(rb, out=rb)
+            else:
+                rb *= 2.0
+            matmul(rb, zb, out=g)
+            g *= mask
+            g /= nb
+            opt.apply(theta, g)
+            out[k, 0] = theta[ia]
+            out[k, 1] = theta[ib]
+            self.pos += 1
+            if self.pos == self.updates_per_epoch:
+                self._reshuffle()  # eagerly, so the next batch is always known
+        return out
+
+    # -- measurements (training unit) -----------------------------------------------------
+    def _loss(self, z: np.ndarray, gram: np.ndarray | None, theta: np.ndarray) -> float:
+        if len(z) == 0:
+            return float("nan")
+        if self.loss == "mse" and gram is not None:
+            return max(float(theta @ gram @ theta), 0.0)
+        r = z @ theta
+        return float(np.mean(np.abs(r))) if self.loss == "mae" else float(np.mean(r * r))
+
+    def train_loss(self) -> float:
+        return self._loss(self.z, self.gram, self.theta)
+
+    def unseen_loss(self) -> float:
+        return self._loss(self.z_unseen, self.gram_unseen, self.theta)
+
+    def _grad(self, z: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        r = z @ theta
+        e = np.sign(r) if self.loss == "mae" else 2.0 * r
+        return (e @ z / len(z)) * self.mask
+
+    def full_grad(self) -> np.ndarray:
+        """Full-batch gradient (d + 2; last entry 0)."""
+        if self.loss == "mse":
+            return 2.0 * (self.gram @ self.theta) * self.mask
+        return self._grad(self.z, self.theta)
+
+    def next_step(self) -> np.ndarray:
+        """The change to theta the next update will make (d + 2)."""
+        g = self.full_grad() if self.batch_size is None else self._grad(self._batch()[0],
+                                                                           self.theta)
+        return self.opt.preview(g)
+
+    def w(self) -> np.ndarray:
+        return self.theta[: self.d].copy()
+
+    def b(self) -> float:
+        return float(self.theta[self.d])
+
+
+def _augment(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    n, d = x.shape
+    z = np.empty((n, d + 2))
+    z[:, :d] = x
+    z[:, d] = 1.0
+    z[:, d + 1] = -np.asarray(y, dtype=np.float64)
+    return z
+
+
+def exact_linear_optimum(x: np.ndarray, y: np.ndarray, loss: str
+                         ) -> tuple[np.ndarray, float, float]:
+    """The best linear model (w (days,), b, loss in the training unit).
+
+    MSE: least squares (lstsq). MAE: least absolute deviations by iteratively reweighted
+    least squares, then polished to the exact optimum: an LAD solution passes through d + 1
+    of the points, so the d + 1 points IRLS fits most closely are interpolated exactly and
+    that vertex is kept when it is at least as good.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[:, None]
+    y = np.asarray(y, dtype=np.float64)
+    a = np.hstack([x, np.ones((len(x), 1))])
+    theta = np.linalg.lstsq(a, y, rcond=None)[0]
+    if loss == "mse":
+        r = a @ theta - y
+        return theta[:-1].copy(), float(theta[-1]), float(np.mean(r * r))
+    if loss != "mae":
+        raise ValueError(f"unknown loss {loss!r}")
+    floor = 1e-9 * max(float(np.mean(np.abs(y))), 1e-12)
+    best = float(np.mean(np.abs(a @ theta - y)))
+    for _ in range(500):
+        r = np.abs(a @ theta - y)
+        sw = 1.0 / np.sqrt(np.maximum(r, floor))
+        new = np.linalg.lstsq(a * sw[:, None], y * sw, rcond=None)[0]
+        val = float(np.mean(np.abs(a @ new - y)))
+        theta, improved = new, best - val
+        best = min(best, val)
+        if 0 <= improved <= 1e-13 * best:
+            break
+    theta, best = _polish_vertex(a, y, theta, best)
+    return theta[:-1].copy(), float(theta[-1]), best
+
+
+def _polish_vertex(a: np.ndarray, y: np.ndarray, theta: np.ndarray, best: float
+                   ) -> tuple[np.ndarray, float]:
+    k = a.shape[1]
+    if len(a) < k:
+        return theta, best
+    idx = np.argsort(np.abs(a @ theta - y))[:k]
+    try:
+        cand = np.linalg.solve(a[idx], y[idx])
+    except np.linalg.LinAlgError:
+        return theta, best
+    val = float(np.mean(np.abs(a @ cand - y)))
+    return (cand, val) if np.isfinite(val) and val <= best else (theta, best)

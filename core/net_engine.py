@@ -1,0 +1,143 @@
+"""Networks (sigmoid, hard-sigmoid, ReLU; L layers of K units) trained with torch autograd.
+
+float32 tensors for the whole training set are built once; an update is one forward pass
+with ``addmm``, ``torch.autograd.grad`` (no ``.grad`` bookkeeping, no zero_grad) and the
+fused ``_foreach`` optimizer of `core.optimizers`. Mini-batches are slices of a copy of the
+data shuffled once per epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+from core.models import param_shapes
+from core.optimizers import TorchOptimizer
+
+_ACT = {"sigmoid": torch.sigmoid, "relu": torch.relu,
+        "hard-sigmoid": torch.nn.functional.hardsigmoid}
+
+
+class NetCore:
+    """The numbers of one network run; `core.engine.Trainer` does the bookkeeping."""
+
+    def __init__(self, model: str, params: dict[str, np.ndarray], x: np.ndarray,
+                 y: np.ndarray, x_unseen: np.ndarray, y_unseen: np.ndarray, loss: str,
+                 optimizer: str, lr: float, momentum: float, batch_size: int | None,
+                 seed: int) -> None:
+        self.model = model
+        self.act = _ACT[model]
+        self.names = list(params)
+        self.layers = sum(1 for k in params if k.startswith("W"))
+        self.tensors = [torch.tensor(np.asarray(params[k]), dtype=torch.float32,
+                                     requires_grad=True) for k in self.names]
+        self.x = torch.tensor(x, dtype=torch.float32)
+        self.y = torch.tensor(y, dtype=torch.float32)
+        self.x_unseen = torch.tensor(x_unseen, dtype=torch.float32)
+        self.y_unseen = torch.tensor(y_unseen, dtype=torch.float32)
+        self.n = len(self.x)
+        self.loss = loss
+        self.opt = TorchOptimizer(optimizer, lr, momentum, self.tensors)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.set_batch_size(batch_size)
+
+    def set_batch_size(self, batch_size: int | None) -> None:
+        self.batch_size = None if batch_size is None or batch_size >= self.n else batch_size
+        self.updates_per_epoch = 1 if self.batch_size is None else math.ceil(
+            self.n / self.batch_size)
+        self.pos = 0
+        if self.batch_size is not None:
+            self._reshuffle()
+
+    def _reshuffle(self) -> None:
+        perm = torch.randperm(self.n, generator=self.gen)
+        self.xs = self.x.index_select(0, perm)
+        self.ys = self.y.index_select(0, perm)
+        self.pos = 0
+
+    def _batch(self) -> tuple[Any, Any]:
+        if self.batch_size is None:
+            return self.x, self.y
+        lo = self.pos * self.batch_size
+        hi = lo + self.batch_size
+        return self.xs[lo:hi], self.ys[lo:hi]
+
+    def forward(self, x: Any) -> Any:
+        t = self.tensors
+        act = self.act
+        h = x
+        for layer in range(self.layers):
+            h = act(torch.addmm(t[2 * layer + 1], h, t[2 * layer].t()))
+        return torch.addmv(t[-1], h, t[-2])
+
+    def _loss_of(self, pred: Any, y: Any) -> Any:
+        e = pred - y
+        return e.abs().mean() if self.loss == "mae" else (e * e).mean()
+
+    def run(self, n: int) -> int:
+        """Take up to n updates; stop after one whose batch loss was not finite.
+
+        Returns the number of updates taken.
+        """
+        tensors, opt, grad = self.tensors, self.opt, torch.autograd.grad
+        for k in range(n):
+            xb, yb = self._batch()
+            loss = self._loss_of(self.forward(xb), yb)
+            grads = grad(loss, tensors)
+            with torch.no_grad():
+                opt.apply(list(grads))
+            if self.batch_size is not None:
+                self.pos += 1
+                if self.pos == self.updates_per_epoch:
+                    self._reshuffle()
+            if not math.isfinite(loss.item()):
+                return k + 1
+        return n
+
+    def _full_loss(self, x: Any, y: Any) -> float:
+        if len(x) == 0:
+            return float("nan")
+        with torch.no_grad():
+            return float(self._loss_of(self.forward(x), y))
+
+    def train_loss(self) -> float:
+        return self._full_loss(self.x, self.y)
+
+    def unseen_loss(self) -> float:
+        return self._full_loss(self.x_unseen, self.y_unseen)
+
+    def _grads(self, x: Any, y: Any) -> list[np.ndarray]:
+        loss = self._loss_of(self.forward(x), y)
+        return [g.detach().double().numpy() for g in torch.autograd.grad(loss, self.tensors)]
+
+    def full_grad(self) -> dict[str, np.ndarray]:
+        return dict(zip(self.names, self._grads(self.x, self.y), strict=True))
+
+    def next_step(self) -> dict[str, np.ndarray]:
+        grads = self._grads(*self._batch())
+        return dict(zip(self.names, self.opt.preview(grads), strict=True))
+
+    def params(self) -> dict[str, np.ndarray]:
+        return {k: t.detach().double().numpy().copy().reshape(t.shape)
+                for k, t in zip(self.names, self.tensors, strict=True)}
+
+    def set_params(self, params: dict[str, np.ndarray]) -> None:
+        with torch.no_grad():
+            for k, t in zip(self.names, self.tensors, strict=True):
+                t.copy_(torch.as_tensor(np.asarray(params[k]), dtype=torch.float32))
+
+    def params_finite(self) -> bool:
+        with torch.no_grad():
+            return all(bool(torch.isfinite(t).all()) for t in self.tensors)
+
+
+def check_shapes(model: str, params: dict[str, np.ndarray], n_features: int, units: int,
+                 layers: int) -> None:
+    """Refuse a parameter dict that does not fit the model (a programming error)."""
+    shapes = param_shapes(model, n_features, units, layers)
+    got = {k: tuple(np.shape(v)) for k, v in params.items()}
+    if got != shapes:
+        raise ValueError(f"parameters {got} do not fit {model} {shapes}")
