@@ -140,7 +140,7 @@ class TrainingWorker(QObject):
                     break
                 if self._trainer is None or not self._playing:
                     if forced:
-                        self._publish()
+                        self._publish(force=True)
                     self._wake.wait(IDLE_WAIT)
                     self._wake.clear()
                     continue
