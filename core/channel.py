@@ -27,7 +27,7 @@ class ChannelParams:
     level: float = 3300.0                # views/day on the first day (trend, before effects)
     growth: float = 0.15                 # per year, compounding
     # Monday..Sunday multipliers (low Friday and Saturday, as in the lecture)
-    weekly: tuple[float, ...] = (1.06, 1.08, 1.07, 1.04, 0.97, 0.86, 0.92)
+    weekly: tuple[float, ...] = (1.06, 1.08, 1.07, 1.04, 0.91, 0.86, 0.96)
     yearly_amplitude: float = 0.08       # +-8 %, peak on `yearly_peak_day`
     yearly_peak_day: int = 300           # day of year (late October)
     # (month, day): multiplier

@@ -44,7 +44,17 @@ def parse_csv(path: str | Path, column: str | None = None, date_column: str | No
               max_gap: int = 7) -> ParsedCsv:
     """Read, validate and gap-fill a daily series; DataError for anything wrong."""
     path = Path(path)
-    where = path.name
+    try:
+        return _parse(path, path.name, column, date_column, max_gap)
+    except DataError:
+        raise
+    except (csv.Error, ValueError, UnicodeError, MemoryError) as exc:  # a last safety net
+        msg = " ".join(str(exc).split()) or type(exc).__name__
+        raise DataError(f"{path.name}: cannot read this file as CSV ({msg})") from None
+
+
+def _parse(path: Path, where: str, column: str | None, date_column: str | None,
+           max_gap: int) -> ParsedCsv:
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -249,7 +259,8 @@ def _parse_values(where: str, rows: list[tuple[int, list[str]]], vi: int,
                             f"{len(cells)} field{'s' if len(cells) != 1 else ''})")
         cell = cells[vi]
         if cell.lower() in MISSING:
-            raise DataError(f"{where}, row {n}: missing value '{cell}' (fill it in or "
+            shown = f"'{cell}'" if cell else "(empty cell)"
+            raise DataError(f"{where}, row {n}: missing value {shown} (fill it in or "
                             f"delete the row: short gaps are filled by interpolation)")
         v = _number(cell, delim)
         if v is None:
@@ -278,7 +289,7 @@ def _to_daily(where: str, dates: np.ndarray, values: np.ndarray, row_no: np.ndar
         raise DataError(f"{where}, row {int(row_no[i + 1])}: gap of {int(steps[i]) - 1} "
                         f"missing days between {dates[i]} and {dates[i + 1]} "
                         f"(at most {max_gap} are filled)")
-    if len(dates) and int(dates[-1] - dates[0]) + 1 != len(dates):
+    if len(dates) and int((dates[-1] - dates[0]).astype(np.int64)) + 1 != len(dates):
         full = np.arange(dates[0], dates[-1] + 1)
         missing = np.setdiff1d(full, dates)
         offsets = (dates - dates[0]).astype(np.float64)
