@@ -47,7 +47,7 @@ _run_ids = itertools.count(1)
 _LINEAR_DEFAULTS = {
     "gd": {"lr": 1e-4, "limit_updates": 100_000},
     "momentum": {"lr": 1e-4, "limit_updates": 100_000},
-    "adam": {"lr": 1e-2, "limit_updates": 20_000},
+    "adam": {"lr": 3e-3, "limit_updates": 30_000},
 }
 _NET_DEFAULTS = {
     "gd": {"lr": 1e-3, "limit_updates": 5_000},

@@ -1,0 +1,258 @@
+"""The Trainer against exact answers: optima, gradients, epochs, live changes, divergence."""
+
+import math
+import types
+
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+
+from core.config import ConfigError, RunConfig
+from core.engine import MAX_POINTS, Trainer, default_settings, exact_linear_optimum
+
+
+def channel_like(days: int, n_days: int = 500, split: int = 400, seed: int = 0):
+    """A small series shaped like the channel (weekly cycle, trend, AR noise), scale 1000."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_days)
+    week = np.array([1.06, 1.08, 1.07, 1.04, 0.97, 0.86, 0.92])[t % 7]
+    ar = np.zeros(n_days)
+    for i in range(1, n_days):
+        ar[i] = 0.8 * ar[i - 1] + 0.05 * rng.standard_normal()
+    v = 2.5 * 1.3 ** (t / 365) * week * np.exp(ar)
+    x = np.stack([v[days - j:n_days - j] for j in range(1, days + 1)], axis=1)
+    y = v[days:]
+    train = np.arange(days, n_days) < split
+    return types.SimpleNamespace(x_train=x[train], y_train=y[train], x_unseen=x[~train],
+                                 y_unseen=y[~train], scale=1000.0, suffix="k", unit="views",
+                                 name="test", days=days)
+
+
+def cfg(**kw) -> RunConfig:
+    return RunConfig(**kw)
+
+
+def test_gradient_descent_reaches_least_squares():
+    data = channel_like(1)
+    w, b, best = exact_linear_optimum(data.x_train, data.y_train, "mse")
+    t = Trainer(cfg(loss="mse", optimizer="gd", lr=0.02, limit_updates=20_000), data)
+    t.run(10**9)
+    assert t.done and not t.diverged
+    assert t.train_loss() / 1e6 == pytest.approx(best, rel=1e-3)
+    assert t.get_scalar("w1") == pytest.approx(w[0], abs=5e-3)
+    assert t.get_scalar("b") == pytest.approx(b, abs=2e-2)
+
+
+def test_lad_optimum_matches_linear_programming():
+    data = channel_like(3)
+    x, y = data.x_train, data.y_train
+    n, d = x.shape
+    a = np.hstack([x, np.ones((n, 1))])
+    # min sum(u + v) s.t. a theta + u - v = y, u, v >= 0
+    res = linprog(np.concatenate([np.zeros(d + 1), np.ones(2 * n)]),
+                  A_eq=np.hstack([a, np.eye(n), -np.eye(n)]), b_eq=y,
+                  bounds=[(None, None)] * (d + 1) + [(0, None)] * (2 * n), method="highs")
+    w, b, best = exact_linear_optimum(x, y, "mae")
+    assert best == pytest.approx(res.fun / n, rel=1e-7)
+
+
+@pytest.mark.parametrize("days", [1, 7])
+def test_default_settings_reach_the_exact_optimum_within_one_percent(days):
+    data = channel_like(days)
+    for loss in ("mae", "mse"):
+        settings = default_settings("linear", loss)
+        t = Trainer(cfg(days=days, loss=loss, **settings), data)
+        t.run(10**9)
+        best = exact_linear_optimum(data.x_train, data.y_train, loss)[2]
+        unit = 1e3 if loss == "mae" else 1e6
+        assert t.train_loss() / unit <= best * 1.01
+
+
+def test_plain_gd_reaches_the_lad_optimum():
+    data = channel_like(1)
+    best = exact_linear_optimum(data.x_train, data.y_train, "mae")[2]
+    t = Trainer(cfg(loss="mae", optimizer="gd", lr=0.01, limit_updates=20_000), data)
+    t.run(10**9)
+    assert t.train_loss() / 1e3 <= best * 1.01
+
+
+def _numeric_grad(trainer, names, h):
+    out = {}
+    for name in names:
+        v = trainer.get_scalar(name)
+        losses = []
+        for sign in (1, -1):
+            trainer.set_start(*_start_with(trainer, name, v + sign * h))
+            losses.append(trainer._core.train_loss())
+        trainer.set_start(*_start_with(trainer, name, v))
+        out[name] = (losses[0] - losses[1]) / (2 * h)
+    return out
+
+
+def _start_with(trainer, name, value):
+    w = trainer.get_scalar("w1")
+    b = trainer.get_scalar("b")
+    return (value, b) if name == "w1" else (w, value)
+
+
+@pytest.mark.parametrize("loss", ["mse", "mae"])
+def test_linear_gradient_matches_finite_differences(loss):
+    data = channel_like(1)
+    t = Trainer(cfg(loss=loss, init=(0.6, 0.3)), data)  # away from the MAE kinks
+    g = t.snapshot(extras=False).grad
+    num = _numeric_grad(t, ["w1", "b"], 1e-7)
+    assert float(g["w"][0]) == pytest.approx(num["w1"], rel=1e-4)
+    assert float(g["b"]) == pytest.approx(num["b"], rel=1e-4)
+
+
+@pytest.mark.parametrize("model", ["sigmoid", "hard-sigmoid", "relu"])
+def test_network_gradient_matches_finite_differences(model):
+    data = channel_like(2, n_days=120, split=100)
+    t = Trainer(cfg(days=2, model=model, units=3, layers=2, loss="mse"), data)
+    snap = t.snapshot(extras=False)
+    from core.models import forward_numpy, get_scalar, set_scalar
+
+    params = snap.params
+    for name in ("W1[1,1]", "b2[2]", "c[3]", "b"):
+        def loss_at(v, name=name):
+            p = {k: np.array(a, dtype=np.float64) for k, a in params.items()}
+            set_scalar(p, name, v)
+            e = forward_numpy(model, p, data.x_train) - data.y_train
+            return float(np.mean(e * e))
+        v, h = get_scalar(params, name), 1e-4
+        num = (loss_at(v + h) - loss_at(v - h)) / (2 * h)
+        key, _ = name.split("[")[0], None
+        got = get_scalar(snap.grad, name)
+        assert got == pytest.approx(num, rel=2e-2, abs=1e-3), (key, name)
+
+
+def test_a_mini_batch_epoch_takes_ceil_n_over_b_updates():
+    data = channel_like(1)
+    n = len(data.y_train)
+    t = Trainer(cfg(batch_size=10, limit_epochs=2, optimizer="gd", lr=1e-3), data)
+    assert t.updates_per_epoch == math.ceil(n / 10)
+    t.run(10**9)
+    assert t.update == 2 * math.ceil(n / 10)
+    assert t.epoch == pytest.approx(2.0)
+    assert t.done and "epochs" in t.stop_reason
+
+
+def test_updates_per_epoch_as_in_the_lecture():
+    x = np.linspace(1, 2, 10_000)[:, None]
+    data = types.SimpleNamespace(x_train=x, y_train=x[:, 0], x_unseen=x[:0], y_unseen=x[:0, 0],
+                                 scale=1.0)
+    assert Trainer(cfg(batch_size=10), data).updates_per_epoch == 1000
+
+
+def test_learning_rate_change_applies_without_reset():
+    data = channel_like(1)
+    base = cfg(loss="mse", optimizer="gd", lr=1e-3)
+    t = Trainer(base, data)
+    t.run(50)
+    small = np.abs(t.snapshot(extras=False).step["w"][0])
+    path_len = len(t.snapshot(extras=False).path)
+    t.apply(base.replace(lr=2e-3))
+    assert t.update == 50
+    snap = t.snapshot(extras=False)
+    assert np.abs(snap.step["w"][0]) == pytest.approx(2 * small, rel=1e-6)
+    w_before = t.get_scalar("w1")
+    t.step()
+    assert t.update == 51
+    assert t.get_scalar("w1") - w_before == pytest.approx(float(snap.step["w"][0]), rel=1e-9)
+    assert len(t.snapshot(extras=False).path) == path_len + 1
+
+
+def test_shape_change_is_refused_by_apply():
+    t = Trainer(cfg(), channel_like(1))
+    with pytest.raises(ConfigError):
+        t.apply(t.config.replace(days=7))
+
+
+@pytest.mark.parametrize("model,loss", [("linear", "mae"), ("linear", "mse"), ("relu", "mse")])
+def test_divergence_is_caught_without_an_exception(model, loss):
+    t = Trainer(cfg(model=model, loss=loss, lr=1e6), channel_like(1))
+    t.run(500)
+    assert t.diverged and t.done
+    assert "lower the learning rate" in t.stop_reason
+    assert t.update < 500
+    t.snapshot()  # still publishes
+    t.apply(t.config.replace(lr=1e-3))
+    assert t.done  # a diverged run stays stopped until restarted
+    t.set_start(0.0, 0.0)
+    assert not t.diverged and t.update == 0
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_momentum_and_adam_lower_the_loss(optimizer):
+    data = channel_like(7)
+    t = Trainer(cfg(days=7, loss="mse", optimizer=optimizer, lr=1e-4 if optimizer ==
+                    "momentum" else 1e-2), data)
+    first = t.train_loss()
+    t.run(3000)
+    assert t.train_loss() < 0.1 * first and not t.diverged
+
+
+def test_step_preview_is_the_actual_adam_update():
+    t = Trainer(cfg(days=7, optimizer="adam", lr=1e-2, batch_size=32), channel_like(7))
+    t.run(5)
+    before = t.params()
+    step = t.snapshot(extras=False).step
+    t.step()
+    after = t.params()
+    np.testing.assert_allclose(after["w"] - before["w"], step["w"], rtol=1e-9, atol=1e-15)
+
+
+def test_network_trains_and_its_step_preview_matches():
+    data = channel_like(3, n_days=200, split=160)
+    t = Trainer(cfg(days=3, model="relu", units=8, layers=2, optimizer="adam", lr=1e-2), data)
+    first = t.train_loss()
+    t.run(200)
+    assert t.train_loss() < first
+    before = t.params()
+    step = t.snapshot(extras=False).step
+    t.step()
+    np.testing.assert_allclose(t.params()["W1"] - before["W1"], step["W1"], atol=2e-5)
+
+
+def test_snapshot_fields_have_promised_shapes_and_units():
+    data = channel_like(1)
+    t = Trainer(cfg(model="sigmoid", units=4, loss="mae", optimizer="adam", lr=1e-2), data)
+    t.run(30)
+    s = t.snapshot()
+    assert s.update == 30 and s.run_id == t.run_id and s.track == ("W1[1,1]", "b1[1]")
+    assert s.pred_train.shape == data.y_train.shape
+    assert s.pred_unseen.shape == data.y_unseen.shape
+    assert s.curve_x.shape == s.curve_y.shape == (200,)
+    assert s.pieces.shape == (4, 200)
+    np.testing.assert_allclose(s.pieces.sum(axis=0) + s.constant, s.curve_y, rtol=1e-9)
+    mae = np.mean(np.abs(s.pred_train - data.y_train * 1000.0))
+    assert s.train_loss == pytest.approx(mae, rel=1e-5)  # data unit (views)
+    assert s.curve_x.max() == pytest.approx(1000.0 * max(data.x_train.max(),
+                                                          data.x_unseen.max()))
+    assert set(s.grad) == set(s.params) == set(s.step)
+    assert s.path.shape[1] == 2 and len(s.hist_update) == len(s.hist_train)
+
+
+def test_history_and_path_stay_bounded():
+    t = Trainer(cfg(loss="mse", optimizer="gd", lr=1e-3), channel_like(1))
+    for _ in range(30):
+        t.run(3000)
+    s = t.snapshot(extras=False)
+    assert s.update == 90_000
+    assert len(s.path) <= MAX_POINTS + 1 and len(s.hist_update) <= MAX_POINTS + 1
+    assert s.hist_update[-1] == 90_000 and np.all(np.diff(s.hist_update) > 0)
+    assert s.path[-1, 0] == pytest.approx(t.get_scalar("w1"))
+
+
+def test_run_ids_are_new_for_each_trainer():
+    data = channel_like(1)
+    assert Trainer(cfg(), data).run_id < Trainer(cfg(), data).run_id
+
+
+def test_set_start_and_init_give_the_starting_point():
+    t = Trainer(cfg(init=(0.5, 1.5)), channel_like(1))
+    assert (t.get_scalar("w1"), t.get_scalar("b")) == (0.5, 1.5)
+    t.run(10)
+    t.set_start(-1.0, 2.0)
+    assert t.update == 0 and (t.get_scalar("w1"), t.get_scalar("b")) == (-1.0, 2.0)
+    assert len(t.snapshot(extras=False).path) == 1
