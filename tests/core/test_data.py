@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from core.channel import ChannelParams, generate
@@ -252,3 +254,25 @@ def test_more_days_lower_the_linear_training_error_on_channel() -> None:
         assert losses[1][k] > 1.05 * losses[7][k] > 1.05 * 1.05 * losses[28][k]
         assert losses[56][k] <= losses[28][k] < 1.15 * losses[56][k]
     assert 0.35 < losses[1][1] < 0.6 and 0.28 < losses[7][1] < 0.45   # lecture-like, in k
+
+
+# --- never a traceback ---------------------------------------------------------------------
+
+_CELLS = st.sampled_from(["2021-01-01", "2021-01-02", "01.02.2021", "02/01/2021", "4,900",
+                          "-3,5", "12", "1e3", "nan", "", "x", "\"", "é", "\x00", ";", ","])
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(st.lists(_CELLS, max_size=4), max_size=6),
+       sep=st.sampled_from([",", ";", "\t"]), junk=st.binary(max_size=40))
+def test_any_file_loads_or_gives_one_line(tmp_path_factory: pytest.TempPathFactory,
+                                          rows: list[list[str]], sep: str, junk: bytes) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "f.csv"
+    path.write_bytes("\n".join(sep.join(r) for r in rows).encode("utf-8") + junk)
+    try:
+        s = read_csv(path)
+    except DataError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("f.csv")
+    else:
+        assert np.all(np.diff(s.dates) == np.timedelta64(1, "D"))
+        assert np.all(np.isfinite(s.values))
