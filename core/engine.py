@@ -37,7 +37,7 @@ CHECK_EVERY = 64       # updates between divergence checks in a long run
 CURVE_POINTS = 200
 # A loss this many times the "predict the mean" loss means the run has run away (for
 # MSE the factor is squared, as the loss is).
-RUNAWAY = 1e6
+RUNAWAY = 1e4
 
 _run_ids = itertools.count(1)
 
@@ -119,7 +119,7 @@ class Trainer:
         self._diverged = False
         self._stop_reason: str | None = None
         self._hist: list[tuple[int, float, float]] = []
-        self._hist_every = 1 if self._config.is_linear else 4
+        self._hist_every = 16
         self._path: list[tuple[float, float]] = []
         self._path_every = 1
         self._ref = self._reference_losses()
@@ -203,7 +203,8 @@ class Trainer:
                 return float(self._core.theta[idx[0]])
             if key == "b":
                 return float(self._core.theta[self._n_features])
-        return get_scalar(self.params(), name)
+            return get_scalar(self.params(), name)
+        return self._core.get_scalar(name)
 
     def train_loss(self) -> float:
         """Loss on the whole training set, data unit (MAE in views, MSE in views^2)."""
@@ -228,19 +229,17 @@ class Trainer:
         with np.errstate(all="ignore"):
             while n > 0 and not self._done:
                 chunk = min(n, CHECK_EVERY, self._until(self._hist_every))
-                if not linear:  # a network reads its tracked scalars between updates
-                    chunk = min(chunk, self._until(self._path_every))
                 start = self._update
                 t0 = time.perf_counter()
                 did = self._core_run(chunk)
                 self._seconds += time.perf_counter() - t0
                 self._update += did
                 n -= did
-                if linear:
-                    self._record_linear_path(start, did, n == 0)
-                elif self._update % self._path_every == 0 or n == 0:
-                    self._record_path()
-                train = self._core.train_loss()
+                self._record_chunk_path(start, did, n == 0)
+                if linear or self._update % self._hist_every == 0 or n == 0:
+                    train = self._core.train_loss()
+                else:  # a network's last batch loss: a full pass per chunk would cost more
+                    train = self._core.last_loss
                 if self._update % self._hist_every == 0 or n == 0:
                     self._record_history(train)
                 if self._check_divergence(train) or did < chunk:
@@ -251,7 +250,9 @@ class Trainer:
         if self._config.is_linear:
             self._traj = self._core.run(chunk, self._track_index())
             return chunk
-        return int(self._core.run(chunk))
+        did = int(self._core.run(chunk, tuple(self._core.flat_index(k) for k in self._track)))
+        self._traj = self._core.traj
+        return did
 
     def _until(self, every: int) -> int:
         return every - self._update % every
@@ -282,8 +283,9 @@ class Trainer:
     def _check_divergence(self, train: float) -> bool:
         loss = self._config.loss
         runaway = self._ref[loss] * (RUNAWAY if loss == "mae" else RUNAWAY**2)
+        # A network's non-finite parameters show up in its next batch loss.
         params_ok = bool(np.isfinite(self._core.theta).all()) if self._config.is_linear \
-            else self._core.params_finite()
+            else math.isfinite(train)
         if params_ok and math.isfinite(train) and train <= runaway:
             return False
         shown = to_data_unit(loss, train, self._scale)
@@ -316,7 +318,7 @@ class Trainer:
             idx.append(i[0] if key == "w" else d)
         return idx[0], idx[1]
 
-    def _record_linear_path(self, start: int, did: int, last: bool) -> None:
+    def _record_chunk_path(self, start: int, did: int, last: bool) -> None:
         traj = self._traj
         for k in range(did):
             u = start + k + 1
@@ -354,7 +356,7 @@ class Trainer:
         if config.loss != old.loss:
             self._core.loss = config.loss
             self._hist = []
-            self._hist_every = 1 if config.is_linear else 4
+            self._hist_every = 16
             self._ref = self._reference_losses()
             self._record_history()
         if config.batch_size != old.batch_size:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.models import param_shapes
+from core.models import param_shapes, parse_scalar
 from core.optimizers import TorchOptimizer
 
 _ACT = {"sigmoid": torch.sigmoid, "relu": torch.relu,
@@ -42,6 +42,7 @@ class NetCore:
         self.loss = loss
         self.opt = TorchOptimizer(optimizer, lr, momentum, self.tensors)
         self.gen = torch.Generator().manual_seed(seed)
+        self.last_loss = float("nan")
         self.set_batch_size(batch_size)
 
     def set_batch_size(self, batch_size: int | None) -> None:
@@ -77,12 +78,16 @@ class NetCore:
         e = pred - y
         return e.abs().mean() if self.loss == "mae" else (e * e).mean()
 
-    def run(self, n: int) -> int:
+    def run(self, n: int, track: tuple[tuple[int, int], tuple[int, int]] | None = None
+            ) -> int:
         """Take up to n updates; stop after one whose batch loss was not finite.
 
-        Returns the number of updates taken.
+        `track` = ((tensor, flat index), (tensor, flat index)): their values after each
+        update go to `self.traj` (the path). Returns the number of updates taken.
         """
         tensors, opt, grad = self.tensors, self.opt, torch.autograd.grad
+        self.traj = traj = np.empty((n, 2))
+        flat = [t.detach().view(-1) for t in tensors]
         for k in range(n):
             xb, yb = self._batch()
             loss = self._loss_of(self.forward(xb), yb)
@@ -93,7 +98,11 @@ class NetCore:
                 self.pos += 1
                 if self.pos == self.updates_per_epoch:
                     self._reshuffle()
-            if not math.isfinite(loss.item()):
+            if track is not None:
+                traj[k, 0] = flat[track[0][0]][track[0][1]].item()
+                traj[k, 1] = flat[track[1][0]][track[1][1]].item()
+            self.last_loss = loss.item()
+            if not math.isfinite(self.last_loss):
                 return k + 1
         return n
 
@@ -128,6 +137,20 @@ class NetCore:
         with torch.no_grad():
             for k, t in zip(self.names, self.tensors, strict=True):
                 t.copy_(torch.as_tensor(np.asarray(params[k]), dtype=torch.float32))
+
+    def flat_index(self, name: str) -> tuple[int, int]:
+        key, idx = parse_scalar(name)
+        t = self.tensors[self.names.index(key)]
+        return self.names.index(key), int(np.ravel_multi_index(idx, tuple(t.shape))) if idx else 0
+
+    def get_scalar(self, name: str) -> float:
+        key, idx = parse_scalar(name)
+        if key not in self.names:
+            raise ValueError(f"this model has no parameter {name!r}")
+        t = self.tensors[self.names.index(key)]
+        if len(idx) != t.dim() or any(not 0 <= i < n for i, n in zip(idx, t.shape, strict=True)):
+            raise ValueError(f"this model has no parameter {name!r}")
+        return float(t.detach()[idx]) if idx else float(t.detach())
 
     def params_finite(self) -> bool:
         with torch.no_grad():
