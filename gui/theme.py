@@ -1,0 +1,137 @@
+"""Colours, fonts and line widths for the two places the app is used: a laptop and a projector.
+
+A projector washes out dark backgrounds and thin lines, so the projector theme is light,
+high contrast, with larger fonts and thicker lines. Views read every colour from a `Theme`
+so switching is one call to each view's `apply_theme`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyqtgraph as pg
+
+
+@dataclass(frozen=True)
+class Theme:
+    """One look for the whole app; colours are '#rrggbb' strings."""
+
+    name: str
+    background: str
+    foreground: str
+    panel: str          # widget backgrounds around the plots
+    grid: str
+    real: str           # real data: red, as in the lecture
+    estimate: str       # the model's estimate: blue, as in the lecture
+    train_color: str    # training points / training loss
+    unseen_color: str   # unseen points / unseen loss
+    path: str           # gradient-descent path on the error surface
+    current: str        # current point
+    arrow: str          # the step about to be taken
+    minimum: str        # global-minimum marker
+    accent: str
+    warning: str
+    font_pt: int
+    title_pt: int
+    line_width: float
+    point_size: float
+    colormap: str       # a pyqtgraph colormap name
+
+    def pen(self, color: str, width: float | None = None, alpha: int = 255,
+            style: object | None = None) -> pg.QtGui.QPen:
+        """A cosmetic pen in `color` (width in pixels, default the theme's line width)."""
+        c = pg.mkColor(color)
+        c.setAlpha(alpha)
+        kw = {} if style is None else {"style": style}
+        return pg.mkPen(c, width=self.line_width if width is None else width, **kw)
+
+    def brush(self, color: str, alpha: int = 255) -> pg.QtGui.QBrush:
+        c = pg.mkColor(color)
+        c.setAlpha(alpha)
+        return pg.mkBrush(c)
+
+
+DARK = Theme(
+    name="dark",
+    background="#14161b",
+    foreground="#d8dde6",
+    panel="#1d2027",
+    grid="#3a3f4b",
+    real="#ff5a5a",
+    estimate="#4ea3ff",
+    train_color="#f0a030",
+    unseen_color="#49d3a0",
+    path="#ffffff",
+    current="#ffe14d",
+    arrow="#ff4df0",
+    minimum="#7dff6a",
+    accent="#4ea3ff",
+    warning="#ff7043",
+    font_pt=10,
+    title_pt=12,
+    line_width=2.0,
+    point_size=5.0,
+    colormap="viridis",
+)
+
+PROJECTOR = Theme(
+    name="projector",
+    background="#ffffff",
+    foreground="#000000",
+    panel="#f2f2f2",
+    grid="#b0b0b0",
+    real="#d40000",
+    estimate="#0044cc",
+    train_color="#c05a00",
+    unseen_color="#007a4d",
+    path="#000000",
+    current="#ff00aa",
+    arrow="#e00000",
+    minimum="#00a000",
+    accent="#0044cc",
+    warning="#c62828",
+    font_pt=14,
+    title_pt=17,
+    line_width=3.5,
+    point_size=8.0,
+    colormap="cividis",
+)
+
+THEMES: dict[str, Theme] = {"dark": DARK, "projector": PROJECTOR}
+
+
+def stylesheet(theme: Theme) -> str:
+    """QSS for the whole application (docks, tables, buttons, combo boxes)."""
+    t = theme
+    return f"""
+QWidget {{ background-color: {t.panel}; color: {t.foreground}; font-size: {t.font_pt}pt; }}
+QMainWindow::separator {{ background: {t.grid}; width: 3px; height: 3px; }}
+QDockWidget {{ font-size: {t.title_pt}pt; font-weight: bold; }}
+QDockWidget::title {{ background: {t.background}; padding: 4px 8px; }}
+QLabel#viewTitle {{ font-size: {t.title_pt}pt; font-weight: bold; padding: 2px 4px; }}
+QLabel#viewNote {{ color: {t.foreground}; font-style: italic; padding: 0 4px; }}
+QTableView {{ background-color: {t.background}; alternate-background-color: {t.panel};
+             gridline-color: {t.grid}; selection-background-color: {t.accent};
+             selection-color: {t.background}; }}
+QHeaderView::section {{ background-color: {t.panel}; color: {t.foreground};
+                        border: 1px solid {t.grid}; padding: 3px; font-weight: bold; }}
+QPushButton {{ background-color: {t.background}; border: 1px solid {t.grid};
+               border-radius: 4px; padding: 4px 10px; }}
+QPushButton:hover {{ border-color: {t.accent}; }}
+QPushButton:pressed {{ background-color: {t.accent}; color: {t.background}; }}
+QComboBox, QSpinBox, QDoubleSpinBox, QLineEdit {{
+    background-color: {t.background}; border: 1px solid {t.grid}; border-radius: 3px;
+    padding: 2px 6px; }}
+QComboBox QAbstractItemView {{ background-color: {t.background};
+                               selection-background-color: {t.accent}; }}
+QCheckBox::indicator {{ width: {t.font_pt + 4}px; height: {t.font_pt + 4}px; }}
+QToolTip {{ background-color: {t.background}; color: {t.foreground};
+            border: 1px solid {t.grid}; }}
+QStatusBar {{ background: {t.background}; }}
+"""
+
+
+def apply_pyqtgraph(theme: Theme) -> None:
+    """Global pyqtgraph defaults for plots created after this call."""
+    pg.setConfigOptions(antialias=True, background=theme.background,
+                        foreground=theme.foreground)

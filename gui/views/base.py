@@ -1,0 +1,174 @@
+"""What every view shares: the interface the main window drives, a title, themed plots.
+
+The window calls `set_run` when a run starts and `show_snapshot` from a ~30 fps timer with
+only the newest snapshot. Views build their plot items once and then only call `setData` /
+`setImage`, so a frame stays cheap. A snapshot from an older run (a stale `run_id`) is
+dropped, so a late frame of the previous run never paints over the new one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from core.config import RunConfig
+from core.snapshot import Snapshot
+from gui.theme import DARK, Theme
+
+
+class View(QWidget):
+    """Base class of the five views; subclasses draw in `_draw(snap)`."""
+
+    title: str = ""
+
+    def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(type(self).__name__)
+        self._theme = theme
+        self._config: RunConfig | None = None
+        self._data: Any = None
+        self._param_names: list[str] = []
+        self._run_id: int | None = None
+        self._retired: set[int] = set()
+        self._plots: list[pg.PlotWidget] = []
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(4, 4, 4, 4)
+        self._layout.setSpacing(2)
+        self._title_label = QLabel(self.title, self)
+        self._title_label.setObjectName("viewTitle")
+        self._layout.addWidget(self._title_label)
+
+    # ----- the interface the window uses -------------------------------------------------
+    def set_run(self, config: RunConfig, data: Any, param_names: list[str],
+                run_id: int | None = None) -> None:
+        """A new run started; `run_id` (optional) pins which snapshots belong to it.
+
+        Without `run_id`, the first snapshot whose id was not seen before this call is
+        taken as the new run's.
+        """
+        if self._run_id is not None:
+            self._retired.add(self._run_id)
+        self._config = config
+        self._data = data
+        self._param_names = list(param_names)
+        self._run_id = run_id
+        self._on_run()
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        """Draw `snap` if it belongs to the current run; must be cheap."""
+        if not self._accept(snap):
+            return
+        self._draw(snap)
+
+    def apply_theme(self, theme: Theme) -> None:
+        self._theme = theme
+        for plot in self._plots:
+            style_plot(plot, theme)
+        self._restyle()
+
+    def shutdown(self) -> None:
+        """Stop and join background work (views without any have nothing to do)."""
+
+    def clear(self) -> None:
+        """Forget what the run drew (items stay, emptied); the data-dependent parts stay."""
+        self._clear_items()
+
+    # ----- for subclasses -----------------------------------------------------------------
+    @property
+    def theme(self) -> Theme:
+        return self._theme
+
+    @property
+    def current_run_id(self) -> int | None:
+        return self._run_id
+
+    def _accept(self, snap: Snapshot) -> bool:
+        if self._config is None:
+            return False
+        rid = int(snap.run_id)
+        if self._run_id is None:
+            if rid in self._retired:
+                return False
+            self._run_id = rid
+            return True
+        if rid == self._run_id:
+            return True
+        # Run ids grow: a newer id without set_run (e.g. a restart from a clicked point)
+        # belongs to the same data, an older one is a late frame of a finished run.
+        if rid > self._run_id and rid not in self._retired:
+            self._retired.add(self._run_id)
+            self._run_id = rid
+            return True
+        return False
+
+    def _on_run(self) -> None:
+        """Rebuild what depends on the data and the model (fast: < 50 ms)."""
+
+    def _draw(self, snap: Snapshot) -> None:
+        raise NotImplementedError
+
+    def _restyle(self) -> None:
+        """Recolour items after a theme change."""
+
+    def _clear_items(self) -> None:
+        """Empty the per-run items."""
+
+    def _make_plot(self, x_label: str, y_label: str, **kw: Any) -> pg.PlotWidget:
+        plot = pg.PlotWidget(parent=self, **kw)
+        plot.setMenuEnabled(False)
+        plot.setLabel("bottom", x_label)
+        plot.setLabel("left", y_label)
+        plot.showGrid(x=True, y=True, alpha=0.18)
+        style_plot(plot, self._theme)
+        self._plots.append(plot)
+        return plot
+
+    def _add_legend(self, plot: pg.PlotWidget, offset: tuple[int, int]) -> pg.LegendItem:
+        legend = plot.addLegend(offset=offset)
+        style_plot(plot, self._theme)
+        return legend
+
+    def _set_title(self, text: str) -> None:
+        self._title_label.setText(text)
+
+
+def style_plot(plot: pg.PlotWidget, theme: Theme) -> None:
+    """Background, axis colours and fonts of one plot from `theme`."""
+    plot.setBackground(theme.background)
+    font = QFont()
+    font.setPointSize(theme.font_pt)
+    item = plot.getPlotItem()
+    for name in ("left", "bottom", "right", "top"):
+        axis = item.getAxis(name)
+        axis.setPen(pg.mkPen(theme.foreground, width=1))
+        axis.setTextPen(pg.mkPen(theme.foreground))
+        axis.setStyle(tickFont=font)
+        label = axis.labelText
+        if label:
+            axis.setLabel(label, units=axis.labelUnits or None,
+                          **{"color": theme.foreground, "font-size": f"{theme.font_pt + 1}pt"})
+    legend = item.legend
+    if legend is not None:
+        legend.setLabelTextColor(theme.foreground)
+        legend.setLabelTextSize(f"{theme.font_pt}pt")
+        legend.setBrush(theme.brush(theme.panel, 200))
+        legend.setPen(theme.pen(theme.grid, 1))
+
+
+def text_item(theme: Theme, text: str = "", anchor: tuple[float, float] = (0, 0),
+              size_pt: int | None = None) -> pg.TextItem:
+    """A label in the theme's colours (sizes in points so it reads on a projector)."""
+    item = pg.TextItem(text=text, color=theme.foreground, anchor=anchor)
+    font = QFont()
+    font.setPointSize(size_pt or theme.font_pt)
+    item.setFont(font)
+    return item
+
+
+def epoch_seconds(dates: np.ndarray) -> np.ndarray:
+    """datetime64[D] -> float64 seconds since 1970 (what pg.DateAxisItem expects)."""
+    return np.asarray(dates, dtype="datetime64[D]").astype("datetime64[s]").astype(np.float64)

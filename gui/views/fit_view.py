@@ -1,0 +1,205 @@
+"""The function the model found, drawn so its parts can be seen.
+
+One-day models: the data as points (x1 = the value the day before, y = the value) and the
+model's curve; for one-hidden-layer networks also each unit's piece c_i * act(b_i + w_i x1)
+and the constant b, faint, so "curve = constant + sum of pieces" is visible. More days:
+the linear model's weight per day (the lecture's 7-day weights), or, for a network, the
+prediction against the real value with the y = x diagonal (points on it are perfect).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QWidget
+
+from core.snapshot import Snapshot
+from gui.theme import DARK, Theme
+from gui.views.base import View
+
+MAX_PIECES = 30
+PIECE_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+                "#ff7f0e")
+
+
+class FitView(View):
+    """Points + fitted curve (1 day), weights per day (linear), or predicted vs real."""
+
+    title = "Fitted function"
+
+    def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
+        super().__init__(theme, parent)
+        self._mode = "curve"          # "curve" | "weights" | "scatter"
+        self._plot = self._make_plot("x1", "y")
+        self._add_legend(self._plot, (10, 10))
+        self._layout.addWidget(self._plot, 1)
+        self._note = QLabel("start a run to see the function it finds", self)
+        self._note.setObjectName("viewNote")
+        self._note.setWordWrap(True)
+        self._layout.addWidget(self._note)
+        self._scale = 1.0
+        self._suffix = ""
+        self._unit = ""
+
+        item = self._plot.getPlotItem()
+        self._train_pts = pg.ScatterPlotItem(name="training data")
+        self._unseen_pts = pg.ScatterPlotItem(name="unseen data")
+        self._pieces = [pg.PlotCurveItem() for _ in range(MAX_PIECES)]
+        self._constant = pg.PlotCurveItem(name="constant b")
+        self._curve = pg.PlotCurveItem(name="model")
+        self._bars = pg.BarGraphItem(x=[], height=[], width=0.8)
+        self._bias_line = pg.InfiniteLine(angle=0, movable=False)
+        self._diagonal = pg.PlotCurveItem(name="perfect: y = x")
+        for it in (self._train_pts, self._unseen_pts, *self._pieces, self._constant,
+                   self._bars, self._bias_line, self._diagonal, self._curve):
+            item.addItem(it)
+        self._legend_items = (self._train_pts, self._unseen_pts, self._constant, self._curve,
+                              self._diagonal)
+        self._restyle()
+        self._set_mode("curve")
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    # ----- View interface -----------------------------------------------------------------
+    def _on_run(self) -> None:
+        cfg, data = self._config, self._data
+        assert cfg is not None
+        self._scale = float(data.scale)
+        self._suffix, self._unit = data.suffix, data.unit
+        unit = data.unit or "value"
+        self._clear_items()
+        if cfg.days == 1:
+            self._set_mode("curve")
+            s = self._scale
+            self._train_pts.setData(data.x_train[:, 0] * s, data.y_train * s)
+            self._unseen_pts.setData(data.x_unseen[:, 0] * s, data.y_unseen * s)
+            self._plot.setLabel("bottom", f"x1 = {unit} the day before")
+            self._plot.setLabel("left", f"y = {unit} that day")
+            what = "line y = b + w x1" if cfg.is_linear else "curve"
+            self._set_title(f"Fitted function: the model's {what} over the data")
+            if cfg.is_linear:
+                self._note.setText("Each point is one day: the value the day before (x1) "
+                                   "against the value that day (y).")
+            else:
+                shown = min(cfg.units, MAX_PIECES)
+                more = f" (first {shown} of {cfg.units} drawn)" if cfg.units > shown else ""
+                if cfg.layers == 1:
+                    self._note.setText(
+                        f"model curve = constant b (dashed) + the sum of {cfg.units} pieces "
+                        f"c_i {_act(cfg.model)}(b_i + w_i x1) (faint){more}.")
+                else:
+                    self._note.setText(f"{cfg.layers} hidden layers: the pieces are no longer "
+                                       "single units, only the whole curve is drawn.")
+            ys = np.concatenate([data.y_train, data.y_unseen]) * s
+            xs = np.concatenate([data.x_train[:, 0], data.x_unseen[:, 0]]) * s
+            lo = min(0.0, float(ys.min())) if not cfg.is_linear else float(ys.min())
+            self._plot.setRange(xRange=(float(xs.min()), float(xs.max())),
+                                yRange=(lo, float(ys.max())), padding=0.05)
+        elif cfg.is_linear:
+            self._set_mode("weights")
+            self._plot.setLabel("bottom", "j: the value j days before")
+            self._plot.setLabel("left", "weight w_j")
+            self._set_title(f"Fitted function: weight of the value j days before "
+                            f"({cfg.days} days)")
+            self._plot.setXRange(0.3, cfg.days + 0.7, padding=0.02)
+            self._plot.getViewBox().enableAutoRange(axis="y")
+            self._bars.setOpts(x=np.arange(1, cfg.days + 1, dtype=float),
+                               height=np.zeros(cfg.days), width=0.8)
+        else:
+            self._set_mode("scatter")
+            s = self._scale
+            y_all = np.concatenate([data.y_train, data.y_unseen]) * s
+            lo, hi = float(y_all.min()), float(y_all.max())
+            self._diagonal.setData([lo, hi], [lo, hi])
+            self._plot.setLabel("bottom", f"real {unit}")
+            self._plot.setLabel("left", f"predicted {unit}")
+            self._set_title(f"Fitted function: predicted vs real ({cfg.days} days)")
+            self._note.setText("Each point is one day; on the diagonal the prediction is "
+                               "exact. Unseen points far from it are the model's misses.")
+            self._plot.setRange(xRange=(lo, hi), yRange=(lo, hi), padding=0.05)
+
+    def _draw(self, snap: Snapshot) -> None:
+        if self._mode == "curve":
+            if snap.curve_x is None or snap.curve_y is None:
+                return
+            self._curve.setData(snap.curve_x, snap.curve_y)
+            pieces = snap.pieces
+            if pieces is not None and snap.constant is not None:
+                k = min(len(pieces), MAX_PIECES)
+                for i in range(k):
+                    self._pieces[i].setData(snap.curve_x, pieces[i])
+                self._constant.setData(snap.curve_x[[0, -1]], [snap.constant, snap.constant])
+            elif self._config is not None and self._config.is_linear:
+                w = float(np.ravel(snap.params["w"])[0])
+                b = float(snap.params["b"]) * self._scale
+                self._note.setText(f"y = b + w x1 with w = {w:.3f}, b = {_num(b)} "
+                                   f"{self._unit}")
+        elif self._mode == "weights":
+            w = np.ravel(snap.params["w"])
+            self._bars.setOpts(height=w)
+            b = float(snap.params["b"]) * self._scale
+            self._note.setText(f"b = {_num(b)} {self._unit};  w_1 = {w[0]:.2f}"
+                               + (f", w_2 = {w[1]:.2f}" if len(w) > 1 else "")
+                               + f";  sum of weights = {float(w.sum()):.2f}")
+        elif snap.pred_train is not None and snap.pred_unseen is not None:
+            s = self._scale
+            self._train_pts.setData(self._data.y_train * s, snap.pred_train)
+            self._unseen_pts.setData(self._data.y_unseen * s, snap.pred_unseen)
+
+    def _clear_items(self) -> None:
+        for p in self._pieces:
+            p.setData([], [])
+        self._constant.setData([], [])
+        self._curve.setData([], [])
+        if self._mode == "scatter":
+            self._train_pts.setData([], [])
+            self._unseen_pts.setData([], [])
+        self._bars.setOpts(height=np.zeros(len(self._bars.opts.get("x", []) or [])))
+
+    def _restyle(self) -> None:
+        t = self.theme
+        size = t.point_size
+        self._train_pts.setPen(None)
+        self._train_pts.setBrush(t.brush(t.train_color, 120))
+        self._train_pts.setSize(size)
+        self._unseen_pts.setPen(None)
+        self._unseen_pts.setBrush(t.brush(t.unseen_color, 150))
+        self._unseen_pts.setSize(size)
+        self._curve.setPen(t.pen(t.real, t.line_width + 1))
+        for i, p in enumerate(self._pieces):
+            p.setPen(t.pen(PIECE_COLORS[i % len(PIECE_COLORS)], max(1.0, t.line_width * 0.6),
+                           alpha=150))
+        self._constant.setPen(t.pen(t.foreground, max(1.0, t.line_width * 0.7), alpha=170,
+                                    style=pg.QtCore.Qt.PenStyle.DashLine))
+        self._bars.setOpts(brush=t.brush(t.estimate), pen=t.pen(t.foreground, 1))
+        self._bias_line.setPen(t.pen(t.foreground, 1, alpha=160))
+        self._diagonal.setPen(t.pen(t.foreground, 1.5, alpha=170,
+                                    style=pg.QtCore.Qt.PenStyle.DashLine))
+
+    # ----- helpers ------------------------------------------------------------------------
+    def _set_mode(self, mode: str) -> None:
+        self._mode = mode
+        curve, weights, scatter = mode == "curve", mode == "weights", mode == "scatter"
+        for it, on in ((self._train_pts, curve or scatter), (self._unseen_pts, curve or scatter),
+                       (self._curve, curve), (self._constant, curve), (self._bars, weights),
+                       (self._bias_line, weights), (self._diagonal, scatter)):
+            it.setVisible(on)
+        for p in self._pieces:
+            p.setVisible(curve)
+        legend = self._plot.getPlotItem().legend
+        legend.clear()
+        shown = [it for it in self._legend_items if it.isVisible()]
+        for it in shown:
+            legend.addItem(it, it.name())
+        legend.setVisible(bool(shown))
+
+
+def _act(model: str) -> str:
+    return {"relu": "ReLU", "sigmoid": "sigmoid", "hard-sigmoid": "hard sigmoid"}.get(model,
+                                                                                     model)
+
+
+def _num(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"

@@ -1,0 +1,122 @@
+"""Training and unseen loss against updates, with epoch boundaries.
+
+The gap between the two curves is overfitting made visible; the epoch lines connect the
+lecture's "update" and "epoch" (N / B updates per epoch). A log scale shows the late,
+slow part of training, which a linear axis flattens.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
+
+from core.snapshot import Snapshot
+from gui.theme import DARK, Theme
+from gui.views.base import View
+
+MAX_EPOCH_LINES = 50
+
+
+class LossView(View):
+    """Loss curves (data unit) with a log-y toggle and epoch boundaries."""
+
+    title = "Loss curves"
+
+    def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
+        super().__init__(theme, parent)
+        bar = QWidget(self)
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.log_y = QCheckBox("log scale", bar)
+        row.addWidget(self.log_y)
+        self._epoch_note = QLabel("", bar)
+        self._epoch_note.setObjectName("viewNote")
+        row.addWidget(self._epoch_note, 1)
+        self._layout.addWidget(bar)
+        self._plot = self._make_plot("update", "loss")
+        self._add_legend(self._plot, (-10, 10))
+        self._layout.addWidget(self._plot, 1)
+        item = self._plot.getPlotItem()
+        self._epoch_lines = [pg.InfiniteLine(angle=90, movable=False)
+                             for _ in range(MAX_EPOCH_LINES)]
+        for line in self._epoch_lines:
+            line.setVisible(False)
+            item.addItem(line, ignoreBounds=True)
+        self._train = pg.PlotDataItem(name="training loss", autoDownsample=True, clipToView=True)
+        self._unseen = pg.PlotDataItem(name="unseen loss", autoDownsample=True, clipToView=True)
+        item.addItem(self._train)
+        item.addItem(self._unseen)
+        self._per_epoch = 0
+        self._epochs_shown = -1
+        self._restyle()
+        self.log_y.toggled.connect(self._set_log)
+
+    @property
+    def updates_per_epoch(self) -> int:
+        return self._per_epoch
+
+    # ----- View interface -----------------------------------------------------------------
+    def _on_run(self) -> None:
+        cfg, data = self._config, self._data
+        n = len(data.y_train)
+        batch = cfg.batch_size or n
+        self._per_epoch = max(1, math.ceil(n / batch)) if n else 1
+        loss = cfg.loss.upper()
+        unit = data.unit or "value"
+        squared = f"{unit}²" if cfg.loss == "mse" else unit
+        self._plot.setLabel("left", f"{loss} ({squared})")
+        self._set_title(f"Loss curves: training vs unseen {loss}")
+        batch_text = "full batch" if cfg.batch_size is None else f"B = {cfg.batch_size:,}"
+        self._epoch_note.setText(f"N = {n:,}, {batch_text}: 1 epoch = {self._per_epoch:,} "
+                                 f"update{'s' if self._per_epoch != 1 else ''}")
+        self._epochs_shown = -1
+        self._clear_items()
+        self._plot.enableAutoRange()
+
+    def _draw(self, snap: Snapshot) -> None:
+        x = np.asarray(snap.hist_update, dtype=np.float64)
+        train = np.asarray(snap.hist_train, dtype=np.float64)
+        unseen = np.asarray(snap.hist_unseen, dtype=np.float64)
+        if self.log_y.isChecked():
+            # Log of 0 or inf has no place on the axis; leave those points out.
+            train = np.where(train > 0, train, np.nan)
+            unseen = np.where(unseen > 0, unseen, np.nan)
+        self._train.setData(x, train)
+        if np.isfinite(unseen).any():
+            self._unseen.setData(x, unseen)
+        self._show_epochs(int(snap.update))
+
+    def _clear_items(self) -> None:
+        self._train.setData([], [])
+        self._unseen.setData([], [])
+        for line in self._epoch_lines:
+            line.setVisible(False)
+        self._epochs_shown = -1
+
+    def _restyle(self) -> None:
+        t = self.theme
+        self._train.setPen(t.pen(t.train_color))
+        self._unseen.setPen(t.pen(t.unseen_color))
+        for line in self._epoch_lines:
+            line.setPen(t.pen(t.grid, 1, style=pg.QtCore.Qt.PenStyle.DotLine))
+
+    # ----- helpers ------------------------------------------------------------------------
+    def _show_epochs(self, update: int) -> None:
+        """Vertical lines at every epoch boundary, if there are few enough to read."""
+        epochs = update // self._per_epoch if self._per_epoch > 1 else 0
+        if epochs == self._epochs_shown:
+            return
+        self._epochs_shown = epochs
+        visible = 0 < epochs <= MAX_EPOCH_LINES
+        for k, line in enumerate(self._epoch_lines):
+            on = visible and k < epochs
+            if on:
+                line.setPos((k + 1) * self._per_epoch)
+            line.setVisible(on)
+
+    def _set_log(self, on: bool) -> None:
+        self._plot.setLogMode(y=on)
+        self._plot.enableAutoRange()

@@ -1,0 +1,143 @@
+"""Real values (red) and the model's estimate (blue) over time, as the lecture plots 2021.
+
+The view opens on the first six weeks of the unseen period, where the lecture shows that
+the 1-day model's estimate is the real curve shifted by one day; the user can zoom out to
+the whole series. Training and unseen periods are shaded and split by a labeled line.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QLabel, QWidget
+
+from core.snapshot import Snapshot
+from gui.theme import DARK, Theme
+from gui.views.base import View, epoch_seconds, text_item
+
+DAY = 86400.0
+OPENING_DAYS = 45          # 2021-01-01 .. 2021-02-14 in the lecture
+
+
+class SeriesView(View):
+    """Real vs estimated values with a date axis, training and unseen periods marked."""
+
+    title = "Real vs estimated"
+
+    def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
+        super().__init__(theme, parent)
+        self._plot = self._make_plot("date", "value",
+                                     axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+        self._add_legend(self._plot, (-10, 10))
+        style_axes = self._plot.getPlotItem()
+        self._layout.addWidget(self._plot, 1)
+        self._note = QLabel("start a run to compare its estimate with the real values", self)
+        self._note.setObjectName("viewNote")
+        self._note.setWordWrap(True)
+        self._layout.addWidget(self._note)
+
+        self._unseen_region = pg.LinearRegionItem(movable=False)
+        self._unseen_region.setZValue(-20)
+        self._split = pg.InfiniteLine(angle=90, movable=False)
+        self._train_label = text_item(theme, "training", anchor=(1.05, 0))
+        self._unseen_label = text_item(theme, "unseen", anchor=(-0.05, 0))
+        self._real = pg.PlotDataItem(name="real", autoDownsample=True, clipToView=True,
+                                     skipFiniteCheck=True)
+        self._estimate = pg.PlotDataItem(name="estimate", autoDownsample=True, clipToView=True)
+        for it in (self._unseen_region, self._split, self._real, self._estimate):
+            style_axes.addItem(it)
+        for it in (self._train_label, self._unseen_label):
+            style_axes.addItem(it, ignoreBounds=True)
+        self._x_all = np.empty(0)
+        self._n_train = 0
+        self._pred = np.empty(0)
+        self._restyle()
+        self._plot.getViewBox().sigRangeChanged.connect(self._place_labels)
+
+    # ----- View interface -----------------------------------------------------------------
+    def _on_run(self) -> None:
+        data = self._data
+        s = float(data.scale)
+        t_train = epoch_seconds(data.dates_train)
+        t_unseen = epoch_seconds(data.dates_unseen)
+        self._x_all = np.concatenate([t_train, t_unseen])
+        self._n_train = len(t_train)
+        self._pred = np.full(len(self._x_all), np.nan)
+        real = np.concatenate([data.y_train, data.y_unseen]) * s
+        self._real.setData(self._x_all, real)
+        self._estimate.setData([], [])
+        split_t = float(epoch_seconds(np.asarray([data.split]))[0]) + 0.5 * DAY
+        self._split.setPos(split_t)
+        end = float(self._x_all[-1]) + DAY if len(self._x_all) else split_t
+        self._unseen_region.setRegion((split_t, max(end, split_t)))
+        self._unseen_region.setVisible(len(t_unseen) > 0)
+        unit = data.unit or "value"
+        self._plot.setLabel("left", f"{unit} per day")
+        first = str(data.dates_train[0]) if len(t_train) else "?"
+        last = str(data.split)
+        self._train_label.setText(f"training\n{_years(first, last)}")
+        if len(t_unseen):
+            self._unseen_label.setText(
+                f"unseen\n{_years(str(data.dates_unseen[0]), str(data.dates_unseen[-1]))}")
+        else:
+            self._unseen_label.setText("no unseen data")
+        self._set_title(f"Real vs estimated: {data.name}, red = real, blue = the model's "
+                        "estimate")
+        self._note.setText("Opens on the first six weeks of the unseen period; drag to pan, "
+                           "scroll to zoom out to the whole series.")
+        self._zoom_opening(real)
+
+    def _draw(self, snap: Snapshot) -> None:
+        if snap.pred_train is None or snap.pred_unseen is None:
+            return
+        n = self._n_train
+        if len(snap.pred_train) != n or len(snap.pred_unseen) != len(self._pred) - n:
+            return
+        self._pred[:n] = snap.pred_train
+        self._pred[n:] = snap.pred_unseen
+        self._estimate.setData(self._x_all, self._pred)
+
+    def _clear_items(self) -> None:
+        self._estimate.setData([], [])
+
+    def _restyle(self) -> None:
+        t = self.theme
+        self._real.setPen(t.pen(t.real, t.line_width))
+        self._estimate.setPen(t.pen(t.estimate, t.line_width))
+        self._unseen_region.setBrush(t.brush(t.unseen_color, 40))
+        for line in self._unseen_region.lines:
+            line.setPen(t.pen(t.unseen_color, 0, alpha=0))
+        self._split.setPen(t.pen(t.foreground, 1.5, alpha=200,
+                                 style=pg.QtCore.Qt.PenStyle.DashLine))
+        for label in (self._train_label, self._unseen_label):
+            label.setColor(t.foreground)
+            font = label.textItem.font()
+            font.setPointSize(t.font_pt)
+            label.setFont(font)
+
+    # ----- helpers ------------------------------------------------------------------------
+    def _zoom_opening(self, real: np.ndarray) -> None:
+        """The lecture's view: the first ~6 weeks after the split (or the last weeks)."""
+        n = self._n_train
+        if len(self._x_all) == 0:
+            return
+        start = n - 7 if n < len(self._x_all) else max(0, len(self._x_all) - OPENING_DAYS)
+        start = max(0, start)
+        stop = min(len(self._x_all), start + OPENING_DAYS + 7)
+        seg = real[start:stop]
+        lo, hi = float(np.nanmin(seg)), float(np.nanmax(seg))
+        pad = 0.15 * (hi - lo + 1e-9)
+        self._plot.getViewBox().setRange(xRange=(self._x_all[start], self._x_all[stop - 1]),
+                                         yRange=(lo - pad, hi + pad), padding=0)
+        self._place_labels()
+
+    def _place_labels(self, *_: object) -> None:
+        _, (_, y1) = self._plot.getViewBox().viewRange()
+        x = self._split.value()
+        self._train_label.setPos(x, y1)
+        self._unseen_label.setPos(x, y1)
+
+
+def _years(first: str, last: str) -> str:
+    """'2017–2020', or '2021' when both dates fall in one year."""
+    return first[:4] if first[:4] == last[:4] else f"{first[:4]}–{last[:4]}"

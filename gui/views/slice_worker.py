@@ -1,0 +1,87 @@
+"""Background computation of a 2-D loss slice (`core.surface.iter_slice`) for the surface view.
+
+A slice of a network's loss costs up to one forward pass per grid point, too slow for the GUI
+thread, so it runs in a daemon thread: the coarse preview first (the panel is never blank
+for long), then the full grid. `stop()` cancels and joins; a new `start()` cancels the
+previous request, and every result carries the token of its request so a late grid of an
+old request is recognised and dropped.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from core import models, surface
+
+
+def slice_window(params: dict[str, np.ndarray], names: tuple[str, str],
+                 path: np.ndarray | None = None
+                 ) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(centers, spans) around the current values, widened to cover the descent path."""
+    centers, spans = [], []
+    for k, name in enumerate(names):
+        v = models.get_scalar(params, name)
+        lo, hi = v - surface.default_span(v), v + surface.default_span(v)
+        if path is not None and len(path):
+            col = np.asarray(path)[:, k]
+            col = col[np.isfinite(col)]
+            if col.size:
+                pad = 0.1 * (float(col.max() - col.min()) + 1e-9)
+                lo, hi = min(lo, float(col.min()) - pad), max(hi, float(col.max()) + pad)
+        centers.append(0.5 * (lo + hi))
+        spans.append(0.5 * (hi - lo))
+    return (centers[0], centers[1]), (spans[0], spans[1])
+
+
+class SliceWorker(QObject):
+    """Runs `core.surface.iter_slice` in a thread; `grid_ready(token, Slice)` arrives queued
+    on the GUI thread (the signal is emitted from the worker thread)."""
+
+    grid_ready = Signal(int, object)
+    failed = Signal(int, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._token = 0
+
+    @property
+    def token(self) -> int:
+        """Id of the newest request; a grid with another token is outdated."""
+        return self._token
+
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, **kwargs: Any) -> int:
+        """Cancel any running slice, start `iter_slice(**kwargs)`; returns the request token."""
+        self.stop()
+        self._token += 1
+        stop = self._stop = threading.Event()
+        token = self._token
+
+        def run() -> None:
+            try:
+                for piece in surface.iter_slice(should_stop=stop.is_set, **kwargs):
+                    if stop.is_set():
+                        return
+                    self.grid_ready.emit(token, piece)
+            except Exception as exc:  # shown in the panel; never a traceback on screen
+                if not stop.is_set():
+                    self.failed.emit(token, f"slice failed: {exc}")
+
+        self._thread = threading.Thread(target=run, name="fnlab-slice", daemon=True)
+        self._thread.start()
+        return token
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Ask the running computation to stop and join it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None

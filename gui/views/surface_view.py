@@ -1,0 +1,420 @@
+"""The error surface: where gradient descent walks, and the step it is about to take.
+
+For the lecture's 1-day linear model the exact loss L(w, b) is drawn as a heat map with
+contour lines, the global minimum as a star, the descent path, the current point and the
+step -eta * gradient as an arrow; a click starts descent from the clicked point. For any
+other model the panel shows a 2-D slice through two parameters the user picks, computed
+in a background thread (coarse first, then fine) and labeled as a slice, never blank.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import contourpy
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from core import models, surface
+from core.snapshot import Snapshot
+from gui.theme import DARK, Theme
+from gui.views.base import View, text_item
+from gui.views.slice_worker import SliceWorker, slice_window
+
+N_CONTOURS = 14
+MAX_CHOICES = 300          # parameters offered in the pickers (a deep net has 30,000)
+RECHECK_FRAMES = 15        # how often (in frames) to ask whether a slice is out of date
+
+
+class SurfaceView(View):
+    """Heat map + contours of the loss over two parameters, with the descent drawn on it."""
+
+    title = "Error surface"
+    start_requested = Signal(float, float)
+    track_requested = Signal(str, str)
+
+    def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
+        super().__init__(theme, parent)
+        self._exact = True
+        self._names: tuple[str, str] = ("w1", "b")
+        self._surface: Any = None
+        self._slice_params: np.ndarray | None = None
+        self._slice_update = 0
+        self._frames = 0
+        self._last_snap: Snapshot | None = None
+        self._fmt = _plain_fmt
+
+        bar = QWidget(self)
+        row = QHBoxLayout(bar)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("slice through", bar))
+        self._combo_a = QComboBox(bar)
+        self._combo_b = QComboBox(bar)
+        row.addWidget(self._combo_a)
+        row.addWidget(QLabel("and", bar))
+        row.addWidget(self._combo_b)
+        self._refresh = QPushButton("Refresh slice", bar)
+        row.addWidget(self._refresh)
+        row.addStretch(1)
+        self._pickers = bar
+        self._layout.addWidget(bar)
+        bar.hide()
+
+        self._plot = self._make_plot("w", "b")
+        self._plot.showGrid(x=False, y=False)
+        self._layout.addWidget(self._plot, 1)
+        self._note = QLabel("", self)
+        self._note.setObjectName("viewNote")
+        self._note.setWordWrap(True)
+        self._layout.addWidget(self._note)
+
+        item = self._plot.getPlotItem()
+        self._image = pg.ImageItem()
+        self._image.setZValue(-10)
+        item.addItem(self._image)
+        self._bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get(theme.colormap),
+                                    interactive=False, colorMapMenu=False)
+        self._bar.setImageItem(self._image, insert_in=item)
+        self._contours = pg.PlotCurveItem()
+        self._path = pg.PlotCurveItem()
+        self._star = pg.ScatterPlotItem(symbol="star")
+        self._current = pg.ScatterPlotItem(symbol="o")
+        self._arrow_line = pg.PlotCurveItem()
+        self._arrow_head = pg.ArrowItem(headLen=14, tailLen=None, pxMode=True)
+        self._message = text_item(theme, "", anchor=(0.5, 0.5), size_pt=theme.title_pt)
+        for z, it in enumerate((self._contours, self._path, self._star, self._arrow_line,
+                                self._arrow_head, self._current, self._message)):
+            it.setZValue(z)
+            item.addItem(it, ignoreBounds=True)
+        self._arrow_head.hide()
+        self._restyle()
+
+        self._plot.scene().sigMouseClicked.connect(self._on_click)
+        self._worker = SliceWorker(self)
+        self._worker.grid_ready.connect(self._on_grid)
+        self._worker.failed.connect(self._on_failed)
+        self._combo_a.activated.connect(self._on_pick)
+        self._combo_b.activated.connect(self._on_pick)
+        self._refresh.clicked.connect(self.refresh_slice)
+        self._show_message("start a run to see its error surface")
+
+    # ----- public extras ------------------------------------------------------------------
+    @property
+    def names(self) -> tuple[str, str]:
+        """The two parameters on the axes (("w1", "b") for the exact 1-day surface)."""
+        return self._names
+
+    @property
+    def is_exact(self) -> bool:
+        return self._exact
+
+    @property
+    def slice_worker(self) -> SliceWorker:
+        return self._worker
+
+    def choose(self, a: str, b: str) -> None:
+        """Slice through parameters a and b (as if picked in the two boxes)."""
+        self._set_combo(self._combo_a, a)
+        self._set_combo(self._combo_b, b)
+        self._on_pick()
+
+    def refresh_slice(self) -> None:
+        """Recompute the slice at the newest parameters."""
+        if not self._exact and self._last_snap is not None:
+            self._start_slice(self._last_snap)
+
+    # ----- View interface -----------------------------------------------------------------
+    def shutdown(self) -> None:
+        self._worker.stop()
+
+    def _on_run(self) -> None:
+        cfg, data = self._config, self._data
+        assert cfg is not None
+        self._worker.stop()
+        self._surface = None
+        self._slice_params = None
+        self._last_snap = None
+        self._fmt = getattr(data, "fmt", _plain_fmt)
+        self._clear_items()
+        self._image.clear()
+        self._contours.setData([], [])
+        self._star.setData([], [])
+        self._exact = cfg.is_linear and cfg.days == 1
+        unit = f" ({data.suffix} {data.unit})" if getattr(data, "suffix", "") else ""
+        if self._exact:
+            self._pickers.hide()
+            self._names = ("w1", "b")
+            self._set_title(f"Error surface L(w, b): 1-day linear model, {cfg.loss.upper()}")
+            self._plot.setLabel("bottom", "w")
+            self._plot.setLabel("left", f"b{unit}")
+            surf = surface.linear_surface(data.x_train[:, 0], data.y_train, cfg.loss, n=200,
+                                          scale=data.scale)
+            self._surface = surf
+            self._show_grid(surf.w, surf.b, surf.loss)
+            self._star.setData([surf.w_star], [surf.b_star])
+            self._note.setText(
+                f"★ global minimum L = {self._fmt(surf.loss_star)} at w = {surf.w_star:.2f}, "
+                f"b = {surf.b_star * data.scale:,.0f} {data.unit}.  Click to start there.")
+            self._hide_message()
+            return
+        self._pickers.show()
+        choices = _pickable(self._param_names)
+        a, b = ("w1", "b") if cfg.is_linear else ("c[1]", "b")
+        for combo, default in ((self._combo_a, a), (self._combo_b, b)):
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItems(choices)
+            combo.blockSignals(False)
+            self._set_combo(combo, default)
+        self._names = (a, b)
+        self._label_slice()
+        self._show_message("computing slice...")
+        self.track_requested.emit(a, b)
+
+    def _draw(self, snap: Snapshot) -> None:
+        self._last_snap = snap
+        a_name, b_name = self._names
+        try:
+            a = models.get_scalar(snap.params, a_name)
+            b = models.get_scalar(snap.params, b_name)
+            da = models.get_scalar(snap.step, a_name) if snap.step else 0.0
+            db = models.get_scalar(snap.step, b_name) if snap.step else 0.0
+        except (ValueError, KeyError, IndexError):
+            return
+        self._current.setData([a], [b])
+        on_path = tuple(snap.track) == self._names or (
+            self._exact and tuple(snap.track) in (("w", "b"), ("w1", "b")))
+        if on_path and len(snap.path):
+            self._path.setData(snap.path[:, 0], snap.path[:, 1])
+        else:
+            self._path.setData([], [])
+        self._draw_arrow(a, b, da, db)
+        if not self._exact:
+            self._frames += 1
+            if self._slice_params is None:
+                if not self._worker.is_running():
+                    self._start_slice(snap)
+            elif self._frames % RECHECK_FRAMES == 0 and self._moved_far(snap):
+                self._start_slice(snap)
+
+    def _clear_items(self) -> None:
+        self._path.setData([], [])
+        self._current.setData([], [])
+        self._arrow_line.setData([], [])
+        self._arrow_head.hide()
+
+    def _restyle(self) -> None:
+        t = self.theme
+        cmap = pg.colormap.get(t.colormap)
+        self._bar.setColorMap(cmap)
+        self._bar.axis.setPen(pg.mkPen(t.foreground))
+        self._bar.axis.setTextPen(pg.mkPen(t.foreground))
+        self._bar.axis.setLabel("loss", color=t.foreground, **{"font-size": f"{t.font_pt}pt"})
+        contour = pg.mkColor(t.foreground)
+        contour.setAlpha(110)
+        self._contours.setPen(pg.mkPen(contour, width=max(1.0, t.line_width / 2)))
+        self._path.setPen(t.pen(t.path))
+        size = 3 * t.point_size + 6
+        self._star.setSymbol("star")
+        self._star.setSize(size)
+        self._star.setPen(t.pen(t.background, 1.5))
+        self._star.setBrush(t.brush(t.minimum))
+        self._current.setSize(2 * t.point_size + 4)
+        self._current.setPen(t.pen(t.background, 1.5))
+        self._current.setBrush(t.brush(t.current))
+        self._arrow_line.setPen(t.pen(t.arrow, t.line_width + 0.5))
+        self._arrow_head.setStyle(pen=t.pen(t.arrow, 1), brush=t.brush(t.arrow),
+                                  headLen=10 + 2 * t.line_width)
+        self._message.setColor(t.foreground)
+        font = self._message.textItem.font()
+        font.setPointSize(t.title_pt)
+        self._message.setFont(font)
+        if self._surface is not None:
+            self._show_grid(*_grid_arrays(self._surface))
+
+    # ----- drawing helpers ----------------------------------------------------------------
+    def _show_grid(self, a: np.ndarray, b: np.ndarray, loss: np.ndarray) -> None:
+        """Heat map (log-ish so the valley shows), contours computed once, colour bar."""
+        loss = np.asarray(loss, dtype=np.float64)
+        finite = np.isfinite(loss)
+        if not finite.any():
+            self._show_message("the loss is not finite anywhere on this slice")
+            return
+        lo = float(loss[finite].min())
+        hi = float(np.percentile(loss[finite], 99))
+        delta = max(0.02 * (hi - lo), 1e-12 * max(abs(lo), 1.0))
+        filled = np.where(finite, np.minimum(loss, hi), hi)
+        v = np.log10(filled - lo + delta)
+        levels = (math.log10(delta), math.log10(hi - lo + delta))
+        da = (a[-1] - a[0]) / max(len(a) - 1, 1)
+        db = (b[-1] - b[0]) / max(len(b) - 1, 1)
+        self._image.setImage(v.T, autoLevels=False)
+        self._image.setRect(QRectF(a[0] - da / 2, b[0] - db / 2, a[-1] - a[0] + da,
+                                   b[-1] - b[0] + db))
+        self._bar.setLevels(levels)
+        ticks = []
+        for f in (1.0, 1.02, 1.05, 1.1, 1.25, 1.5, 2, 3, 5, 10, 30, 100, 1e3, 1e4):
+            val = lo * f if lo > 0 else lo + (hi - lo) * (f - 1) / 100
+            pos = math.log10(val - lo + delta) if lo <= val <= hi else None
+            # Keep ticks apart: at least 7% of the bar's height between labels.
+            if pos is not None and (not ticks or pos - ticks[-1][0] > 0.07 * (levels[1]
+                                                                              - levels[0])):
+                ticks.append((pos, self._fmt(val)))
+        self._bar.axis.setTicks([ticks])
+        xs, ys, conn = [], [], []
+        gen = contourpy.contour_generator(x=a, y=b, z=v)
+        for level in np.linspace(*levels, N_CONTOURS + 2)[1:-1]:
+            for line in gen.lines(level):
+                if len(line) < 2:
+                    continue
+                xs.append(line[:, 0])
+                ys.append(line[:, 1])
+                c = np.ones(len(line), dtype=bool)
+                c[-1] = False
+                conn.append(c)
+        if xs:
+            self._contours.setData(np.concatenate(xs), np.concatenate(ys),
+                                   connect=np.concatenate(conn))
+        else:
+            self._contours.setData([], [])
+        self._plot.getViewBox().setRange(xRange=(a[0], a[-1]), yRange=(b[0], b[-1]),
+                                         padding=0)
+
+    def _draw_arrow(self, a: float, b: float, da: float, db: float) -> None:
+        if not (math.isfinite(da) and math.isfinite(db)) or (da == 0 and db == 0):
+            self._arrow_line.setData([], [])
+            self._arrow_head.hide()
+            return
+        self._arrow_line.setData([a, a + da], [b, b + db])
+        vb = self._plot.getViewBox()
+        p0 = vb.mapViewToScene(QPointF(a, b))
+        p1 = vb.mapViewToScene(QPointF(a + da, b + db))
+        dx, dy = p1.x() - p0.x(), p1.y() - p0.y()
+        if math.hypot(dx, dy) < 2.0:
+            self._arrow_head.hide()
+            return
+        # ArrowItem points left at angle 0 and rotates clockwise on screen.
+        self._arrow_head.setStyle(angle=math.degrees(math.atan2(-dy, -dx)))
+        self._arrow_head.setPos(a + da, b + db)
+        self._arrow_head.show()
+
+    def _show_message(self, text: str) -> None:
+        (x0, x1), (y0, y1) = self._plot.getViewBox().viewRange()
+        self._message.setText(text)
+        self._message.setPos(0.5 * (x0 + x1), 0.5 * (y0 + y1))
+        self._message.show()
+
+    def _hide_message(self) -> None:
+        self._message.hide()
+
+    # ----- slices -------------------------------------------------------------------------
+    def _label_slice(self, update: int | None = None) -> None:
+        a, b = self._names
+        at = "the current parameters" if update is None else f"the parameters of update {update:,}"
+        self._set_title(f"Error surface: slice through {a}, {b} at the current parameters")
+        self._plot.setLabel("bottom", a)
+        self._plot.setLabel("left", b)
+        self._note.setText(f"Slice through {a}, {b} at {at}: every other parameter is held "
+                           "fixed, so this is a cut through the surface, not all of it.")
+
+    def _start_slice(self, snap: Snapshot) -> None:
+        cfg, data = self._config, self._data
+        if cfg is None or data is None:
+            return
+        path = snap.path if tuple(snap.track) == self._names else None
+        try:
+            centers, spans = slice_window(snap.params, self._names, path)
+        except ValueError as exc:
+            self._show_message(str(exc))
+            return
+        self._slice_params = _flat(snap.params)
+        self._slice_update = snap.update
+        self._worker.start(model=cfg.model, params=snap.params, x=data.x_train, y=data.y_train,
+                           loss=cfg.loss, names=self._names, centers=centers, spans=spans,
+                           n=41 if cfg.model != "linear" else 80, coarse=13, scale=data.scale)
+
+    def _on_grid(self, token: int, piece: Any) -> None:
+        if token != self._worker.token or self._exact or tuple(piece.names) != self._names:
+            return
+        self._surface = piece
+        self._show_grid(piece.a1, piece.a2, piece.loss)
+        self._hide_message()
+        self._label_slice(self._slice_update)
+        if not piece.complete:
+            self._note.setText(self._note.text() + "  (coarse preview, refining...)")
+
+    def _on_failed(self, token: int, message: str) -> None:
+        if token == self._worker.token:
+            self._show_message(message)
+
+    def _moved_far(self, snap: Snapshot) -> bool:
+        """True when the parameters left the neighbourhood the slice was computed at."""
+        if self._slice_params is None:
+            return True
+        now = _flat(snap.params)
+        if now.shape != self._slice_params.shape or not np.isfinite(now).all():
+            return False
+        dist = float(np.linalg.norm(now - self._slice_params))
+        return dist > 0.25 * (float(np.linalg.norm(self._slice_params)) + 1e-3)
+
+    def _on_pick(self, *_: Any) -> None:
+        a, b = self._combo_a.currentText(), self._combo_b.currentText()
+        if not a or not b or a == b or (a, b) == self._names:
+            return
+        self._names = (a, b)
+        self._worker.stop()
+        self._surface = None
+        self._slice_params = None
+        self._image.clear()
+        self._contours.setData([], [])
+        self._clear_items()
+        self._label_slice()
+        self._show_message("computing slice...")
+        self.track_requested.emit(a, b)
+        if self._last_snap is not None:
+            self._start_slice(self._last_snap)
+
+    def _on_click(self, ev: Any) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton or self._config is None:
+            return
+        vb = self._plot.getViewBox()
+        pos = ev.scenePos()
+        if not vb.sceneBoundingRect().contains(pos):
+            return
+        p = vb.mapSceneToView(pos)
+        ev.accept()
+        self.start_requested.emit(float(p.x()), float(p.y()))
+
+    @staticmethod
+    def _set_combo(combo: QComboBox, text: str) -> None:
+        i = combo.findText(text)
+        if i < 0:
+            combo.addItem(text)
+            i = combo.count() - 1
+        combo.setCurrentIndex(i)
+
+
+def _pickable(names: list[str]) -> list[str]:
+    """The parameters offered in the pickers: all of them, or the most telling first few."""
+    if len(names) <= MAX_CHOICES:
+        return list(names)
+    first = [n for n in names if n == "b" or n.startswith("c[")][:100]
+    hidden = [n for n in names if n.startswith("b1[")][:80]
+    weights = [n for n in names if n.startswith("W1[")][:MAX_CHOICES - len(first) - len(hidden)]
+    return first + hidden + weights
+
+
+def _flat(params: dict[str, np.ndarray]) -> np.ndarray:
+    return np.concatenate([np.ravel(np.asarray(v, dtype=np.float64)) for v in params.values()])
+
+
+def _grid_arrays(s: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return s.a1, s.a2, s.loss
+
+
+def _plain_fmt(v: float) -> str:
+    return f"{v:.3g}"
+
