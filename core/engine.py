@@ -90,6 +90,7 @@ class Trainer:
         self._yu = np.ascontiguousarray(data.y_unseen, dtype=np.float64).reshape(-1)
         self._scale = float(getattr(data, "scale", 1.0))
         self._n_features = self._x.shape[1]
+        self._y_max = float(np.max(np.abs(self._y))) if len(self._y) else 1.0
         self.run_id = next(_run_ids)
         self._track = default_track(config.model)
         rng = np.random.default_rng(config.seed)
@@ -242,7 +243,7 @@ class Trainer:
                     train = self._core.last_loss
                 if self._update % self._hist_every == 0 or n == 0:
                     self._record_history(train)
-                if self._check_divergence(train) or did < chunk:
+                if self._check_divergence(train, self._traj[:did]) or did < chunk:
                     break
                 self._check_limits()
 
@@ -280,8 +281,17 @@ class Trainer:
             self._done = False
             self._stop_reason = None
 
-    def _check_divergence(self, train: float) -> bool:
+    def _check_divergence(self, train: float, traj: np.ndarray | None = None) -> bool:
+        """Non-finite loss or parameters, a loss RUNAWAY times the reference, or a tracked
+        parameter that swung past RUNAWAY times the labels' size within the chunk (a big
+        oscillation can come back near its start exactly when the check looks)."""
         loss = self._config.loss
+        if traj is not None and len(traj):
+            swing = float(np.max(np.abs(traj)))
+            if math.isfinite(swing) and swing > RUNAWAY * (1.0 + self._y_max):
+                return self._stop_diverged(f"parameters swung to {swing:.3g}")
+            if not math.isfinite(swing):
+                train = float("inf")
         runaway = self._ref[loss] * (RUNAWAY if loss == "mae" else RUNAWAY**2)
         # A network's non-finite parameters show up in its next batch loss.
         params_ok = bool(np.isfinite(self._core.theta).all()) if self._config.is_linear \
@@ -291,9 +301,12 @@ class Trainer:
         shown = to_data_unit(loss, train, self._scale)
         what = "became inf" if math.isinf(shown) or not params_ok else (
             "became nan" if math.isnan(shown) else f"grew to {shown:.3g}")
+        return self._stop_diverged(f"loss {what}")
+
+    def _stop_diverged(self, what: str) -> bool:
         self._diverged = True
         self._done = True
-        self._stop_reason = (f"diverged: loss {what} at update {self._update:,}; "
+        self._stop_reason = (f"diverged: {what} at update {self._update:,}; "
                              "lower the learning rate")
         return True
 
