@@ -1,0 +1,144 @@
+"""Training speed: our Trainer against an idiomatic plain-torch loop, per lecture model.
+
+The baseline is what a course notebook writes: `nn.Sequential` + `torch.optim`, the full
+batch as float32 tensors built once, `zero_grad / loss / backward / step` per update. Both
+sides take the same number of updates with the same optimizer, learning rate and loss on
+the same data; the ratio is our updates per second over the baseline's.
+
+Both sides share torch's thread pool: its default size, or `BENCH_TORCH_THREADS=n` (the
+app's worker trains with 1 thread; on a busy 2-core machine 1 thread is also the steadier
+measurement).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from bench import Result, calls_for
+from core.config import RunConfig
+from core.data import Windowed, load_builtin, window
+from core.engine import Trainer, default_settings
+
+LINEAR_FLOOR = 20.0
+NET_FLOOR = 1.0
+TARGET_SECONDS = 0.15   # per timed repeat and side
+REPEAT = 5              # interleaved ours / baseline, so a busy moment hits both
+
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    days: int
+    model: str
+    units: int = 1
+    layers: int = 1
+    optimizer: str | None = None      # None: the engine's default for this model
+
+    @property
+    def floor(self) -> float:
+        return LINEAR_FLOOR if self.model == "linear" else NET_FLOOR
+
+
+CASES = (
+    Case("linear 1 day, GD", 1, "linear", optimizer="gd"),
+    Case("linear 1 day", 1, "linear"),
+    Case("linear 56 days", 56, "linear"),
+    Case("56d 10 ReLU", 56, "relu", 10),
+    Case("56d 100 ReLU", 56, "relu", 100),
+    Case("56d 1000 ReLU", 56, "relu", 1000),
+    Case("56d 2 x 100 ReLU", 56, "relu", 100, 2),
+    Case("56d 3 x 100 ReLU", 56, "relu", 100, 3),
+    Case("56d 4 x 100 ReLU", 56, "relu", 100, 4),
+    Case("56d 100 sigmoid", 56, "sigmoid", 100),
+)
+
+ACT = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "hard-sigmoid": nn.Hardsigmoid}
+LOSS = "mae"
+
+
+def torch_loop(case: Case, data: Windowed, optimizer: str, lr: float, momentum: float
+               ) -> Callable[[int], None]:
+    """The plain-torch baseline: returns run(n) doing n full-batch updates."""
+    torch.manual_seed(0)
+    layers: list[nn.Module] = []
+    fan_in = case.days
+    if case.model != "linear":
+        for _ in range(case.layers):
+            layers += [nn.Linear(fan_in, case.units), ACT[case.model]()]
+            fan_in = case.units
+    layers.append(nn.Linear(fan_in, 1))
+    net = nn.Sequential(*layers)
+    if optimizer == "adam":
+        opt: torch.optim.Optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    else:
+        opt = torch.optim.SGD(net.parameters(), lr=lr,
+                              momentum=momentum if optimizer == "momentum" else 0.0)
+    x = torch.tensor(data.x_train, dtype=torch.float32)
+    y = torch.tensor(data.y_train, dtype=torch.float32).reshape(-1, 1)
+    loss_fn = nn.L1Loss() if LOSS == "mae" else nn.MSELoss()
+
+    def run(n: int) -> None:
+        for _ in range(n):
+            opt.zero_grad()
+            loss = loss_fn(net(x), y)
+            loss.backward()
+            opt.step()
+
+    return run
+
+
+def timed(run: Callable[[int], None], n: int) -> float:
+    t0 = time.perf_counter()
+    run(n)
+    return time.perf_counter() - t0
+
+
+def calibrate(run: Callable[[int], None], min_seconds: float = 0.05) -> float:
+    """Seconds per update of run, from enough updates to fill `min_seconds`."""
+    n, spent = 2, 0.0
+    while True:
+        spent = timed(run, n)
+        if spent >= min_seconds or n >= 100_000:
+            return spent / n
+        n *= 4
+
+
+def measure(case: Case, data: Windowed) -> Result:
+    settings = default_settings(case.model, LOSS, case.optimizer)
+    cfg = RunConfig(days=case.days, model=case.model, units=case.units, layers=case.layers,
+                    loss=LOSS, optimizer=settings["optimizer"], lr=settings["lr"])
+    trainer = Trainer(cfg, data)
+    baseline = torch_loop(case, data, cfg.optimizer, cfg.lr, cfg.momentum)
+    baseline(3)                          # warm up (first autograd / optimizer calls)
+    trainer.run(3)
+    n = calls_for(calibrate(baseline), TARGET_SECONDS, lo=10)
+    start = trainer.update
+    ours_t, base_t = [], []
+    for _ in range(REPEAT):
+        ours_t.append(timed(trainer.run, n))
+        base_t.append(timed(baseline, n))
+    ours, base = n / float(np.median(ours_t)), n / float(np.median(base_t))
+    note = f"{n:,} updates x {REPEAT}, {cfg.optimizer} lr={cfg.lr:g}"
+    if trainer.update - start != n * REPEAT:
+        note += f"; STOPPED EARLY at {trainer.update:,}: {trainer.stop_reason}"
+        ours = float("nan")
+    return Result(case.label, ours, base, "updates/s", case.floor, note=note)
+
+
+def main() -> Iterator[Result]:
+    threads = os.environ.get("BENCH_TORCH_THREADS")
+    if threads:
+        torch.set_num_threads(int(threads))
+    print(f"   torch {torch.__version__}, {torch.get_num_threads()} thread(s), loss {LOSS}",
+          flush=True)
+    series = load_builtin("channel")
+    windows = {days: window(series, days) for days in sorted({c.days for c in CASES})}
+    for case in CASES:
+        yield measure(case, windows[case.days])
