@@ -7,7 +7,7 @@ debounce, so dragging a slider sends one change per pause, not one per pixel.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -120,6 +120,7 @@ class ControlPanel(QScrollArea):
         form.addRow("Batch size B", batch_row)
         self.per_epoch = QLabel()
         self.per_epoch.setObjectName("hint")
+        self.per_epoch.setWordWrap(True)
         form.addRow("", self.per_epoch)
         self.limit = QSpinBox()
         self.limit.setRange(0, 10**9)
@@ -157,6 +158,7 @@ class ControlPanel(QScrollArea):
         outer.addStretch(1)
 
         self.show_config(config)
+        self._body = body
         for w in (self.days, self.units, self.layers, self.batch, self.limit, self.seed):
             w.valueChanged.connect(self._changed)
         for c in (self.model, self.loss, self.optimizer):
@@ -171,6 +173,14 @@ class ControlPanel(QScrollArea):
         self.reset.clicked.connect(self.reset_clicked)
         self.record.clicked.connect(self.record_clicked)
         self.speed.speed_changed.connect(self.speed_changed)
+
+    def sizeHint(self) -> QSize:  # the whole panel wide, so no knob is cut off
+        hint = self._body.sizeHint()
+        return QSize(hint.width() + self.verticalScrollBar().sizeHint().width() + 4,
+                     hint.height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self.sizeHint().width(), 200)
 
     # ---- showing ----------------------------------------------------------------------
     @property

@@ -1,0 +1,129 @@
+"""`fnlab` (the app): QApplication, theme, presets, and the offscreen screenshot mode.
+
+`fnlab --preset NAME --screenshot FILE.png [--updates N]` renders a preset to a picture
+for slides and the README; bad arguments end with one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.config import ConfigError, RunConfig
+
+EXIT_USAGE = 2
+PRESET_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
+
+
+class UsageError(Exception):
+    """A one-line message for stderr."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named starting point: a config and how many updates make its picture."""
+
+    name: str
+    title: str
+    config: RunConfig
+    updates: int | None
+
+
+def list_presets() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.json"))
+
+
+def load_preset(name: str) -> Preset:
+    """A preset by name (resources/presets/NAME.json) or by path."""
+    path = Path(name)
+    if not path.suffix:
+        path = PRESET_DIR / f"{name}.json"
+    if not path.is_file():
+        known = ", ".join(list_presets()) or "none"
+        raise UsageError(f"no preset {name!r} (known: {known})")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UsageError(f"{path.name}: cannot read preset ({exc})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("config", {}), dict):
+        raise UsageError(f"{path.name}: a preset is a JSON object with a 'config' object")
+    try:
+        config = RunConfig.from_dict(raw.get("config", {}))
+    except ConfigError as exc:
+        raise UsageError(f"{path.name}: {exc}") from None
+    updates = raw.get("updates")
+    if updates is not None and (not isinstance(updates, int) or updates < 1):
+        raise UsageError(f"{path.name}: 'updates' must be a positive whole number")
+    return Preset(path.stem, str(raw.get("title", path.stem)), config, updates)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not argparse's usage block
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="fnlab", description="Function Lab: the desktop app. Headless "
+                "commands: fnlab train | table | datasets.")
+    p.add_argument("--preset", help="a preset name (resources/presets/NAME.json) or a path")
+    p.add_argument("--screenshot", metavar="FILE.png",
+                   help="render offscreen, train, save the window to FILE.png and exit")
+    p.add_argument("--updates", type=int, help="updates to train before the screenshot")
+    p.add_argument("--theme", choices=("dark", "projector"), help="default: the last used")
+    p.add_argument("--timeout", type=float, default=120.0,
+                   help="screenshot mode: give up after this many seconds")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(args_in)
+        preset = load_preset(args.preset) if args.preset else None
+        if args.updates is not None and args.updates < 1:
+            raise UsageError("--updates must be a positive whole number")
+        if args.screenshot and not args.screenshot.lower().endswith(".png"):
+            raise UsageError("--screenshot needs a .png file name")
+    except UsageError as exc:
+        print(f"fnlab: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    if args.screenshot or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "fnlab"])
+    app.setApplicationName("Function Lab")
+    app.setOrganizationName("FunctionLab")
+
+    from gui.main_window import MainWindow
+
+    config = preset.config if preset else RunConfig()
+    if args.screenshot:
+        from gui.screenshot import render
+
+        updates = args.updates or (preset.updates if preset else None) or 300
+        config = config.replace(limit_updates=updates, limit_epochs=None)
+        window = MainWindow(config, theme=args.theme or "dark", persist=False)
+        try:
+            ok, message = render(window, Path(args.screenshot), updates, args.timeout)
+        finally:
+            window.close()
+        if not ok:
+            print(f"fnlab: {message}", file=sys.stderr)
+            return 1
+        print(message)
+        return 0
+
+    window = MainWindow(config, theme=args.theme)
+    window.show()
+    return int(app.exec())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,486 @@
+"""The main window: control panel, five rearrangeable views, banner, status line, menus.
+
+The window is glue. The panel makes configs, the worker trains, the views draw. Snapshots
+arrive on a queued signal; only the newest is kept, and a ~30 fps timer draws it once,
+so a fast worker can never flood the GUI thread.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QSizePolicy,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
+
+from core.config import ConfigError, RunConfig
+from gui.controls.panel import ControlPanel
+from gui.theme import THEMES, Theme, apply_pyqtgraph, stylesheet
+from gui.worker import RunEnd, RunInfo, WorkerHandle
+
+FRAME_MS = 33
+SETTINGS_ENV = "FNLAB_SETTINGS_DIR"
+VIEW_KEYS = ("surface", "fit", "series", "loss", "table")
+
+
+def make_settings() -> QSettings:
+    """The user's settings, or a private file when FNLAB_SETTINGS_DIR is set (tests)."""
+    folder = os.environ.get(SETTINGS_ENV)
+    if folder:
+        return QSettings(str(Path(folder) / "FunctionLab.ini"), QSettings.Format.IniFormat)
+    return QSettings("FunctionLab", "FunctionLab")
+
+
+class Banner(QFrame):
+    """A coloured, dismissable message across the top: divergence, import errors."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(10, 6, 6, 6)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setObjectName("bannerText")
+        close = QToolButton()
+        close.setText("✕")
+        close.setToolTip("dismiss")
+        close.setAutoRaise(True)
+        close.clicked.connect(self.dismiss)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(close)
+        self.hide()
+
+    def show_message(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+        if self.parentWidget() is not None:
+            self.parentWidget().show()
+
+    def dismiss(self) -> None:
+        self.hide()
+        if self.parentWidget() is not None:
+            self.parentWidget().hide()
+
+    def text(self) -> str:
+        return self.label.text() if self.isVisible() else ""
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.setStyleSheet(
+            f"QFrame#banner {{ background: {theme.warning}; border-radius: 4px; }}"
+            f"QFrame#banner QLabel, QFrame#banner QToolButton {{ background: transparent;"
+            f" color: #ffffff; font-weight: bold; font-size: {theme.title_pt}pt; }}")
+
+
+def create_views(theme: Theme) -> dict[str, QWidget]:
+    """The five views, keyed as VIEW_KEYS."""
+    from gui.views.fit_view import FitView
+    from gui.views.loss_view import LossView
+    from gui.views.series_view import SeriesView
+    from gui.views.surface_view import SurfaceView
+    from gui.views.table_view import LossTableView
+
+    return {"surface": SurfaceView(theme), "fit": FitView(theme), "series": SeriesView(theme),
+            "loss": LossView(theme), "table": LossTableView(theme)}
+
+
+def builtin_datasets() -> list[tuple[str, str]]:
+    from core.data import list_datasets
+
+    return [(i.name, i.title + (" (synthetic)" if i.synthetic else "")) for i in list_datasets()]
+
+
+class MainWindow(QMainWindow):
+    """Owns the worker thread and the views; `shutdown()` (or closing) stops both."""
+
+    frame_drawn = Signal(object)   # the snapshot just drawn (tests, screenshots)
+
+    def __init__(self, config: RunConfig | None = None, theme: str | None = None,
+                 persist: bool = True) -> None:
+        super().__init__()
+        self.setWindowTitle("Function Lab: machine learning is looking for a function")
+        self._settings = make_settings() if persist else None
+        if theme is None:
+            theme = str(self._settings.value("theme", "dark")) if self._settings else "dark"
+        self._theme = THEMES.get(theme, THEMES["dark"])
+        apply_pyqtgraph(self._theme)
+        self._config = config or RunConfig()
+        self._active: RunConfig = self._config     # config of the run being trained
+        self._run: RunInfo | None = None
+        self._pending: Any = None                  # newest undrawn snapshot
+        self._latest: Any = None                   # newest snapshot of the current run
+        self._recorded: set[int] = set()
+        self._rate = (time.perf_counter(), 0, 0.0)  # (t, update, updates/s) for the status
+        self._playing = False
+        self._closed = False
+
+        self._build_banner()
+        self.views = create_views(self._theme)
+        self.panel = ControlPanel(self._config, builtin_datasets())
+        self._build_docks()
+        self._build_menus()
+        self._status = QLabel("starting…")
+        self.statusBar().addWidget(self._status, 1)
+        self._default_state = self.saveState()
+        self.resize(1600, 1000)
+        if self._settings is not None:
+            self._restore_settings()
+        self.apply_theme(self._theme.name)
+
+        self.handle = WorkerHandle(self._config)
+        w = self.handle.worker
+        w.run_started.connect(self._on_run_started)
+        w.snapshot_ready.connect(self._on_snapshot)
+        w.run_finished.connect(self._on_run_finished)
+        w.playing_changed.connect(self._on_playing)
+        w.error.connect(self._on_worker_error)
+
+        p = self.panel
+        p.config_changed.connect(self._on_config)
+        p.invalid.connect(self.show_banner)
+        p.import_requested.connect(self.import_csv)
+        p.play_clicked.connect(self.toggle_play)
+        p.step_clicked.connect(self.step)
+        p.reset_clicked.connect(self.reset)
+        p.record_clicked.connect(self.record)
+        p.speed_changed.connect(w.set_speed)
+        surface = self.views["surface"]
+        surface.start_requested.connect(self.set_start)
+        surface.track_requested.connect(w.set_track)
+        self.views["table"].record_requested.connect(self.record)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(FRAME_MS)
+        self._timer.timeout.connect(self._draw_frame)
+        self._timer.start()
+        self.handle.start()
+
+    # ---- layout -----------------------------------------------------------------------
+    def _build_banner(self) -> None:
+        bar = QToolBar("Messages")
+        bar.setObjectName("bannerBar")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        bar.toggleViewAction().setVisible(False)
+        self.banner = Banner()
+        self.banner.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar.addWidget(self.banner)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        bar.hide()
+        self._banner_bar = bar
+        # docks take the whole window: the central widget is an empty, hidden stand-in
+        central = QWidget()
+        central.setMaximumSize(0, 0)
+        self.setCentralWidget(central)
+        central.hide()
+        self.setDockNestingEnabled(True)
+
+    def _build_docks(self) -> None:
+        self.docks: dict[str, QDockWidget] = {}
+        controls = QDockWidget("Controls", self)
+        controls.setObjectName("dock_controls")
+        controls.setWidget(self.panel)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, controls)
+        self.docks["controls"] = controls
+        for key in VIEW_KEYS:
+            view = self.views[key]
+            dock = QDockWidget(getattr(view, "title", key), self)
+            dock.setObjectName(f"dock_{key}")
+            dock.setWidget(view)
+            self.docks[key] = dock
+        d = self.docks
+        area = Qt.DockWidgetArea.RightDockWidgetArea
+        self.addDockWidget(area, d["surface"])
+        self.splitDockWidget(d["surface"], d["table"], Qt.Orientation.Vertical)
+        self.splitDockWidget(d["surface"], d["series"], Qt.Orientation.Vertical)
+        self.splitDockWidget(d["surface"], d["fit"], Qt.Orientation.Horizontal)
+        self.splitDockWidget(d["series"], d["loss"], Qt.Orientation.Horizontal)
+        self.resizeDocks([d["controls"], d["surface"]], [330, 1270], Qt.Orientation.Horizontal)
+        self.resizeDocks([d["surface"], d["series"], d["table"]], [430, 330, 180],
+                         Qt.Orientation.Vertical)
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        file_menu = mb.addMenu("&File")
+        self._action(file_menu, "Import CSV…", self.import_csv, QKeySequence.StandardKey.Open)
+        self._action(file_menu, "Save screenshot…", self.save_screenshot_dialog, "Ctrl+Shift+S")
+        file_menu.addSeparator()
+        self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        view_menu = mb.addMenu("&View")
+        theme_menu = view_menu.addMenu("Theme")
+        group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name, text in (("dark", "Dark (laptop)"), ("projector", "Projector (light, large)")):
+            act = QAction(text, self, checkable=True)
+            act.triggered.connect(lambda _=False, n=name: self.apply_theme(n))
+            group.addAction(act)
+            theme_menu.addAction(act)
+            self.theme_actions[name] = act
+        view_menu.addSeparator()
+        for dock in self.docks.values():
+            view_menu.addAction(dock.toggleViewAction())
+        view_menu.addSeparator()
+        self._action(view_menu, "Reset layout", self.reset_layout)
+
+        run_menu = mb.addMenu("&Run")
+        self.play_action = self._action(run_menu, "Play / Pause", self.toggle_play, "Space")
+        step = self._action(run_menu, "Step one update", self.step, "S")
+        step.setShortcuts([QKeySequence("S"), QKeySequence("Right")])
+        self._action(run_menu, "Reset", self.reset, "R")
+        self._action(run_menu, "Record row in table", self.record, "Ctrl+R")
+
+    def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.triggered.connect(slot)
+        menu.addAction(act)
+        return act
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state)
+        for dock in self.docks.values():
+            dock.show()
+            dock.setFloating(False)
+
+    def apply_theme(self, name: str) -> None:
+        theme = THEMES.get(name, THEMES["dark"])
+        self._theme = theme
+        apply_pyqtgraph(theme)
+        app = QApplication.instance()
+        if app is not None:
+            app.setStyleSheet(stylesheet(theme))
+        for view in self.views.values():
+            view.apply_theme(theme)
+        self.banner.apply_theme(theme)
+        self.panel.updateGeometry()
+        self.theme_actions[theme.name].setChecked(True)
+        if self._settings is not None:
+            self._settings.setValue("theme", theme.name)
+
+    @property
+    def theme(self) -> Theme:
+        return self._theme
+
+    # ---- settings ---------------------------------------------------------------------
+    def _restore_settings(self) -> None:
+        s = self._settings
+        geometry = s.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = s.value("window_state")
+        if state is not None:
+            self.restoreState(state)
+
+    def _save_settings(self) -> None:
+        if self._settings is None:
+            return
+        self._settings.setValue("geometry", self.saveGeometry())
+        self._settings.setValue("window_state", self.saveState())
+        self._settings.setValue("theme", self._theme.name)
+        self._settings.sync()
+
+    # ---- commands ---------------------------------------------------------------------
+    @property
+    def worker(self) -> Any:
+        return self.handle.worker
+
+    @property
+    def config(self) -> RunConfig:
+        return self._active
+
+    @property
+    def latest(self) -> Any:
+        return self._latest
+
+    @property
+    def run_info(self) -> RunInfo | None:
+        return self._run
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    def play(self) -> None:
+        self.panel.flush()
+        self.worker.play()
+
+    def pause(self) -> None:
+        self.worker.pause()
+
+    def toggle_play(self) -> None:
+        if self._playing:
+            self.pause()
+        else:
+            self.play()
+
+    def step(self) -> None:
+        self.panel.flush()
+        self.worker.step()
+
+    def reset(self) -> None:
+        self.panel.flush()
+        self.worker.reset()
+
+    def set_start(self, w: float, b: float) -> None:
+        self.worker.set_start(w, b)
+
+    def record(self) -> None:
+        """Add the current run, as it stands, to the loss table."""
+        if self._latest is not None and self._run is not None:
+            self._add_row(self._active, self._latest, self._run.data)
+
+    def set_config(self, config: RunConfig) -> None:
+        """Show `config` in the panel and train it (a preset, a test)."""
+        self.panel.show_config(config)
+        self._on_config(config)
+
+    def show_banner(self, text: str) -> None:
+        self._banner_bar.show()
+        self.banner.show_message(text)
+
+    def import_csv(self, path: str | None = None) -> bool:
+        """Validate a CSV before anything changes; on success train on it."""
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, "Import a daily series", "",
+                                                  "CSV files (*.csv *.txt);;All files (*)")
+            if not path:
+                return False
+        from core.data import load_series, window
+
+        try:
+            series = load_series(path)
+            window(series, self.panel.config.days, None)
+        except (ValueError, OSError, ConfigError) as exc:  # DataError is a ValueError
+            self.show_banner(f"Cannot import {Path(path).name}: {_one_line(exc)}")
+            return False
+        self.panel.add_dataset(path, f"{series.name} (imported)")
+        self.panel.select_dataset(path)
+        self.panel.flush()
+        return True
+
+    def save_screenshot_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save screenshot", "function-lab.png",
+                                              "PNG images (*.png)")
+        if path:
+            self.grab().save(path)
+
+    # ---- worker events ----------------------------------------------------------------
+    def _on_config(self, config: RunConfig) -> None:
+        if self._active.needs_new_run(config):
+            if self._latest is not None and self._run is not None \
+                    and self._latest.update > 0:
+                self._add_row(self._active, self._latest, self._run.data, once=True)
+            self.worker.new_run(config)
+        else:
+            self.worker.apply(config)
+            self._active = config
+        self._config = config
+
+    def _on_run_started(self, info: RunInfo) -> None:
+        self._run = info
+        self._active = info.config
+        self._pending = None
+        self._latest = None
+        self._rate = (time.perf_counter(), 0, 0.0)
+        for view in self.views.values():
+            if hasattr(view, "set_run"):
+                view.set_run(info.config, info.data, info.param_names, info.run_id)
+        self.panel.set_train_count(len(info.data.y_train))
+
+    def _on_snapshot(self, snap: Any) -> None:
+        self._pending = snap
+        self._latest = snap
+
+    def _on_run_finished(self, end: RunEnd) -> None:
+        snap = end.snapshot
+        self._add_row(self._active, snap, end.data, once=True)
+        if snap.diverged:
+            self.show_banner(
+                f"Training diverged at update {snap.update:,}: loss became inf. Lower the "
+                "learning rate and press Play.")
+
+    def _on_playing(self, playing: bool) -> None:
+        self._playing = playing
+        self.panel.set_playing(playing)
+        if playing and self.banner.isVisible() and "diverged" in self.banner.text():
+            self.banner.dismiss()
+            self._banner_bar.hide()
+
+    def _on_worker_error(self, text: str) -> None:
+        self.show_banner(text)
+        if self._run is not None:   # the knobs go back to what is actually training
+            self.panel.show_config(self._active)
+            self._config = self._active
+
+    def _add_row(self, config: RunConfig, snap: Any, data: Any, once: bool = False) -> None:
+        if once and snap.run_id in self._recorded:
+            return
+        from core.results import result_row
+
+        self._recorded.add(snap.run_id)
+        self.views["table"].add_row(result_row(config, snap, data))
+
+    # ---- drawing ----------------------------------------------------------------------
+    def _draw_frame(self) -> None:
+        snap = self._pending
+        if snap is None:
+            return
+        self._pending = None
+        for key, view in self.views.items():
+            if key != "table" and self.docks[key].isVisible():
+                view.show_snapshot(snap)
+        self._show_status(snap)
+        self.frame_drawn.emit(snap)
+
+    def _show_status(self, snap: Any) -> None:
+        now = time.perf_counter()
+        t0, u0, rate = self._rate
+        if now - t0 >= 0.5 or snap.update < u0:
+            rate = max(0.0, (snap.update - u0) / (now - t0)) if snap.update >= u0 else 0.0
+            self._rate = (now, snap.update, rate)
+        fmt = self._run.data.fmt if self._run is not None else str
+        speed = f"{rate:,.0f} updates/s" if self._playing else "paused"
+        state = " · diverged" if snap.diverged else (" · done" if snap.done else "")
+        self._status.setText(
+            f"update {snap.update:,}   epoch {snap.epoch:,.2f}   training loss L = "
+            f"{fmt(snap.train_loss)}   unseen loss L' = {fmt(snap.unseen_loss)}   "
+            f"η = {snap.lr:g}   {speed}{state}")
+
+    # ---- closing ----------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop the timer, join the worker (< 1 s) and every view's background threads."""
+        if self._closed:
+            return
+        self._closed = True
+        self._timer.stop()
+        self.handle.stop(1000)
+        for view in self.views.values():
+            if hasattr(view, "shutdown"):
+                view.shutdown()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_settings()
+        self.shutdown()
+        super().closeEvent(event)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
