@@ -357,9 +357,7 @@ class _SliceEvaluator:
             self.h.append(activation(model, z))
         self.pred0 = self._output(self.h[-1], self.params)
         lowest = min(p.layer for p in self.p)
-        units = {p.idx[0] for p in self.p if p.key == "c"}
-        hidden_units = {p.idx[0] for p in self.p if p.layer == self.depth and p.key != "c"}
-        if lowest == self.depth + 1 and not (units & hidden_units):
+        if lowest == self.depth + 1:
             self.mode = "affine"
             self.u = [self._direction(p) for p in self.p]
         elif lowest == self.depth:
