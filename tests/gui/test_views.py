@@ -1,0 +1,346 @@
+"""The five views, fed by real training runs: each shows real content, ignores stale runs,
+and the surface answers clicks; the slice worker stops when asked; the table exports."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import threading
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QGuiApplication
+
+from core import results
+from core.config import RunConfig
+from gui.theme import DARK, PROJECTOR, THEMES, apply_pyqtgraph, stylesheet
+from gui.views.base import View
+from gui.views.fit_view import MAX_PIECES, FitView
+from gui.views.loss_view import LossView
+from gui.views.series_view import SeriesView
+from gui.views.slice_worker import SliceWorker
+from gui.views.surface_view import SurfaceView
+from gui.views.table_view import (
+    COLUMNS,
+    LossTableView,
+    export_csv,
+    export_markdown,
+    lecture_reference,
+)
+
+ALL_VIEWS = (SurfaceView, FitView, SeriesView, LossView, LossTableView)
+
+
+def _open(qtbot, cls, trainer, theme=DARK, size=(800, 560)) -> View:
+    view = cls(theme)
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    view.set_run(trainer.config, trainer.data, trainer.param_names())
+    return view
+
+
+def _shutdown(view: View) -> None:
+    view.shutdown()
+
+
+# ---------------------------------------------------------------- error surface
+
+
+def test_surface_of_one_day_model_shows_heat_map_minimum_path_and_step(qtbot, trained):
+    trainer = trained(40, lr=0.05)
+    view = _open(qtbot, SurfaceView, trainer)
+    snap = trainer.snapshot()
+    view.show_snapshot(snap)
+    assert view.is_exact and view.names == ("w1", "b")
+    assert view._image.image is not None and view._image.image.shape == (200, 200)
+    cx, _ = view._contours.getData()
+    assert cx is not None and len(cx) > 100
+    sx, sy = view._star.getData()
+    assert (sx[0], sy[0]) == (view._surface.w_star, view._surface.b_star)
+    assert 0.5 < sx[0] < 1.5  # tomorrow's value is close to today's: w* is near 1
+    px, py = view._path.getData()
+    np.testing.assert_allclose(px, snap.path[:, 0])
+    np.testing.assert_allclose(py, snap.path[:, 1])
+    ax, ay = view._arrow_line.getData()
+    np.testing.assert_allclose(ax, [snap.params["w"][0], snap.params["w"][0] + snap.step["w"][0]])
+    np.testing.assert_allclose(ay, [float(snap.params["b"]), float(snap.params["b"])
+                                    + float(snap.step["b"])])
+    assert "1-day linear" in view._title_label.text()
+
+
+def test_clicking_the_surface_asks_to_start_from_the_clicked_point(qtbot, trained):
+    trainer = trained(10, lr=0.05)
+    view = _open(qtbot, SurfaceView, trainer)
+    qtbot.waitExposed(view)
+    view.show_snapshot(trainer.snapshot())
+    vb = view._plot.getViewBox()
+    target = QPointF(1.3, -2.0)
+    pixel = view._plot.mapFromScene(vb.mapViewToScene(target))
+    with qtbot.waitSignal(view.start_requested, timeout=2000) as blocker:
+        qtbot.mouseClick(view._plot.viewport(), Qt.MouseButton.LeftButton, pos=pixel)
+    w, b = blocker.args
+    px_w, px_b = vb.viewPixelSize()
+    assert abs(w - 1.3) <= 2 * px_w
+    assert abs(b + 2.0) <= 2 * px_b
+
+
+def test_network_surface_is_a_labeled_slice_never_blank(qtbot, trained):
+    trainer = trained(30, model="relu", units=3, optimizer="adam", lr=0.05)
+    view = _open(qtbot, SurfaceView, trainer)
+    picked = []
+    view.track_requested.connect(lambda a, b: picked.append((a, b)))
+    view.set_run(trainer.config, trainer.data, trainer.param_names())
+    assert not view.is_exact
+    assert picked == [("c[1]", "b")]
+    assert view._message.isVisible() and "computing slice" in view._message.toPlainText()
+    assert "slice through c[1], b" in view._title_label.text()
+    view.show_snapshot(trainer.snapshot())
+    qtbot.waitUntil(lambda: view._image.image is not None, timeout=10000)
+    assert not view._message.isVisible()
+    qtbot.waitUntil(lambda: not view.slice_worker.is_running(), timeout=20000)
+    assert view._image.image.shape == (41, 41)
+    view.shutdown()
+
+
+def test_picking_two_parameters_requests_their_path_and_a_new_slice(qtbot, trained):
+    trainer = trained(30, model="relu", units=3, optimizer="adam", lr=0.05)
+    view = _open(qtbot, SurfaceView, trainer)
+    view.show_snapshot(trainer.snapshot())
+    with qtbot.waitSignal(view.track_requested, timeout=1000) as blocker:
+        view.choose("W1[1,1]", "b1[1]")
+    assert blocker.args == ["W1[1,1]", "b1[1]"]
+    assert view._plot.getPlotItem().getAxis("bottom").labelText == "W1[1,1]"
+    qtbot.waitUntil(lambda: view._image.image is not None, timeout=10000)
+    # The trainer tracks W1[1,1], b1[1] by default, so the next frame draws its path.
+    view.show_snapshot(trainer.snapshot())
+    assert len(view._path.getData()[0]) == len(trainer.snapshot().path)
+    view.shutdown()
+    assert not view.slice_worker.is_running()
+
+
+def test_slice_worker_stops_mid_computation_and_leaves_no_thread(qtbot, trained):
+    trainer = trained(5, days=7, model="relu", units=20, layers=2, optimizer="adam", lr=0.01)
+    worker = SliceWorker()
+    got = []
+    worker.grid_ready.connect(lambda token, piece: got.append(piece))
+    worker.start(model="relu", params=trainer.params(), x=trainer.data.x_train,
+                 y=trainer.data.y_train, loss="mae", names=("W1[1,1]", "b1[1]"), n=400,
+                 coarse=200, scale=trainer.data.scale)
+    assert worker.is_running()
+    worker.stop()
+    assert not worker.is_running()
+    assert not [t for t in threading.enumerate() if t.name == "fnlab-slice"]
+    qtbot.wait(50)
+    assert all(not piece.complete for piece in got)
+
+
+# ---------------------------------------------------------------- fitted function
+
+
+def test_fit_view_draws_points_curve_and_each_sigmoid_piece(qtbot, trained):
+    trainer = trained(30, model="sigmoid", units=40, optimizer="adam", lr=0.05)
+    view = _open(qtbot, FitView, trainer)
+    snap = trainer.snapshot()
+    view.show_snapshot(snap)
+    assert view.mode == "curve"
+    assert len(view._train_pts.data) == len(trainer.data.y_train)
+    assert len(view._unseen_pts.data) == len(trainer.data.y_unseen)
+    _, cy = view._curve.getData()
+    np.testing.assert_allclose(cy, snap.curve_y)
+    drawn = [p for p in view._pieces if p.getData()[0] is not None and len(p.getData()[0])]
+    assert len(drawn) == MAX_PIECES
+    np.testing.assert_allclose(view._pieces[0].getData()[1], snap.pieces[0])
+    # The curve is the constant plus the sum of all the pieces (drawn or not).
+    np.testing.assert_allclose(snap.constant + snap.pieces.sum(axis=0), cy, rtol=1e-4,
+                               atol=1e-3 * np.abs(cy).max())
+    assert "first 30 of 40" in view._note.text()
+
+
+def test_fit_view_shows_the_weight_of_each_day_for_a_seven_day_line(qtbot, trained):
+    trainer = trained(200, days=7, lr=0.01)
+    view = _open(qtbot, FitView, trainer)
+    snap = trainer.snapshot()
+    view.show_snapshot(snap)
+    assert view.mode == "weights"
+    np.testing.assert_allclose(view._bars.opts["height"], snap.params["w"])
+    np.testing.assert_allclose(view._bars.opts["x"], np.arange(1, 8))
+    assert "days before" in view._title_label.text()
+    assert "b = " in view._note.text()
+
+
+def test_fit_view_shows_predicted_against_real_for_a_many_day_network(qtbot, trained):
+    trainer = trained(20, days=28, model="relu", units=10, optimizer="adam", lr=0.01)
+    view = _open(qtbot, FitView, trainer)
+    snap = trainer.snapshot()
+    view.show_snapshot(snap)
+    assert view.mode == "scatter"
+    pts = view._unseen_pts.getData()
+    np.testing.assert_allclose(pts[0], trainer.data.y_unseen * trainer.data.scale)
+    np.testing.assert_allclose(pts[1], snap.pred_unseen)
+    assert view._diagonal.isVisible()
+
+
+# ---------------------------------------------------------------- series, loss curves
+
+
+def test_series_view_opens_on_the_first_weeks_of_the_unseen_period(qtbot, trained):
+    trainer = trained(20, lr=0.05)
+    view = _open(qtbot, SeriesView, trainer)
+    snap = trainer.snapshot()
+    view.show_snapshot(snap)
+    data = trainer.data
+    _, real = view._real.getOriginalDataset()
+    assert len(real) == len(data.y_train) + len(data.y_unseen)
+    _, est = view._estimate.getOriginalDataset()
+    np.testing.assert_allclose(est[len(data.y_train):], snap.pred_unseen)
+    (x0, x1), _ = view._plot.getViewBox().viewRange()
+    first_unseen = data.dates_unseen[0].astype("datetime64[s]").astype(float)
+    assert x0 < first_unseen < x1
+    assert 35 <= (x1 - x0) / 86400 <= 70
+
+
+def test_loss_view_marks_epochs_and_switches_to_log_scale(qtbot, trained):
+    trainer = trained(40, lr=0.05, batch_size=100)
+    view = _open(qtbot, LossView, trainer)
+    snap = trainer.snapshot()
+    view.show_snapshot(snap)
+    per_epoch = -(-len(trainer.data.y_train) // 100)
+    assert view.updates_per_epoch == per_epoch == trainer.updates_per_epoch
+    lines = [ln for ln in view._epoch_lines if ln.isVisible()]
+    assert [ln.value() for ln in lines] == [per_epoch * k for k in
+                                           range(1, 40 // per_epoch + 1)]
+    x, y = view._train.getOriginalDataset()
+    assert len(x) == len(snap.hist_update) and x.dtype == np.float64
+    np.testing.assert_allclose(y, snap.hist_train)
+    view.log_y.setChecked(True)
+    assert view._plot.getPlotItem().ctrl.logYCheck.isChecked()
+    view.show_snapshot(snap)
+    assert len(view._unseen.getOriginalDataset()[0]) == len(snap.hist_update)
+
+
+# ---------------------------------------------------------------- stale runs, themes
+
+
+def test_snapshots_of_an_older_run_are_ignored(qtbot, trained):
+    old = trained(20, lr=0.05)
+    new = trained(20, lr=0.05, seed=1)
+    assert new.run_id != old.run_id
+    views = [_open(qtbot, cls, old) for cls in (LossView, SeriesView, FitView)]
+    for v in views:
+        v.show_snapshot(old.snapshot())
+        v.set_run(new.config, new.data, new.param_names())
+        v.clear()
+        v.show_snapshot(old.snapshot())
+    assert len(views[0]._train.getOriginalDataset()[0] or []) == 0
+    assert len(views[1]._estimate.getOriginalDataset()[0] or []) == 0
+    assert views[2]._curve.getData()[0] is None or len(views[2]._curve.getData()[0]) == 0
+    snap = new.snapshot()
+    for v in views:
+        v.show_snapshot(snap)
+    assert len(views[0]._train.getOriginalDataset()[0]) == len(snap.hist_update)
+    assert views[0].current_run_id == new.run_id
+
+
+def test_an_explicit_run_id_pins_the_run(qtbot, trained):
+    trainer = trained(20, lr=0.05)
+    view = _open(qtbot, LossView, trainer)
+    view.set_run(trainer.config, trainer.data, trainer.param_names(), run_id=10**9)
+    view.show_snapshot(trainer.snapshot())
+    assert len(view._train.getOriginalDataset()[0] or []) == 0
+
+
+@pytest.mark.parametrize("theme_name", sorted(THEMES))
+def test_every_view_renders_real_content_in_both_themes(qtbot, trained, theme_name, tmp_path):
+    theme = THEMES[theme_name]
+    apply_pyqtgraph(theme)
+    trainer = trained(60, model="relu", units=4, optimizer="adam", lr=0.05)
+    for cls in ALL_VIEWS:
+        view = _open(qtbot, cls, trainer, theme=DARK)
+        view.apply_theme(theme)
+        view.setStyleSheet(stylesheet(theme))
+        snap = trainer.snapshot()
+        if isinstance(view, LossTableView):
+            view.add_row(results.result_row(trainer.config, snap, trainer.data))
+        view.show_snapshot(snap)
+        qtbot.wait(10)
+        image = view.grab().toImage()
+        path = tmp_path / f"{cls.__name__}.png"
+        assert image.save(str(path))
+        # Never a blank panel: a rendered view has many colours.
+        colors = {image.pixel(x, y) for x in range(0, image.width(), 7)
+                  for y in range(0, image.height(), 7)}
+        assert len(colors) > 20, cls.__name__
+        view.shutdown()
+    bg = view.palette().color(view.backgroundRole()) if theme is PROJECTOR else None
+    assert bg is None or bg.lightness() > 200
+
+
+def test_projector_theme_is_light_with_larger_fonts_and_thicker_lines():
+    assert PROJECTOR.font_pt > DARK.font_pt and PROJECTOR.line_width > DARK.line_width
+    assert f"{PROJECTOR.font_pt}pt" in stylesheet(PROJECTOR)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        DARK.font_pt = 30  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------- loss table
+
+
+def _row(**kw) -> dict:
+    config = RunConfig(**kw)
+    snap = type("S", (), dict(lr=config.lr, update=1000, train_loss=480.0, unseen_loss=580.0,
+                              seconds=1.25, diverged=False))()
+    return results.result_row(config, snap)
+
+
+def test_table_rows_copy_delete_and_the_lecture_column(qtbot):
+    view = LossTableView()
+    qtbot.addWidget(view)
+    view.add_row(_row())
+    view.add_row(_row(days=7))
+    view.add_row(_row(days=3, loss="mse"))
+    assert [r["days"] for r in view.rows()] == [1, 7, 3]
+    model = view.table.model()
+    col = COLUMNS.index("train_loss")
+    assert model.data(model.index(0, col)) == "0.48k"
+    assert model.data(model.index(1, COLUMNS.index("lecture"))) == "0.38k / 0.49k"
+    assert model.data(model.index(2, COLUMNS.index("lecture"))) == ""
+    view.table.selectRow(1)
+    text = view.copy_selected()
+    assert QGuiApplication.clipboard().text() == text
+    lines = text.strip().split("\n")
+    assert len(lines) == 2 and lines[1].split("\t")[0] == "7 days, linear"
+    view.delete_selected()
+    assert [r["days"] for r in view.rows()] == [1, 3]
+    with pytest.raises(ValueError, match="unseen_loss"):
+        view.add_row({"model": "x"})
+
+
+def test_record_button_asks_for_a_row(qtbot):
+    view = LossTableView()
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.record_requested, timeout=1000):
+        view.record_button.click()
+
+
+def test_table_exports_valid_csv_and_markdown(tmp_path):
+    rows = [_row(), _row(days=56, model="relu", units=100, layers=3)]
+    export_csv(rows, tmp_path / "t.csv")
+    with open(tmp_path / "t.csv", newline="", encoding="utf-8") as fh:
+        read = list(csv.DictReader(fh))
+    assert len(read) == 2 and float(read[0]["train_loss"]) == 480.0
+    assert read[1]["lecture"] == "0.14k / 0.38k"
+    export_markdown(rows, tmp_path / "t.md")
+    md = (tmp_path / "t.md").read_text(encoding="utf-8").strip().split("\n")
+    assert len(md) == 4 and md[1].startswith("|---")
+    assert all(line.count("|") == md[0].count("|") for line in md)
+    assert "0.48k" in md[2]
+
+
+def test_lecture_reference_names_the_lectures_numbers():
+    assert lecture_reference(RunConfig()) == ("0.48k", "0.58k")
+    assert lecture_reference(RunConfig(days=56, model="relu", units=100, layers=4)) == (
+        "0.10k", "0.44k")
+    assert lecture_reference(RunConfig(days=5)) is None
+    assert set(COLUMNS) == set(results.COLUMNS)
