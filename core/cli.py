@@ -21,6 +21,13 @@ class CliError(Exception):
     """A one-line message for the user."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag in one line (`fnlab train: --days: ...`)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def _init_pair(text: str) -> tuple[float, float]:
     try:
         w, b = (float(v) for v in text.split(","))
@@ -36,12 +43,12 @@ def _data_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fnlab",
         description="Function Lab: machine learning is looking for a function. With no "
                     "command, `fnlab` opens the app; `fnlab --preset NAME --screenshot "
                     "FILE.png [--updates N]` renders a preset to a picture.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     t = sub.add_parser("train", help="train one model and print a summary")
     _data_flags(t)
@@ -80,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse already printed its one-line usage error
+    except SystemExit as exc:  # help, or our one-line usage error, is already printed
         return int(exc.code or 0)
     if args.command is None:
         parser.print_help()

@@ -1,0 +1,90 @@
+"""The command-line contract: flags, JSON keys and one-line errors people script against."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from core.cli import main
+
+
+def run_cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+TRAIN_KEYS = {"train_loss", "unseen_loss", "params", "updates", "epochs", "seconds", "diverged"}
+
+
+def test_train_json_has_the_promised_keys_in_the_data_unit(capsys):
+    code, out, _ = run_cli(capsys, "train", "--days", "1", "--updates", "3000", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert set(result) >= TRAIN_KEYS
+    assert set(result["params"]) == {"w", "b"} and len(result["params"]["w"]) == 1
+    # views, not thousands: a channel's daily error is hundreds of views
+    assert 100 < result["train_loss"] < 2000
+    assert result["updates"] == 3000 and result["diverged"] is False
+
+
+def test_train_prints_a_readable_summary(capsys):
+    code, out, _ = run_cli(capsys, "train", "--days", "7", "--updates", "500")
+    assert code == 0
+    assert "training loss" in out and "unseen loss" in out and "k" in out
+
+
+def test_epochs_limit_counts_updates_per_epoch(capsys):
+    code, out, _ = run_cli(capsys, "train", "--batch-size", "146", "--epochs", "2",
+                           "--optimizer", "gd", "--lr", "0.01", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["epochs"] == pytest.approx(2.0)
+    assert result["updates"] % 2 == 0
+
+
+def test_a_divergent_learning_rate_is_reported_not_raised(capsys):
+    code, out, _ = run_cli(capsys, "train", "--optimizer", "gd", "--lr", "1e5",
+                           "--updates", "200", "--json")
+    assert code == 0
+    assert json.loads(out)["diverged"] is True
+
+
+@pytest.mark.parametrize("args", [
+    ("train", "--days", "0"),
+    ("train", "--lr", "-1"),
+    ("train", "--data", "no_such_file.csv"),
+    ("train", "--init", "1"),
+    ("train", "--split", "not-a-date"),
+])
+def test_bad_input_exits_non_zero_with_one_line(capsys, args):
+    code, _out, err = run_cli(capsys, *args)
+    assert code != 0
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines and "Traceback" not in err
+    assert len(lines) == 1
+
+
+def test_datasets_lists_the_builtins(capsys):
+    code, out, _ = run_cli(capsys, "datasets", "--json")
+    names = {d["name"] for d in json.loads(out)}
+    assert code == 0 and {"channel", "wikipedia", "births"} <= names
+
+
+def test_console_script_entry_runs_headless_without_importing_qt():
+    code = ("import sys; from gui.launcher import main; rc = main(['datasets']); "
+            "assert 'PySide6' not in sys.modules, 'Qt imported'; sys.exit(rc)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "channel" in proc.stdout and "synthetic" in proc.stdout
+
+
+def test_table_json_rows_name_their_table_and_shape(capsys):
+    code, out, _ = run_cli(capsys, "table", "--json", "--net-updates", "30", "--no-progress")
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["table"] for r in rows] == [1] * 4 + [2] * 4 + [3] * 4
+    assert rows[-1]["label"] == "56 days, 4 layers x 100 ReLU"
+    for r in rows:
+        assert TRAIN_KEYS | {"table", "label", "days", "model", "units", "layers"} <= set(r)
