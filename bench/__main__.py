@@ -7,6 +7,7 @@ exit code is 0 unless a benchmark crashes: FAIL lines are a report, not an error
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import time
 import traceback
@@ -40,6 +41,14 @@ def line(r: Result) -> str:
     return text + (f"  ({r.note})" if r.note else "")
 
 
+def load_line() -> str:
+    """The machine's load: ratios measured while other work runs are noisy."""
+    cores = os.cpu_count() or 1
+    load = os.getloadavg()[0]
+    busy = "  WARNING: busy machine, ratios are noisy" if load > 0.75 * cores else ""
+    return f"load average {load:.1f} on {cores} cores{busy}"
+
+
 def run(names: list[str]) -> int:
     known = available()
     unknown = [n for n in names if n not in known]
@@ -50,6 +59,7 @@ def run(names: list[str]) -> int:
     results: list[Result] = []
     crashed: list[str] = []
     t_all = time.perf_counter()
+    print(load_line(), flush=True)
     for name in names or known:
         print(f"== {name}", flush=True)
         print(header(), flush=True)
@@ -70,6 +80,7 @@ def run(names: list[str]) -> int:
     print(f"summary: {len(passed)} PASS, {len(failed)} FAIL, "
           f"{len(results) - len(passed) - len(failed)} reported without a floor, "
           f"{time.perf_counter() - t_all:.0f} s")
+    print(load_line())
     for r in failed:
         print(f"FAIL  {line(r)}")
     if crashed:
