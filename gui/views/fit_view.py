@@ -156,7 +156,8 @@ class FitView(View):
         if self._mode == "scatter":
             self._train_pts.setData([], [])
             self._unseen_pts.setData([], [])
-        self._bars.setOpts(height=np.zeros(len(self._bars.opts.get("x", []) or [])))
+        x = self._bars.opts.get("x")
+        self._bars.setOpts(height=np.zeros(0 if x is None else len(x)))
 
     def _restyle(self) -> None:
         t = self.theme

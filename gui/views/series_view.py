@@ -74,17 +74,16 @@ class SeriesView(View):
         unit = data.unit or "value"
         self._plot.setLabel("left", f"{unit} per day")
         first = str(data.dates_train[0]) if len(t_train) else "?"
-        last = str(data.split)
-        self._train_label.setText(f"training\n{_years(first, last)}")
+        self._train_label.setText("◀ training")
+        self._unseen_label.setText("unseen ▶" if len(t_unseen) else "no unseen data")
+        period = f"training {first} … {data.split} ({len(t_train):,} days)"
         if len(t_unseen):
-            self._unseen_label.setText(
-                f"unseen\n{_years(str(data.dates_unseen[0]), str(data.dates_unseen[-1]))}")
-        else:
-            self._unseen_label.setText("no unseen data")
+            period += (f", unseen {data.dates_unseen[0]} … {data.dates_unseen[-1]} "
+                       f"({len(t_unseen):,} days, shaded)")
         self._set_title(f"Real vs estimated: {data.name}, red = real, blue = the model's "
                         "estimate")
-        self._note.setText("Opens on the first six weeks of the unseen period; drag to pan, "
-                           "scroll to zoom out to the whole series.")
+        self._note.setText(f"{period}. Opens on the first six weeks of the unseen period; "
+                           "scroll to zoom out.")
         self._zoom_opening(real)
 
     def _draw(self, snap: Snapshot) -> None:
@@ -136,8 +135,3 @@ class SeriesView(View):
         x = self._split.value()
         self._train_label.setPos(x, y1)
         self._unseen_label.setPos(x, y1)
-
-
-def _years(first: str, last: str) -> str:
-    """'2017–2020', or '2021' when both dates fall in one year."""
-    return first[:4] if first[:4] == last[:4] else f"{first[:4]}–{last[:4]}"

@@ -168,6 +168,8 @@ def test_fit_view_shows_the_weight_of_each_day_for_a_seven_day_line(qtbot, train
     np.testing.assert_allclose(view._bars.opts["x"], np.arange(1, 8))
     assert "days before" in view._title_label.text()
     assert "b = " in view._note.text()
+    view.set_run(trainer.config, trainer.data, trainer.param_names())  # a new run: bars reset
+    np.testing.assert_allclose(view._bars.opts["height"], np.zeros(7))
 
 
 def test_fit_view_shows_predicted_against_real_for_a_many_day_network(qtbot, trained):
