@@ -222,6 +222,22 @@ def test_loss_view_marks_epochs_and_switches_to_log_scale(qtbot, trained):
     assert len(view._unseen.getOriginalDataset()[0]) == len(snap.hist_update)
 
 
+def test_a_diverged_run_is_drawn_without_errors(qtbot, trained):
+    trainer = trained(40, lr=5.0, loss="mse")
+    snap = trainer.snapshot()
+    assert snap.diverged
+    views = [_open(qtbot, cls, trainer) for cls in (SurfaceView, FitView, SeriesView, LossView)]
+    for v in views:
+        v.show_snapshot(snap)
+    views[3].log_y.setChecked(True)
+    views[3].show_snapshot(snap)
+    x, _ = views[3]._train.getOriginalDataset()
+    assert len(x) == len(snap.hist_update)
+    for v in views:
+        v.grab()
+        v.shutdown()
+
+
 # ---------------------------------------------------------------- stale runs, themes
 
 
