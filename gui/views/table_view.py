@@ -205,6 +205,9 @@ class LossTableView(View):
         return
 
     def clear(self) -> None:
+        """Nothing per run to forget: finished runs keep their rows (see `clear_rows`)."""
+
+    def clear_rows(self) -> None:
         """Remove every row."""
         self._model.remove(list(range(self._model.rowCount())))
 

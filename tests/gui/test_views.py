@@ -331,6 +331,10 @@ def test_table_rows_copy_delete_and_the_lecture_column(qtbot):
     assert len(lines) == 2 and lines[1].split("\t")[0] == "7 days, linear"
     view.delete_selected()
     assert [r["days"] for r in view.rows()] == [1, 3]
+    view.clear()  # a view's per-run clear keeps the finished runs' rows
+    assert len(view.rows()) == 2
+    view.clear_rows()
+    assert view.rows() == []
     with pytest.raises(ValueError, match="unseen_loss"):
         view.add_row({"model": "x"})
 
