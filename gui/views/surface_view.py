@@ -46,6 +46,7 @@ class SurfaceView(View):
         self._frames = 0
         self._last_snap: Snapshot | None = None
         self._fmt = _plain_fmt
+        self._bar_label = "loss"
 
         bar = QWidget(self)
         row = QHBoxLayout(bar)
@@ -137,7 +138,10 @@ class SurfaceView(View):
         self._surface = None
         self._slice_params = None
         self._last_snap = None
-        self._fmt = getattr(data, "fmt", _plain_fmt)
+        # MAE is in the data unit ("0.48k"); MSE in its square, shown as a plain number.
+        self._fmt = getattr(data, "fmt", _plain_fmt) if cfg.loss == "mae" else _compact
+        self._bar_label = "MAE" if cfg.loss == "mae" else f"MSE ({data.unit or 'value'}²)"
+        self._style_bar_label()
         self._clear_items()
         self._image.clear()
         self._contours.setData([], [])
@@ -212,7 +216,7 @@ class SurfaceView(View):
         self._bar.setColorMap(cmap)
         self._bar.axis.setPen(pg.mkPen(t.foreground))
         self._bar.axis.setTextPen(pg.mkPen(t.foreground))
-        self._bar.axis.setLabel("loss", color=t.foreground, **{"font-size": f"{t.font_pt}pt"})
+        self._style_bar_label()
         contour = pg.mkColor(t.foreground)
         contour.setAlpha(110)
         self._contours.setPen(pg.mkPen(contour, width=max(1.0, t.line_width / 2)))
@@ -236,6 +240,12 @@ class SurfaceView(View):
             self._show_grid(*_grid_arrays(self._surface))
 
     # ----- drawing helpers ----------------------------------------------------------------
+    def _style_bar_label(self) -> None:
+        # The bar is too narrow for an axis label beside its ticks: the loss is named in
+        # the title and the tooltip instead.
+        self._bar.axis.showLabel(False)
+        self._bar.setToolTip(f"{self._bar_label}: colour scale (log-like, so the valley shows)")
+
     def _show_grid(self, a: np.ndarray, b: np.ndarray, loss: np.ndarray) -> None:
         """Heat map (log-ish so the valley shows), contours computed once, colour bar."""
         loss = np.asarray(loss, dtype=np.float64)
@@ -314,7 +324,9 @@ class SurfaceView(View):
     def _label_slice(self, update: int | None = None) -> None:
         a, b = self._names
         at = "the current parameters" if update is None else f"the parameters of update {update:,}"
-        self._set_title(f"Error surface: slice through {a}, {b} at the current parameters")
+        loss = self._config.loss.upper() if self._config is not None else "loss"
+        self._set_title(f"Error surface ({loss}): slice through {a}, {b} at the current "
+                        "parameters")
         self._plot.setLabel("bottom", a)
         self._plot.setLabel("left", b)
         self._note.setText(f"Slice through {a}, {b} at {at}: every other parameter is held "
@@ -341,8 +353,12 @@ class SurfaceView(View):
             return
         self._surface = piece
         self._show_grid(piece.a1, piece.a2, piece.loss)
+        a_min, b_min, _ = piece.min_at
+        self._star.setData([a_min], [b_min])
         self._hide_message()
         self._label_slice(self._slice_update)
+        self._note.setText(self._note.text() + f"  ★ lowest point on this slice: "
+                           f"{self._fmt(piece.min_at[2])}.")
         if not piece.complete:
             self._note.setText(self._note.text() + "  (coarse preview, refining...)")
 
@@ -370,6 +386,7 @@ class SurfaceView(View):
         self._slice_params = None
         self._image.clear()
         self._contours.setData([], [])
+        self._star.setData([], [])
         self._clear_items()
         self._label_slice()
         self._show_message("computing slice...")
@@ -416,5 +433,13 @@ def _grid_arrays(s: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _plain_fmt(v: float) -> str:
+    return f"{v:.3g}"
+
+
+def _compact(v: float) -> str:
+    """342,509 -> '343k', 1.2e7 -> '12M': short enough for the colour bar's ticks."""
+    for div, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= div:
+            return f"{v / div:.3g}{suffix}"
     return f"{v:.3g}"
 
