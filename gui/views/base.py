@@ -73,6 +73,10 @@ class View(QWidget):
     def shutdown(self) -> None:
         """Stop and join background work (views without any have nothing to do)."""
 
+    def busy(self) -> bool:
+        """True while background work (e.g. a surface slice) is still running."""
+        return False
+
     def clear(self) -> None:
         """Forget what the run drew (items stay, emptied); the data-dependent parts stay."""
         self._clear_items()

@@ -72,6 +72,9 @@ class FitView(View):
         self._clear_items()
         if cfg.days == 1:
             self._set_mode("curve")
+            # Only one-hidden-layer networks are "a constant + a sum of pieces".
+            self._constant.setVisible(not cfg.is_linear and cfg.layers == 1)
+            self._rebuild_legend()
             s = self._scale
             self._train_pts.setData(data.x_train[:, 0] * s, data.y_train * s)
             self._unseen_pts.setData(data.x_unseen[:, 0] * s, data.y_unseen * s)
@@ -189,6 +192,9 @@ class FitView(View):
             it.setVisible(on)
         for p in self._pieces:
             p.setVisible(curve)
+        self._rebuild_legend()
+
+    def _rebuild_legend(self) -> None:
         legend = self._plot.getPlotItem().legend
         legend.clear()
         shown = [it for it in self._legend_items if it.isVisible()]

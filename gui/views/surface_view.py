@@ -131,6 +131,9 @@ class SurfaceView(View):
     def shutdown(self) -> None:
         self._worker.stop()
 
+    def busy(self) -> bool:
+        return self._worker.is_running()
+
     def _on_run(self) -> None:
         cfg, data = self._config, self._data
         assert cfg is not None
