@@ -365,6 +365,7 @@ class _SliceEvaluator:
         else:
             self.mode = "deep"
             self.lowest = lowest
+            self._width = max(self.params[f"W{la}"].shape[0] for la in range(1, self.depth + 1))
 
     # ---- helpers
 
@@ -400,7 +401,10 @@ class _SliceEvaluator:
                 return self._reduce(pred)
             if self.mode == "last":
                 return self._reduce(self._last_layer_pred(d1, d2))
-            return np.array([self._reduce(self._deep_pred(d1, float(d))) for d in d2[:, 0]])
+            # Batches of points, each (B, N, units) array about 16 MB at most.
+            step = max(1, 2_000_000 // max(1, self.y.size * self._width))
+            return np.concatenate([self._reduce(self._deep_rows(d1, d2[k:k + step]))
+                                   for k in range(0, d2.shape[0], step)])
 
     def _last_layer_pred(self, d1: float, d2: np.ndarray) -> np.ndarray:
         """pred = p_rest + (b change) + sum over touched units u of c_u act(z_u)."""
@@ -432,38 +436,59 @@ class _SliceEvaluator:
             pred = pred + cu * act
         return pred
 
-    def _deep_pred(self, d1: float, d2: float) -> np.ndarray:
-        """Recompute from the lower parameter's layer l0 up, using that only the one or two
-        touched units of layer l0 change: the next pre-activation is the cached one plus a
-        rank-1 or rank-2 update, z' = z + dh[:, U] Wm[:, U]^T + h dW^T + db."""
-        l0 = self.lowest
-        deltas = list(zip(self.p, (d1, d2), strict=True))
-        params = dict(self.params)
-        for p, d in deltas:
-            if p.layer > l0:
-                arr = params[p.key].copy()
-                arr[p.idx] = arr[p.idx] + d
-                params[p.key] = arr
+    def _deep_rows(self, d1: float, d2: np.ndarray) -> np.ndarray:
+        """Predictions (B, N) for B points of a row, recomputed from layer l0 (the lower
+        parameter's) up. Only the one or two touched units of layer l0 change, so the next
+        pre-activation is the cached one plus a rank-1 or rank-2 update; above that each
+        layer is one batched matmul with the original weights plus the parameters' own
+        changes as corrections (W[i,j] += d adds d h[:, j] to unit i)."""
+        l0, params, act = self.lowest, self.params, self.model
+        d1c = np.full((d2.shape[0], 1), d1)
+        deltas = list(zip(self.p, (d1c, d2), strict=True))
         h_in, h_old = self.h[l0 - 1], self.h[l0]
         cols: dict[int, np.ndarray] = {}
         for p, d in deltas:
             if p.layer == l0:
                 u = p.idx[0]
-                col = cols.get(u, self.z[l0][:, u])
-                cols[u] = col + (d * h_in[:, p.idx[1]] if p.key.startswith("W") else d)
+                col = cols.get(u, self.z[l0][:, u][None, :])
+                cols[u] = col + (d * h_in[:, p.idx[1]][None, :] if p.key.startswith("W") else d)
         units = sorted(cols)
-        dh = np.stack([activation(self.model, cols[u]) - h_old[:, u] for u in units], axis=1)
+        dh = np.stack([activation(act, cols[u]) - h_old[:, u][None, :] for u in units],
+                      axis=-1)                                           # (B, N, U)
         nxt = l0 + 1
-        w_next = params[f"W{nxt}"]
-        z = self.z[nxt] + dh @ w_next[:, units].T
-        for p, d in deltas:
-            if p.layer == nxt:      # this layer's own change, applied to the old inputs
-                i = p.idx[0]
-                z[:, i] += d * h_old[:, p.idx[1]] if p.key.startswith("W") else d
-        h = activation(self.model, z)
+        w_units = params[f"W{nxt}"][:, units]                             # (K, U)
+        z = self.z[nxt][None, :, :] + dh[:, :, :1] * w_units[:, 0]        # (B, N, K)
+        if len(units) > 1:
+            z += dh[:, :, 1:2] * w_units[:, 1]
+
+        def new_h_col(j: int) -> np.ndarray:           # column j of layer l0's new output
+            return h_old[:, j][None, :] + (dh[:, :, units.index(j)] if j in units else 0.0)
+
+        self._correct(z, nxt, deltas, new_h_col)
+        h = activation(act, z)
         for layer in range(nxt + 1, self.depth + 1):
-            h = activation(self.model, h @ params[f"W{layer}"].T + params[f"b{layer}"])
-        return self._output(h, params)
+            # One 2-D BLAS call (a stacked 3-D matmul can miss the fast path).
+            b, n, k = h.shape
+            z = (h.reshape(b * n, k) @ params[f"W{layer}"].T).reshape(b, n, -1)
+            z += params[f"b{layer}"]
+            self._correct(z, layer, deltas, lambda j, h=h: h[:, :, j])
+            h = activation(act, z)
+        pred = h @ params["c"] + float(params["b"])
+        for p, d in deltas:
+            if p.key == "c":
+                pred += d * h[:, :, p.idx[0]]
+            elif p.key == "b":
+                pred += d
+        return pred
+
+    @staticmethod
+    def _correct(z: np.ndarray, layer: int, deltas: list[tuple[_Param, np.ndarray]],
+                 h_col: Callable[[int], np.ndarray]) -> None:
+        """Add the parameters of `layer` that moved, to its pre-activation z (B, N, K)."""
+        for p, d in deltas:
+            if p.layer == layer and p.key != "c" and p.key != "b":
+                i = p.idx[0]
+                z[:, :, i] += d * h_col(p.idx[1]) if p.key.startswith("W") else d
 
     def grid(self, a1: np.ndarray, a2: np.ndarray, should_stop: StopFn) -> np.ndarray | None:
         out = np.empty((a2.size, a1.size))

@@ -241,6 +241,8 @@ SLICE_CASES = [
     ("sigmoid", 4, 3, ("W2[1,1]", "c[1]")),
     ("relu", 5, 3, ("b1[1]", "b1[4]")),
     ("relu", 4, 2, ("W2[1,3]", "b")),
+    ("relu", 4, 3, ("b1[1]", "W3[2,4]")),      # a correction two layers above
+    ("hard-sigmoid", 4, 3, ("W1[2,3]", "b")),
 ]
 
 
