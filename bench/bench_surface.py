@@ -79,3 +79,18 @@ def main() -> Iterator[Result]:
         "relu", params, x56, y56, "mae", ("W1[1,1]", "b1[1]"), n=60), repeat=3)
     yield Result("slice 60x60 100 ReLU 56d W1[1,1],b1[1]", full * 1e3, None, "ms",
                  limit=1000.0, note="the GUI's full grid")
+
+    # 3 x 100 ReLU, through the first layer: every point needs the layers above again.
+    cfg3 = SimpleNamespace(model="relu", units=100, layers=3, init=None)
+    params3 = init_params(cfg3, 56, np.random.default_rng(0), x_mean=x56.mean(axis=0),
+                          y_mean=float(y56.mean()))
+    names = ("W1[1,1]", "b1[1]")
+    side = 15
+    s = slice_surface("relu", params3, x56, y56, "mae", names, n=side)
+    assert s is not None
+    ours = median_time(lambda: slice_surface("relu", params3, x56, y56, "mae", names,
+                                             n=side), repeat=3)
+    base = median_time(lambda: brute_slice("relu", params3, x56, y56, "mae", names, s.a1,
+                                           s.a2), repeat=1, warmup=0)
+    yield Result(f"slice {side}x{side} 3x100 ReLU 56d W1[1,1],b1[1]", ours * 1e3,
+                 base * 1e3, "ms", None, note="the GUI's coarse preview")
