@@ -43,6 +43,7 @@ class SurfaceView(View):
         self._surface: Any = None
         self._slice_params: np.ndarray | None = None
         self._slice_update = 0
+        self._slice_loss = float("nan")
         self._frames = 0
         self._last_snap: Snapshot | None = None
         self._fmt = _plain_fmt
@@ -204,7 +205,7 @@ class SurfaceView(View):
             if self._slice_params is None:
                 if not self._worker.is_running():
                     self._start_slice(snap)
-            elif self._frames % RECHECK_FRAMES == 0 and self._moved_far(snap):
+            elif (snap.done or self._frames % RECHECK_FRAMES == 0) and self._moved_far(snap):
                 self._start_slice(snap)
 
     def _clear_items(self) -> None:
@@ -347,6 +348,7 @@ class SurfaceView(View):
             return
         self._slice_params = _flat(snap.params)
         self._slice_update = snap.update
+        self._slice_loss = float(snap.train_loss)
         self._worker.start(model=cfg.model, params=snap.params, x=data.x_train, y=data.y_train,
                            loss=cfg.loss, names=self._names, centers=centers, spans=spans,
                            n=41 if cfg.model != "linear" else 80, coarse=13, scale=data.scale)
@@ -370,8 +372,16 @@ class SurfaceView(View):
             self._show_message(message)
 
     def _moved_far(self, snap: Snapshot) -> bool:
-        """True when the parameters left the neighbourhood the slice was computed at."""
+        """True when the slice no longer describes where the run is: the loss changed by
+        over 10%, the parameters moved far, or the run ended somewhere else."""
         if self._slice_params is None:
+            return True
+        if snap.update == self._slice_update:
+            return False
+        if snap.done and not snap.diverged:
+            return True
+        ref = self._slice_loss
+        if np.isfinite(snap.train_loss) and abs(snap.train_loss - ref) > 0.1 * abs(ref):
             return True
         now = _flat(snap.params)
         if now.shape != self._slice_params.shape or not np.isfinite(now).all():

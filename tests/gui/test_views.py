@@ -99,8 +99,8 @@ def test_network_surface_is_a_labeled_slice_never_blank(qtbot, trained):
     view.show_snapshot(trainer.snapshot())
     qtbot.waitUntil(lambda: view._image.image is not None, timeout=10000)
     assert not view._message.isVisible()
-    qtbot.waitUntil(lambda: not view.slice_worker.is_running(), timeout=20000)
-    assert view._image.image.shape == (41, 41)
+    # The coarse preview is refined to the full grid.
+    qtbot.waitUntil(lambda: view._image.image.shape == (41, 41), timeout=20000)
     view.shutdown()
 
 
@@ -118,6 +118,24 @@ def test_picking_two_parameters_requests_their_path_and_a_new_slice(qtbot, train
     assert len(view._path.getData()[0]) == len(trainer.snapshot().path)
     view.shutdown()
     assert not view.slice_worker.is_running()
+
+
+def test_slice_is_recomputed_where_the_run_ends(qtbot):
+    from core.engine import Trainer
+
+    trainer = Trainer(RunConfig(days=7, lr=0.02, limit_updates=60))
+    view = _open(qtbot, SurfaceView, trainer)
+    trainer.run(1)
+    view.show_snapshot(trainer.snapshot())
+    qtbot.waitUntil(lambda: "update 1:" in view._note.text() and not view.busy(),
+                    timeout=10000)
+    trainer.run(100)
+    final = trainer.snapshot()
+    assert final.done and final.update == 60
+    view.show_snapshot(final)
+    qtbot.waitUntil(lambda: "update 60:" in view._note.text() and not view.busy(),
+                    timeout=10000)
+    view.shutdown()
 
 
 def test_slice_worker_stops_mid_computation_and_leaves_no_thread(qtbot, trained):
