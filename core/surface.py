@@ -392,7 +392,8 @@ class _SliceEvaluator:
 
     # ---- one row: names[0] = a1 (scalar), names[1] = a2 (vector)
 
-    def row(self, a1: float, a2: np.ndarray) -> np.ndarray:
+    def row(self, a1: float, a2: np.ndarray, should_stop: StopFn = _never
+            ) -> np.ndarray | None:
         d1 = a1 - self.p[0].value
         d2 = (np.asarray(a2, dtype=np.float64) - self.p[1].value)[:, None]     # (n2, 1)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -401,10 +402,15 @@ class _SliceEvaluator:
                 return self._reduce(pred)
             if self.mode == "last":
                 return self._reduce(self._last_layer_pred(d1, d2))
-            # Batches of points, each (B, N, units) array about 16 MB at most.
+            # Batches of points, each (B, N, units) array about 16 MB at most; a stop
+            # request is honoured between batches (a deep column can take a while).
             step = max(1, 2_000_000 // max(1, self.y.size * self._width))
-            return np.concatenate([self._reduce(self._deep_rows(d1, d2[k:k + step]))
-                                   for k in range(0, d2.shape[0], step)])
+            parts = []
+            for k in range(0, d2.shape[0], step):
+                if k and should_stop():
+                    return None
+                parts.append(self._reduce(self._deep_rows(d1, d2[k:k + step])))
+            return np.concatenate(parts)
 
     def _last_layer_pred(self, d1: float, d2: np.ndarray) -> np.ndarray:
         """pred = p_rest + (b change) + sum over touched units u of c_u act(z_u)."""
@@ -495,7 +501,10 @@ class _SliceEvaluator:
         for j, v in enumerate(a1):
             if should_stop():
                 return None
-            out[:, j] = self.row(float(v), a2)
+            col = self.row(float(v), a2, should_stop)
+            if col is None:
+                return None
+            out[:, j] = col
         return out
 
 
@@ -529,7 +538,7 @@ def slice_surface(model: str, params: dict[str, np.ndarray], x: np.ndarray, y: n
     """The training loss over an n x n grid of two named scalar parameters (e.g. "W1[1,1]",
     "b1[1]"), all others at `params`. Axis k runs over centers[k] +- spans[k] (default:
     the current value +- `default_span`). Returns None if `should_stop()` turns true
-    (checked between grid columns).
+    (checked between grid columns, and between batches of points for deep networks).
     """
     ev = _SliceEvaluator(model, params, x, y, loss, names)
     a1, a2 = _axes(ev, centers, spans, n)

@@ -295,6 +295,25 @@ def test_slice_can_be_cancelled_between_columns():
     assert len(calls) == 4  # three columns computed, then it stopped
 
 
+def test_a_deep_slice_stops_inside_a_column():
+    # Deep columns are computed in batches of points; a stop request is seen between them.
+    import core.surface as surface_mod
+
+    params, x, y = _net_case("relu", 5, 2)
+    ev = surface_mod._SliceEvaluator("relu", params, x, y, "mae", ("W1[1,1]", "b1[1]"))
+    ev._width = 2_000_000  # one point per batch
+    calls = []
+
+    def stop_on_second_check():
+        calls.append(1)
+        return len(calls) >= 2
+
+    assert ev.row(0.5, np.linspace(-1.0, 1.0, 6), stop_on_second_check) is None
+    assert len(calls) == 2
+    full = ev.row(0.5, np.linspace(-1.0, 1.0, 6))
+    assert full is not None and full.shape == (6,)
+
+
 def test_iter_slice_yields_a_coarse_preview_then_the_full_grid():
     params, x, y = _net_case("relu", 4, 1)
     names = ("W1[1,1]", "b1[1]")
