@@ -92,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fnlab: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
+    # One BLAS thread: the worker trains on one core while the GUI thread draws on the
+    # other. Measured on 2 busy cores, a 3 x 100 ReLU snapshot's numpy forward took 70 ms
+    # with OpenBLAS's default two threads and 14 ms with one. Must precede numpy's import.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     if args.screenshot or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 

@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from core.config import ConfigError, RunConfig
 
 PUBLISH_INTERVAL = 1.0 / 30.0   # at most ~30 snapshots a second reach the GUI
+SNAPSHOT_SHARE = 0.15            # snapshots may take at most this share of the worker's time
 CHUNK_SECONDS = 0.015           # work between two looks at the mailbox
 IDLE_WAIT = 0.05                # paused: how long to sleep when nothing arrives
 TORCH_THREADS = 1               # measured on 2 cores: see the report in bench / README
@@ -67,6 +68,7 @@ class TrainingWorker(QObject):
         self._speed: float | None = None
         self._per_update = 1e-3           # running estimate of one update's cost
         self._last_publish = 0.0
+        self._snap_cost = 0.0             # running estimate of one snapshot's cost
         self._paced_from = (0.0, 0)       # (time, update) the current speed counts from
         self._ended_run = -1              # run_id whose end was already announced
 
@@ -272,13 +274,22 @@ class TrainingWorker(QObject):
         self.run_finished.emit(RunEnd(self._config, snap, trainer.data))
 
     def _publish(self, force: bool = False) -> None:
+        """Send a snapshot, at most ~30 a second and at most SNAPSHOT_SHARE of the time.
+
+        A big network's snapshot (predictions on every day, the full-batch gradient) costs
+        several updates; publishing it 30 times a second would halve training speed.
+        """
         if self._trainer is None:
             return
         now = time.perf_counter()
-        if not force and now - self._last_publish < PUBLISH_INTERVAL:
+        interval = max(PUBLISH_INTERVAL, self._snap_cost / SNAPSHOT_SHARE)
+        if not force and now - self._last_publish < interval:
             return
-        self._last_publish = now
-        self.snapshot_ready.emit(self._trainer.snapshot(extras=True))
+        snap = self._trainer.snapshot(extras=True)
+        done = time.perf_counter()
+        self._snap_cost = 0.7 * self._snap_cost + 0.3 * (done - now)
+        self._last_publish = done
+        self.snapshot_ready.emit(snap)
 
 
 def _same_data(a: RunConfig, b: RunConfig) -> bool:
