@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QPushButton,
+    QSizePolicy,
     QTableView,
     QWidget,
 )
@@ -136,7 +137,7 @@ class LossTableView(View):
 
     def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(theme, parent)
-        self._set_title("Loss table: one row per run (lecture's numbers for reference)")
+        self._set_title("Loss table: one row per run")
         bar = QWidget(self)
         row = QHBoxLayout(bar)
         row.setContentsMargins(0, 0, 0, 0)
@@ -146,9 +147,13 @@ class LossTableView(View):
         delete = QPushButton("Delete", bar)
         to_csv = QPushButton("Export CSV...", bar)
         to_md = QPushButton("Export Markdown...", bar)
+        # Title and buttons share one line: the rows need the height on a projector.
+        self._layout.removeWidget(self._title_label)
+        self._title_label.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                        QSizePolicy.Policy.Preferred)
+        row.addWidget(self._title_label, 1)
         for b in (self.record_button, copy, delete, to_csv, to_md):
             row.addWidget(b)
-        row.addStretch(1)
         self._layout.addWidget(bar)
         self._model = LossTableModel(self)
         self.table = QTableView(self)
