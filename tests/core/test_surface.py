@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
+from core.data import load_builtin, window
 from core.losses import loss_value
 from core.models import forward_numpy, init_params, set_scalar
 from core.surface import (
@@ -49,8 +50,7 @@ def _brute_surface(x, y, w, b, loss):
 
 @pytest.fixture(scope="module")
 def channel():
-    data = pytest.importorskip("core.data")
-    return data.window(data.load_builtin("channel"), 1)
+    return window(load_builtin("channel"), 1)
 
 
 # ---------------------------------------------------------------- the optimum
