@@ -84,4 +84,5 @@ class SliceWorker(QObject):
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
-            self._thread = None
+            if not self._thread.is_alive():  # keep a straggler visible to is_running()
+                self._thread = None
