@@ -100,9 +100,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.screenshot or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
+    from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "fnlab"])
+    app = QApplication.instance()
+    if app is None:
+        if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+            qInstallMessageHandler(_quiet_offscreen)
+        app = QApplication([sys.argv[0] if sys.argv else "fnlab"])
     app.setApplicationName("Function Lab")
     app.setOrganizationName("FunctionLab")
 
@@ -128,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(config, theme=args.theme)
     window.show()
     return int(app.exec())
+
+
+def _quiet_offscreen(_mode: object, _context: object, message: str) -> None:
+    """Offscreen has no window manager to tell about docks' size hints: not news."""
+    if "propagateSizeHints" not in message:
+        print(message, file=sys.stderr)
 
 
 if __name__ == "__main__":

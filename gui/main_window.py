@@ -157,7 +157,6 @@ class MainWindow(QMainWindow):
         p.play_clicked.connect(self.toggle_play)
         p.step_clicked.connect(self.step)
         p.reset_clicked.connect(self.reset)
-        p.record_clicked.connect(self.record)
         p.speed_changed.connect(w.set_speed)
         surface = self.views["surface"]
         surface.start_requested.connect(self.set_start)
@@ -270,6 +269,9 @@ class MainWindow(QMainWindow):
         for view in self.views.values():
             view.apply_theme(theme)
         self.banner.apply_theme(theme)
+        self.panel.play.setStyleSheet(
+            f"QPushButton {{ background: {theme.accent}; color: {theme.background};"
+            f" font-weight: bold; }}")
         self.panel.updateGeometry()
         self.theme_actions[theme.name].setChecked(True)
         if self._settings is not None:

@@ -49,7 +49,6 @@ class ControlPanel(QScrollArea):
     play_clicked = Signal()
     step_clicked = Signal()
     reset_clicked = Signal()
-    record_clicked = Signal()
     speed_changed = Signal(object)
 
     def __init__(self, config: RunConfig, datasets: list[tuple[str, str]],
@@ -151,9 +150,6 @@ class ControlPanel(QScrollArea):
         for b in (self.play, self.step, self.reset):
             buttons.addWidget(b)
         vl.addLayout(buttons)
-        self.record = QPushButton("Record row in table")
-        self.record.setToolTip("add the current run's losses to the loss table")
-        vl.addWidget(self.record)
         outer.addWidget(run_box)
         outer.addStretch(1)
 
@@ -171,7 +167,6 @@ class ControlPanel(QScrollArea):
         self.play.clicked.connect(self.play_clicked)
         self.step.clicked.connect(self.step_clicked)
         self.reset.clicked.connect(self.reset_clicked)
-        self.record.clicked.connect(self.record_clicked)
         self.speed.speed_changed.connect(self.speed_changed)
 
     def sizeHint(self) -> QSize:  # the whole panel wide, so no knob is cut off

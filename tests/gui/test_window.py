@@ -231,3 +231,14 @@ def test_bad_arguments_exit_2_with_one_line(argv, capsys):
     assert app_main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("fnlab: ") and err.count("\n") == 1
+
+
+def test_screenshot_cli_trains_the_preset_and_saves_the_window(qtbot, settings_dir, tmp_path):
+    out = tmp_path / "shot.png"
+    assert app_main(["--preset", "linear-1day", "--updates", "20", "--screenshot",
+                     str(out)]) == 0
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(out))
+    assert image.width() >= 1200 and image.height() >= 800
+    assert not (settings_dir / "FunctionLab.ini").exists()   # screenshots leave no settings
