@@ -187,6 +187,20 @@ def test_a_bad_csv_shows_a_banner_and_leaves_the_run_alone(qtbot, open_window, t
     assert win.run_info.run_id == run
 
 
+def test_an_imported_csv_becomes_a_dataset_and_trains(qtbot, open_window, tmp_path):
+    win = open_window()
+    days = np.arange("2019-01-01", "2021-06-30", dtype="datetime64[D]")
+    temps = 12 + 8 * np.sin(np.arange(days.size) * 2 * np.pi / 365.25) - 10
+    good = tmp_path / "temperature.csv"
+    lines = [f"{d},{v:.2f}\n" for d, v in zip(days, temps, strict=True)]
+    good.write_text("date,celsius\n" + "".join(lines), encoding="utf-8")
+    assert win.import_csv(str(good))
+    qtbot.waitUntil(lambda: win.run_info.config.dataset == str(good), timeout=10000)
+    win.step()
+    wait_update(qtbot, win, 1)
+    assert np.isfinite(win.latest.train_loss)
+
+
 def test_closing_during_training_leaves_no_running_thread(qtbot, settings_dir):
     before = {t for t in threading.enumerate() if not isinstance(t, threading._DummyThread)}
     win = MainWindow(LINEAR.replace(model="relu", units=20, days=7, optimizer="adam",
