@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from core.config import ConfigError, RunConfig
 from gui.controls.panel import ControlPanel
 from gui.theme import THEMES, Theme, apply_pyqtgraph, stylesheet
-from gui.worker import RunEnd, RunInfo, WorkerHandle
+from gui.worker import RunEnd, RunInfo, WorkerHandle, start_is_init
 
 FRAME_MS = 33
 SETTINGS_ENV = "FNLAB_SETTINGS_DIR"
@@ -342,7 +342,13 @@ class MainWindow(QMainWindow):
         self.worker.reset()
 
     def set_start(self, w: float, b: float) -> None:
+        """Descend from (w, b); for the 1-day linear model it becomes the run's init."""
+        self.panel.flush()
         self.worker.set_start(w, b)
+        if start_is_init(self._active):
+            self._active = self._active.replace(init=(float(w), float(b)))
+            self._config = self._active
+            self.panel.set_init(self._active.init)
 
     def record(self) -> None:
         """Add the current run, as it stands, to the loss table."""

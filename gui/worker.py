@@ -182,6 +182,8 @@ class TrainingWorker(QObject):
         if "start" in box and self._trainer is not None:
             self._restart_if_finished()
             self._trainer.set_start(*box["start"])
+            if start_is_init(self._config):   # Reset returns to the clicked point
+                self._config = self._config.replace(init=box["start"])
             self._ended_run = -1
             self._paced_from = (time.perf_counter(), self._trainer.update)
             forced = True
@@ -290,6 +292,11 @@ class TrainingWorker(QObject):
         self._snap_cost = 0.7 * self._snap_cost + 0.3 * (done - now)
         self._last_publish = done
         self.snapshot_ready.emit(snap)
+
+
+def start_is_init(config: RunConfig) -> bool:
+    """For the 1-day linear model a clicked start is exactly its (w0, b0) init."""
+    return config.model == "linear" and config.days == 1
 
 
 def _same_data(a: RunConfig, b: RunConfig) -> bool:

@@ -209,6 +209,10 @@ class ControlPanel(QScrollArea):
         self._sync_enabled()
         self._show_per_epoch()
 
+    def set_init(self, init: tuple[float, float] | None) -> None:
+        """The start point changed elsewhere (a click on the error surface)."""
+        self._config = self._config.replace(init=init)
+
     def set_train_count(self, n: int) -> None:
         """N, the number of training samples, for the live 'updates per epoch' line."""
         self._n_train = int(n)

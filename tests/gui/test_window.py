@@ -138,10 +138,16 @@ def test_clicking_the_surface_moves_the_start(qtbot, open_window):
     win.step()
     wait_update(qtbot, win, 1)
     win.views["surface"].start_requested.emit(0.5, 2.0)
-    qtbot.waitUntil(lambda: win.latest.update == 0, timeout=5000)
+    qtbot.waitUntil(lambda: latest_update(win) == 0, timeout=5000)
     win.step()
     wait_update(qtbot, win, 1)
     np.testing.assert_allclose(win.latest.path[0], [0.5, 2.0])
+    win.reset()   # Reset goes back to the clicked start, not to the preset's
+    win.step()
+    qtbot.waitUntil(lambda: latest_update(win) == 1 and win.latest.path[0][1] == 2.0,
+                    timeout=5000)
+    np.testing.assert_allclose(win.latest.path[0], [0.5, 2.0])
+    assert win.panel.config == win.config   # a later live change does not start a new run
 
 
 def test_divergent_learning_rate_shows_the_banner_and_the_app_still_trains(
