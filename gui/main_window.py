@@ -124,7 +124,7 @@ class MainWindow(QMainWindow):
         self._run: RunInfo | None = None
         self._pending: Any = None                  # newest undrawn snapshot
         self._latest: Any = None                   # newest snapshot of the current run
-        self._recorded: set[int] = set()
+        self._recorded: set[tuple[int, int]] = set()
         self._rate = (time.perf_counter(), 0, 0.0)  # (t, update, updates/s) for the status
         self._playing = False
         self._closed = False
@@ -439,11 +439,12 @@ class MainWindow(QMainWindow):
             self._config = self._active
 
     def _add_row(self, config: RunConfig, snap: Any, data: Any, once: bool = False) -> None:
-        if once and snap.run_id in self._recorded:
+        key = (snap.run_id, snap.update)   # a run continued past its limit ends again
+        if once and key in self._recorded:
             return
         from core.results import result_row
 
-        self._recorded.add(snap.run_id)
+        self._recorded.add(key)
         self.views["table"].add_row(result_row(config, snap, data))
 
     # ---- drawing ----------------------------------------------------------------------

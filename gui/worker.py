@@ -174,6 +174,8 @@ class TrainingWorker(QObject):
                 else:
                     self._trainer.apply(cfg)
                     self._config = cfg
+                    if not self._trainer.done:   # a raised limit: the run goes on
+                        self._ended_run = -1
                     forced = True
             except (ConfigError, ValueError) as exc:
                 self.error.emit(_one_line(exc))
@@ -263,16 +265,19 @@ class TrainingWorker(QObject):
         self._check_end()
 
     def _check_end(self) -> None:
+        """A finished run stops playing; its end is announced once per limit reached."""
         trainer = self._trainer
-        if not trainer.done or self._ended_run == trainer.run_id:
+        if not trainer.done:
+            return
+        if self._playing:
+            self._playing = False
+            self.playing_changed.emit(False)
+        if self._ended_run == trainer.run_id:
             return
         self._ended_run = trainer.run_id
         snap = trainer.snapshot(extras=True)
         self._last_publish = time.perf_counter()
         self.snapshot_ready.emit(snap)
-        if self._playing:
-            self._playing = False
-            self.playing_changed.emit(False)
         self.run_finished.emit(RunEnd(self._config, snap, trainer.data))
 
     def _publish(self, force: bool = False) -> None:

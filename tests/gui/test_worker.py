@@ -126,6 +126,18 @@ def test_run_finishes_at_its_update_limit(qtbot, handle):
     assert end.snapshot.done and not end.snapshot.diverged
 
 
+def test_raising_the_limit_lets_a_finished_run_go_on(qtbot, handle):
+    h = handle(LINEAR.replace(limit_updates=10))
+    start(qtbot, h)
+    with qtbot.waitSignal(h.signals.run_finished, timeout=10000):
+        h.worker.play()
+    h.worker.apply(LINEAR.replace(limit_updates=30))
+    with qtbot.waitSignal(h.signals.run_finished, timeout=10000) as blocker:
+        h.worker.play()
+    assert blocker.args[0].snapshot.update == 30
+    assert not h.worker.is_playing
+
+
 def test_live_learning_rate_change_keeps_the_update_count(qtbot, handle):
     h = handle()
     start(qtbot, h)
