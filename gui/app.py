@@ -16,6 +16,7 @@ from pathlib import Path
 from core.config import ConfigError, RunConfig
 
 EXIT_USAGE = 2
+DEFAULT_PRESET = "linear-1day"
 PRESET_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
 
 
@@ -113,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from gui.main_window import MainWindow
 
-    config = preset.config if preset else RunConfig()
+    # Without a preset the app opens where the lecture starts: y = b + w x1 on the surface.
+    config = (preset or load_preset(DEFAULT_PRESET)).config
     if args.screenshot:
         from gui.screenshot import render
 
