@@ -2,9 +2,13 @@
 
 The lecture's channel data is not public, so the default dataset is made here instead. Each
 ingredient below is something real channels show and the lecture talks about (a weekly
-cycle with low Fridays and Saturdays, growth, bursts after uploads); the parameters live in
-one frozen dataclass so `resources/datasets/PROVENANCE.md` can list them and a test can
-rebuild the shipped CSV exactly.
+cycle with low Fridays and Saturdays, growth that levels off, bursts after uploads); the
+parameters live in one frozen dataclass so `resources/datasets/PROVENANCE.md` can list them
+and a test can rebuild the shipped CSV exactly.
+
+level(t) = plateau + (level - plateau) * exp(-t / growth_years): growth that levels off, so
+the unseen year lies inside the range the training years cover (a model that only ever saw
+smaller values has to extrapolate, and networks extrapolate badly).
 
 views(t) ~ Poisson( level(t) * weekly(t) * yearly(t) * holiday(t) * exp(ar1(t))
                     + bursts(t) )
@@ -25,7 +29,8 @@ class ChannelParams:
     end: str = "2021-12-31"
     seed: int = 20210226                 # the lecture's date
     level: float = 3300.0                # views/day on the first day (trend, before effects)
-    growth: float = 0.15                 # per year, compounding
+    plateau: float = 5000.0              # views/day the trend levels off at
+    growth_years: float = 1.0            # e-folding time of the approach to the plateau
     # Monday..Sunday multipliers (low Friday and Saturday, as in the lecture)
     weekly: tuple[float, ...] = (1.06, 1.08, 1.07, 1.04, 0.91, 0.86, 0.96)
     yearly_amplitude: float = 0.08       # +-8 %, peak on `yearly_peak_day`
@@ -35,7 +40,7 @@ class ChannelParams:
         (12, 24, 0.80), (12, 25, 0.70), (12, 26, 0.85), (12, 31, 0.85), (1, 1, 0.75)))
     burst_rate: float = 1 / 30           # chance of an upload burst on a day
     burst_log_mean: float = -1.2         # ln(size / level): median burst = 0.30 x level
-    burst_log_sd: float = 0.8
+    burst_log_sd: float = 0.5            # spread of ln(size): a few big bursts, no huge ones
     burst_decay_days: float = 2.5        # e-folding time of a burst
     burst_length: int = 14               # days a burst is followed
     ar_phi: float = 0.6                  # AR(1) coefficient of the log-scale noise
@@ -52,7 +57,7 @@ def generate(params: ChannelParams | None = None) -> tuple[np.ndarray, np.ndarra
     n = len(dates)
     rng = np.random.default_rng(p.seed)
     t_years = np.arange(n) / 365.25
-    level = p.level * (1.0 + p.growth) ** t_years
+    level = p.plateau + (p.level - p.plateau) * np.exp(-t_years / p.growth_years)
     weekday = (dates.astype("int64") + 3) % 7           # 1970-01-01 was a Thursday; Mon = 0
     weekly = np.asarray(p.weekly, dtype=float)[weekday]
     year_start = dates.astype("datetime64[Y]").astype("datetime64[D]")
