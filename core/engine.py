@@ -287,7 +287,7 @@ class Trainer:
         oscillation can come back near its start exactly when the check looks)."""
         loss = self._config.loss
         if traj is not None and len(traj):
-            swing = float(np.max(np.abs(traj)))
+            swing = float(np.abs(traj).max())
             if math.isfinite(swing) and swing > RUNAWAY * (1.0 + self._y_max):
                 return self._stop_diverged(f"parameters swung to {swing:.3g}")
             if not math.isfinite(swing):
@@ -315,31 +315,51 @@ class Trainer:
         if self._hist and self._hist[-1][0] == self._update:
             return
         loss, s = self._config.loss, self._scale
-        with np.errstate(all="ignore"):
-            tr = self._core.train_loss() if train is None else train
-            un = self._core.unseen_loss()
+        if train is None:
+            with np.errstate(all="ignore"):
+                tr, un = self._core.train_loss(), self._core.unseen_loss()
+        else:  # from `run`, already inside np.errstate (entering it costs microseconds)
+            tr, un = train, self._core.unseen_loss()
         self._hist.append((self._update, to_data_unit(loss, tr, s), to_data_unit(loss, un, s)))
         if len(self._hist) > MAX_POINTS:
             self._hist = self._hist[::2]
             self._hist_every *= 2
 
     def _track_index(self) -> tuple[int, int]:
+        cached = getattr(self, "_track_cache", None)
+        if cached is not None and cached[0] == self._track:
+            return cached[1]
         d = self._n_features
         idx = []
         for name in self._track:
             key, i = parse_scalar(name)
             idx.append(i[0] if key == "w" else d)
+        self._track_cache = (self._track, (idx[0], idx[1]))
         return idx[0], idx[1]
 
     def _record_chunk_path(self, start: int, did: int, last: bool) -> None:
-        traj = self._traj
-        for k in range(did):
-            u = start + k + 1
-            if u % self._path_every == 0 or (last and k == did - 1):
-                self._path.append((float(traj[k, 0]), float(traj[k, 1])))
-                if len(self._path) > MAX_POINTS:
-                    self._path = self._path[::2]
-                    self._path_every *= 2
+        """Append the chunk's updates that fall on the path's spacing (and the last one of
+        a run call), halving the path whenever it passes MAX_POINTS; vectorized, as a
+        linear update costs only microseconds."""
+        traj, path = self._traj, self._path
+        end = start + did
+        u = start + 1
+        while u <= end:
+            every = self._path_every
+            first = u + (-u) % every
+            room = MAX_POINTS + 1 - len(path)
+            stop = min(end, first + (room - 1) * every) if room > 0 else first - 1
+            if first <= stop:
+                rows = traj[first - start - 1:stop - start:every]
+                path.extend(zip(rows[:, 0].tolist(), rows[:, 1].tolist(), strict=True))
+                u = stop + 1
+            else:
+                u = end + 1
+            if last and u > end and (end % every != 0 or first > stop):
+                path.append((float(traj[did - 1, 0]), float(traj[did - 1, 1])))
+            if len(path) > MAX_POINTS:
+                path = self._path = path[::2]
+                self._path_every *= 2
 
     def _record_path(self) -> None:
         a, b = self._track

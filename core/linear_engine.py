@@ -20,6 +20,11 @@ import numpy as np
 
 from core.optimizers import NumpyOptimizer
 
+# Above this many numbers in Z the full-batch MAE products run in float32: they are
+# memory-bound (56 days: Z is 650 kB in float64), float32 halves the traffic, and the
+# parameters, optimizer state and every reported loss stay float64.
+FLOAT32_ABOVE = 20_000
+
 
 class LinearCore:
     """The numbers of one linear run; `core.engine.Trainer` does the bookkeeping."""
@@ -28,24 +33,44 @@ class LinearCore:
                  y_unseen: np.ndarray, loss: str, optimizer: str, lr: float, momentum: float,
                  batch_size: int | None, seed: int, w: np.ndarray, b: float) -> None:
         self.n, self.d = x.shape
+        p = self.d + 2
         self.z = _augment(x, y)
         self.z_unseen = _augment(x_unseen, y_unseen)
         self.gram = self.z.T @ self.z / self.n
         m = len(self.z_unseen)
         self.gram_unseen = self.z_unseen.T @ self.z_unseen / m if m else None
-        self.theta = np.empty(self.d + 2)
-        self.set_params(w, b)
-        self.mask = np.ones(self.d + 2)
+        self.theta = np.empty(p)
+        self.mask = np.ones(p)
         self.mask[-1] = 0.0
-        self.loss = loss
-        self.opt = NumpyOptimizer(optimizer, lr, momentum, self.d + 2)
+        # Full-batch MAE: residuals r = theta @ Z^T, gradient = (Z^T * mask / N) @ sign(r),
+        # both row-major products over Z^T (the faster layout for BLAS here).
+        work = np.float32 if self.z.size > FLOAT32_ABOVE else np.float64
+        self._zt = np.ascontiguousarray(self.z.T, dtype=work)
+        self._zct = np.ascontiguousarray(self.z.T * (self.mask / self.n)[:, None], dtype=work)
+        self._th_work = self.theta if work is np.float64 else np.empty(p, dtype=work)
+        self._r = np.empty(self.n, dtype=work)
+        self._s = np.empty(self.n, dtype=work)
+        self._gw = np.empty(p, dtype=work)
+        self._fresh = False   # _r, _s hold the residuals and signs at theta
+        self._zct_lr: tuple[float, np.ndarray] | None = None
+        self._loss = loss
+        self.set_params(w, b)
+        self.opt = NumpyOptimizer(optimizer, lr, momentum, p)
         self.rng = np.random.default_rng(seed)
         self.shuffled = np.empty_like(self.z)
         self.set_batch_size(batch_size)
-        self._g = np.empty(self.d + 2)
-        self._r = np.empty(self.n)
+        self._g = np.empty(p)
 
     # -- settings -------------------------------------------------------------------------
+    @property
+    def loss(self) -> str:
+        return self._loss
+
+    @loss.setter
+    def loss(self, loss: str) -> None:
+        self._loss = loss
+        self._fresh = False
+
     def set_batch_size(self, batch_size: int | None) -> None:
         """Full batch for None (or B >= N); else start a fresh shuffled epoch of size-B slices."""
         self.batch_size = None if batch_size is None or batch_size >= self.n else batch_size
@@ -63,6 +88,7 @@ class LinearCore:
         self.theta[: self.d] = w
         self.theta[self.d] = b
         self.theta[self.d + 1] = 1.0
+        self._fresh = False
 
     # -- updates --------------------------------------------------------------------------
     def _batch(self) -> tuple[np.ndarray, int]:
@@ -71,70 +97,106 @@ class LinearCore:
         zb = self.shuffled[self.pos * bs:(self.pos + 1) * bs]
         return zb, len(zb)
 
+    def _residuals(self) -> None:
+        """_r, _s = residuals and their signs at theta (full batch, working precision)."""
+        th = self._th_work
+        if th is not self.theta:
+            np.copyto(th, self.theta)
+        np.dot(th, self._zt, self._r)
+        np.sign(self._r, self._s)
+        self._fresh = True
+
     def run(self, n: int, track: tuple[int, int] = (0, 0)) -> np.ndarray:
         """Take n updates (no checks: the trainer checks for divergence between calls).
 
         Returns (n, 2): theta[track[0]], theta[track[1]] after each update (the path).
         """
-        theta, g, mask, opt = self.theta, self._g, self.mask, self.opt
-        ia, ib = track
-        out = np.empty((n, 2))
-        matmul, multiply, sign = np.matmul, np.multiply, np.sign
-        if self.batch_size is None:
-            if self.loss == "mse":
-                gram = self.gram
-                coef = mask * 2.0
-                for k in range(n):
-                    matmul(gram, theta, out=g)
-                    multiply(g, coef, out=g)
-                    opt.apply(theta, g)
-                    out[k, 0] = theta[ia]
-                    out[k, 1] = theta[ib]
-            else:
-                z, r = self.z, self._r
-                coef = mask / self.n
-                for k in range(n):
-                    matmul(z, theta, out=r)
-                    sign(r, out=r)
-                    matmul(r, z, out=g)
-                    multiply(g, coef, out=g)
-                    opt.apply(theta, g)
-                    out[k, 0] = theta[ia]
-                    out[k, 1] = theta[ib]
-            return out
-        mae = self.loss == "mae"
-        for k in range(n):
-            zb, nb = self._batch()
-            rb = zb @ theta
-            if mae:
-                sign(rb, out=rb)
-            else:
-                rb *= 2.0
-            matmul(rb, zb, out=g)
-            g *= mask
-            g /= nb
-            opt.apply(theta, g)
-            out[k, 0] = theta[ia]
-            out[k, 1] = theta[ib]
-            self.pos += 1
-            if self.pos == self.updates_per_epoch:
-                self._reshuffle()  # eagerly, so the next batch is always known
-        return out
+        theta, g, apply = self.theta, self._g, self.opt.apply
+        rows = np.empty((n, len(theta)))
+        if self.batch_size is None and self.loss == "mae":
+            # Each update ends with the residuals at the new theta, so the trainer's loss
+            # check after the chunk costs one dot product (`train_loss`).
+            if not self._fresh:
+                self._residuals()
+            dot, sign, copyto = np.dot, np.sign, np.copyto
+            zt, zct, th, r, s, gw = self._zt, self._zct, self._th_work, self._r, self._s, \
+                self._gw
+            same = th is theta
+            opt = self.opt
+            if same and opt.kind == "gd":
+                # theta_k = theta_{k-1} - (lr Z^T mask / N) @ sign(r), written straight into
+                # the path's row k; the scaled Z^T is kept until the learning rate changes.
+                if self._zct_lr is None or self._zct_lr[0] != opt.lr:
+                    self._zct_lr = (opt.lr, zct * opt.lr)
+                zl, sub, prev = self._zct_lr[1], np.subtract, theta
+                for cur in rows:
+                    dot(zl, s, gw)
+                    sub(prev, gw, cur)
+                    prev = cur
+                    dot(cur, zt, r)
+                    sign(r, s)
+                opt.t += n
+                if n:
+                    theta[:] = prev
+                return rows[:, list(track)]
+            for k in range(n):
+                dot(zct, s, gw)
+                if same:
+                    apply(theta, gw)
+                else:
+                    copyto(g, gw)
+                    apply(theta, g)
+                    copyto(th, theta)
+                rows[k] = theta
+                dot(th, zt, r)
+                sign(r, s)
+        elif self.batch_size is None:
+            self._fresh = False
+            gram, coef = self.gram, self.mask * 2.0
+            matmul, multiply = np.matmul, np.multiply
+            for k in range(n):
+                matmul(gram, theta, out=g)
+                multiply(g, coef, out=g)
+                apply(theta, g)
+                rows[k] = theta
+        else:
+            self._fresh = False
+            mae, mask, sign, matmul = self.loss == "mae", self.mask, np.sign, np.matmul
+            for k in range(n):
+                zb, nb = self._batch()
+                rb = zb @ theta
+                if mae:
+                    sign(rb, out=rb)
+                else:
+                    rb *= 2.0
+                matmul(rb, zb, out=g)
+                g *= mask
+                g /= nb
+                apply(theta, g)
+                rows[k] = theta
+                self.pos += 1
+                if self.pos == self.updates_per_epoch:
+                    self._reshuffle()  # eagerly, so the next batch is always known
+        return rows[:, list(track)]
 
     # -- measurements (training unit) -----------------------------------------------------
-    def _loss(self, z: np.ndarray, gram: np.ndarray | None, theta: np.ndarray) -> float:
+    def _loss_of(self, z: np.ndarray, gram: np.ndarray | None, theta: np.ndarray) -> float:
         if len(z) == 0:
             return float("nan")
         if self.loss == "mse" and gram is not None:
             return max(float(theta @ gram @ theta), 0.0)
         r = z @ theta
-        return float(np.mean(np.abs(r))) if self.loss == "mae" else float(np.mean(r * r))
+        if self.loss == "mae":
+            return float(np.abs(r, out=r).sum()) / len(r)
+        return float(np.dot(r, r)) / len(r)
 
     def train_loss(self) -> float:
-        return self._loss(self.z, self.gram, self.theta)
+        if self._fresh and self._th_work is self.theta:  # sum |r| = r . sign(r)
+            return float(np.dot(self._r, self._s)) / self.n
+        return self._loss_of(self.z, self.gram, self.theta)
 
     def unseen_loss(self) -> float:
-        return self._loss(self.z_unseen, self.gram_unseen, self.theta)
+        return self._loss_of(self.z_unseen, self.gram_unseen, self.theta)
 
     def _grad(self, z: np.ndarray, theta: np.ndarray) -> np.ndarray:
         r = z @ theta

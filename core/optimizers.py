@@ -28,7 +28,12 @@ EPS = 1e-8
 
 
 class NumpyOptimizer:
-    """Optimizer state for one flat float64 parameter vector."""
+    """Optimizer state for one flat float64 parameter vector.
+
+    Its buffers are allocated once per run (not per update) and every update is a fixed,
+    short sequence of in-place ufunc calls: the linear models' updates cost microseconds,
+    so each numpy call counts.
+    """
 
     def __init__(self, kind: str, lr: float, momentum: float, size: int) -> None:
         self.kind = kind
@@ -36,6 +41,13 @@ class NumpyOptimizer:
         self.momentum = float(momentum)
         self.size = size
         self.t = 0
+        # Adam's moments side by side, so one call updates both: row 0 = first moment
+        # (also momentum's velocity), row 1 = second moment.
+        self._ms = np.zeros((2, size))
+        self._gg = np.empty((2, size))
+        self._tmp = np.empty(size)
+        self._betas = np.array([[BETA1], [BETA2]])
+        self._one_minus = 1.0 - self._betas
         self.buf: np.ndarray | None = None   # momentum velocity or Adam's first moment
         self.sq: np.ndarray | None = None    # Adam's second moment
 
@@ -47,31 +59,40 @@ class NumpyOptimizer:
     def apply(self, theta: np.ndarray, g: np.ndarray) -> None:
         """theta += the update for gradient g (g may be overwritten)."""
         self.t += 1
-        if self.kind == "gd":
-            g *= self.lr
-            theta -= g
-        elif self.kind == "momentum":
-            if self.buf is None:
-                self.buf = g.copy()
+        kind = self.kind
+        if kind == "gd":
+            np.multiply(g, self.lr, g)
+            np.subtract(theta, g, theta)
+        elif kind == "momentum":
+            buf = self.buf
+            if buf is None:
+                self.buf = buf = self._ms[0]
+                buf[:] = g
             else:
-                self.buf *= self.momentum
-                self.buf += g
-            theta -= self.lr * self.buf
+                np.multiply(buf, self.momentum, buf)
+                np.add(buf, g, buf)
+            np.multiply(buf, self.lr, g)
+            np.subtract(theta, g, theta)
         else:
-            if self.buf is None:
-                self.buf = np.zeros(self.size)
-                self.sq = np.zeros(self.size)
-            buf, sq = self.buf, self.sq
-            assert sq is not None
-            buf *= BETA1
-            buf += (1.0 - BETA1) * g
-            sq *= BETA2
-            g *= g
-            g *= 1.0 - BETA2
-            sq += g
-            c1 = 1.0 - BETA1 ** self.t
-            c2 = math.sqrt(1.0 - BETA2 ** self.t)
-            theta -= (self.lr / c1) * buf / (np.sqrt(sq) / c2 + EPS)
+            ms, gg, tmp = self._ms, self._gg, self._tmp
+            if self.sq is None:
+                ms.fill(0.0)
+                self.buf, self.sq = ms[0], ms[1]
+            t = self.t
+            c1 = 1.0 - BETA1 ** t
+            c2 = math.sqrt(1.0 - BETA2 ** t)
+            gg[0] = g
+            np.multiply(g, g, gg[1])
+            # [m; s] <- [b1; b2] [m; s] + [1 - b1; 1 - b2] [g; g^2]
+            np.multiply(ms, self._betas, ms)
+            np.multiply(gg, self._one_minus, gg)
+            np.add(ms, gg, ms)
+            # m / c1 / (sqrt(s) / c2 + eps) = (c2 / c1) m / (sqrt(s) + c2 eps)
+            np.sqrt(ms[1], tmp)
+            np.add(tmp, c2 * EPS, tmp)
+            np.divide(ms[0], tmp, tmp)
+            np.multiply(tmp, self.lr * c2 / c1, tmp)
+            np.subtract(theta, tmp, theta)
 
     def preview(self, g: np.ndarray) -> np.ndarray:
         """The update `apply(theta, g)` would add to theta, without changing any state."""
