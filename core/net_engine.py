@@ -19,6 +19,10 @@ from core.optimizers import TorchOptimizer
 
 _ACT = {"sigmoid": torch.sigmoid, "relu": torch.relu,
         "hard-sigmoid": torch.nn.functional.hardsigmoid}
+# In place on the fresh addmm output: their backward needs only the output, so autograd
+# allows it and an (N, K) tensor is not allocated per layer and update.
+_ACT_ = {"sigmoid": torch.sigmoid_, "relu": torch.relu_,
+         "hard-sigmoid": torch.nn.functional.hardsigmoid}
 
 
 class NetCore:
@@ -30,6 +34,7 @@ class NetCore:
                  seed: int) -> None:
         self.model = model
         self.act = _ACT[model]
+        self.act_ = _ACT_[model]
         self.names = list(params)
         self.layers = sum(1 for k in params if k.startswith("W"))
         self.tensors = [torch.tensor(np.asarray(params[k]), dtype=torch.float32,
@@ -68,15 +73,15 @@ class NetCore:
 
     def forward(self, x: Any) -> Any:
         t = self.tensors
-        act = self.act
+        act = self.act_ if torch.is_grad_enabled() else self.act
         h = x
         for layer in range(self.layers):
             h = act(torch.addmm(t[2 * layer + 1], h, t[2 * layer].t()))
         return torch.addmv(t[-1], h, t[-2])
 
     def _loss_of(self, pred: Any, y: Any) -> Any:
-        e = pred - y
-        return e.abs().mean() if self.loss == "mae" else (e * e).mean()
+        fn = torch.nn.functional
+        return fn.l1_loss(pred, y) if self.loss == "mae" else fn.mse_loss(pred, y)
 
     def run(self, n: int, track: tuple[tuple[int, int], tuple[int, int]] | None = None
             ) -> int:
