@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+# Larger values overflow squared losses and float32 network maths; no daily count is this big.
+MAX_ABS = 1e15
 MISSING = frozenset({"", "nan", "n/a", "na", "null", "none", "-", "?", "#n/a", "missing"})
 _DELIMITERS = (",", ";", "\t", "|")
 _YMD = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00)?)?$")
@@ -73,17 +75,58 @@ def _parse(path: Path, where: str, column: str | None, date_column: str | None,
     header = None if _looks_like_data(rows[0][1]) else rows.pop(0)
     if not rows:
         raise DataError(f"{where}: only a header line, no data rows")
+    notes: list[str] = []
+    rows = _fit_widths(where, rows, header, delim, notes)
     width = max(len(cells) for _, cells in rows)
     names = ([h or f"column {j + 1}" for j, h in enumerate(header[1])] if header
              else [f"column {j + 1}" for j in range(width)])
     names += [f"column {j + 1}" for j in range(len(names), width)]
-    notes: list[str] = []
     di = _pick_date_column(where, names, rows, date_column)
     vi = _pick_value_column(where, names, rows, di, column, delim, notes)
     dates = _parse_dates(where, rows, di, names[di])
     values = _parse_values(where, rows, vi, delim)
     row_no = np.array([n for n, _ in rows])
     return _to_daily(where, dates, values, row_no, max_gap, names[vi], notes)
+
+
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
+
+
+def _fit_widths(where: str, rows: list[tuple[int, list[str]]],
+                header: tuple[int, list[str]] | None, delim: str,
+                notes: list[str]) -> list[tuple[int, list[str]]]:
+    """Rows wider than the header: rejoin an unquoted 4,900 in a 2-column file, else refuse.
+
+    An unquoted thousands separator in a comma file splits one number into two fields and
+    would otherwise be read silently as 4; trailing empty fields (spreadsheets) are dropped.
+    """
+    widths = {len(cells) for _, cells in rows}
+    if header is None:
+        expected = max(widths, key=lambda w: sum(1 for _, c in rows if len(c) == w))
+        if len(widths) == 1:
+            return rows
+    else:
+        expected = len(header[1])
+    out, joined = [], 0
+    for n, cells in rows:
+        while len(cells) > expected and cells[-1] == "":
+            cells = cells[:-1]
+        if len(cells) > expected:
+            tail = delim.join(cells[expected - 1:])
+            if delim == "," and expected >= 2 and _THOUSANDS.match(tail):
+                cells = [*cells[:expected - 1], tail]
+                joined += 1
+            else:
+                hint = (" (a number like 4,900 must be written 4900 or in quotes)"
+                        if delim == "," else "")
+                names = "the header names" if header is not None else "most rows have"
+                raise DataError(f"{where}, row {n}: {len(cells)} fields but {names} "
+                                f"{expected}{hint}")
+        out.append((n, cells))
+    if joined:
+        notes.append(f"read {joined} number{'s' if joined != 1 else ''} with an unquoted "
+                     f"thousands separator (like 4,900) in the last column")
+    return out
 
 
 def _decode(raw: bytes, where: str) -> str:
@@ -265,6 +308,9 @@ def _parse_values(where: str, rows: list[tuple[int, list[str]]], vi: int,
         v = _number(cell, delim)
         if v is None:
             raise DataError(f"{where}, row {n}: non-numeric value '{cell}'")
+        if abs(v) > MAX_ABS:
+            raise DataError(f"{where}, row {n}: value {cell} is too large to train on "
+                            f"(at most {MAX_ABS:g} in size)")
         out[i] = v
     return out
 
