@@ -1,0 +1,144 @@
+"""Session files round-trip exactly, refuse bad files with one line, and write atomically."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import pytest
+
+from core import session as S
+from core.config import RunConfig
+from core.session import Session, SessionError, load_session, save_session
+
+
+def _row(model: str, train: float, unseen: float, **kw) -> dict:
+    row = {"model": model, "days": 1, "units": 0, "layers": 0, "activation": "",
+           "loss": "MAE", "optimizer": "gd", "lr": 0.05, "batch": "full", "updates": 300,
+           "train_loss": train, "unseen_loss": unseen, "seconds": 0.25, "diverged": False,
+           "lecture": "0.48k / 0.58k", "scale": 1000.0, "suffix": "k"}
+    row.update(kw)
+    return row
+
+
+def _session() -> Session:
+    config = RunConfig(days=7, lr=0.02, init=(0.5, -1.25), batch_size=8).to_dict()
+    rows = [_row("1 day, linear", 480.123456789, 581.5),
+            _row("7 days, linear", 380.0, 490.0, batch=8, optimizer="adam"),
+            _row("1 day, linear", math.inf, math.inf, diverged=True, lecture="")]
+    return Session(config=config, theme="projector", lecture_step=3, rows=rows,
+                   zoom={"surface": [[-1.5, 2.25], [0.1, 3.0]], "loss": [[0.0, 1e6], [1, 2]]},
+                   layout=S.encode_layout(b"\x00\xffQt state\x01"), clean=False)
+
+
+def test_round_trip_is_exact(tmp_path):
+    path = tmp_path / "lesson.json"
+    original = _session()
+    save_session(path, original)
+    back = load_session(path)
+    assert back == original
+    assert back.run_config() == RunConfig(days=7, lr=0.02, init=(0.5, -1.25), batch_size=8)
+    assert S.decode_layout(back.layout) == b"\x00\xffQt state\x01"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert doc["format"] == "function-lab-session" and doc["version"] == 1
+
+
+def test_a_session_without_a_lecture_step_keeps_null(tmp_path):
+    path = tmp_path / "s.json"
+    save_session(path, Session(config=RunConfig().to_dict()))
+    back = load_session(path)
+    assert back.lecture_step is None and back.rows == [] and back.zoom == {}
+
+
+@pytest.mark.parametrize("cut", [1, 10, 200, -40, -2])
+def test_truncated_file_is_refused(tmp_path, cut):
+    path = tmp_path / "cut.json"
+    save_session(path, _session())
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[:cut], encoding="utf-8")
+    with pytest.raises(SessionError) as err:
+        load_session(path)
+    msg = str(err.value)
+    assert msg.startswith("cut.json: ") and "\n" not in msg
+    assert "truncated" in msg or "not a Function Lab session" in msg
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    (b"", "empty"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe junk", "not UTF-8"),
+    (b'{"format": "function-lab-session", "version": 1, "config": {,}}', "corrupt JSON"),
+    (b'[1, 2, 3]', "not a Function Lab session"),
+    (b'{"format": "something-else", "version": 1, "config": {}}', "not a Function Lab"),
+    (b'{"format": "function-lab-session", "version": 2, "config": {}}', "newer Function Lab"),
+    (b'{"format": "function-lab-session", "version": "1", "config": {}}', "bad version"),
+    (b'{"format": "function-lab-session", "version": 1, "config": {"days": 0}}', "days"),
+    (b'{"format": "function-lab-session", "version": 1, "config": {"colour": 1}}', "colour"),
+    (b'{"format": "function-lab-session", "version": 1, "config": {}, "rows": [{"a": 1}]}',
+     "table row 1 lacks"),
+    (b'{"format": "function-lab-session", "version": 1, "config": {},'
+     b' "zoom": {"fit": [[0, 1]]}}', "zoom of view 'fit'"),
+    (b'{"format": "function-lab-session", "version": 1, "config": {}, "layout": "@@"}',
+     "base64"),
+    (b'{"format": "function-lab-session", "version": 1, "config": {}, "lecture_step": -1}',
+     "lecture_step"),
+])
+def test_bad_files_are_refused_with_one_line(tmp_path, content, words):
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    with pytest.raises(SessionError) as err:
+        load_session(path)
+    msg = str(err.value)
+    assert msg.startswith("bad.json: ") and words in msg and "\n" not in msg
+
+
+def test_missing_file_is_refused(tmp_path):
+    with pytest.raises(SessionError, match=r"nothing\.json: cannot read"):
+        load_session(tmp_path / "nothing.json")
+
+
+def test_failed_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
+    path = tmp_path / "keep.json"
+    save_session(path, _session())
+    before = path.read_bytes()
+
+    def broken_fsync(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(S.os, "fsync", broken_fsync)
+    with pytest.raises(SessionError, match=r"keep\.json: cannot write .*No space left"):
+        save_session(path, Session(config=RunConfig(days=28).to_dict()))
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.json"]   # no temp left
+    monkeypatch.undo()
+    assert load_session(path) == _session()
+
+
+def test_unserialisable_session_leaves_the_old_file_intact(tmp_path):
+    path = tmp_path / "keep.json"
+    save_session(path, _session())
+    before = path.read_bytes()
+    bad = Session(config=RunConfig().to_dict(), rows=[_row("x", 1.0, 2.0, extra=object())])
+    with pytest.raises(SessionError, match=r"keep\.json: cannot save"):
+        save_session(path, bad)
+    assert path.read_bytes() == before
+
+
+def test_autosave_clean_flag_and_quarantine(tmp_path):
+    assert S.pending_autosave(tmp_path) is None
+    S.write_autosave(tmp_path, _session())
+    pending = S.pending_autosave(tmp_path)
+    assert pending is not None and pending.rows == _session().rows
+    S.write_autosave(tmp_path, _session(), clean=True)
+    assert S.pending_autosave(tmp_path) is None
+
+    path = S.autosave_path(tmp_path)
+    path.write_text('{"format": "function-lab-session", "vers', encoding="utf-8")
+    with pytest.raises(SessionError, match="truncated"):
+        S.pending_autosave(tmp_path)
+    kept = S.quarantine(path)
+    assert kept.name.endswith(".corrupt") and kept.read_text(encoding="utf-8").endswith("vers")
+    assert not path.exists()
+    path.write_text("again", encoding="utf-8")
+    assert S.quarantine(path).name.endswith(".corrupt.1")
+    assert len(os.listdir(tmp_path)) == 2
