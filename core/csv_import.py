@@ -117,7 +117,7 @@ def _fit_widths(where: str, rows: list[tuple[int, list[str]]],
                 cells = [*cells[:expected - 1], tail]
                 joined += 1
             else:
-                hint = (" (a number like 4,900 must be written 4900 or in quotes)"
+                hint = (" (a number with a comma, like 4,900 or 12,5, must be in quotes)"
                         if delim == "," else "")
                 names = "the header names" if header is not None else "most rows have"
                 raise DataError(f"{where}, row {n}: {len(cells)} fields but {names} "
@@ -244,6 +244,10 @@ def _parse_dates(where: str, rows: list[tuple[int, list[str]]], di: int,
             raise DataError(f"{where}, row {n}: {what} (write dates like 2021-02-26)")
         parts.append((n, cell, p))
     style = parts[0][2][0]
+    for n, cell, p in parts:
+        if p[0] != style:
+            raise DataError(f"{where}, row {n}: date '{cell}' is written differently from "
+                            f"'{parts[0][1]}' on row {parts[0][0]} (use one date format)")
     orders = {"ymd": ["ymd"], "dmy": ["dmy"], "slash": ["mdy", "dmy"]}[style]
     results = []
     for order in orders:
