@@ -5,26 +5,34 @@ batch as float32 tensors built once, `zero_grad / loss / backward / step` per up
 sides take the same number of updates with the same optimizer, learning rate and loss on
 the same data; the ratio is our updates per second over the baseline's.
 
-Both sides share torch's thread pool: its default size, or `BENCH_TORCH_THREADS=n` (the
-app's worker trains with 1 thread; on a busy 2-core machine 1 thread is also the steadier
-measurement).
+Both sides run with the thread settings the product uses (`gui.launcher.THREADS`, set by
+the `fnlab` script and the app before numpy loads): one OpenBLAS / OpenMP thread and
+`torch.set_num_threads(1)` as the app's training worker does. The header line says which
+thread counts were in effect.
 """
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+# Before numpy's import: OpenBLAS reads its thread count once, when it loads.
+from gui.launcher import THREADS, use_engine_threads
 
-import numpy as np
-import torch
-from torch import nn
+use_engine_threads()
 
-from bench import Result, calls_for
-from core.config import RunConfig
-from core.data import Windowed, load_builtin, window
-from core.engine import Trainer, default_settings
+import ctypes  # noqa: E402
+import glob  # noqa: E402
+import os  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from bench import Result, calls_for  # noqa: E402
+from core.config import RunConfig  # noqa: E402
+from core.data import Windowed, load_builtin, window  # noqa: E402
+from core.engine import Trainer, default_settings  # noqa: E402
 
 LINEAR_FLOOR = 20.0
 NET_FLOOR = 1.0
@@ -135,12 +143,24 @@ def measure(case: Case, data: Windowed) -> Result:
     return Result(case.label, ours, base, "updates/s", case.floor, note=note)
 
 
+def blas_threads() -> str:
+    """The thread count numpy's bundled OpenBLAS actually uses ("?" if it can't be asked)."""
+    libs = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in glob.glob(os.path.join(libs, "libscipy_openblas*.so*")):
+        lib = ctypes.CDLL(path)
+        for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                     "openblas_get_num_threads"):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                return str(fn())
+    return "?"
+
+
 def main() -> Iterator[Result]:
-    threads = os.environ.get("BENCH_TORCH_THREADS")
-    if threads:
-        torch.set_num_threads(int(threads))
-    print(f"   torch {torch.__version__}, {torch.get_num_threads()} thread(s), loss {LOSS}",
-          flush=True)
+    torch.set_num_threads(THREADS)       # as gui/worker.py does for the training thread
+    print(f"   both sides as the app runs: numpy OpenBLAS {blas_threads()} thread(s) "
+          f"(OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}), torch "
+          f"{torch.__version__} {torch.get_num_threads()} thread(s); loss {LOSS}", flush=True)
     series = load_builtin("channel")
     windows = {days: window(series, days) for days in sorted({c.days for c in CASES})}
     for case in CASES:
