@@ -51,6 +51,12 @@ class SeriesView(View):
         self._x_all = np.empty(0)
         self._n_train = 0
         self._pred = np.empty(0)
+        self._real_all = np.empty(0)
+        # e_n as vertical bars between real and estimate (lecture mode's loss step)
+        self._errors = pg.PlotCurveItem(name="errors e_n")
+        self._errors.setZValue(-5)
+        self._errors.setVisible(False)
+        style_axes.addItem(self._errors)
         self._restyle()
         self._plot.getViewBox().sigRangeChanged.connect(self._place_labels)
 
@@ -64,7 +70,9 @@ class SeriesView(View):
         self._n_train = len(t_train)
         self._pred = np.full(len(self._x_all), np.nan)
         real = np.concatenate([data.y_train, data.y_unseen]) * s
+        self._real_all = real
         self._real.setData(self._x_all, real)
+        self._errors.setData([], [])
         self._estimate.setData([], [])
         split_t = float(epoch_seconds(np.asarray([data.split]))[0]) + 0.5 * DAY
         self._split.setPos(split_t)
@@ -95,14 +103,46 @@ class SeriesView(View):
         self._pred[:n] = snap.pred_train
         self._pred[n:] = snap.pred_unseen
         self._estimate.setData(self._x_all, self._pred)
+        if self._errors.isVisible():
+            self._draw_errors()
 
     def _clear_items(self) -> None:
         self._estimate.setData([], [])
+        self._errors.setData([], [])
+
+    # ----- errors e_n (additive, used by lecture mode) ---------------------------------------
+    def show_errors(self, on: bool) -> None:
+        """Draw each day's error e_n as a vertical bar from the real value to the estimate."""
+        self._errors.setVisible(bool(on))
+        if on:
+            self._draw_errors()
+        else:
+            self._errors.setData([], [])
+
+    def errors_shown(self) -> int:
+        """How many e_n bars are drawn (0 when hidden or before an estimate exists)."""
+        if not self._errors.isVisible() or self._errors.xData is None:
+            return 0
+        return len(self._errors.xData) // 2
+
+    def _draw_errors(self) -> None:
+        ok = np.isfinite(self._pred) & np.isfinite(self._real_all[:len(self._pred)]) \
+            if len(self._real_all) == len(self._pred) else np.zeros(0, dtype=bool)
+        if not ok.any():
+            self._errors.setData([], [])
+            return
+        x = self._x_all[ok]
+        xs = np.repeat(x, 2)
+        ys = np.empty(2 * len(x))
+        ys[0::2] = self._real_all[ok]
+        ys[1::2] = self._pred[ok]
+        self._errors.setData(xs, ys, connect="pairs")
 
     def _restyle(self) -> None:
         t = self.theme
         self._real.setPen(t.pen(t.real, t.line_width))
         self._estimate.setPen(t.pen(t.estimate, t.line_width))
+        self._errors.setPen(t.pen(t.arrow, max(1.0, t.line_width * 0.6), alpha=170))
         self._unseen_region.setBrush(t.brush(t.unseen_color, 40))
         for line in self._unseen_region.lines:
             line.setPen(t.pen(t.unseen_color, 0, alpha=0))

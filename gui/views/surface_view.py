@@ -92,6 +92,14 @@ class SurfaceView(View):
             it.setZValue(z)
             item.addItem(it, ignoreBounds=True)
         self._arrow_head.hide()
+        # a second path to compare with (lecture mode: full batch against mini-batches)
+        self._reference = pg.PlotCurveItem()
+        self._reference.setZValue(1.5)
+        self._reference_label = text_item(theme, "", anchor=(0, 1))
+        self._reference_label.setZValue(7)
+        for it in (self._reference, self._reference_label):
+            item.addItem(it, ignoreBounds=True)
+            it.hide()
         self._restyle()
 
         self._plot.scene().sigMouseClicked.connect(self._on_click)
@@ -122,6 +130,27 @@ class SurfaceView(View):
         self._set_combo(self._combo_a, a)
         self._set_combo(self._combo_b, b)
         self._on_pick()
+
+    def set_reference_path(self, path: np.ndarray | None, label: str = "") -> None:
+        """Draw `path` ((n, 2) in the axes' parameters) dashed beside the live path, labeled
+        at its end; None removes it. Kept across frames until replaced."""
+        if path is None or len(path) == 0:
+            self._reference.setData([], [])
+            self._reference.hide()
+            self._reference_label.hide()
+            return
+        p = np.asarray(path, dtype=np.float64)
+        self._reference.setData(p[:, 0], p[:, 1])
+        self._reference.show()
+        self._reference_label.setText(label)
+        self._reference_label.setPos(float(p[-1, 0]), float(p[-1, 1]))
+        self._reference_label.setVisible(bool(label))
+
+    def reference_path(self) -> np.ndarray | None:
+        """The reference path drawn now, or None."""
+        if not self._reference.isVisible() or self._reference.xData is None:
+            return None
+        return np.column_stack([self._reference.xData, self._reference.yData])
 
     def refresh_slice(self) -> None:
         """Recompute the slice at the newest parameters."""
@@ -236,6 +265,9 @@ class SurfaceView(View):
         self._arrow_line.setPen(t.pen(t.arrow, t.line_width + 0.5))
         self._arrow_head.setStyle(pen=t.pen(t.arrow, 1), brush=t.brush(t.arrow),
                                   headLen=10 + 2 * t.line_width)
+        self._reference.setPen(t.pen(t.estimate, t.line_width,
+                                     style=pg.QtCore.Qt.PenStyle.DashLine))
+        self._reference_label.setColor(t.estimate)
         self._message.setColor(t.foreground)
         font = self._message.textItem.font()
         font.setPointSize(t.title_pt)
