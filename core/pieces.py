@@ -155,6 +155,26 @@ def exact_pieces(target: PiecewiseLinear, kind: str = "hard-sigmoid"
     raise ValueError(f"exact pieces are hard sigmoids or ReLUs, not {kind!r}")
 
 
+def new_piece(kind: str, center: float, width: float, height: float) -> Piece:
+    """A piece that rises by about `height` over `width` around `center`.
+
+    Hard sigmoid: its ramp is exactly [center - width/2, center + width/2]; sigmoid: the
+    same slope at the centre (w = 4 / width); ReLU: starts at `center` and has risen by
+    `height` at `center + width`.
+    """
+    width = float(width) if width > 0 else 1.0
+    if kind == "hard-sigmoid":
+        w = 2 * HALF_RAMP / width
+        return Piece(kind, float(height), float(-w * center), float(w))
+    if kind == "sigmoid":
+        w = 4.0 / width
+        return Piece(kind, float(height), float(-w * center), float(w))
+    if kind == "relu":
+        w = 1.0 / width
+        return Piece(kind, float(height), float(-w * center), float(w))
+    raise ValueError(f"unknown piece kind {kind!r}; use one of {KINDS}")
+
+
 def _activation_and_slope(kind: str, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """act(z) and act'(z) (one-sided where it has a kink: 0 at the ReLU's and the ramp's ends)."""
     a = activation(kind, z)
@@ -190,48 +210,81 @@ def loss_and_gradients(constant: float, pieces: Sequence[Piece], x: np.ndarray,
     return loss, float(two_r.sum()), grads
 
 
+class Fitter:
+    """Gradient descent that can be run a few steps at a time (the builder animates it).
+
+    `method` "gd" is plain gradient descent (theta -= lr * g); "adam" scales each
+    parameter's step by its own gradient history, which copes with c, b and w living on
+    very different scales (the builder's Fit button uses it). Every step is clipped to
+    `max_step` so a steep ramp cannot throw a piece off the plot in one step. `target` may
+    be replaced between runs (a dragged corner): the pieces then chase the new curve.
+    """
+
+    def __init__(self, constant: float, pieces: Sequence[Piece], target: PiecewiseLinear,
+                 x: np.ndarray, lr: float = 0.01, method: str = "gd",
+                 max_step: float = 1.0) -> None:
+        if method not in ("gd", "adam"):
+            raise ValueError(f"unknown method {method!r}; use 'gd' or 'adam'")
+        self.x = np.asarray(x, dtype=np.float64)
+        self.target = target
+        self.lr = float(lr)
+        self.method = method
+        self.max_step = float(max_step)
+        self._kinds = [p.kind for p in pieces]
+        self._theta = np.array([float(constant)] + [v for p in pieces for v in (p.c, p.b, p.w)])
+        self._m = np.zeros_like(self._theta)
+        self._v = np.zeros_like(self._theta)
+        self._t = 0
+        self.steps_done = 0
+
+    @property
+    def constant(self) -> float:
+        return float(self._theta[0])
+
+    @property
+    def pieces(self) -> list[Piece]:
+        th = self._theta
+        return [Piece(k, float(th[1 + 3 * j]), float(th[2 + 3 * j]), float(th[3 + 3 * j]))
+                for j, k in enumerate(self._kinds)]
+
+    def loss(self) -> float:
+        y = self.target(self.x)
+        return float(np.mean((model_sum(self.constant, self.pieces, self.x) - y) ** 2))
+
+    def run(self, steps: int) -> list[float]:
+        """`steps` updates; returns the MSE before each (stops early on a non-finite loss)."""
+        y = self.target(self.x)
+        b1, b2 = ADAM_BETAS
+        losses: list[float] = []
+        for _ in range(max(0, int(steps))):
+            loss, g_const, grads = loss_and_gradients(self.constant, self.pieces, self.x, y)
+            losses.append(loss)
+            if not np.isfinite(loss):
+                break
+            g = np.concatenate([[g_const], grads.ravel()])
+            if self.method == "adam":
+                self._t += 1
+                self._m = b1 * self._m + (1 - b1) * g
+                self._v = b2 * self._v + (1 - b2) * g * g
+                m_hat = self._m / (1 - b1 ** self._t)
+                v_hat = self._v / (1 - b2 ** self._t)
+                step = self.lr * m_hat / (np.sqrt(v_hat) + 1e-8)
+            else:
+                step = self.lr * g
+            self._theta = self._theta - np.clip(step, -self.max_step, self.max_step)
+            self.steps_done += 1
+        return losses
+
+
 def fit(constant: float, pieces: Sequence[Piece], target: PiecewiseLinear,
         x: np.ndarray, steps: int = 200, lr: float = 0.01, method: str = "gd",
         max_step: float = 1.0) -> tuple[float, list[Piece], list[float]]:
     """Gradient descent on the constant and every piece's c, b, w to match `target` at `x`.
 
-    `method` "gd" is plain gradient descent (theta -= lr * g); "adam" scales each
-    parameter's step by its own gradient history, which copes with c, b and w living on
-    very different scales (the builder's Fit button uses it). Returns (constant, pieces,
-    losses) with losses[i] the MSE before step i and the last entry the MSE after the final
-    step. Each step is clipped to `max_step` so a steep ramp cannot throw a piece off the
-    plot in one step; training never raises.
+    Returns (constant, pieces, losses): losses[i] is the MSE before step i and the last
+    entry the MSE after the final step. Never raises on divergence (see `Fitter`).
     """
-    if method not in ("gd", "adam"):
-        raise ValueError(f"unknown method {method!r}; use 'gd' or 'adam'")
-    x = np.asarray(x, dtype=np.float64)
-    y = target(x)
-    kinds = [p.kind for p in pieces]
-    theta = np.array([float(constant)] + [v for p in pieces for v in (p.c, p.b, p.w)])
-    m = np.zeros_like(theta)
-    v = np.zeros_like(theta)
-
-    def unpack(th: np.ndarray) -> list[Piece]:
-        return [Piece(k, float(th[1 + 3 * j]), float(th[2 + 3 * j]), float(th[3 + 3 * j]))
-                for j, k in enumerate(kinds)]
-
-    current = list(pieces)
-    losses: list[float] = []
-    for i in range(1, max(0, int(steps)) + 1):
-        loss, g_const, grads = loss_and_gradients(theta[0], current, x, y)
-        losses.append(loss)
-        if not np.isfinite(loss):
-            break
-        g = np.concatenate([[g_const], grads.ravel()])
-        if method == "adam":
-            m = ADAM_BETAS[0] * m + (1 - ADAM_BETAS[0]) * g
-            v = ADAM_BETAS[1] * v + (1 - ADAM_BETAS[1]) * g * g
-            m_hat = m / (1 - ADAM_BETAS[0] ** i)
-            v_hat = v / (1 - ADAM_BETAS[1] ** i)
-            step = lr * m_hat / (np.sqrt(v_hat) + 1e-8)
-        else:
-            step = lr * g
-        theta = theta - np.clip(step, -max_step, max_step)
-        current = unpack(theta)
-    losses.append(float(np.mean((model_sum(theta[0], current, x) - y) ** 2)))
-    return float(theta[0]), current, losses
+    fitter = Fitter(constant, pieces, target, x, lr=lr, method=method, max_step=max_step)
+    losses = fitter.run(steps)
+    losses.append(fitter.loss())
+    return fitter.constant, fitter.pieces, losses

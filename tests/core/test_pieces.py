@@ -7,6 +7,7 @@ import pytest
 
 from core.models import activation
 from core.pieces import (
+    Fitter,
     Piece,
     PiecewiseLinear,
     evaluate,
@@ -15,6 +16,7 @@ from core.pieces import (
     from_data,
     loss_and_gradients,
     model_sum,
+    new_piece,
     zigzag,
 )
 
@@ -163,3 +165,30 @@ def test_moving_a_corner_keeps_the_corners_in_order():
     assert moved.ys[2] == -1.0
     assert target.xs[1] < moved.xs[2] < target.xs[3]
     assert target.ys[2] == 4.0   # the original is untouched
+
+
+def test_a_fitter_run_in_chunks_equals_one_long_fit():
+    target = zigzag()
+    x = np.linspace(0, 10, 120)
+    start = [new_piece("sigmoid", 3.0, 2.0, 1.0), new_piece("relu", 6.0, 2.0, -1.0)]
+    fitter = Fitter(2.0, start, target, x, lr=0.05, method="adam")
+    chunked = [loss for _ in range(10) for loss in fitter.run(15)]
+    constant, pieces, losses = fit(2.0, start, target, x, steps=150, lr=0.05, method="adam")
+    np.testing.assert_allclose(chunked, losses[:-1], rtol=1e-12)
+    assert fitter.constant == pytest.approx(constant, rel=1e-12)
+    assert fitter.steps_done == 150
+    assert [q.c for q in fitter.pieces] == pytest.approx([q.c for q in pieces], rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["hard-sigmoid", "sigmoid", "relu"])
+def test_a_new_piece_rises_by_its_height_around_its_centre(kind):
+    p = new_piece(kind, center=4.0, width=2.0, height=3.0)
+    if kind == "relu":
+        assert evaluate(p, np.array([4.0, 6.0])) == pytest.approx([0.0, 3.0])
+    else:
+        lo, hi = evaluate(p, np.array([-100.0, 100.0]))
+        assert (lo, hi) == pytest.approx((0.0, 3.0))
+        assert evaluate(p, np.array([4.0]))[0] == pytest.approx(1.5)
+        # the slope at the centre is height / width for both
+        slope = (evaluate(p, np.array([4.001]))[0] - evaluate(p, np.array([3.999]))[0]) / 0.002
+        assert slope == pytest.approx(1.5, rel=1e-3)
