@@ -1,0 +1,180 @@
+"""The lecture panel: the step's title, caption and formula in large type, a step list to
+jump anywhere, previous / next, "k / n", a presentation toggle, and the w / b sliders of
+the model step (moving one restarts descent from that point, so the estimate follows)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.theme import DARK, Theme
+
+SLIDER_STEPS = 400
+W_RANGE = (-0.5, 2.0)          # w in the training unit (w* ~ 1)
+B_RANGE = (-2.0, 4.0)          # b in the training unit (thousands of views, b* ~ 0.1)
+
+
+class WBSliders(QWidget):
+    """Two sliders for y = b + w x1; `moved(w, b)` in the training unit."""
+
+    moved = Signal(float, float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.w_slider = _slider()
+        self.b_slider = _slider()
+        self.w_label = QLabel()
+        self.b_label = QLabel()
+        for row, (name, slider, label) in enumerate((("w", self.w_slider, self.w_label),
+                                                     ("b", self.b_slider, self.b_label))):
+            title = QLabel(name)
+            title.setObjectName("lectureSliderName")
+            grid.addWidget(title, row, 0)
+            grid.addWidget(slider, row, 1)
+            grid.addWidget(label, row, 2)
+            label.setMinimumWidth(120)
+        grid.setColumnStretch(1, 1)
+        self._scale = 1000.0
+        self._unit = "views"
+        self.w_slider.valueChanged.connect(self._changed)
+        self.b_slider.valueChanged.connect(self._changed)
+
+    def values(self) -> tuple[float, float]:
+        return (_value(self.w_slider, W_RANGE), _value(self.b_slider, B_RANGE))
+
+    def set_values(self, w: float, b: float, data: Any = None) -> None:
+        """Show (w, b) without emitting `moved` (a step's start)."""
+        if data is not None:
+            self._scale = float(getattr(data, "scale", 1.0))
+            self._unit = str(getattr(data, "unit", ""))
+        with QSignalBlocker(self.w_slider), QSignalBlocker(self.b_slider):
+            self.w_slider.setValue(_position(w, W_RANGE))
+            self.b_slider.setValue(_position(b, B_RANGE))
+        self._label()
+
+    def _changed(self, _value_: int) -> None:
+        self._label()
+        self.moved.emit(*self.values())
+
+    def _label(self) -> None:
+        w, b = self.values()
+        self.w_label.setText(f"w = {w:.2f}")
+        self.b_label.setText(f"b = {b * self._scale:,.0f} {self._unit}")
+
+
+class LecturePanel(QWidget):
+    """What the class reads: the step's caption and formula; what the lecturer clicks."""
+
+    next_clicked = Signal()
+    prev_clicked = Signal()
+    jump_requested = Signal(int)
+    present_clicked = Signal()
+
+    def __init__(self, steps: list[Any], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("lecturePanel")
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(8, 4, 8, 4)
+        text = QVBoxLayout()
+        self.title = QLabel()
+        self.title.setObjectName("lectureTitle")
+        self.title.setWordWrap(True)
+        self.caption = QLabel()
+        self.caption.setObjectName("lectureCaption")
+        self.caption.setWordWrap(True)
+        self.formula = QLabel()
+        self.formula.setObjectName("lectureFormula")
+        self.formula.setWordWrap(True)
+        self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        self.sliders = WBSliders(self)
+        self.sliders.hide()
+        for wdg in (self.title, self.caption, self.formula, self.sliders):
+            text.addWidget(wdg)
+        outer.addLayout(text, 1)
+
+        nav = QVBoxLayout()
+        self.steps_box = QComboBox()
+        self.steps_box.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for i, step in enumerate(steps):
+            self.steps_box.addItem(f"{i + 1}. {step.title}")
+        self.steps_box.activated.connect(self.jump_requested.emit)
+        row = QHBoxLayout()
+        self.prev_button = QPushButton("◀ Prev")
+        self.next_button = QPushButton("Next ▶")
+        self.counter = QLabel("0 / 0")
+        self.counter.setObjectName("lectureCounter")
+        self.counter.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.present_button = QPushButton("Present (F11)")
+        for b in (self.prev_button, self.next_button, self.present_button):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        row.addWidget(self.prev_button)
+        row.addWidget(self.counter)
+        row.addWidget(self.next_button)
+        nav.addWidget(self.steps_box)
+        nav.addLayout(row)
+        nav.addWidget(self.present_button)
+        nav.addStretch(1)
+        outer.addLayout(nav)
+        self.prev_button.clicked.connect(self.prev_clicked.emit)
+        self.next_button.clicked.connect(self.next_clicked.emit)
+        self.present_button.clicked.connect(self.present_clicked.emit)
+        self._n = len(steps)
+        self.setMinimumHeight(190)   # title, a two-line caption and the formula, unclipped
+        self.apply_theme(DARK)
+
+    def show_step(self, index: int, step: Any) -> None:
+        self.title.setText(step.title)
+        self.caption.setText(step.caption)
+        self.formula.setText(step.formula)
+        self.formula.setVisible(bool(step.formula))
+        self.counter.setText(f"{index + 1} / {self._n}")
+        with QSignalBlocker(self.steps_box):
+            self.steps_box.setCurrentIndex(index)
+        self.prev_button.setEnabled(index > 0)
+        self.next_button.setEnabled(index + 1 < self._n)
+
+    def set_presenting(self, on: bool) -> None:
+        self.present_button.setText("Leave presentation (F11)" if on else "Present (F11)")
+
+    def apply_theme(self, theme: Theme) -> None:
+        t = theme
+        self.setStyleSheet(
+            f"QLabel#lectureTitle {{ font-size: {t.title_pt + 6}pt; font-weight: bold; }}"
+            f"QLabel#lectureCaption {{ font-size: {t.title_pt + 2}pt; }}"
+            f"QLabel#lectureFormula {{ font-size: {t.title_pt + 4}pt; color: {t.accent};"
+            f" font-family: 'DejaVu Serif', serif; font-style: italic; }}"
+            f"QLabel#lectureCounter {{ font-size: {t.title_pt}pt; font-weight: bold;"
+            f" min-width: 70px; }}"
+            f"QLabel#lectureSliderName {{ font-size: {t.title_pt + 2}pt; font-style: italic;"
+            f" font-weight: bold; }}")
+
+
+def _slider() -> QSlider:
+    s = QSlider(Qt.Orientation.Horizontal)
+    s.setRange(0, SLIDER_STEPS)
+    s.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    s.setMinimumWidth(260)
+    return s
+
+
+def _value(slider: QSlider, rng: tuple[float, float]) -> float:
+    lo, hi = rng
+    return lo + (hi - lo) * slider.value() / SLIDER_STEPS
+
+
+def _position(v: float, rng: tuple[float, float]) -> int:
+    lo, hi = rng
+    return round(min(max((v - lo) / (hi - lo), 0.0), 1.0) * SLIDER_STEPS)
