@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="render offscreen, train, save the window to FILE.png and exit")
     p.add_argument("--updates", type=int, help="updates to train before the screenshot")
     p.add_argument("--theme", choices=("dark", "projector"), help="default: the last used")
+    p.add_argument("--lecture", action="store_true",
+                   help="open lecture mode (resources/presets/lecture/) at step 1")
+    p.add_argument("--step", type=int, metavar="N",
+                   help="with --lecture: open (or with --screenshot render) step N")
     p.add_argument("--timeout", type=float, default=120.0,
                    help="screenshot mode: give up after this many seconds")
     return p
@@ -89,6 +93,13 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("--updates must be a positive whole number")
         if args.screenshot and not args.screenshot.lower().endswith(".png"):
             raise UsageError("--screenshot needs a .png file name")
+        if args.step is not None and not args.lecture:
+            raise UsageError("--step needs --lecture")
+        if args.lecture:
+            from gui.lecture import step_number_error
+
+            if step_number_error(args.step):
+                raise UsageError(step_number_error(args.step))
     except UsageError as exc:
         print(f"fnlab: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -116,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # Without a preset the app opens where the lecture starts: y = b + w x1 on the surface.
     config = (preset or load_preset(DEFAULT_PRESET)).config
+    if args.lecture:
+        from gui.lecture import run_lecture
+
+        return run_lecture(app, args)
     if args.screenshot:
         from gui.screenshot import render
 
