@@ -36,6 +36,7 @@ from gui.worker import RunEnd, RunInfo, WorkerHandle, start_is_init
 FRAME_MS = 33
 SETTINGS_ENV = "FNLAB_SETTINGS_DIR"
 VIEW_KEYS = ("surface", "fit", "series", "loss", "table")
+OPTIONAL_VIEWS = ("builder",)   # docked but hidden until the View menu (or a lecture step) shows it
 
 
 def make_settings() -> QSettings:
@@ -88,7 +89,8 @@ class Banner(QFrame):
 
 
 def create_views(theme: Theme) -> dict[str, QWidget]:
-    """The five views, keyed as VIEW_KEYS."""
+    """The five views, keyed as VIEW_KEYS, and the optional ones (OPTIONAL_VIEWS)."""
+    from gui.views.builder_view import BuilderView
     from gui.views.fit_view import FitView
     from gui.views.loss_view import LossView
     from gui.views.series_view import SeriesView
@@ -96,7 +98,8 @@ def create_views(theme: Theme) -> dict[str, QWidget]:
     from gui.views.table_view import LossTableView
 
     return {"surface": SurfaceView(theme), "fit": FitView(theme), "series": SeriesView(theme),
-            "loss": LossView(theme), "table": LossTableView(theme)}
+            "loss": LossView(theme), "table": LossTableView(theme),
+            "builder": BuilderView(theme)}
 
 
 def builtin_datasets() -> list[tuple[str, str]]:
@@ -212,6 +215,22 @@ class MainWindow(QMainWindow):
         self.resizeDocks([d["controls"], d["surface"]], [330, 1270], Qt.Orientation.Horizontal)
         self.resizeDocks([d["surface"], d["series"], d["table"]], [430, 330, 180],
                          Qt.Orientation.Vertical)
+        self._build_optional_docks()
+
+    def _build_optional_docks(self) -> None:
+        """The curve builder: a tab beside the fit view, hidden, raised when shown."""
+        builder = self.views.get("builder")
+        if builder is None:
+            return
+        dock = QDockWidget("Curve builder", self)
+        dock.setObjectName("dock_builder")
+        dock.setWidget(builder)
+        self.docks["builder"] = dock
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.tabifyDockWidget(self.docks["fit"], dock)
+        self.docks["fit"].raise_()
+        dock.hide()
+        dock.toggleViewAction().toggled.connect(lambda on: on and dock.raise_())
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
@@ -255,8 +274,8 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state)
-        for dock in self.docks.values():
-            dock.show()
+        for key, dock in self.docks.items():
+            dock.setVisible(key not in OPTIONAL_VIEWS)
             dock.setFloating(False)
 
     def apply_theme(self, name: str) -> None:
