@@ -1,0 +1,210 @@
+"""Lecture mode: a clicker walks the whole lecture forward and back, and each step's views
+show what its caption promises."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from gui.lecture import LECTURE_DIR, load_steps, open_lecture
+from gui.main_window import MainWindow
+
+ROOT = Path(__file__).resolve().parents[2]
+UPDATE_CAP = 300          # entry training per step in the walk (the real steps train more)
+
+
+@pytest.fixture
+def settings_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNLAB_SETTINGS_DIR", str(tmp_path / "settings"))
+    return tmp_path
+
+
+@pytest.fixture
+def fast_steps(tmp_path) -> Path:
+    """The shipped steps with smaller budgets, so the walk is quick."""
+    folder = tmp_path / "lecture"
+    folder.mkdir()
+    for path in sorted(LECTURE_DIR.glob("*.json")):
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        if "local-minimum" not in path.name:
+            raw["updates"] = min(raw.get("updates", 0), UPDATE_CAP)
+        if raw.get("speed"):
+            raw["speed"] = 60
+        cfg = raw["config"]
+        if "tables" in raw.get("options", {}):
+            raw["options"]["tables"] = {"net_updates": 150}
+        elif cfg.get("units", 0) >= 100:
+            cfg["units"] = 20
+        (folder / path.name).write_text(json.dumps(raw), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def lecture(qtbot, settings_dir):
+    made = []
+
+    def make(folder: Path = LECTURE_DIR, step: int = 0):
+        win = MainWindow(theme="projector", persist=False)
+        win.resize(1400, 900)
+        win.show()
+        ctl = open_lecture(win, step, folder)
+        made.append((win, ctl))
+        return win, ctl
+
+    yield make
+    for win, ctl in made:
+        win.close()
+        assert not win.handle.running
+        assert ctl._tables is None
+
+
+def wait_ready(qtbot, ctl, timeout: int = 60000) -> None:
+    qtbot.waitUntil(lambda: ctl.ready, timeout=timeout)
+
+
+def focus_a_spin_box(win) -> None:
+    """Clickers must turn pages even when a spin box has the keyboard focus."""
+    from PySide6.QtWidgets import QAbstractSpinBox
+
+    boxes = win.panel.findChildren(QAbstractSpinBox)
+    if boxes:
+        boxes[0].setFocus()
+
+
+def test_shipped_steps_load_without_errors_and_cover_the_lecture():
+    steps, errors = load_steps()
+    assert errors == []
+    names = " ".join(s.name for s in steps)
+    for slug in ("task", "model", "loss-mae", "loss-mse", "error-surface", "gradient-descent",
+                 "lr-small", "lr-good", "lr-large", "local-minimum", "days-7", "days-28",
+                 "days-56", "model-bias", "builder", "sigmoids", "batches", "relu",
+                 "more-relus", "more-layers", "overfitting"):
+        assert slug in names
+
+
+def test_a_broken_step_file_is_named_in_one_line_and_the_others_still_load(tmp_path):
+    for path in sorted(LECTURE_DIR.glob("*.json"))[:2]:
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / "05-broken.json").write_text("{ not json", encoding="utf-8")
+    (tmp_path / "06-badlr.json").write_text(json.dumps(
+        {"title": "t", "caption": "c", "config": {"lr": -1}, "views": ["series"]}))
+    (tmp_path / "07-badview.json").write_text(json.dumps(
+        {"title": "t", "caption": "c", "config": {}, "views": ["nowhere"]}))
+    steps, errors = load_steps(tmp_path)
+    assert len(steps) == 2
+    assert len(errors) == 3
+    assert all("\n" not in e for e in errors)
+    assert errors[0].startswith("05-broken.json: not valid JSON")
+    assert errors[1].startswith("06-badlr.json: config: learning rate")
+    assert errors[2].startswith("07-badview.json: unknown view(s) nowhere")
+
+
+def test_a_broken_step_shows_a_banner_and_lecture_mode_still_opens(qtbot, lecture, tmp_path):
+    shutil.copy(sorted(LECTURE_DIR.glob("*.json"))[0], tmp_path / "01-task.json")
+    (tmp_path / "02-broken.json").write_text("[1, 2", encoding="utf-8")
+    win, ctl = lecture(tmp_path)
+    assert len(ctl.steps) == 1
+    assert "02-broken.json" in win.banner.text()
+    wait_ready(qtbot, ctl)
+
+
+def test_walk_every_step_forward_and_back_with_the_clicker_keys(qtbot, lecture, fast_steps):
+    win, ctl = lecture(fast_steps)
+    n = len(ctl.steps)
+    seen = {}
+    forward = [Qt.Key.Key_PageDown, Qt.Key.Key_Right, Qt.Key.Key_Space]
+    for i in range(n):
+        assert ctl.index == i
+        step = ctl.steps[i]
+        wait_ready(qtbot, ctl, 120000)
+        qtbot.waitUntil(lambda: win.latest is not None and win.latest.run_id == ctl._run_id,
+                        timeout=10000)
+        for key in step.views:
+            if key != "builder":
+                assert win.docks[key].isVisible(), (step.name, key)
+        hidden = [k for k in win.docks if k not in step.views and k != "fit"]
+        assert not any(win.docks[k].isVisible() for k in hidden), step.name
+        seen[step.name.split("-", 1)[1].removesuffix(".json")] = check_step(qtbot, win, ctl)
+        focus_a_spin_box(win)
+        QTest.keyClick(win, forward[i % 3])
+    assert ctl.index == n - 1            # past the end stays on the last step
+    back = [Qt.Key.Key_PageUp, Qt.Key.Key_Left]
+    for i in range(n - 1, 0, -1):
+        QTest.keyClick(win, back[i % 2])
+        assert ctl.index == i - 1
+    assert win.views["table"].rows() is not None
+    assert seen["lr-large"] == "diverged"
+
+
+def check_step(qtbot, win, ctl) -> str:
+    """What a step promises, checked on what the views show now."""
+    step = ctl.step
+    slug = step.name.split("-", 1)[1].removesuffix(".json")
+    snap = win.latest
+    if slug == "model":
+        before = win.views["series"]._pred.copy()
+        ctl.panel.sliders.w_slider.setValue(ctl.panel.sliders.w_slider.value() + 60)
+        qtbot.waitUntil(lambda: win.latest.params["w"][0] > snap.params["w"][0] + 0.2,
+                        timeout=10000)
+        qtbot.waitUntil(lambda: not np.allclose(win.views["series"]._pred, before,
+                                                equal_nan=True), timeout=10000)
+        return "estimate moved"
+    if slug in ("loss-mae", "loss-mse"):
+        series = win.views["series"]
+        qtbot.waitUntil(lambda: series.errors_shown() > 1000, timeout=10000)
+        return "errors drawn"
+    if slug == "lr-large":
+        qtbot.waitUntil(lambda: win.latest.diverged, timeout=10000)
+        return "diverged"
+    if slug in ("lr-small", "lr-good"):
+        assert not snap.diverged
+        return "converging"
+    if slug == "local-minimum":
+        surf = win.views["surface"]
+        assert surf.names == ("W1[1,1]", "W1[2,1]")
+        return "slice"
+    if slug == "batches":
+        ref = win.views["surface"].reference_path()
+        assert ref is not None and len(ref) > 10
+        assert win.config.batch_size == 32
+        return "reference path"
+    if slug == "overfitting":
+        rows = win.views["table"].rows()
+        assert len(rows) == 12
+        deep = [r for r in rows if r.get("table") == 3]
+        assert deep[-1]["unseen_loss"] > deep[-2]["unseen_loss"]
+        assert deep[-1]["train_loss"] < deep[0]["train_loss"]
+        return "overfits"
+    return "shown"
+
+
+def test_space_and_arrows_turn_pages_even_with_a_focused_spin_box(qtbot, lecture, fast_steps):
+    win, ctl = lecture(fast_steps)
+    wait_ready(qtbot, ctl)
+    focus_a_spin_box(win)
+    QTest.keyClick(win.focusWidget() or win, Qt.Key.Key_PageDown)
+    assert ctl.index == 1
+    QTest.keyClick(win.focusWidget() or win, Qt.Key.Key_Left)
+    assert ctl.index == 0
+
+
+def test_lecture_step_screenshot_writes_a_png(tmp_path, settings_dir):
+    out = tmp_path / "step3.png"
+    proc = subprocess.run([sys.executable, "-m", "gui.app", "--lecture", "--step", "3",
+                           "--screenshot", str(out)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = subprocess.run([sys.executable, "-m", "gui.app", "--lecture", "--step", "0",
+                          "--screenshot", str(out)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1 and "--step" in bad.stderr
