@@ -45,6 +45,9 @@ class RunEnd:
     data: Any
 
 
+MAX_QUEUED_STEPS = 1000   # step presses queued while the worker was busy
+
+
 class TrainingWorker(QObject):
     """Owns the Trainer; lives in a QThread started by `start_worker`."""
 
@@ -211,7 +214,11 @@ class TrainingWorker(QObject):
             forced = True
         if steps and self._trainer is not None:
             self._restart_if_finished()
-            self._trainer.step()
+            # every press counts (three quick presses of S are three updates)
+            for _ in range(min(steps, MAX_QUEUED_STEPS)):
+                self._trainer.step()
+                if self._trainer.done:
+                    break
             self._check_end()
             forced = True
         return forced
