@@ -171,6 +171,17 @@ class MainWindow(QMainWindow):
         self._timer.timeout.connect(self._draw_frame)
         self._timer.start()
         self.handle.start()
+        self._install_classroom_tools()
+
+    def _install_classroom_tools(self) -> None:
+        """Export menu, sessions (autosave only when persisting) and the "?" overlay."""
+        from gui.export import install_export_menu
+        from gui.session import SessionController
+        from gui.shortcuts import install_shortcut_overlay
+
+        install_export_menu(self)
+        self.sessions = SessionController(self, autosave=self._settings is not None)
+        self.shortcut_overlay = install_shortcut_overlay(self)
 
     # ---- layout -----------------------------------------------------------------------
     def _build_banner(self) -> None:
@@ -506,6 +517,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_settings()
+        if getattr(self, "sessions", None) is not None and not self._closed:
+            self.sessions.close_clean()
         self.shutdown()
         super().closeEvent(event)
 

@@ -1,0 +1,324 @@
+"""Sessions in the window: File > Save / Open session, autosave, and the restore offer.
+
+What goes into a session is read from the window (`capture`), and a session is put back
+(`restore`) only after it was fully validated, so a bad file never changes the current
+state. Autosave writes every 30 s and whenever a run ends or a row is recorded; a normal
+close marks it clean. An unclean autosave at start (the app or the machine died) is moved
+aside and offered back on a non-modal bar with Restore / Discard: never a blocking dialog.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolBar,
+    QWidget,
+)
+
+from core import session as S
+from core.config import ConfigError, RunConfig
+from core.session import Session, SessionError
+
+AUTOSAVE_MS = 30_000
+RECOVERED_NAME = "autosave.recovered.json"
+SETTINGS_ENV = "FNLAB_SETTINGS_DIR"
+
+
+def settings_dir() -> Path:
+    """FNLAB_SETTINGS_DIR (tests) or the platform's per-user app data folder."""
+    folder = os.environ.get(SETTINGS_ENV)
+    if folder:
+        return Path(folder)
+    loc = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(loc or Path.home() / ".function-lab")
+
+
+# ---- window <-> session ---------------------------------------------------------------------
+def view_ranges(window: Any) -> dict[str, list[list[float]]]:
+    """Each view's visible range, for views that have a plot."""
+    out = {}
+    for key, view in window.views.items():
+        plots = view.findChildren(pg.PlotWidget)
+        if plots:
+            (x0, x1), (y0, y1) = plots[0].getViewBox().viewRange()
+            out[key] = [[float(x0), float(x1)], [float(y0), float(y1)]]
+    return out
+
+
+def apply_ranges(window: Any, zoom: dict[str, list[list[float]]]) -> None:
+    for key, ((x0, x1), (y0, y1)) in zoom.items():
+        view = window.views.get(key)
+        plots = view.findChildren(pg.PlotWidget) if view is not None else []
+        if plots:
+            plots[0].getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+
+
+def lecture_step(window: Any) -> int | None:
+    """The lecture step shown, if lecture mode is on (duck-typed: gui/lecture.py)."""
+    lecture = getattr(window, "lecture", None)
+    if lecture is None or not getattr(lecture, "active", True):
+        return None
+    for name in ("current_step", "step_index", "index", "current"):
+        value = getattr(lecture, name, None)
+        value = value() if callable(value) else value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+def capture(window: Any) -> Session:
+    """The window's state as a Session."""
+    return Session(config=window.config.to_dict(), theme=window.theme.name,
+                   lecture_step=lecture_step(window), rows=window.views["table"].rows(),
+                   zoom=view_ranges(window), layout=S.encode_layout(window.saveState()))
+
+
+def check_restorable(session: Session) -> RunConfig:
+    """Everything `restore` needs, checked before anything changes."""
+    try:
+        config = session.run_config()
+    except ConfigError as exc:
+        raise SessionError(f"bad settings: {exc}") from None
+    from core.data import list_datasets
+
+    if config.dataset not in {i.name for i in list_datasets()} \
+            and not Path(config.dataset).is_file():
+        raise SessionError(f"its data file {config.dataset} is missing")
+    return config
+
+
+def restore(window: Any, session: Session) -> None:
+    """Put `session` into the window (validate with `check_restorable` first)."""
+    config = check_restorable(session)
+    if session.layout:
+        window.restoreState(S.decode_layout(session.layout))
+    window.apply_theme(session.theme)
+    if Path(config.dataset).is_file():   # an imported CSV: a choice with a readable name
+        window.panel.add_dataset(config.dataset, f"{Path(config.dataset).stem} (imported)")
+    table = window.views["table"]
+    table.clear_rows()
+    for row in session.rows:
+        table.add_row(row)
+    step = session.lecture_step
+    lecture = getattr(window, "lecture", None)
+    if step is not None and lecture is not None:
+        for name in ("go_to", "show_step", "set_step", "goto"):
+            if callable(getattr(lecture, name, None)):
+                getattr(lecture, name)(step)
+                break
+    window.set_config(config)
+    if session.zoom:
+        _ZoomAfterRun(window, session.zoom)
+
+
+class _ZoomAfterRun(QObject):
+    """Views set their own range when a run starts or a surface arrives: apply the saved
+    zoom now, and again once the (new) run has drawn a frame and no view is busy."""
+
+    def __init__(self, window: Any, zoom: dict[str, list[list[float]]]) -> None:
+        super().__init__(window)
+        self._window, self._zoom = window, zoom
+        apply_ranges(window, zoom)
+        self._tries = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(50)
+        self._timer.timeout.connect(self._poll)
+        self._timer.start()
+
+    def _poll(self) -> None:
+        w = self._window
+        self._tries += 1
+        ready = (w.latest is not None and w.run_info is not None
+                 and w.latest.run_id >= w.run_info.run_id
+                 and not any(v.busy() for v in w.views.values()))
+        if ready or self._tries > 200:   # 10 s at most
+            self._timer.stop()
+            apply_ranges(w, self._zoom)
+            self.deleteLater()
+
+
+# ---- the restore offer ----------------------------------------------------------------------
+class RestoreBar(QFrame):
+    """'Your last session did not end normally' with Restore and Discard."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("restoreBar")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(10, 4, 6, 4)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.restore_button = QPushButton("Restore")
+        self.discard_button = QPushButton("Discard")
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.restore_button)
+        lay.addWidget(self.discard_button)
+
+
+# ---- the controller -------------------------------------------------------------------------
+class SessionController(QObject):
+    """File menu entries, autosave and the restore offer for one window."""
+
+    def __init__(self, window: Any, autosave: bool = True, folder: Path | None = None) -> None:
+        super().__init__(window)
+        self._window = window
+        self.folder = folder or settings_dir()
+        self.autosave_enabled = autosave
+        self.pending: Session | None = None
+        self._add_menu_entries()
+        self._bar = QToolBar("Restore session")
+        self._bar.setObjectName("restoreSessionBar")
+        self._bar.setMovable(False)
+        self._bar.toggleViewAction().setVisible(False)
+        self.restore_bar = RestoreBar()
+        self._bar.addWidget(self.restore_bar)
+        window.addToolBarBreak(Qt.ToolBarArea.TopToolBarArea)
+        window.addToolBar(Qt.ToolBarArea.TopToolBarArea, self._bar)
+        self._bar.hide()
+        self.restore_bar.restore_button.clicked.connect(self.restore_pending)
+        self.restore_bar.discard_button.clicked.connect(self.discard_pending)
+        self._timer = QTimer(self)
+        self._timer.setInterval(AUTOSAVE_MS)
+        self._timer.timeout.connect(self.autosave)
+        if autosave:
+            self._offer_previous()
+            window.worker.run_finished.connect(lambda *_: self.autosave())
+            window.views["table"]._model.rowsInserted.connect(lambda *_: self.autosave())
+            self._timer.start()
+
+    # ---- menu ---------------------------------------------------------------------------
+    def _add_menu_entries(self) -> None:
+        w = self._window
+        file_menu = next((a.menu() for a in w.menuBar().actions()
+                          if a.menu() and a.text().replace("&", "") == "File"), None)
+        if file_menu is None:
+            file_menu = w.menuBar().addMenu("&File")
+        quit_action = next((a for a in file_menu.actions()
+                            if a.text().replace("&", "") == "Quit"), None)
+        self.save_action = file_menu.addAction("Save session…", self.save_dialog)
+        self.open_action = file_menu.addAction("Open session…", self.open_dialog)
+        if quit_action is not None:   # keep Quit last
+            for act in (self.save_action, self.open_action):
+                file_menu.removeAction(act)
+                file_menu.insertAction(quit_action, act)
+            file_menu.insertSeparator(quit_action)
+
+    def save_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self._window, "Save session",
+                                              "lesson.fnlab.json",
+                                              "Function Lab sessions (*.json)")
+        if path:
+            self.save(path)
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self._window, "Open session", "",
+                                              "Function Lab sessions (*.json);;All files (*)")
+        if path:
+            self.open(path)
+
+    # ---- commands -----------------------------------------------------------------------
+    def save(self, path: str | Path) -> bool:
+        try:
+            S.save_session(path, capture(self._window))
+        except SessionError as exc:
+            self._window.show_banner(f"Session not saved: {exc}")
+            return False
+        self._window.statusBar().showMessage(f"Session saved to {Path(path).name}", 5000)
+        return True
+
+    def open(self, path: str | Path) -> bool:
+        """Load, validate, then restore; a bad file changes nothing and says why."""
+        try:
+            session = S.load_session(path)
+            check_restorable(session)
+        except SessionError as exc:
+            msg = str(exc)
+            name = Path(path).name
+            self._window.show_banner("Session not opened: "
+                                     + (msg if msg.startswith(name) else f"{name}: {msg}"))
+            return False
+        restore(self._window, session)
+        self.autosave()
+        return True
+
+    def autosave(self) -> None:
+        """Write the autosave (unclean: the app is running); errors only in the status."""
+        if not self.autosave_enabled or getattr(self._window, "_closed", False):
+            return
+        try:
+            S.write_autosave(self.folder, capture(self._window), clean=False)
+        except SessionError as exc:
+            self._window.statusBar().showMessage(f"Autosave failed: {exc}", 10000)
+
+    def close_clean(self) -> None:
+        """A normal exit: the last state, marked clean, so no restore is offered."""
+        if not self.autosave_enabled:
+            return
+        self._timer.stop()
+        # nothing to tell on the way out: on failure the unclean copy stays as it was
+        with contextlib.suppress(SessionError):
+            S.write_autosave(self.folder, capture(self._window), clean=True)
+
+    # ---- restore offer ------------------------------------------------------------------
+    def _offer_previous(self) -> None:
+        auto = S.autosave_path(self.folder)
+        recovered = self.folder / RECOVERED_NAME
+        try:
+            pending = S.pending_autosave(self.folder)
+            if pending is not None:   # move it aside: our own autosaves must not overwrite it
+                os.replace(auto, recovered)
+            elif recovered.exists():  # offered before, neither restored nor discarded
+                pending = S.load_session(recovered)
+        except SessionError as exc:
+            bad = auto if auto.exists() else recovered
+            kept = S.quarantine(bad) if bad.exists() else bad
+            self._window.show_banner(f"The autosave could not be restored ({exc}); "
+                                     f"it is kept as {kept.name}.")
+            return
+        except OSError as exc:
+            self._window.show_banner(f"The autosave could not be moved aside: {exc}")
+            return
+        if pending is None:
+            return
+        self.pending = pending
+        rows = len(pending.rows)
+        self.restore_bar.label.setText(
+            "Function Lab did not close normally last time. Restore that session "
+            f"({pending.config.get('model', '?')} on {pending.config.get('dataset', '?')}, "
+            f"{rows} table row{'s' if rows != 1 else ''})?")
+        self._bar.show()
+
+    @property
+    def offering(self) -> bool:
+        return self.pending is not None
+
+    def restore_pending(self) -> bool:
+        session, self.pending = self.pending, None
+        self._bar.hide()
+        if session is None:
+            return False
+        try:
+            check_restorable(session)
+        except SessionError as exc:
+            self._window.show_banner(f"The autosave could not be restored: {exc}")
+            return False
+        restore(self._window, session)
+        (self.folder / RECOVERED_NAME).unlink(missing_ok=True)
+        self.autosave()
+        return True
+
+    def discard_pending(self) -> None:
+        self.pending = None
+        self._bar.hide()
+        (self.folder / RECOVERED_NAME).unlink(missing_ok=True)

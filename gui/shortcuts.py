@@ -1,0 +1,123 @@
+"""The "?" overlay: every keyboard shortcut of the window, over the window, on demand.
+
+The list is collected from the window's QActions each time it opens, so it stays true as
+menus and lecture mode add actions. ? or F1 opens it; ?, F1, Esc or a click closes it.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+OPEN_KEYS = ("?", "F1")
+
+
+def action_shortcuts(window: QWidget) -> list[tuple[str, str]]:
+    """(what it does, keys) for every action of `window` that has a shortcut, menu order."""
+    seen: set[tuple[str, str]] = set()
+    out: list[tuple[str, str]] = []
+    for act in window.findChildren(QAction):
+        keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()]
+        keys = [k for k in keys if k]
+        text = act.text().replace("&&", "\0").replace("&", "").replace("\0", "&").strip()
+        text = text.rstrip("…").rstrip(".").strip()
+        if not keys or not text:
+            continue
+        entry = (text, "  or  ".join(keys))
+        if entry not in seen:
+            seen.add(entry)
+            out.append(entry)
+    return out
+
+
+class ShortcutOverlay(QWidget):
+    """A semi-transparent sheet over the whole window listing the shortcuts."""
+
+    def __init__(self, window: QWidget) -> None:
+        super().__init__(window)
+        self._window = window
+        self.setObjectName("shortcutOverlay")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
+        lay = QVBoxLayout(self)
+        self.label = QLabel(self)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        lay.addWidget(self.label, 1, Qt.AlignmentFlag.AlignCenter)
+        window.installEventFilter(self)
+        self.hide()
+
+    def entries(self) -> list[tuple[str, str]]:
+        return action_shortcuts(self._window)
+
+    def open(self) -> None:
+        theme = getattr(self._window, "theme", None)
+        fg = getattr(theme, "foreground", "#ffffff")
+        accent = getattr(theme, "accent", "#ffcc00")
+        pt = getattr(theme, "title_pt", 14) + 2
+        rows = "".join(
+            f"<tr><td align='right' style='padding:4px 18px; color:{accent};'>"
+            f"<b>{html.escape(keys)}</b></td><td style='padding:4px 18px;'>"
+            f"{html.escape(text)}</td></tr>" for text, keys in self.entries())
+        self.label.setText(
+            f"<div style='color:{fg}; font-size:{pt}pt;'>"
+            f"<p align='center' style='font-size:{pt + 6}pt;'><b>Keyboard shortcuts</b></p>"
+            f"<table cellspacing='0'>{rows}</table>"
+            f"<p align='center' style='font-size:{pt - 2}pt;'>Esc or ? closes this</p></div>")
+        self.setGeometry(self._window.rect())
+        self.show()
+        self.raise_()
+        self.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def close_overlay(self) -> None:
+        self.hide()
+
+    def toggle(self) -> None:
+        if self.isVisible():
+            self.close_overlay()
+        else:
+            self.open()
+
+    def paintEvent(self, event: Any) -> None:
+        theme = getattr(self._window, "theme", None)
+        colour = QColor(getattr(theme, "background", "#000000"))
+        colour.setAlpha(225)
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), colour)
+        painter.end()
+
+    def keyPressEvent(self, event: Any) -> None:
+        if event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Question, Qt.Key.Key_F1):
+            self.close_overlay()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def mousePressEvent(self, event: Any) -> None:
+        self.close_overlay()
+        event.accept()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self._window and event.type() == QEvent.Type.Resize and self.isVisible():
+            self.setGeometry(self._window.rect())
+        return False
+
+
+def install_shortcut_overlay(window: Any) -> ShortcutOverlay:
+    """The overlay plus a Help > Keyboard shortcuts action (? and F1) on `window`."""
+    overlay = ShortcutOverlay(window)
+    help_menu = next((a.menu() for a in window.menuBar().actions()
+                      if a.menu() and a.text().replace("&", "") == "Help"), None)
+    if help_menu is None:
+        help_menu = window.menuBar().addMenu("&Help")
+    act = QAction("Keyboard shortcuts", window)
+    act.setShortcuts([QKeySequence(k) for k in OPEN_KEYS])
+    act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    act.triggered.connect(overlay.toggle)
+    help_menu.addAction(act)
+    overlay.action = act
+    return overlay
