@@ -241,7 +241,9 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.docks["fit"], dock)
         self.docks["fit"].raise_()
         dock.hide()
-        dock.toggleViewAction().toggled.connect(lambda on: on and dock.raise_())
+        # raise after Qt has shown it (a shown tab is not necessarily the current one)
+        dock.toggleViewAction().triggered.connect(
+            lambda on: on and QTimer.singleShot(0, dock.raise_))
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
