@@ -15,9 +15,10 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
-from gui.views.base import View
+from gui.views.base import View, tame
 
 MAX_PIECES = 30
+FAR_WEIGHT = 1e3     # a day's weight beyond this is a diverged run's; bars stop there
 PIECE_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
                 "#ff7f0e")
 
@@ -38,6 +39,9 @@ class FitView(View):
         self._note.setWordWrap(True)
         self._layout.addWidget(self._note)
         self._scale = 1.0
+        self._y_range = (0.0, 1.0)      # the data's values: what "off the chart" is measured by
+        self._off_chart = False
+        self._saved_note = ""
         self._suffix = ""
         self._unit = ""
 
@@ -70,6 +74,10 @@ class FitView(View):
         self._suffix, self._unit = data.suffix, data.unit
         unit = data.unit or "value"
         self._clear_items()
+        ys = np.concatenate([data.y_train, data.y_unseen]) * self._scale
+        ys = ys[np.isfinite(ys)]
+        self._y_range = (float(ys.min()), float(ys.max())) if len(ys) else (0.0, 1.0)
+        self._off_chart = False
         if cfg.days == 1:
             self._set_mode("curve")
             # Only one-hidden-layer networks are "a constant + a sum of pieces".
@@ -127,29 +135,62 @@ class FitView(View):
         if self._mode == "curve":
             if snap.curve_x is None or snap.curve_y is None:
                 return
-            self._curve.setData(snap.curve_x, snap.curve_y)
+            lo, hi = self._y_range
+            cx = snap.curve_x
+            y, off = tame(snap.curve_y, lo, hi)
+            self._curve.setData(cx, y, connect="finite" if off else "all")
             pieces = snap.pieces
             if pieces is not None and snap.constant is not None:
                 k = min(len(pieces), MAX_PIECES)
                 for i in range(k):
-                    self._pieces[i].setData(snap.curve_x, pieces[i])
-                self._constant.setData(snap.curve_x[[0, -1]], [snap.constant, snap.constant])
-            elif self._config is not None and self._config.is_linear:
+                    p, bad = tame(pieces[i], lo, hi)
+                    self._pieces[i].setData(cx, p, connect="finite" if bad else "all")
+                c, bad = tame([snap.constant, snap.constant], lo, hi)
+                self._constant.setData(cx[[0, -1]], c, connect="finite" if bad else "all")
+            self._show_off_chart(off or snap.diverged)
+            if self._off_chart:
+                return
+            if pieces is None and self._config is not None and self._config.is_linear:
                 w = float(np.ravel(snap.params["w"])[0])
                 b = float(snap.params["b"]) * self._scale
                 self._note.setText(f"y = b + w x1 with w = {w:.3f}, b = {_num(b)} "
                                    f"{self._unit}")
         elif self._mode == "weights":
-            w = np.ravel(snap.params["w"])
-            self._bars.setOpts(height=w)
+            w = np.ravel(snap.params["w"]).astype(np.float64)
+            self._show_off_chart(bool(snap.diverged or not np.isfinite(w).all()
+                                      or np.abs(w).max(initial=0.0) > FAR_WEIGHT))
+            self._bars.setOpts(height=np.clip(np.nan_to_num(w), -FAR_WEIGHT, FAR_WEIGHT))
+            if self._off_chart:
+                return
             b = float(snap.params["b"]) * self._scale
             self._note.setText(f"b = {_num(b)} {self._unit};  w_1 = {w[0]:.2f}"
                                + (f", w_2 = {w[1]:.2f}" if len(w) > 1 else "")
                                + f";  sum of weights = {float(w.sum()):.2f}")
         elif snap.pred_train is not None and snap.pred_unseen is not None:
             s = self._scale
-            self._train_pts.setData(self._data.y_train * s, snap.pred_train)
-            self._unseen_pts.setData(self._data.y_unseen * s, snap.pred_unseen)
+            lo, hi = self._y_range
+            any_off = False
+            for pts, real, pred in ((self._train_pts, self._data.y_train, snap.pred_train),
+                                    (self._unseen_pts, self._data.y_unseen, snap.pred_unseen)):
+                p, off = tame(pred, lo, hi)
+                any_off |= off
+                if off:
+                    keep = np.isfinite(p)
+                    real, p = real[keep], p[keep]
+                pts.setData(real * s, p)
+            self._show_off_chart(any_off or snap.diverged)
+
+    def _show_off_chart(self, off: bool) -> None:
+        """Say in words that a diverged model left the chart (its numbers mean nothing)."""
+        if off == self._off_chart:
+            return
+        self._off_chart = off
+        if off:
+            self._saved_note = self._note.text()
+            self._note.setText("Training diverged: the model left the chart. Lower the "
+                               "learning rate and press Play.")
+        else:
+            self._note.setText(self._saved_note)
 
     def _clear_items(self) -> None:
         for p in self._pieces:

@@ -15,9 +15,10 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
-from gui.views.base import View
+from gui.views.base import View, tame
 
 MAX_EPOCH_LINES = 50
+LOSS_FAR = 1e6     # losses beyond a million times the first are a diverged run's, not drawn
 
 
 class LossView(View):
@@ -51,6 +52,7 @@ class LossView(View):
         item.addItem(self._unseen)
         self._per_epoch = 0
         self._epochs_shown = -1
+        self._drawn: tuple[int, int, float, bool] | None = None
         self._restyle()
         self.log_y.toggled.connect(self._set_log)
 
@@ -78,18 +80,33 @@ class LossView(View):
 
     def _draw(self, snap: Snapshot) -> None:
         x = np.asarray(snap.hist_update, dtype=np.float64)
-        train = np.asarray(snap.hist_train, dtype=np.float64)
-        unseen = np.asarray(snap.hist_unseen, dtype=np.float64)
-        if self.log_y.isChecked():
-            # Log of 0 or inf has no place on the axis; leave those points out.
-            train = np.where(train > 0, train, np.nan)
-            unseen = np.where(unseen > 0, unseen, np.nan)
-        self._train.setData(x, train)
-        if np.isfinite(unseen).any():
-            self._unseen.setData(x, unseen)
+        log = self.log_y.isChecked()
+        last = float(snap.hist_train[-1]) if len(snap.hist_train) else 0.0
+        key = (len(x), int(x[-1]) if len(x) else -1, last, log)
+        if key != self._drawn:     # the history grows only every few updates
+            self._drawn = key
+            self._set_curves(x, snap.hist_train, snap.hist_unseen, log)
         self._show_epochs(int(snap.update))
 
+    def _set_curves(self, x: np.ndarray, train: np.ndarray, unseen: np.ndarray,
+                    log: bool) -> None:
+        """Both curves, with a diverged run's huge or infinite losses left out (NaN gaps),
+        so the axis keeps the part of the run that can be read."""
+        first = np.asarray(train, dtype=np.float64)
+        first = first[np.isfinite(first)]
+        ref = (float(abs(first[0])) or 1.0) if len(first) else 1.0
+        curves = []
+        for values in (train, unseen):
+            v, _ = tame(values, 0.0, ref, far=LOSS_FAR)
+            if log:   # log of 0 has no place on the axis either
+                v[v <= 0] = np.nan
+            curves.append(v)
+        self._train.setData(x, curves[0], connect="finite")
+        if np.isfinite(curves[1]).any():
+            self._unseen.setData(x, curves[1], connect="finite")
+
     def _clear_items(self) -> None:
+        self._drawn = None
         self._train.setData([], [])
         self._unseen.setData([], [])
         for line in self._epoch_lines:
@@ -118,5 +135,6 @@ class LossView(View):
             line.setVisible(on)
 
     def _set_log(self, on: bool) -> None:
+        self._drawn = None
         self._plot.setLogMode(y=on)
         self._plot.enableAutoRange()

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
-from gui.views.base import View, epoch_seconds, text_item
+from gui.views.base import View, epoch_seconds, tame, text_item
 
 DAY = 86400.0
 OPENING_DAYS = 45          # 2021-01-01 .. 2021-02-14 in the lecture
@@ -52,6 +52,9 @@ class SeriesView(View):
         self._n_train = 0
         self._pred = np.empty(0)
         self._real_all = np.empty(0)
+        self._real_range = (0.0, 1.0)
+        self._period = ""
+        self._off_chart = False
         # e_n as vertical bars between real and estimate (lecture mode's loss step)
         self._errors = pg.PlotCurveItem(name="errors e_n")
         self._errors.setZValue(-5)
@@ -72,6 +75,10 @@ class SeriesView(View):
         real = np.concatenate([data.y_train, data.y_unseen]) * s
         self._real_all = real
         self._real.setData(self._x_all, real)
+        finite = real[np.isfinite(real)]
+        self._real_range = ((float(finite.min()), float(finite.max())) if len(finite)
+                            else (0.0, 1.0))
+        self._off_chart = False
         self._errors.setData([], [])
         self._estimate.setData([], [])
         split_t = float(epoch_seconds(np.asarray([data.split]))[0]) + 0.5 * DAY
@@ -90,8 +97,9 @@ class SeriesView(View):
                        f"({len(t_unseen):,} days, shaded)")
         self._set_title(f"Real vs estimated: {data.name}, red = real, blue = the model's "
                         "estimate")
-        self._note.setText(f"{period}. Opens on the first six weeks of the unseen period; "
-                           "scroll to zoom out.")
+        self._period = (f"{period}. Opens on the first six weeks of the unseen period; "
+                        "scroll to zoom out.")
+        self._note.setText(self._period)
         self._zoom_opening(real)
 
     def _draw(self, snap: Snapshot) -> None:
@@ -102,12 +110,24 @@ class SeriesView(View):
             return
         self._pred[:n] = snap.pred_train
         self._pred[n:] = snap.pred_unseen
-        self._estimate.setData(self._x_all, self._pred)
+        pred, off = tame(self._pred, *self._real_range)
+        self._pred = pred          # the error bars (lecture mode) use it too
+        if off:
+            self._estimate.setData(self._x_all, pred, connect="finite", skipFiniteCheck=False)
+        else:
+            self._estimate.setData(self._x_all, pred, connect="all", skipFiniteCheck=True)
+        if off != self._off_chart:
+            self._off_chart = off
+            self._note.setText("The estimate left the chart (training diverged): lower the "
+                               "learning rate." if off else self._period)
         if self._errors.isVisible():
             self._draw_errors()
 
     def _clear_items(self) -> None:
         self._estimate.setData([], [])
+        if self._off_chart:
+            self._off_chart = False
+            self._note.setText(self._period)
         self._errors.setData([], [])
 
     # ----- errors e_n (additive, used by lecture mode) ---------------------------------------

@@ -26,6 +26,7 @@ from gui.views.slice_worker import SliceWorker, slice_window
 
 N_CONTOURS = 14
 MAX_CHOICES = 300          # parameters offered in the pickers (a deep net has 30,000)
+FAR_PARAM = 1e6            # before a slice's grid exists, parameters beyond this are off it
 RECHECK_FRAMES = 15        # how often (in frames) to ask whether a slice is out of date
 
 
@@ -48,6 +49,8 @@ class SurfaceView(View):
         self._last_snap: Snapshot | None = None
         self._fmt = _plain_fmt
         self._bar_label = "loss"
+        self._box: tuple[float, float, float, float] | None = None   # grid's a0, a1, b0, b1
+        self._diverged_shown = False
 
         bar = QWidget(self)
         row = QHBoxLayout(bar)
@@ -169,6 +172,7 @@ class SurfaceView(View):
         assert cfg is not None
         self._worker.stop()
         self._surface = None
+        self._box = None
         self._slice_params = None
         self._last_snap = None
         # MAE is in the data unit ("0.48k"); MSE in its square, shown as a plain number.
@@ -221,14 +225,23 @@ class SurfaceView(View):
             db = models.get_scalar(snap.step, b_name) if snap.step else 0.0
         except (ValueError, KeyError, IndexError):
             return
-        self._current.setData([a], [b])
+        inside = self._inside(a, b)
+        if inside:
+            self._current.setData([a], [b])
+        else:
+            self._current.setData([], [])
         on_path = tuple(snap.track) == self._names or (
             self._exact and tuple(snap.track) in (("w", "b"), ("w1", "b")))
         if on_path and len(snap.path):
-            self._path.setData(snap.path[:, 0], snap.path[:, 1])
+            px, py, clipped = self._clip_path(snap.path)
+            self._path.setData(px, py, connect="finite" if clipped else "all")
         else:
             self._path.setData([], [])
-        self._draw_arrow(a, b, da, db)
+        if inside:
+            self._draw_arrow(a, b, da, db)
+        else:
+            self._draw_arrow(0.0, 0.0, 0.0, 0.0)
+        self._show_diverged(bool(snap.diverged) or not inside)
         if not self._exact:
             self._frames += 1
             if self._slice_params is None:
@@ -238,6 +251,9 @@ class SurfaceView(View):
                 self._start_slice(snap)
 
     def _clear_items(self) -> None:
+        if self._diverged_shown:
+            self._diverged_shown = False
+            self._hide_message()
         self._path.setData([], [])
         self._current.setData([], [])
         self._arrow_line.setData([], [])
@@ -326,14 +342,58 @@ class SurfaceView(View):
                                    connect=np.concatenate(conn))
         else:
             self._contours.setData([], [])
+        self._box = (float(a[0]), float(a[-1]), float(b[0]), float(b[-1]))
         self._plot.getViewBox().setRange(xRange=(a[0], a[-1]), yRange=(b[0], b[-1]),
                                          padding=0)
+
+    def _margin_box(self) -> tuple[float, float, float, float]:
+        """The grid's extent plus one span on every side: where drawing still makes sense."""
+        if self._box is None:   # no grid yet (a slice on its way): parameters are O(1-100)
+            return (-FAR_PARAM, FAR_PARAM, -FAR_PARAM, FAR_PARAM)
+        a0, a1, b0, b1 = self._box
+        sa, sb = a1 - a0, b1 - b0
+        return a0 - sa, a1 + sa, b0 - sb, b1 + sb
+
+    def _inside(self, a: float, b: float) -> bool:
+        box = self._margin_box()
+        return box[0] <= a <= box[1] and box[2] <= b <= box[3]   # False for nan too
+
+    def _clip_path(self, path: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
+        """The path with points far off the grid (a diverged run's 1e100s) as NaN gaps."""
+        px = np.array(path[:, 0], dtype=np.float64)
+        py = np.array(path[:, 1], dtype=np.float64)
+        box = self._margin_box()
+        with np.errstate(invalid="ignore"):
+            bad = ~((px >= box[0]) & (px <= box[1]) & (py >= box[2]) & (py <= box[3]))
+        if bad.any():
+            px[bad] = np.nan
+            py[bad] = np.nan
+            return px, py, True
+        return px, py, False
+
+    def _show_diverged(self, on: bool) -> None:
+        if on == self._diverged_shown:
+            return
+        self._diverged_shown = on
+        if on:
+            self._show_message("diverged: the steps left the surface\n"
+                               "lower the learning rate")
+        else:
+            self._hide_message()
 
     def _draw_arrow(self, a: float, b: float, da: float, db: float) -> None:
         if not (math.isfinite(da) and math.isfinite(db)) or (da == 0 and db == 0):
             self._arrow_line.setData([], [])
             self._arrow_head.hide()
             return
+        # A huge step is drawn up to the edge of the margin, in its own direction.
+        box, t = self._margin_box(), 1.0
+        for pos, d, lo, hi in ((a, da, box[0], box[1]), (b, db, box[2], box[3])):
+            if pos + d > hi:
+                t = min(t, (hi - pos) / d)
+            elif pos + d < lo:
+                t = min(t, (lo - pos) / d)
+        da, db = da * max(t, 0.0), db * max(t, 0.0)
         self._arrow_line.setData([a, a + da], [b, b + db])
         vb = self._plot.getViewBox()
         p0 = vb.mapViewToScene(QPointF(a, b))
@@ -393,6 +453,7 @@ class SurfaceView(View):
         a_min, b_min, _ = piece.min_at
         self._star.setData([a_min], [b_min])
         self._hide_message()
+        self._diverged_shown = False
         self._label_slice(self._slice_update)
         self._note.setText(self._note.text() + f"  ★ lowest point on this slice: "
                            f"{self._fmt(piece.min_at[2])}.")
@@ -428,6 +489,7 @@ class SurfaceView(View):
         self._names = (a, b)
         self._worker.stop()
         self._surface = None
+        self._box = None
         self._slice_params = None
         self._image.clear()
         self._contours.setData([], [])

@@ -47,6 +47,8 @@ def cell_text(row: dict[str, Any], column: str) -> str:
     """How a value is shown in the table (losses as 0.48k, lr as 0.01, yes/blank)."""
     v = row.get(column, "")
     if column in ("train_loss", "unseen_loss") and isinstance(v, (int, float)):
+        if abs(v) >= 1e12 and v == v and abs(v) != float("inf"):   # a diverged run's loss
+            return f"{v:.3g}"
         return results.format_loss(float(v), row.get("scale", 1000.0), row.get("suffix", "k"))
     if isinstance(v, bool):
         return "yes" if v else ""

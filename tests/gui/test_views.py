@@ -256,6 +256,54 @@ def test_a_diverged_run_is_drawn_without_errors(qtbot, trained):
         v.shutdown()
 
 
+def _huge(a, big: float) -> np.ndarray:
+    """An array shaped like `a` running from -big to +big, with an inf at the end."""
+    out = np.linspace(-big, big, np.size(a)).reshape(np.shape(a))
+    out.flat[-1] = np.inf
+    return out
+
+
+@pytest.mark.parametrize("big", [1e8, 1e100, 1e300])
+def test_a_run_that_blew_up_draws_nothing_far_off_and_says_diverged(qtbot, trained, big):
+    """1e100s and infs from a diverged run never reach pyqtgraph: Qt would paint them for
+    minutes. What is drawn stays near the data; the views say "diverged" in words."""
+    trainer = trained(40, lr=5.0, loss="mse", model="sigmoid", units=3, optimizer="gd")
+    snap = trainer.snapshot(extras=True)
+    snap = dataclasses.replace(
+        snap, diverged=True, params={k: np.full(np.shape(v), big) for k, v in snap.params.items()},
+        step={k: np.full(np.shape(v), -big) for k, v in snap.params.items()},
+        path=np.array([[0.0, 0.0], [big, -big], [-big, big], [np.inf, np.nan]]),
+        track=("w1", "b"), hist_update=np.array([0.0, 1.0, 2.0, 3.0]),
+        hist_train=np.array([1e6, 1e9, big, np.inf]), hist_unseen=np.array([1e6, 1e9, big, np.nan]),
+        pred_train=_huge(snap.pred_train, big), pred_unseen=_huge(snap.pred_unseen, big),
+        curve_y=_huge(snap.curve_y, big), pieces=_huge(snap.pieces, big), constant=big)
+    data = trainer.data
+    y_max = 2e3 * float(np.max(np.abs(np.concatenate([data.y_train, data.y_unseen])))) \
+        * data.scale
+    views = [_open(qtbot, cls, trainer) for cls in (SurfaceView, FitView, SeriesView, LossView)]
+    for v in views:
+        v.show_snapshot(snap)
+    surface, fit, series, loss = views
+
+    def drawn(item) -> np.ndarray:
+        _, y = item.getData()
+        y = np.asarray([] if y is None else y, dtype=np.float64)
+        return y[np.isfinite(y)]
+
+    assert surface._message.isVisible() and "diverged" in surface._message.toPlainText()
+    assert len(surface._current.getData()[0]) == 0
+    assert all(np.abs(drawn(it)).max(initial=0) <= y_max
+               for it in (fit._curve, *fit._pieces, fit._constant, series._estimate))
+    assert "diverged" in fit._note.text() and "diverged" in series._note.text()
+    train = drawn(loss._train)
+    assert 0 < len(train) < 4 and train.max() <= 1e12
+    loss.log_y.setChecked(True)
+    loss.show_snapshot(snap)
+    for v in views:
+        v.grab()
+        v.shutdown()
+
+
 # ---------------------------------------------------------------- stale runs, themes
 
 

@@ -1,0 +1,176 @@
+"""The app while it trains: frame time, GUI event-loop lateness, training speed in the app.
+
+One offscreen window per model, trained at full speed as in a lecture:
+
+- frame time: the window's own ~30 fps frame (draw the newest snapshot in all five views)
+  plus a forced repaint of every view, timed frame by frame; floor: median under 16 ms.
+- lateness: a 5 ms precise QTimer in the GUI thread; how late each tick comes (its gap
+  minus 5 ms) shows how long the GUI thread could not answer; floor: p95 under 10 ms.
+- training speed: updates per second in the app against the same Trainer run headless in
+  this process with the same thread settings (one torch / BLAS thread, as the app);
+  floor: 70%.
+
+Everything is measured in this run; the machine's load line tells how noisy it was.
+"""
+
+from __future__ import annotations
+
+# Before numpy's import: OpenBLAS reads its thread count once, when it loads.
+from gui.launcher import THREADS, use_engine_threads
+
+use_engine_threads()
+
+import itertools  # noqa: E402
+import os  # noqa: E402
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from bench import Result  # noqa: E402
+from core.config import RunConfig  # noqa: E402
+
+FRAME_LIMIT_MS = 16.0
+LATENESS_LIMIT_MS = 10.0
+SPEED_FLOOR = 0.7
+TICK_MS = 5
+PLAY_SECONDS = 5.0         # per model, in the app
+HEADLESS_SECONDS = 2.5     # per model, headless
+
+LINEAR = RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimizer="gd",
+                   lr=0.05, init=(0.0, 0.0))
+RELU = RunConfig(dataset="channel", days=56, model="relu", units=100, layers=3, loss="mae",
+                 optimizer="adam", lr=0.003)
+CASES = (("linear 1 day", LINEAR), ("ReLU 3 x 100, 56 days", RELU))
+
+
+def headless_rate(config: RunConfig, seconds: float) -> float:
+    """Updates per second of a bare Trainer, with the worker's torch thread count."""
+    import torch
+
+    from core.engine import Trainer
+    from gui.worker import TORCH_THREADS
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(TORCH_THREADS)
+    try:
+        trainer = Trainer(config.replace(limit_updates=None, limit_epochs=None))
+        trainer.run(20)
+        n, t0 = 0, time.perf_counter()
+        chunk = 16
+        while (elapsed := time.perf_counter() - t0) < seconds:
+            trainer.run(chunk)
+            n += chunk
+            if elapsed < 0.05:
+                chunk = min(chunk * 2, 4096)
+        return n / (time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(before)
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if values else 0.0
+
+
+def in_app(config: RunConfig, seconds: float) -> dict[str, list[float] | float]:
+    """Play `config` in an offscreen window for `seconds`; frame times, tick lateness and
+    updates per second, all from the same stretch of training."""
+    from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from gui.main_window import SETTINGS_ENV, MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    os.environ.setdefault(SETTINGS_ENV, tempfile.mkdtemp(prefix="fnlab-bench-"))
+    win = MainWindow(config.replace(limit_updates=None, limit_epochs=None), theme="dark",
+                     persist=False)
+    win.resize(1600, 1000)
+    win.show()
+    _wait(app, lambda: win.run_info is not None, 30.0)
+    docks = [d for k, d in win.docks.items() if k != "controls"]
+
+    frames: list[float] = []
+
+    def timed_frame() -> None:
+        # The window's own frame, then every view painted now instead of later.
+        t0 = time.perf_counter()
+        drawn = win._pending is not None
+        win._draw_frame()
+        if drawn:
+            for dock in docks:
+                dock.widget().repaint()
+            frames.append(1e3 * (time.perf_counter() - t0))
+
+    win._timer.timeout.disconnect(win._draw_frame)
+    win._timer.timeout.connect(timed_frame)
+
+    ticks: list[float] = []
+    clock = QElapsedTimer()
+    tick = QTimer()
+    tick.setTimerType(Qt.TimerType.PreciseTimer)
+    tick.setInterval(TICK_MS)
+    tick.timeout.connect(lambda: ticks.append(clock.nsecsElapsed() / 1e6))
+
+    win.play()
+    _wait(app, lambda: win.latest is not None and win.latest.update > 0 and win.playing, 10.0)
+    _spin(app, 0.5)                      # past the first, slower frames
+    frames.clear()
+    u0, t0 = win.latest.update, time.perf_counter()
+    clock.start()
+    tick.start()
+    _spin(app, seconds)
+    tick.stop()
+    u1, t1 = win.latest.update, time.perf_counter()
+    playing = win.playing
+    win.close()
+    app.processEvents()
+    late = [max(0.0, b - a - TICK_MS) for a, b in itertools.pairwise(ticks)]
+    return {"frames": frames, "late": late, "rate": (u1 - u0) / (t1 - t0),
+            "playing": float(playing)}
+
+
+def _spin(app: object, seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()
+        time.sleep(0.0005)
+
+
+def _wait(app: object, done: Callable[[], bool], timeout: float) -> None:
+    end = time.perf_counter() + timeout
+    while not done():
+        if time.perf_counter() > end:
+            raise TimeoutError("the window did not get there in time")
+        app.processEvents()
+        time.sleep(0.002)
+
+
+def main() -> Iterator[Result]:
+    import torch
+
+    print(f"   threads: BLAS/OpenMP {THREADS}, torch in the worker 1 "
+          f"(this process {torch.get_num_threads()}); {PLAY_SECONDS:g} s of play per model",
+          flush=True)
+    for label, config in CASES:
+        base = headless_rate(config, HEADLESS_SECONDS)
+        got = in_app(config, PLAY_SECONDS)
+        frames, late = got["frames"], got["late"]
+        note = "" if got["playing"] else "run stopped early"
+        med, p95 = statistics.median(frames), percentile(frames, 95)
+        yield Result(f"gui frame, median ({label})", med, unit="ms", limit=FRAME_LIMIT_MS,
+                     note=f"p95 {p95:.1f} ms, max {max(frames):.1f} ms, "
+                          f"{len(frames)} frames, 5 views drawn + repainted")
+        yield Result(f"gui frame, p95 ({label})", p95, unit="ms")
+        yield Result(f"gui tick lateness, p95 ({label})", percentile(late, 95), unit="ms",
+                     limit=LATENESS_LIMIT_MS,
+                     note=f"median {percentile(late, 50):.2f} ms, max {max(late):.1f} ms, "
+                          f"{len(late)} ticks of {TICK_MS} ms")
+        yield Result(f"gui training speed ({label})", got["rate"], baseline=base,
+                     unit="updates/s", floor=SPEED_FLOOR,
+                     note=("in the app vs headless Trainer, 1 torch thread each"
+                           + (f"; {note}" if note else "")))
