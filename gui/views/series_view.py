@@ -56,7 +56,7 @@ class SeriesView(View):
         self._period = ""
         self._off_chart = False
         # e_n as vertical bars between real and estimate (lecture mode's loss step)
-        self._errors = pg.PlotCurveItem(name="errors e_n")
+        self._errors = pg.PlotCurveItem()   # unnamed: no legend entry when hidden
         self._errors.setZValue(-5)
         self._errors.setVisible(False)
         style_axes.addItem(self._errors)
