@@ -44,7 +44,7 @@ from core.pieces import (
 )
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
-from gui.views.base import View
+from gui.views.base import View, style_plot
 
 MAX_PIECES = 12
 SLIDER_STEPS = 1000
@@ -54,6 +54,7 @@ FIT_CHUNK = 20          # gradient steps per timer tick
 FIT_TICK_MS = 30
 FIT_MAX_STEPS = 4000
 FIT_LR = 0.05
+LEGEND_MIN = (600, 380)   # plot size (px) below which the legend is hidden
 KIND_TEXT = {"hard-sigmoid": "hard sigmoid", "sigmoid": "sigmoid", "relu": "ReLU"}
 # piece colours: mid-tone, saturated, readable on the dark and on the white background
 PALETTE = ("#2a9df4", "#e69500", "#1fae7a", "#9b6bff", "#e0457b", "#7a9a00",
@@ -233,7 +234,7 @@ class BuilderView(View):
     # ----- layout ---------------------------------------------------------------------
     def _build_side(self) -> QWidget:
         side = QWidget()
-        side.setMinimumWidth(300)
+        side.setMinimumWidth(270)
         side.setMaximumWidth(380)
         lay = QVBoxLayout(side)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -420,15 +421,29 @@ class BuilderView(View):
         """Corners from the current run's x1 -> y (training unit); a zig-zag without one."""
         data = self._data
         target = zigzag()
+        target_from_run = False
         try:
             if data is not None and getattr(data, "x_train", None) is not None:
                 x = np.asarray(data.x_train)[:, 0]
                 target = from_data(x, np.asarray(data.y_train), corners=8)
+                target_from_run = True
         except (ValueError, IndexError) as exc:
             self._note(f"cannot make a target from this data ({exc}); using a zig-zag")
         self.stop_fit()
         self.set_target(target)
         self._start_model()
+        self._label_axes(data if target_from_run else None)
+
+    def _label_axes(self, data: Any) -> None:
+        """Plain x1, y for a sketch; the data's training unit (e.g. "k views") for data."""
+        unit = ""
+        if data is not None:
+            suffix, name = getattr(data, "suffix", ""), getattr(data, "unit", "")
+            unit = f" ({suffix} {name})".replace("( ", "(") if (suffix or name) else ""
+        item = self.plot.getPlotItem()
+        for axis, text in (("bottom", "x₁"), ("left", "y")):
+            item.getAxis(axis).setLabel(text + unit)
+        style_plot(self.plot, self._theme)
 
     def _fit_x(self) -> np.ndarray:
         return np.linspace(self._target.xs[0], self._target.xs[-1], FIT_POINTS)
@@ -579,6 +594,12 @@ class BuilderView(View):
             f" font-weight: bold; }}")
         self.setStyleSheet(f"QFrame#pieceEditor {{ border: 1px solid {t.grid};"
                            f" border-radius: 4px; }}")
+
+    def resizeEvent(self, event: Any) -> None:
+        """In a small dock the legend would cover the curves: show it only with room."""
+        super().resizeEvent(event)
+        size = self.plot.size()
+        self._legend.setVisible(size.width() >= LEGEND_MIN[0] and size.height() >= LEGEND_MIN[1])
 
     # ----- fitting --------------------------------------------------------------------
     def toggle_fit(self) -> None:

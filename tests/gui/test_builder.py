@@ -173,10 +173,11 @@ def test_window_docks_the_builder_hidden_with_a_view_menu_toggle(qtbot, open_win
     dock = win.docks["builder"]
     assert not dock.isVisible()
     dock.toggleViewAction().trigger()
-    qtbot.waitUntil(dock.isVisible, timeout=2000)
     builder = win.views["builder"]
+    qtbot.waitUntil(builder.isVisible, timeout=2000)    # its tab is in front of the fit view
     assert builder.data_button.isEnabled()
     builder.target_from_data()     # the window's run gave it the channel data
     assert builder.target.xs[0] > 1.0
+    assert "k views" in builder.plot.getPlotItem().getAxis("bottom").labelText
     win.reset_layout()
     assert not dock.isVisible() and win.docks["fit"].isVisible()
