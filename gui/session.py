@@ -283,11 +283,11 @@ class SessionController(QObject):
         except SessionError as exc:
             bad = auto if auto.exists() else recovered
             kept = S.quarantine(bad) if bad.exists() else bad
-            self._window.show_banner(f"The autosave could not be restored ({exc}); "
-                                     f"it is kept as {kept.name}.")
+            self._tell(f"The autosave could not be restored ({exc}); it is kept as "
+                       f"{kept.name}.")
             return
         except OSError as exc:
-            self._window.show_banner(f"The autosave could not be moved aside: {exc}")
+            self._tell(f"The autosave could not be moved aside: {exc}")
             return
         if pending is None:
             return
@@ -298,6 +298,10 @@ class SessionController(QObject):
             f"({pending.config.get('model', '?')} on {pending.config.get('dataset', '?')}, "
             f"{rows} table row{'s' if rows != 1 else ''})?")
         self._bar.show()
+
+    def _tell(self, text: str) -> None:
+        # a banner shown before the window is shown stays hidden: show it once shown
+        QTimer.singleShot(0, self, lambda: self._window.show_banner(text))
 
     @property
     def offering(self) -> bool:

@@ -1,0 +1,195 @@
+"""Sessions in the window: save / open restores settings, rows and zoom; a killed app's
+autosave is offered back on a bar and restores; a bad file changes nothing; the "?" overlay
+lists the window's shortcuts."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from core import session as S
+from core.config import RunConfig
+from gui.main_window import SETTINGS_ENV, MainWindow
+
+pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
+              pytest.mark.qt_log_ignore("does not support propagateSizeHints")]
+
+LINEAR = RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimizer="gd",
+                   lr=0.05, init=(0.0, 0.0))
+
+
+@pytest.fixture
+def settings_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "settings"
+    folder.mkdir()
+    monkeypatch.setenv(SETTINGS_ENV, str(folder))
+    return folder
+
+
+@pytest.fixture
+def open_window(qtbot, settings_dir):
+    windows: list[MainWindow] = []
+
+    def make(config: RunConfig = LINEAR) -> MainWindow:
+        win = MainWindow(config, theme="dark")
+        windows.append(win)
+        win.resize(1400, 900)
+        win.show()
+        qtbot.waitUntil(lambda: win.run_info is not None, timeout=20000)
+        return win
+
+    yield make
+    for win in windows:
+        win.close()
+        assert not win.handle.running
+
+
+def _steps(qtbot, win: MainWindow, n: int) -> None:
+    start = -1 if win.latest is None else win.latest.update
+    for k in range(1, n + 1):
+        win.step()
+        qtbot.waitUntil(lambda k=k: win.latest is not None and win.latest.update >= start + k,
+                        timeout=10000)
+
+
+def _fill(qtbot, win: MainWindow) -> None:
+    """Two recorded rows and a 7-day run with its own learning rate."""
+    _steps(qtbot, win, 3)
+    win.record()
+    win.set_config(LINEAR.replace(days=7, lr=0.02))
+    qtbot.waitUntil(lambda: win.run_info.config.days == 7, timeout=10000)
+    _steps(qtbot, win, 2)
+    win.record()
+    assert len(win.views["table"].rows()) == 2
+
+
+def _zoom(win: MainWindow, key: str) -> list[float]:
+    from gui.session import view_ranges
+
+    return [v for axis in view_ranges(win)[key] for v in axis]
+
+
+def test_save_and_open_restore_settings_rows_and_zoom(qtbot, open_window, tmp_path):
+    win = open_window()
+    _fill(qtbot, win)
+    qtbot.waitUntil(lambda: not any(v.busy() for v in win.views.values()), timeout=10000)
+    from gui.session import apply_ranges
+
+    apply_ranges(win, {"fit": [[-0.5, 9.5], [1.0, 7.0]]})
+    saved_zoom = _zoom(win, "fit")
+    path = tmp_path / "lesson.json"
+    assert win.sessions.save(path)
+    rows, config = win.views["table"].rows(), win.config
+
+    other = open_window()
+    assert other.config != config and other.views["table"].rows() == []
+    assert other.sessions.open(path)
+    qtbot.waitUntil(lambda: other.run_info.config == config, timeout=10000)
+    assert other.config == config
+    assert other.panel.config == config
+    assert other.views["table"].rows() == rows
+    qtbot.waitUntil(lambda: _zoom(other, "fit") == pytest.approx(saved_zoom, abs=1e-6),
+                    timeout=10000)
+    _steps(qtbot, other, 1)     # a frame drawn after the restore keeps the saved zoom
+    assert _zoom(other, "fit") == pytest.approx(saved_zoom, abs=1e-6)
+
+
+def test_a_bad_session_file_changes_nothing(qtbot, open_window, tmp_path):
+    win = open_window()
+    _steps(qtbot, win, 2)
+    win.record()
+    rows, config = win.views["table"].rows(), win.config
+    good = tmp_path / "good.json"
+    assert win.sessions.save(good)
+    text = good.read_text(encoding="utf-8")
+    cases = {"cut.json": text[: len(text) // 2],
+             "newer.json": text.replace('"version": 1', '"version": 7'),
+             "junk.json": "\x00\x01 not json"}
+    for name, content in cases.items():
+        (tmp_path / name).write_text(content, encoding="utf-8")
+        assert not win.sessions.open(tmp_path / name)
+        assert win.banner.text().startswith(f"Session not opened: {name}: ")
+        assert "\n" not in win.banner.text()
+        assert win.views["table"].rows() == rows and win.config == config
+
+
+def test_a_killed_apps_autosave_is_offered_and_restores(qtbot, settings_dir, open_window):
+    first = MainWindow(LINEAR, theme="dark")
+    first.resize(1400, 900)
+    first.show()
+    try:
+        qtbot.waitUntil(lambda: first.run_info is not None, timeout=20000)
+        _fill(qtbot, first)
+        first.sessions.autosave()
+        rows, config = first.views["table"].rows(), first.config
+        assert not S.load_session(S.autosave_path(settings_dir)).clean
+    finally:   # "killed": threads stopped, but no close, so no clean mark
+        first.shutdown()
+        first.deleteLater()
+
+    win = open_window()
+    assert win.sessions.offering
+    bar = win.sessions.restore_bar
+    assert bar.isVisible() and "2 table rows" in bar.label.text()
+    # the offer survives this window's own autosaves until it is answered
+    win.sessions.autosave()
+    qtbot.mouseClick(bar.restore_button, Qt.MouseButton.LeftButton)
+    assert not bar.isVisible() and not win.sessions.offering
+    qtbot.waitUntil(lambda: win.run_info.config == config, timeout=10000)
+    assert win.views["table"].rows() == rows
+    assert win.config == config
+
+
+def test_a_clean_exit_offers_nothing_and_discard_forgets(qtbot, settings_dir, open_window):
+    win = open_window()
+    _steps(qtbot, win, 1)
+    win.record()
+    win.close()
+    assert S.load_session(S.autosave_path(settings_dir)).clean
+    again = open_window()
+    assert not again.sessions.offering
+
+    again.sessions.autosave()          # pretend this one dies too
+    again.shutdown()
+    third = open_window()
+    assert third.sessions.offering
+    qtbot.mouseClick(third.sessions.restore_bar.discard_button, Qt.MouseButton.LeftButton)
+    assert not third.sessions.offering and third.views["table"].rows() == []
+    from gui.session import RECOVERED_NAME
+
+    assert not (settings_dir / RECOVERED_NAME).exists()   # discarded: not offered again
+
+
+def test_a_corrupt_autosave_is_kept_and_reported(qtbot, settings_dir, open_window):
+    S.autosave_path(settings_dir).write_text('{"format": "function-lab-session", "ver',
+                                             encoding="utf-8")
+    win = open_window()
+    assert not win.sessions.offering
+    qtbot.waitUntil(lambda: "autosave could not be restored" in win.banner.text(),
+                    timeout=3000)
+    assert "truncated" in win.banner.text()
+    kept = settings_dir / (S.AUTOSAVE_NAME + ".corrupt")
+    assert kept.read_text(encoding="utf-8").endswith('"ver')
+
+
+def test_question_mark_overlay_lists_the_shortcuts(qtbot, open_window, tmp_path):
+    win = open_window()
+    overlay = win.shortcut_overlay
+    assert not overlay.isVisible()
+    win.activateWindow()
+    qtbot.keyClick(win, Qt.Key.Key_F1)
+    qtbot.waitUntil(overlay.isVisible, timeout=3000)
+    entries = dict(overlay.entries())
+    assert entries["Play / Pause"] == "Space"
+    assert entries["Step one update"] == "S  or  Right"
+    assert "F1" in entries["Keyboard shortcuts"]
+    text = overlay.label.text()
+    assert "Play / Pause" in text and "Step one update" in text and "Ctrl+R" in text
+    assert overlay.geometry() == win.rect()
+    win.grab().save(str(tmp_path / "overlay.png"))
+    qtbot.keyClick(overlay, Qt.Key.Key_Escape)
+    assert not overlay.isVisible()
+    overlay.action.trigger()           # "?" and F1 are the same action
+    assert overlay.isVisible()
+    qtbot.keyClick(overlay, Qt.Key.Key_Question)
+    assert not overlay.isVisible()
