@@ -73,7 +73,7 @@ def lecture_step(window: Any) -> int | None:
         value = getattr(lecture, name, None)
         value = value() if callable(value) else value
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return value if value >= 0 else None   # -1: lecture open, no step shown yet
     return None
 
 
@@ -113,7 +113,7 @@ def restore(window: Any, session: Session) -> None:
     step = session.lecture_step
     lecture = getattr(window, "lecture", None)
     if step is not None and lecture is not None:
-        for name in ("go_to", "show_step", "set_step", "goto"):
+        for name in ("go", "go_to", "show_step", "set_step"):
             if callable(getattr(lecture, name, None)):
                 getattr(lecture, name)(step)
                 break

@@ -193,3 +193,13 @@ def test_question_mark_overlay_lists_the_shortcuts(qtbot, open_window, tmp_path)
     assert overlay.isVisible()
     qtbot.keyClick(overlay, Qt.Key.Key_Question)
     assert not overlay.isVisible()
+
+
+def test_the_lecture_step_is_read_from_the_lecture_controller():
+    from types import SimpleNamespace
+
+    from gui.session import lecture_step
+
+    assert lecture_step(SimpleNamespace()) is None                       # no lecture mode
+    assert lecture_step(SimpleNamespace(lecture=SimpleNamespace(index=-1))) is None
+    assert lecture_step(SimpleNamespace(lecture=SimpleNamespace(index=4))) == 4
