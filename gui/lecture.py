@@ -268,7 +268,6 @@ class LectureController(QObject):
         self._tables_done = True
         self._presenting = False
         self._theme_before: str | None = None
-        self._builder: Any = None
         self._zoom_pending: dict[str, Any] = {}
 
         self.panel = LecturePanel(steps)
@@ -354,36 +353,16 @@ class LectureController(QObject):
 
     # ---- step parts -----------------------------------------------------------------------
     def _show_views(self, step: LectureStep) -> None:
+        """Show exactly the step's docks; the window owns every view, the builder included."""
         win = self.window
         want = set(step.views)
-        if "builder" in want:
-            dock = self._builder_dock()
-            if dock is None:       # the builder is not installed: show the fitted curve
-                want.discard("builder")
-                want.add("fit")
+        if "builder" in want and "builder" not in win.docks:
+            want.discard("builder")   # a window without the builder: show the fitted curve
+            want.add("fit")
         for key, dock in win.docks.items():
             dock.setVisible(key in want)
-        if self._builder is not None:
-            self._builder_dock_widget.setVisible("builder" in want)
-
-    def _builder_dock(self) -> QDockWidget | None:
-        if self._builder is not None:
-            return self._builder_dock_widget
-        try:
-            from gui.views.builder_view import BuilderView
-        except ImportError:
-            return None
-        try:
-            self._builder = BuilderView(self.window.theme)
-        except TypeError:
-            self._builder = BuilderView()
-        dock = QDockWidget(getattr(self._builder, "title", "Piecewise-curve builder"),
-                           self.window)
-        dock.setObjectName("dock_builder")
-        dock.setWidget(self._builder)
-        self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self._builder_dock_widget = dock
-        return dock
+        if "builder" in want:
+            win.docks["builder"].raise_()   # it shares a tab with the fitted function
 
     def _on_run_started(self, info: Any) -> None:
         step = self.step
@@ -526,8 +505,6 @@ class LectureController(QObject):
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self._filter)
-        if self._builder is not None and hasattr(self._builder, "shutdown"):
-            self._builder.shutdown()
 
 
 def open_lecture(window: Any, step: int = 0, folder: str | Path = LECTURE_DIR

@@ -128,9 +128,8 @@ def test_walk_every_step_forward_and_back_with_the_clicker_keys(qtbot, lecture, 
         qtbot.waitUntil(lambda: win.latest is not None and win.latest.run_id == ctl._run_id,
                         timeout=10000)
         for key in step.views:
-            if key != "builder":
-                assert win.docks[key].isVisible(), (step.name, key)
-        hidden = [k for k in win.docks if k not in step.views and k != "fit"]
+            assert win.docks[key].isVisible(), (step.name, key)
+        hidden = [k for k in win.docks if k not in step.views]
         assert not any(win.docks[k].isVisible() for k in hidden), step.name
         seen[step.name.split("-", 1)[1].removesuffix(".json")] = check_step(qtbot, win, ctl)
         focus_a_spin_box(win)
