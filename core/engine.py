@@ -33,7 +33,8 @@ from core.snapshot import Snapshot
 __all__ = ["Trainer", "default_settings", "exact_linear_optimum"]
 
 MAX_POINTS = 2000      # history and path hold at most this many points, then halve
-CHECK_EVERY = 64       # updates between divergence checks in a long run
+CHECK_EVERY = 64       # updates between divergence checks in a long network run
+LINEAR_CHUNK = 1024    # at most this many linear updates between checks
 CURVE_POINTS = 200
 # A loss this many times the "predict the mean" loss means the run has run away (for
 # MSE the factor is squared, as the loss is).
@@ -115,6 +116,7 @@ class Trainer:
         self._update = 0
         self._epoch_base = 0.0
         self._update_base = 0
+        self._chunk_base = 0
         self._seconds = 0.0
         self._done = False
         self._diverged = False
@@ -226,8 +228,10 @@ class Trainer:
         if self._done or n <= 0:
             return
         n = min(int(n), self._remaining())
-        linear = self._config.is_linear
         with np.errstate(all="ignore"):
+            if self._config.is_linear:
+                self._run_linear(n)
+                return
             while n > 0 and not self._done:
                 chunk = min(n, CHECK_EVERY, self._until(self._hist_every))
                 start = self._update
@@ -237,20 +241,68 @@ class Trainer:
                 self._update += did
                 n -= did
                 self._record_chunk_path(start, did, n == 0)
-                if linear or self._update % self._hist_every == 0 or n == 0:
+                if self._update % self._hist_every == 0 or n == 0:
                     train = self._core.train_loss()
+                    self._record_history(train)
                 else:  # a network's last batch loss: a full pass per chunk would cost more
                     train = self._core.last_loss
-                if self._update % self._hist_every == 0 or n == 0:
-                    self._record_history(train)
                 if self._check_divergence(train, self._traj[:did]) or did < chunk:
                     break
                 self._check_limits()
 
+    def _run_linear(self, n: int) -> None:
+        """Linear updates in chunks that grow from CHECK_EVERY / 4 to LINEAR_CHUNK since the
+        run's start or last live change (a divergence is caught within a few updates, a
+        long run pays the chunk's fixed cost rarely). The core returns every update's
+        parameters, so the path and the loss history come from them after the chunk."""
+        core, track = self._core, self._track_index()
+        while n > 0 and not self._done:
+            since = self._update - self._chunk_base
+            chunk = min(n, max(CHECK_EVERY // 4, min(since, LINEAR_CHUNK)))
+            start = self._update
+            t0 = time.perf_counter()
+            rows = core.run(chunk)
+            self._seconds += time.perf_counter() - t0
+            self._traj = rows[:, track]
+            self._update += chunk
+            n -= chunk
+            self._record_chunk_path(start, chunk, n == 0)
+            train = core.train_loss()
+            worst = self._record_chunk_history(start, rows, train, n == 0)
+            if not worst <= train:   # a worse (or nan) history point inside the chunk
+                train = worst
+            if self._check_divergence(train, self._traj):
+                break
+            self._check_limits()
+
+    def _record_chunk_history(self, start: int, rows: np.ndarray, train: float, last: bool
+                              ) -> float:
+        """History points of a linear chunk (every `_hist_every` updates, and its last
+        update when the run call ends there); returns the worst training loss among them
+        (nan or inf if any was)."""
+        end = start + len(rows)
+        every = self._hist_every
+        first = start + every - start % every
+        ups = list(range(first, end + 1, every))
+        if not ups and not last:
+            return -math.inf
+        tr = un = np.empty(0)
+        if ups:
+            tr, un = self._core.losses_at(rows[np.asarray(ups) - start - 1])
+        loss, s = self._config.loss, self._scale
+        hist = self._hist
+        for u, a, b in zip(ups, tr.tolist(), un.tolist(), strict=True):
+            if u % self._hist_every:   # the history halved its spacing meanwhile
+                continue
+            hist.append((u, to_data_unit(loss, a, s), to_data_unit(loss, b, s)))
+            if len(hist) > MAX_POINTS:
+                hist = self._hist = hist[::2]
+                self._hist_every *= 2
+        if last and (not hist or hist[-1][0] != end):
+            self._record_history(train)
+        return float(np.max(tr)) if len(tr) else -math.inf
+
     def _core_run(self, chunk: int) -> int:
-        if self._config.is_linear:
-            self._traj = self._core.run(chunk, self._track_index())
-            return chunk
         did = int(self._core.run(chunk, tuple(self._core.flat_index(k) for k in self._track)))
         self._traj = self._core.traj
         return did
@@ -380,6 +432,7 @@ class Trainer:
         if changed:
             raise ConfigError(f"changing {', '.join(changed)} needs a new run")
         old, self._config = self._config, config
+        self._chunk_base = self._update   # short chunks again: a change may diverge
         opt = self._core.opt
         opt.lr = config.lr
         opt.momentum = config.momentum

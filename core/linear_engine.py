@@ -106,10 +106,11 @@ class LinearCore:
         np.sign(self._r, self._s)
         self._fresh = True
 
-    def run(self, n: int, track: tuple[int, int] = (0, 0)) -> np.ndarray:
+    def run(self, n: int) -> np.ndarray:
         """Take n updates (no checks: the trainer checks for divergence between calls).
 
-        Returns (n, 2): theta[track[0]], theta[track[1]] after each update (the path).
+        Returns (n, d + 2): theta after each update, from which the trainer takes the path
+        and the loss history (`losses_at`) without stopping the loop to measure.
         """
         theta, g, apply = self.theta, self._g, self.opt.apply
         rows = np.empty((n, len(theta)))
@@ -125,7 +126,7 @@ class LinearCore:
             opt = self.opt
             if same and opt.kind == "gd":
                 # theta_k = theta_{k-1} - (lr Z^T mask / N) @ sign(r), written straight into
-                # the path's row k; the scaled Z^T is kept until the learning rate changes.
+                # row k; the scaled Z^T is kept until the learning rate changes.
                 if self._zct_lr is None or self._zct_lr[0] != opt.lr:
                     self._zct_lr = (opt.lr, zct * opt.lr)
                 zl, sub, prev = self._zct_lr[1], np.subtract, theta
@@ -138,7 +139,10 @@ class LinearCore:
                 opt.t += n
                 if n:
                     theta[:] = prev
-                return rows[:, list(track)]
+                return rows
+            if opt.kind == "adam":
+                self._adam_mae(rows, same)
+                return rows
             for k in range(n):
                 dot(zct, s, gw)
                 if same:
@@ -177,7 +181,59 @@ class LinearCore:
                 self.pos += 1
                 if self.pos == self.updates_per_epoch:
                     self._reshuffle()  # eagerly, so the next batch is always known
-        return rows[:, list(track)]
+        return rows
+
+    def _adam_mae(self, rows: np.ndarray, same: bool) -> None:
+        """Full-batch MAE with Adam, the optimizer's `apply` inlined: the gradient goes
+        straight into its buffer and each update is written into its row of `rows`."""
+        opt, theta = self.opt, self.theta
+        ks, es = opt.adam_schedule(len(rows))
+        ms, gg, tmp, betas = opt._ms, opt._gg, opt._tmp, opt._betas
+        g0, g1, m0, m1 = gg[0], gg[1], ms[0], ms[1]
+        zt, zct, th, r, s, gw = self._zt, self._zct, self._th_work, self._r, self._s, self._gw
+        dot, sign, copyto = np.dot, np.sign, np.copyto
+        mul, add, div, sub, sqrt = np.multiply, np.add, np.divide, np.subtract, np.sqrt
+        prev = theta
+        for cur, k, e in zip(rows, ks, es, strict=True):
+            if same:
+                dot(zct, s, g0)
+            else:
+                dot(zct, s, gw)
+                copyto(g0, gw)
+            mul(g0, g0, g1)
+            mul(ms, betas, ms)
+            add(ms, gg, ms)
+            sqrt(m1, tmp)
+            add(tmp, e, tmp)
+            div(m0, tmp, tmp)
+            mul(tmp, k, tmp)
+            sub(prev, tmp, cur)
+            prev = cur
+            if same:
+                dot(cur, zt, r)
+            else:
+                copyto(th, cur)
+                dot(th, zt, r)
+            sign(r, s)
+        if len(rows):
+            theta[:] = prev
+
+    def losses_at(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Training and unseen losses (training unit) at each row of thetas (h, d + 2):
+        the loss history of a chunk, measured in one product after it ran."""
+        return (self._losses(self.z, self.gram, thetas),
+                self._losses(self.z_unseen, self.gram_unseen, thetas))
+
+    def _losses(self, z: np.ndarray, gram: np.ndarray | None, thetas: np.ndarray
+                ) -> np.ndarray:
+        if len(z) == 0:
+            return np.full(len(thetas), np.nan)
+        if self.loss == "mse" and gram is not None:
+            return np.maximum(np.einsum("hp,hp->h", thetas @ gram, thetas), 0.0)
+        r = thetas @ z.T
+        if self.loss == "mae":
+            return np.abs(r, out=r).sum(axis=1) / z.shape[0]
+        return np.einsum("hn,hn->h", r, r) / z.shape[0]
 
     # -- measurements (training unit) -----------------------------------------------------
     def _loss_of(self, z: np.ndarray, gram: np.ndarray | None, theta: np.ndarray) -> float:

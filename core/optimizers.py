@@ -41,20 +41,47 @@ class NumpyOptimizer:
         self.momentum = float(momentum)
         self.size = size
         self.t = 0
-        # Adam's moments side by side, so one call updates both: row 0 = first moment
-        # (also momentum's velocity), row 1 = second moment.
+        # Side by side so one call updates both rows: row 0 = momentum's velocity, or
+        # Adam's first moment; row 1 = Adam's second moment. Adam keeps them divided by
+        # (1 - beta) (M = m / (1 - b1), S = s / (1 - b2)), so an update is M <- b1 M + g,
+        # S <- b2 S + g^2: the same numbers as torch's m and s, two calls fewer.
         self._ms = np.zeros((2, size))
-        self._gg = np.empty((2, size))
+        self._gg = np.empty((2, size))   # [g; g^2]; row 0 is `grad_buffer()`
         self._tmp = np.empty(size)
         self._betas = np.array([[BETA1], [BETA2]])
-        self._one_minus = 1.0 - self._betas
-        self.buf: np.ndarray | None = None   # momentum velocity or Adam's first moment
-        self.sq: np.ndarray | None = None    # Adam's second moment
+        self.buf: np.ndarray | None = None   # momentum velocity or Adam's M
+        self.sq: np.ndarray | None = None    # Adam's S
 
     def reset(self) -> None:
         self.t = 0
         self.buf = None
         self.sq = None
+
+    def grad_buffer(self) -> np.ndarray:
+        """Where a caller may write the gradient so `apply` need not copy it."""
+        return self._gg[0]
+
+    def _adam_coefs(self, t: int) -> tuple[float, float]:
+        """(k, e) with step = -k M / (sqrt(S) + e), equal to torch's
+        -lr (m / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps)."""
+        c1 = 1.0 - BETA1 ** t
+        c2 = math.sqrt(1.0 - BETA2 ** t)
+        root = math.sqrt(1.0 - BETA2)
+        return self.lr * (1.0 - BETA1) * c2 / (c1 * root), EPS * c2 / root
+
+    def adam_schedule(self, n: int) -> tuple[list[float], list[float]]:
+        """For a caller that inlines the next n Adam updates (see `apply`): their (k, e)
+        coefficients, in one vectorized call; starts the moments if needed and advances t."""
+        if self.sq is None:
+            self._ms.fill(0.0)
+            self.buf, self.sq = self._ms[0], self._ms[1]
+        t = np.arange(self.t + 1, self.t + n + 1, dtype=np.float64)
+        self.t += n
+        c1 = 1.0 - BETA1 ** t
+        c2 = np.sqrt(1.0 - BETA2 ** t)
+        root = math.sqrt(1.0 - BETA2)
+        k = self.lr * (1.0 - BETA1) * c2 / (c1 * root)
+        return k.tolist(), (EPS * c2 / root).tolist()
 
     def apply(self, theta: np.ndarray, g: np.ndarray) -> None:
         """theta += the update for gradient g (g may be overwritten)."""
@@ -78,20 +105,17 @@ class NumpyOptimizer:
             if self.sq is None:
                 ms.fill(0.0)
                 self.buf, self.sq = ms[0], ms[1]
-            t = self.t
-            c1 = 1.0 - BETA1 ** t
-            c2 = math.sqrt(1.0 - BETA2 ** t)
-            gg[0] = g
-            np.multiply(g, g, gg[1])
-            # [m; s] <- [b1; b2] [m; s] + [1 - b1; 1 - b2] [g; g^2]
+            g0 = gg[0]
+            if g is not g0:
+                g0[:] = g
+            k, e = self._adam_coefs(self.t)
+            np.multiply(g0, g0, gg[1])
             np.multiply(ms, self._betas, ms)
-            np.multiply(gg, self._one_minus, gg)
             np.add(ms, gg, ms)
-            # m / c1 / (sqrt(s) / c2 + eps) = (c2 / c1) m / (sqrt(s) + c2 eps)
             np.sqrt(ms[1], tmp)
-            np.add(tmp, c2 * EPS, tmp)
+            np.add(tmp, e, tmp)
             np.divide(ms[0], tmp, tmp)
-            np.multiply(tmp, self.lr * c2 / c1, tmp)
+            np.multiply(tmp, k, tmp)
             np.subtract(theta, tmp, theta)
 
     def preview(self, g: np.ndarray) -> np.ndarray:
@@ -101,12 +125,10 @@ class NumpyOptimizer:
         if self.kind == "momentum":
             v = g.copy() if self.buf is None else self.momentum * self.buf + g
             return -self.lr * v
-        t = self.t + 1
-        m = (1.0 - BETA1) * g + (0.0 if self.buf is None else BETA1 * self.buf)
-        s = (1.0 - BETA2) * g * g + (0.0 if self.sq is None else BETA2 * self.sq)
-        c1 = 1.0 - BETA1 ** t
-        c2 = math.sqrt(1.0 - BETA2 ** t)
-        return -(self.lr / c1) * m / (np.sqrt(s) / c2 + EPS)
+        m = g + (0.0 if self.buf is None else BETA1 * self.buf)
+        s = g * g + (0.0 if self.sq is None else BETA2 * self.sq)
+        k, e = self._adam_coefs(self.t + 1)
+        return -k * m / (np.sqrt(s) + e)
 
 
 class TorchOptimizer:
