@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 # Units where smaller is better; any other unit (e.g. "updates/s") is a rate.
 TIME_UNITS = ("s", "ms", "us")
+# Units where smaller is better although they are not times (memory growth).
+LOWER_UNITS = (*TIME_UNITS, "MB", "kB")
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class Result:
 
     @property
     def lower_is_better(self) -> bool:
-        return self.unit in TIME_UNITS
+        return self.unit in LOWER_UNITS
 
     @property
     def ratio(self) -> float | None:
