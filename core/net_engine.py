@@ -1,7 +1,8 @@
 """Networks (sigmoid, hard-sigmoid, ReLU; L layers of K units) trained with torch autograd.
 
 float32 tensors for the whole training set are built once; an update is one forward pass
-with ``addmm``, ``torch.autograd.grad`` (no ``.grad`` bookkeeping, no zero_grad) and the
+with ``addmm``, a hand-written backward pass (no autograd graph, no ``.grad`` bookkeeping;
+`full_grad` and `next_step` still use autograd, so the tests compare the two) and the
 fused ``_foreach`` optimizer of `core.optimizers`. Mini-batches are slices of a copy of the
 data shuffled once per epoch.
 """
@@ -23,6 +24,12 @@ _ACT = {"sigmoid": torch.sigmoid, "relu": torch.relu,
 # allows it and an (N, K) tensor is not allocated per layer and update.
 _ACT_ = {"sigmoid": torch.sigmoid_, "relu": torch.relu_,
          "hard-sigmoid": torch.nn.functional.hardsigmoid}
+
+# The activations' backward kernels (what autograd calls for relu_, sigmoid_, hardsigmoid).
+_relu_backward = torch.ops.aten.threshold_backward
+_sigmoid_backward = torch.ops.aten.sigmoid_backward
+_hardsigmoid_backward = torch.ops.aten.hardsigmoid_backward
+_hardsigmoid = torch.nn.functional.hardsigmoid
 
 
 class NetCore:
@@ -90,26 +97,70 @@ class NetCore:
         `track` = ((tensor, flat index), (tensor, flat index)): their values after each
         update go to `self.traj` (the path). Returns the number of updates taken.
         """
-        tensors, opt, grad = self.tensors, self.opt, torch.autograd.grad
+        opt, step = self.opt, self._grad_step
         self.traj = traj = np.empty((n, 2))
-        flat = [t.detach().view(-1) for t in tensors]
-        for k in range(n):
-            xb, yb = self._batch()
-            loss = self._loss_of(self.forward(xb), yb)
-            grads = grad(loss, tensors)
-            with torch.no_grad():
-                opt.apply(list(grads))
-            if self.batch_size is not None:
-                self.pos += 1
-                if self.pos == self.updates_per_epoch:
-                    self._reshuffle()
-            if track is not None:
-                traj[k, 0] = flat[track[0][0]][track[0][1]].item()
-                traj[k, 1] = flat[track[1][0]][track[1][1]].item()
-            self.last_loss = loss.item()
-            if not math.isfinite(self.last_loss):
-                return k + 1
+        # numpy views of the (in-place updated) parameters: reading a tracked value costs
+        # an index, not a tensor op.
+        flat = [t.detach().view(-1).numpy() for t in self.tensors]
+        isfinite = math.isfinite
+        with torch.no_grad():
+            for k in range(n):
+                xb, yb = self._batch()
+                loss, grads = step(xb, yb)
+                opt.apply(grads)
+                if self.batch_size is not None:
+                    self.pos += 1
+                    if self.pos == self.updates_per_epoch:
+                        self._reshuffle()
+                if track is not None:
+                    traj[k, 0] = flat[track[0][0]][track[0][1]]
+                    traj[k, 1] = flat[track[1][0]][track[1][1]]
+                self.last_loss = loss
+                if not isfinite(loss):
+                    return k + 1
         return n
+
+    def _grad_step(self, x: Any, y: Any) -> tuple[float, list[Any]]:
+        """The batch loss and the gradients of every parameter, by a hand-written backward
+        pass (call under no_grad): the same numbers as autograd on `forward` + the loss,
+        without building a graph; each activation's backward is the kernel autograd uses."""
+        t, layers, model = self.tensors, self.layers, self.model
+        hs = [x]
+        pre: list[Any] = []
+        h = x
+        for layer in range(layers):
+            a = torch.addmm(t[2 * layer + 1], h, t[2 * layer].t())
+            if model == "hard-sigmoid":   # its backward needs the input
+                pre.append(a)
+                h = _hardsigmoid(a)
+            else:
+                h = self.act_(a)
+            hs.append(h)
+        r = torch.addmv(t[-1], h, t[-2]).sub_(y)
+        nb = len(r)
+        if self.loss == "mae":
+            e = torch.sign(r)
+            loss = float(torch.dot(r, e)) / nb
+            e.mul_(1.0 / nb)
+        else:
+            loss = float(torch.dot(r, r)) / nb
+            e = r.mul_(2.0 / nb)
+        grads: list[Any] = [None] * len(t)
+        grads[-2] = torch.mv(h.t(), e)
+        grads[-1] = e.sum()
+        dh = torch.outer(e, t[-2])
+        for layer in range(layers - 1, -1, -1):
+            if model == "relu":
+                da = _relu_backward(dh, hs[layer + 1], 0)
+            elif model == "sigmoid":
+                da = _sigmoid_backward(dh, hs[layer + 1])
+            else:
+                da = _hardsigmoid_backward(dh, pre[layer])
+            grads[2 * layer] = torch.mm(da.t(), hs[layer])
+            grads[2 * layer + 1] = da.sum(0)
+            if layer:
+                dh = torch.mm(da, t[2 * layer])
+        return loss, grads
 
     def _full_loss(self, x: Any, y: Any) -> float:
         if len(x) == 0:
