@@ -212,11 +212,17 @@ class Trainer:
     def train_loss(self) -> float:
         """Loss on the whole training set, data unit (MAE in views, MSE in views^2)."""
         with np.errstate(all="ignore"):
-            return to_data_unit(self._config.loss, self._core.train_loss(), self._scale)
+            return self._shown(self._core.train_loss(), len(self._y))
 
     def unseen_loss(self) -> float:
         with np.errstate(all="ignore"):
-            return to_data_unit(self._config.loss, self._core.unseen_loss(), self._scale)
+            return self._shown(self._core.unseen_loss(), len(self._yu))
+
+    def _shown(self, value: float, samples: int) -> float:
+        """A loss in the data unit; nan (parameters that overflowed) reads as inf, since
+        only an empty set has no loss at all."""
+        shown = to_data_unit(self._config.loss, value, self._scale)
+        return math.inf if samples and math.isnan(shown) else shown
 
     # -- training ------------------------------------------------------------------------
     def step(self) -> None:
@@ -289,12 +295,11 @@ class Trainer:
         tr = un = np.empty(0)
         if ups:
             tr, un = self._core.losses_at(rows[np.asarray(ups) - start - 1])
-        loss, s = self._config.loss, self._scale
         hist = self._hist
         for u, a, b in zip(ups, tr.tolist(), un.tolist(), strict=True):
             if u % self._hist_every:   # the history halved its spacing meanwhile
                 continue
-            hist.append((u, to_data_unit(loss, a, s), to_data_unit(loss, b, s)))
+            hist.append((u, self._shown(a, len(self._y)), self._shown(b, len(self._yu))))
             if len(hist) > MAX_POINTS:
                 hist = self._hist = hist[::2]
                 self._hist_every *= 2
@@ -366,13 +371,13 @@ class Trainer:
     def _record_history(self, train: float | None = None) -> None:
         if self._hist and self._hist[-1][0] == self._update:
             return
-        loss, s = self._config.loss, self._scale
         if train is None:
             with np.errstate(all="ignore"):
                 tr, un = self._core.train_loss(), self._core.unseen_loss()
         else:  # from `run`, already inside np.errstate (entering it costs microseconds)
             tr, un = train, self._core.unseen_loss()
-        self._hist.append((self._update, to_data_unit(loss, tr, s), to_data_unit(loss, un, s)))
+        self._hist.append((self._update, self._shown(tr, len(self._y)),
+                           self._shown(un, len(self._yu))))
         if len(self._hist) > MAX_POINTS:
             self._hist = self._hist[::2]
             self._hist_every *= 2
