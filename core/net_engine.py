@@ -53,6 +53,9 @@ class NetCore:
         self.n = len(self.x)
         self.loss = loss
         self.opt = TorchOptimizer(optimizer, lr, momentum, self.tensors)
+        # numpy views of the parameters (updated in place, so the views stay current).
+        self._np = [tt.detach().numpy() for tt in self.tensors]
+        self._bufs: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
         self.gen = torch.Generator().manual_seed(seed)
         self.last_loss = float("nan")
         self.set_batch_size(batch_size)
@@ -120,22 +123,43 @@ class NetCore:
                     return k + 1
         return n
 
+    def _buffers(self, rows: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Per-layer float32 buffers for a batch of `rows` samples, reused across updates:
+        pre-activations (rows, units) and the backward's dh (rows, fan_in) for layers >= 2."""
+        bufs = self._bufs.get(rows)
+        if bufs is None:
+            if len(self._bufs) > 3:      # the full batch, B and a last partial batch
+                self._bufs.clear()
+            shapes = [tuple(self.tensors[2 * i].shape) for i in range(self.layers)]
+            bufs = ([np.empty((rows, k), np.float32) for k, _ in shapes],
+                    [np.empty((rows, fan_in), np.float32) for _, fan_in in shapes])
+            self._bufs[rows] = bufs
+        return bufs
+
     def _grad_step(self, x: Any, y: Any) -> tuple[float, list[Any]]:
         """The batch loss and the gradients of every parameter, by a hand-written backward
         pass (call under no_grad): the same numbers as autograd on `forward` + the loss,
-        without building a graph; each activation's backward is the kernel autograd uses."""
-        t, layers, model = self.tensors, self.layers, self.model
-        hs = [x]
+        without building a graph; each activation's backward is the kernel autograd uses.
+
+        The matrix products run in numpy (OpenBLAS) on zero-copy views of the tensors:
+        on the AMD machines measured it was ~15% faster than torch's MKL for these shapes.
+        """
+        t, pn, layers, model = self.tensors, self._np, self.layers, self.model
+        pre_bufs, dh_bufs = self._buffers(len(x))
+        dot, from_numpy = np.dot, torch.from_numpy
+        hs = [x.numpy()]
         pre: list[Any] = []
         h = x
         for layer in range(layers):
-            a = torch.addmm(t[2 * layer + 1], h, t[2 * layer].t())
+            a_np = pre_bufs[layer]
+            dot(hs[-1], pn[2 * layer].T, out=a_np)
+            a = from_numpy(a_np).add_(t[2 * layer + 1])
             if model == "hard-sigmoid":   # its backward needs the input
                 pre.append(a)
                 h = _hardsigmoid(a)
             else:
                 h = self.act_(a)
-            hs.append(h)
+            hs.append(h.numpy())
         r = torch.addmv(t[-1], h, t[-2]).sub_(y)
         nb = len(r)
         if self.loss == "mae":
@@ -150,16 +174,20 @@ class NetCore:
         grads[-1] = e.sum()
         dh = torch.outer(e, t[-2])
         for layer in range(layers - 1, -1, -1):
+            out = from_numpy(hs[layer + 1])
             if model == "relu":
-                da = _relu_backward(dh, hs[layer + 1], 0)
+                da = _relu_backward(dh, out, 0)
             elif model == "sigmoid":
-                da = _sigmoid_backward(dh, hs[layer + 1])
+                da = _sigmoid_backward(dh, out)
             else:
                 da = _hardsigmoid_backward(dh, pre[layer])
-            grads[2 * layer] = torch.mm(da.t(), hs[layer])
+            da_np = da.numpy()
+            grads[2 * layer] = from_numpy(dot(da_np.T, hs[layer]))
             grads[2 * layer + 1] = da.sum(0)
             if layer:
-                dh = torch.mm(da, t[2 * layer])
+                dh_np = dh_bufs[layer]
+                dot(da_np, pn[2 * layer], out=dh_np)
+                dh = from_numpy(dh_np)
         return loss, grads
 
     def _full_loss(self, x: Any, y: Any) -> float:
