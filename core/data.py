@@ -177,6 +177,8 @@ def format_value(value: float, scale: float, suffix: str) -> str:
         return "n/a"
     x = value / scale
     a = abs(x)
+    if a >= 1e5:  # a diverging run: digits would fill the status line
+        return f"{x:.2g}{suffix}"
     if a >= 100:
         s = f"{x:.0f}"
     elif a >= 10:

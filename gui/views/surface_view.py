@@ -285,6 +285,9 @@ class SurfaceView(View):
                                      style=pg.QtCore.Qt.PenStyle.DashLine))
         self._reference_label.setColor(t.estimate)
         self._message.setColor(t.foreground)
+        back = pg.mkColor(t.background)
+        back.setAlpha(210)
+        self._message.fill = pg.mkBrush(back)   # readable over any part of the heat map
         font = self._message.textItem.font()
         font.setPointSize(t.title_pt)
         self._message.setFont(font)
@@ -376,8 +379,8 @@ class SurfaceView(View):
             return
         self._diverged_shown = on
         if on:
-            self._show_message("diverged: the steps left the surface\n"
-                               "lower the learning rate")
+            self._show_message("diverged: the steps left the surface; "
+                               "lower the learning rate", corner=True)
         else:
             self._hide_message()
 
@@ -407,10 +410,16 @@ class SurfaceView(View):
         self._arrow_head.setPos(a + da, b + db)
         self._arrow_head.show()
 
-    def _show_message(self, text: str) -> None:
+    def _show_message(self, text: str, corner: bool = False) -> None:
+        """Centred (computing...) or in the top-left corner, clear of the minimum's star."""
         (x0, x1), (y0, y1) = self._plot.getViewBox().viewRange()
         self._message.setText(text)
-        self._message.setPos(0.5 * (x0 + x1), 0.5 * (y0 + y1))
+        if corner:
+            self._message.setAnchor((0.0, 0.0))
+            self._message.setPos(x0 + 0.02 * (x1 - x0), y1 - 0.02 * (y1 - y0))
+        else:
+            self._message.setAnchor((0.5, 0.5))
+            self._message.setPos(0.5 * (x0 + x1), 0.5 * (y0 + y1))
         self._message.show()
 
     def _hide_message(self) -> None:
