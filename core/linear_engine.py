@@ -18,12 +18,14 @@ import math
 
 import numpy as np
 
-from core.optimizers import NumpyOptimizer
+from core.optimizers import BETA1, BETA2, NumpyOptimizer
 
 # Above this many numbers in Z the full-batch MAE products run in float32: they are
 # memory-bound (56 days: Z is 650 kB in float64), float32 halves the traffic, and the
 # parameters, optimizer state and every reported loss stay float64.
 FLOAT32_ABOVE = 20_000
+# Up to this many days, full-batch MAE with Adam does its arithmetic on Python floats.
+SCALAR_ADAM_DAYS = 2
 
 
 class LinearCore:
@@ -188,6 +190,9 @@ class LinearCore:
         straight into its buffer and each update is written into its row of `rows`."""
         opt, theta = self.opt, self.theta
         ks, es = opt.adam_schedule(len(rows))
+        if same and self.d <= SCALAR_ADAM_DAYS:
+            self._adam_mae_scalar(rows, ks, es)
+            return
         ms, gg, tmp, betas = opt._ms, opt._gg, opt._tmp, opt._betas
         g0, g1, m0, m1 = gg[0], gg[1], ms[0], ms[1]
         zt, zct, th, r, s, gw = self._zt, self._zct, self._th_work, self._r, self._s, self._gw
@@ -217,6 +222,35 @@ class LinearCore:
             sign(r, s)
         if len(rows):
             theta[:] = prev
+
+    def _adam_mae_scalar(self, rows: np.ndarray, ks: list[float], es: list[float]) -> None:
+        """`_adam_mae` for a few parameters: the Adam arithmetic on Python floats (the same
+        float64 operations in the same order, so the same numbers), as a numpy call on a
+        3-vector costs more than the arithmetic itself."""
+        opt, theta, p = self.opt, self.theta, self.d + 1   # the trailing 1 never moves
+        ms = opt._ms
+        m, v = ms[0, :p].tolist(), ms[1, :p].tolist()
+        th = theta[:p].tolist()
+        zct, zt, r, s, g = self._zct, self._zt, self._r, self._s, opt.grad_buffer()
+        dot, sign, sqrt = np.dot, np.sign, math.sqrt
+        b1, b2 = BETA1, BETA2
+        idx = range(p)
+        for cur, k, e in zip(rows, ks, es, strict=True):
+            dot(zct, s, g)
+            gl = g.tolist()
+            for i in idx:
+                gi = gl[i]
+                mi = m[i] * b1 + gi
+                vi = v[i] * b2 + gi * gi
+                m[i], v[i] = mi, vi
+                th[i] = th[i] - mi / (sqrt(vi) + e) * k
+            cur[:p] = th
+            cur[p] = 1.0
+            dot(cur, zt, r)
+            sign(r, s)
+        ms[0, :p], ms[1, :p] = m, v
+        if len(rows):
+            theta[:] = rows[-1]
 
     def losses_at(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Training and unseen losses (training unit) at each row of thetas (h, d + 2):

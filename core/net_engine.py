@@ -32,6 +32,11 @@ _hardsigmoid_backward = torch.ops.aten.hardsigmoid_backward
 _hardsigmoid = torch.nn.functional.hardsigmoid
 
 
+
+def _mm(a: Any, b: Any, out: Any) -> Any:
+    return torch.mm(a, b) if out is None else torch.mm(a, b, out=out)
+
+
 class NetCore:
     """The numbers of one network run; `core.engine.Trainer` does the bookkeeping."""
 
@@ -53,9 +58,9 @@ class NetCore:
         self.n = len(self.x)
         self.loss = loss
         self.opt = TorchOptimizer(optimizer, lr, momentum, self.tensors)
-        # numpy views of the parameters (updated in place, so the views stay current).
-        self._np = [tt.detach().numpy() for tt in self.tensors]
-        self._bufs: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+        # Detached views of the parameters (updated in place, so the views stay current).
+        self._pt = [tt.detach() for tt in self.tensors]
+        self._bufs: dict[int, tuple[list[Any], list[Any]]] = {}
         self.gen = torch.Generator().manual_seed(seed)
         self.last_loss = float("nan")
         self.set_batch_size(batch_size)
@@ -123,7 +128,7 @@ class NetCore:
                     return k + 1
         return n
 
-    def _buffers(self, rows: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def _buffers(self, rows: int) -> tuple[list[Any], list[Any]]:
         """Per-layer float32 buffers for a batch of `rows` samples, reused across updates:
         pre-activations (rows, units) and the backward's dh (rows, fan_in) for layers >= 2."""
         bufs = self._bufs.get(rows)
@@ -131,8 +136,8 @@ class NetCore:
             if len(self._bufs) > 3:      # the full batch, B and a last partial batch
                 self._bufs.clear()
             shapes = [tuple(self.tensors[2 * i].shape) for i in range(self.layers)]
-            bufs = ([np.empty((rows, k), np.float32) for k, _ in shapes],
-                    [np.empty((rows, fan_in), np.float32) for _, fan_in in shapes])
+            bufs = ([torch.empty((rows, k)) for k, _ in shapes],
+                    [torch.empty((rows, fan_in)) for _, fan_in in shapes])
             self._bufs[rows] = bufs
         return bufs
 
@@ -140,26 +145,25 @@ class NetCore:
         """The batch loss and the gradients of every parameter, by a hand-written backward
         pass (call under no_grad): the same numbers as autograd on `forward` + the loss,
         without building a graph; each activation's backward is the kernel autograd uses.
-
-        The matrix products run in numpy (OpenBLAS) on zero-copy views of the tensors:
-        on the AMD machines measured it was ~15% faster than torch's MKL for these shapes.
+        The products stay in torch, into reused buffers: numpy's OpenBLAS was ~15% faster
+        here, but its float32 rounding differs from autograd's enough to reorder the
+        lecture's deep-network table (and mixing it with torch's OpenMP threads starves
+        both); this way training is bit-for-bit what autograd computes.
         """
-        t, pn, layers, model = self.tensors, self._np, self.layers, self.model
+        t, pt, layers, model = self.tensors, self._pt, self.layers, self.model
         pre_bufs, dh_bufs = self._buffers(len(x))
-        dot, from_numpy = np.dot, torch.from_numpy
-        hs = [x.numpy()]
+        mm = _mm
+        hs = [x]
         pre: list[Any] = []
         h = x
         for layer in range(layers):
-            a_np = pre_bufs[layer]
-            dot(hs[-1], pn[2 * layer].T, out=a_np)
-            a = from_numpy(a_np).add_(t[2 * layer + 1])
+            a = mm(h, pt[2 * layer].t(), pre_bufs[layer]).add_(t[2 * layer + 1])
             if model == "hard-sigmoid":   # its backward needs the input
                 pre.append(a)
                 h = _hardsigmoid(a)
             else:
                 h = self.act_(a)
-            hs.append(h.numpy())
+            hs.append(h)
         r = torch.addmv(t[-1], h, t[-2]).sub_(y)
         nb = len(r)
         if self.loss == "mae":
@@ -174,20 +178,16 @@ class NetCore:
         grads[-1] = e.sum()
         dh = torch.outer(e, t[-2])
         for layer in range(layers - 1, -1, -1):
-            out = from_numpy(hs[layer + 1])
             if model == "relu":
-                da = _relu_backward(dh, out, 0)
+                da = _relu_backward(dh, hs[layer + 1], 0)
             elif model == "sigmoid":
-                da = _sigmoid_backward(dh, out)
+                da = _sigmoid_backward(dh, hs[layer + 1])
             else:
                 da = _hardsigmoid_backward(dh, pre[layer])
-            da_np = da.numpy()
-            grads[2 * layer] = from_numpy(dot(da_np.T, hs[layer]))
+            grads[2 * layer] = mm(da.t(), hs[layer], None)
             grads[2 * layer + 1] = da.sum(0)
             if layer:
-                dh_np = dh_bufs[layer]
-                dot(da_np, pn[2 * layer], out=dh_np)
-                dh = from_numpy(dh_np)
+                dh = mm(da, pt[2 * layer], dh_bufs[layer])
         return loss, grads
 
     def _full_loss(self, x: Any, y: Any) -> float:
