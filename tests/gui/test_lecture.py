@@ -40,7 +40,7 @@ def fast_steps(tmp_path) -> Path:
             raw["speed"] = 60
         cfg = raw["config"]
         if "tables" in raw.get("options", {}):
-            raw["options"]["tables"] = {"net_updates": 150}
+            raw["options"]["tables"] = {"net_updates": 600}  # the story holds from ~600
         elif cfg.get("units", 0) >= 100:
             cfg["units"] = 20
         (folder / path.name).write_text(json.dumps(raw), encoding="utf-8")
