@@ -30,6 +30,13 @@ SHAPE_KEYS = frozenset({"dataset", "column", "split", "days", "model", "units", 
                         "seed", "init"})
 
 
+def updates_per_epoch(n: int, batch_size: int | None) -> int:
+    """ceil(N / B), 1 for the full batch: the lecture's N = 10,000, B = 10 -> 1,000."""
+    if batch_size is None or batch_size >= n:
+        return 1
+    return -(-n // batch_size)
+
+
 class ConfigError(ValueError):
     """A setting that makes no sense; the message is one line meant for the user."""
 

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from core.config import updates_per_epoch
 from core.optimizers import BETA1, BETA2, NumpyOptimizer
 
 # Above this many numbers in Z the full-batch MAE products run in float32: they are
@@ -76,8 +77,7 @@ class LinearCore:
     def set_batch_size(self, batch_size: int | None) -> None:
         """Full batch for None (or B >= N); else start a fresh shuffled epoch of size-B slices."""
         self.batch_size = None if batch_size is None or batch_size >= self.n else batch_size
-        self.updates_per_epoch = 1 if self.batch_size is None else math.ceil(
-            self.n / self.batch_size)
+        self.updates_per_epoch = updates_per_epoch(self.n, self.batch_size)
         self.pos = 0
         if self.batch_size is not None:
             self._reshuffle()

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.config import updates_per_epoch
 from core.models import param_shapes, parse_scalar
 from core.optimizers import TorchOptimizer
 
@@ -67,8 +68,7 @@ class NetCore:
 
     def set_batch_size(self, batch_size: int | None) -> None:
         self.batch_size = None if batch_size is None or batch_size >= self.n else batch_size
-        self.updates_per_epoch = 1 if self.batch_size is None else math.ceil(
-            self.n / self.batch_size)
+        self.updates_per_epoch = updates_per_epoch(self.n, self.batch_size)
         self.pos = 0
         if self.batch_size is not None:
             self._reshuffle()

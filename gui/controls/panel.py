@@ -22,7 +22,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config import MAX_DAYS, MAX_LAYERS, MAX_UNITS, ConfigError, RunConfig
+from core.config import (
+    MAX_DAYS,
+    MAX_LAYERS,
+    MAX_UNITS,
+    ConfigError,
+    RunConfig,
+    updates_per_epoch,
+)
 from gui.controls.number_controls import LearningRateControl, SpeedControl
 
 MODEL_NAMES = {"linear": "Linear", "sigmoid": "Sigmoid", "hard-sigmoid": "Hard sigmoid",
@@ -31,13 +38,6 @@ LOSS_NAMES = {"mae": "MAE  |y - ŷ|", "mse": "MSE  (y - ŷ)²"}
 OPTIMIZER_NAMES = {"gd": "Gradient descent", "momentum": "Momentum", "adam": "Adam"}
 IMPORT_ITEM = "Import CSV..."
 DEBOUNCE_MS = 150
-
-
-def updates_per_epoch(n: int, batch: int | None) -> int:
-    """ceil(N / B): the lecture's N = 10,000, B = 10 -> 1,000."""
-    if batch is None or batch >= n:
-        return 1
-    return -(-n // batch)
 
 
 class ControlPanel(QScrollArea):

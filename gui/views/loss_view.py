@@ -7,12 +7,11 @@ slow part of training, which a linear axis flattens.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 
+from core.config import updates_per_epoch
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
 from gui.views.base import View, tame
@@ -64,8 +63,7 @@ class LossView(View):
     def _on_run(self) -> None:
         cfg, data = self._config, self._data
         n = len(data.y_train)
-        batch = cfg.batch_size or n
-        self._per_epoch = max(1, math.ceil(n / batch)) if n else 1
+        self._per_epoch = updates_per_epoch(n, cfg.batch_size) if n else 1
         loss = cfg.loss.upper()
         unit = data.unit or "value"
         squared = f"{unit}²" if cfg.loss == "mse" else unit
