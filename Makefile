@@ -13,6 +13,8 @@ $(VENV)/.base: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install "$(TORCH_SPEC)"
 	$(PIP) install -e .
+	# Compile the numba kernels once now (cached on disk), not at the first Play.
+	$(PY) -c "import core.linear_kernels as k; k.warm()"
 	touch $@
 
 $(VENV)/.test: $(VENV)/.base

@@ -14,19 +14,19 @@ The last component of the gradient (the "-y" column) is masked to 0, so theta's 
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from core import linear_kernels as kernels
 from core.config import updates_per_epoch
-from core.optimizers import BETA1, BETA2, NumpyOptimizer
+from core.optimizers import NumpyOptimizer
 
-# Above this many numbers in Z the full-batch MAE products run in float32: they are
+# Above this many numbers in Z the full-batch MAE residuals run in float32: they are
 # memory-bound (56 days: Z is 650 kB in float64), float32 halves the traffic, and the
-# parameters, optimizer state and every reported loss stay float64.
+# parameters, the gradient, the optimizer state and every reported loss stay float64.
 FLOAT32_ABOVE = 20_000
-# Up to this many days, full-batch MAE with Adam does its arithmetic on Python floats.
-SCALAR_ADAM_DAYS = 2
+# From this many days on, full-batch MAE residuals are read from the series itself when
+# the samples are its sliding windows (a few kB instead of N x days numbers).
+LAGGED_FROM_DAYS = 8
 
 
 class LinearCore:
@@ -45,17 +45,20 @@ class LinearCore:
         self.theta = np.empty(p)
         self.mask = np.ones(p)
         self.mask[-1] = 0.0
-        # Full-batch MAE: residuals r = theta @ Z^T, gradient = (Z^T * mask / N) @ sign(r),
-        # both row-major products over Z^T (the faster layout for BLAS here).
+        # Full-batch MAE (see `core.linear_kernels`): residuals r in the working precision,
+        # their signs s, and gsum = Z^T s in float64, valid while theta == _kernel_theta.
         work = np.float32 if self.z.size > FLOAT32_ABOVE else np.float64
-        self._zt = np.ascontiguousarray(self.z.T, dtype=work)
-        self._zct = np.ascontiguousarray(self.z.T * (self.mask / self.n)[:, None], dtype=work)
-        self._th_work = self.theta if work is np.float64 else np.empty(p, dtype=work)
+        seq = kernels.lagged_series(x, y) if self.d >= LAGGED_FROM_DAYS else None
+        self._seq = np.empty(0, dtype=work) if seq is None else seq.astype(work)
+        self._zt = np.ascontiguousarray(self.z.T if seq is None else self.z.T[:, :0],
+                                        dtype=work)
+        self._taps = np.empty(self.d + 1, dtype=work)
+        self._th_work = np.empty(p, dtype=work)
         self._r = np.empty(self.n, dtype=work)
-        self._s = np.empty(self.n, dtype=work)
-        self._gw = np.empty(p, dtype=work)
-        self._fresh = False   # _r, _s hold the residuals and signs at theta
-        self._zct_lr: tuple[float, np.ndarray] | None = None
+        self._s = np.zeros(self.n, dtype=np.int8)
+        self._dd = np.zeros(-(-self.n // 8) * 8, dtype=np.int8)   # whole int64 words
+        self._gsum = np.empty(p)
+        self._kernel_theta: np.ndarray | None = None
         self._loss = loss
         self.set_params(w, b)
         self.opt = NumpyOptimizer(optimizer, lr, momentum, p)
@@ -72,7 +75,7 @@ class LinearCore:
     @loss.setter
     def loss(self, loss: str) -> None:
         self._loss = loss
-        self._fresh = False
+        self._kernel_theta = None
 
     def set_batch_size(self, batch_size: int | None) -> None:
         """Full batch for None (or B >= N); else start a fresh shuffled epoch of size-B slices."""
@@ -90,7 +93,7 @@ class LinearCore:
         self.theta[: self.d] = w
         self.theta[self.d] = b
         self.theta[self.d + 1] = 1.0
-        self._fresh = False
+        self._kernel_theta = None
 
     # -- updates --------------------------------------------------------------------------
     def _batch(self) -> tuple[np.ndarray, int]:
@@ -98,15 +101,6 @@ class LinearCore:
         assert bs is not None
         zb = self.shuffled[self.pos * bs:(self.pos + 1) * bs]
         return zb, len(zb)
-
-    def _residuals(self) -> None:
-        """_r, _s = residuals and their signs at theta (full batch, working precision)."""
-        th = self._th_work
-        if th is not self.theta:
-            np.copyto(th, self.theta)
-        np.dot(th, self._zt, self._r)
-        np.sign(self._r, self._s)
-        self._fresh = True
 
     def run(self, n: int) -> np.ndarray:
         """Take n updates (no checks: the trainer checks for divergence between calls).
@@ -117,47 +111,10 @@ class LinearCore:
         theta, g, apply = self.theta, self._g, self.opt.apply
         rows = np.empty((n, len(theta)))
         if self.batch_size is None and self.loss == "mae":
-            # Each update ends with the residuals at the new theta, so the trainer's loss
-            # check after the chunk costs one dot product (`train_loss`).
-            if not self._fresh:
-                self._residuals()
-            dot, sign, copyto = np.dot, np.sign, np.copyto
-            zt, zct, th, r, s, gw = self._zt, self._zct, self._th_work, self._r, self._s, \
-                self._gw
-            same = th is theta
-            opt = self.opt
-            if same and opt.kind == "gd":
-                # theta_k = theta_{k-1} - (lr Z^T mask / N) @ sign(r), written straight into
-                # row k; the scaled Z^T is kept until the learning rate changes.
-                if self._zct_lr is None or self._zct_lr[0] != opt.lr:
-                    self._zct_lr = (opt.lr, zct * opt.lr)
-                zl, sub, prev = self._zct_lr[1], np.subtract, theta
-                for cur in rows:
-                    dot(zl, s, gw)
-                    sub(prev, gw, cur)
-                    prev = cur
-                    dot(cur, zt, r)
-                    sign(r, s)
-                opt.t += n
-                if n:
-                    theta[:] = prev
-                return rows
-            if opt.kind == "adam":
-                self._adam_mae(rows, same)
-                return rows
-            for k in range(n):
-                dot(zct, s, gw)
-                if same:
-                    apply(theta, gw)
-                else:
-                    copyto(g, gw)
-                    apply(theta, g)
-                    copyto(th, theta)
-                rows[k] = theta
-                dot(th, zt, r)
-                sign(r, s)
-        elif self.batch_size is None:
-            self._fresh = False
+            self._run_mae(rows)
+            return rows
+        self._kernel_theta = None
+        if self.batch_size is None:
             gram, coef = self.gram, self.mask * 2.0
             matmul, multiply = np.matmul, np.multiply
             for k in range(n):
@@ -166,7 +123,6 @@ class LinearCore:
                 apply(theta, g)
                 rows[k] = theta
         else:
-            self._fresh = False
             mae, mask, sign, matmul = self.loss == "mae", self.mask, np.sign, np.matmul
             for k in range(n):
                 zb, nb = self._batch()
@@ -185,72 +141,24 @@ class LinearCore:
                     self._reshuffle()  # eagerly, so the next batch is always known
         return rows
 
-    def _adam_mae(self, rows: np.ndarray, same: bool) -> None:
-        """Full-batch MAE with Adam, the optimizer's `apply` inlined: the gradient goes
-        straight into its buffer and each update is written into its row of `rows`."""
+    def _run_mae(self, rows: np.ndarray) -> None:
+        """Full-batch MAE updates, one compiled call for the whole chunk (no GIL held)."""
         opt, theta = self.opt, self.theta
-        ks, es = opt.adam_schedule(len(rows))
-        if same and self.d <= SCALAR_ADAM_DAYS:
-            self._adam_mae_scalar(rows, ks, es)
-            return
-        ms, gg, tmp, betas = opt._ms, opt._gg, opt._tmp, opt._betas
-        g0, g1, m0, m1 = gg[0], gg[1], ms[0], ms[1]
-        zt, zct, th, r, s, gw = self._zt, self._zct, self._th_work, self._r, self._s, self._gw
-        dot, sign, copyto = np.dot, np.sign, np.copyto
-        mul, add, div, sub, sqrt = np.multiply, np.add, np.divide, np.subtract, np.sqrt
-        prev = theta
-        for cur, k, e in zip(rows, ks, es, strict=True):
-            if same:
-                dot(zct, s, g0)
-            else:
-                dot(zct, s, gw)
-                copyto(g0, gw)
-            mul(g0, g0, g1)
-            mul(ms, betas, ms)
-            add(ms, gg, ms)
-            sqrt(m1, tmp)
-            add(tmp, e, tmp)
-            div(m0, tmp, tmp)
-            mul(tmp, k, tmp)
-            sub(prev, tmp, cur)
-            prev = cur
-            if same:
-                dot(cur, zt, r)
-            else:
-                copyto(th, cur)
-                dot(th, zt, r)
-            sign(r, s)
-        if len(rows):
-            theta[:] = prev
-
-    def _adam_mae_scalar(self, rows: np.ndarray, ks: list[float], es: list[float]) -> None:
-        """`_adam_mae` for a few parameters: the Adam arithmetic on Python floats (the same
-        float64 operations in the same order, so the same numbers), as a numpy call on a
-        3-vector costs more than the arithmetic itself."""
-        opt, theta, p = self.opt, self.theta, self.d + 1   # the trailing 1 never moves
+        args = (self._zt, self._seq, self._taps, self.z, theta, self._th_work, self._r,
+                self._s, self._dd, self._dd.view(np.int64), self._gsum)
+        if self._kernel_theta is None or not np.array_equal(self._kernel_theta, theta):
+            kernels.start(*args)
         ms = opt._ms
-        m, v = ms[0, :p].tolist(), ms[1, :p].tolist()
-        th = theta[:p].tolist()
-        zct, zt, r, s, g = self._zct, self._zt, self._r, self._s, opt.grad_buffer()
-        dot, sign, sqrt = np.dot, np.sign, math.sqrt
-        b1, b2 = BETA1, BETA2
-        idx = range(p)
-        for cur, k, e in zip(rows, ks, es, strict=True):
-            dot(zct, s, g)
-            gl = g.tolist()
-            for i in idx:
-                gi = gl[i]
-                mi = m[i] * b1 + gi
-                vi = v[i] * b2 + gi * gi
-                m[i], v[i] = mi, vi
-                th[i] = th[i] - mi / (sqrt(vi) + e) * k
-            cur[:p] = th
-            cur[p] = 1.0
-            dot(cur, zt, r)
-            sign(r, s)
-        ms[0, :p], ms[1, :p] = m, v
-        if len(rows):
-            theta[:] = rows[-1]
+        if opt.kind == "momentum" and opt.buf is None:
+            ms[0].fill(0.0)                    # v = mu * 0 + g: the first update's v = g
+            opt.buf = ms[0]
+        elif opt.kind == "adam" and opt.sq is None:
+            ms.fill(0.0)
+            opt.buf, opt.sq = ms[0], ms[1]
+        kernels.run(*args, kernels.KINDS[opt.kind], opt.lr, opt.momentum, opt.t, ms,
+                    opt._tmp, rows)
+        opt.t += len(rows)
+        self._kernel_theta = theta.copy()
 
     def losses_at(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Training and unseen losses (training unit) at each row of thetas (h, d + 2):
@@ -281,8 +189,10 @@ class LinearCore:
         return float(np.dot(r, r)) / len(r)
 
     def train_loss(self) -> float:
-        if self._fresh and self._th_work is self.theta:  # sum |r| = r . sign(r)
-            return float(np.dot(self._r, self._s)) / self.n
+        if (self.loss == "mae" and self._r.dtype == np.float64
+                and self._kernel_theta is not None
+                and np.array_equal(self._kernel_theta, self.theta)):
+            return float(np.abs(self._r).sum()) / self.n   # the kernel's residuals
         return self._loss_of(self.z, self.gram, self.theta)
 
     def unseen_loss(self) -> float:
