@@ -26,7 +26,7 @@ def _autograd(core: NetCore) -> tuple[float, list[np.ndarray]]:
         t.grad = None
     loss = core._loss_of(core.forward(core.x), core.y)
     loss.backward()
-    return float(loss), [t.grad.detach().double().numpy() for t in core.tensors]
+    return float(loss.detach()), [t.grad.detach().double().numpy() for t in core.tensors]
 
 
 @pytest.mark.parametrize("onednn", [True, False])
