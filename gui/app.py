@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import ConfigError, RunConfig
+from gui.launcher import use_engine_threads
 
 EXIT_USAGE = 2
 DEFAULT_PRESET = "linear-1day"
@@ -107,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     # One BLAS thread: the worker trains on one core while the GUI thread draws on the
     # other. Measured on 2 busy cores, a 3 x 100 ReLU snapshot's numpy forward took 70 ms
     # with OpenBLAS's default two threads and 14 ms with one. Must precede numpy's import.
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
+    # Qt paints in the GUI thread only (see gui.launcher.PAINT_ENV).
+    use_engine_threads()
     if args.screenshot or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 

@@ -63,6 +63,7 @@ class View(QWidget):
         if not self._accept(snap):
             return
         self._draw(snap)
+        self._settle()
 
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme
@@ -132,6 +133,15 @@ class View(QWidget):
         self._plots.append(plot)
         return plot
 
+    def _settle(self) -> None:
+        """Apply pending auto-ranges now, before Qt paints.
+
+        pyqtgraph settles a view's range at the start of its paint; a range that moves then
+        dirties the scene again and the view is painted twice per frame.
+        """
+        for plot in self._plots:
+            plot.scene().prepareForPaint()
+
     def _add_legend(self, plot: pg.PlotWidget, offset: tuple[int, int]) -> pg.LegendItem:
         legend = plot.addLegend(offset=offset)
         style_plot(plot, self._theme)
@@ -173,6 +183,39 @@ def cache_axes(plot: pg.PlotWidget) -> None:
     item = plot.getPlotItem()
     for name in ("left", "bottom", "right", "top"):
         item.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+
+def segmented(*items: pg.PlotCurveItem | pg.PlotDataItem) -> None:
+    """Draw long curves as separate antialiased segments (opaque pens only).
+
+    Qt strokes a wide antialiased polyline that crosses itself as one big polygon: a noisy
+    2,000-point loss curve costs ~12 ms a paint, the same as line segments ~1 ms, and at
+    2-4 px the segments' square caps join them as the polyline's joins do. A translucent
+    pen would darken where segments overlap, so such curves stay polylines.
+    """
+    for item in items:
+        curve = item.curve if isinstance(item, pg.PlotDataItem) else item
+        curve.setSegmentedLineMode("on")
+
+
+def long_series(item: pg.PlotDataItem) -> None:
+    """Draw only the visible days, at most a few points per pixel (min and max of each).
+
+    pyqtgraph 0.14 ignores `clipToView` / `autoDownsample` given to the constructor and
+    `PlotItem.addItem` imposes the plot's own (off) settings: call this after adding.
+    """
+    item.setClipToView(True)
+    item.setDownsampling(auto=True, method="peak")
+
+
+def cache_static(*items: QGraphicsItem) -> None:
+    """Keep items that change only with the run (heat map, contours, data points) as pixmaps.
+
+    A frame then blits them instead of replaying thousands of points; Qt redraws the
+    pixmap when the item changes or the view is zoomed.
+    """
+    for item in items:
+        item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 def text_item(theme: Theme, text: str = "", anchor: tuple[float, float] = (0, 0),

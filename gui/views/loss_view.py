@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 from core.config import updates_per_epoch
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
-from gui.views.base import View, tame
+from gui.views.base import View, long_series, segmented, tame
 
 MAX_EPOCH_LINES = 50
 LOSS_FAR = 1e6     # losses beyond a million times the first are a diverged run's, not drawn
@@ -45,10 +45,12 @@ class LossView(View):
         for line in self._epoch_lines:
             line.setVisible(False)
             item.addItem(line, ignoreBounds=True)
-        self._train = pg.PlotDataItem(name="training loss", autoDownsample=True, clipToView=True)
-        self._unseen = pg.PlotDataItem(name="unseen loss", autoDownsample=True, clipToView=True)
-        item.addItem(self._train)
-        item.addItem(self._unseen)
+        self._train = pg.PlotDataItem(name="training loss")
+        self._unseen = pg.PlotDataItem(name="unseen loss")
+        for curve in (self._train, self._unseen):
+            item.addItem(curve)
+            long_series(curve)
+        segmented(self._train, self._unseen)
         self._per_epoch = 0
         self._epochs_shown = -1
         self._drawn: tuple[int, int, float, bool] | None = None

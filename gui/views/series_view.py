@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
-from gui.views.base import View, epoch_seconds, tame, text_item
+from gui.views.base import View, epoch_seconds, long_series, segmented, tame, text_item
 
 DAY = 86400.0
 OPENING_DAYS = 45          # 2021-01-01 .. 2021-02-14 in the lecture
@@ -41,11 +41,13 @@ class SeriesView(View):
         self._split = pg.InfiniteLine(angle=90, movable=False)
         self._train_label = text_item(theme, "training", anchor=(1.05, 0))
         self._unseen_label = text_item(theme, "unseen", anchor=(-0.05, 0))
-        self._real = pg.PlotDataItem(name="real", autoDownsample=True, clipToView=True,
-                                     skipFiniteCheck=True)
-        self._estimate = pg.PlotDataItem(name="estimate", autoDownsample=True, clipToView=True)
+        self._real = pg.PlotDataItem(name="real", skipFiniteCheck=True)
+        self._estimate = pg.PlotDataItem(name="estimate")
         for it in (self._unseen_region, self._split, self._real, self._estimate):
             style_axes.addItem(it)
+        long_series(self._real)
+        long_series(self._estimate)
+        segmented(self._real, self._estimate)
         for it in (self._train_label, self._unseen_label):
             style_axes.addItem(it, ignoreBounds=True)
         self._x_all = np.empty(0)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidg
 from core import models, surface
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
-from gui.views.base import View, text_item
+from gui.views.base import View, cache_static, segmented, text_item
 from gui.views.slice_worker import SliceWorker, slice_window
 
 N_CONTOURS = 14
@@ -95,6 +95,8 @@ class SurfaceView(View):
             it.setZValue(z)
             item.addItem(it, ignoreBounds=True)
         self._arrow_head.hide()
+        segmented(self._path)
+        cache_static(self._image, self._contours, self._star)
         # a second path to compare with (lecture mode: full batch against mini-batches)
         self._reference = pg.PlotCurveItem()
         self._reference.setZValue(1.5)
