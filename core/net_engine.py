@@ -2,8 +2,8 @@
 
 float32 tensors for the whole training set are built once; an update is one forward pass
 (oneDNN's linear kernel where torch has it, else ``addmm``), a hand-written backward pass
-(no autograd graph, no ``.grad`` bookkeeping; `full_grad` and `next_step` still use
-autograd, so the tests compare the two) and the fused ``_foreach`` optimizer of
+(no autograd graph, no ``.grad`` bookkeeping; tests/core/test_net_engine.py compares it
+with autograd) and the fused ``_foreach`` optimizer of
 `core.optimizers`. Mini-batches are slices of a copy of the data shuffled once per epoch.
 """
 
@@ -84,6 +84,11 @@ class NetCore:
         self._bufs: dict[int, tuple[list[Any], list[Any]]] = {}
         self.gen = torch.Generator().manual_seed(seed)
         self.last_loss = float("nan")
+        # The parameters' version (bumped by every update and `set_params`) and the
+        # gradient pass last made at it, so a snapshot's gradient, step preview and
+        # training loss share one pass, which the next update then reuses.
+        self._version = 0
+        self._memo: tuple[tuple[Any, ...], float, list[np.ndarray], list[Any]] | None = None
         self.set_batch_size(batch_size)
 
     def set_batch_size(self, batch_size: int | None) -> None:
@@ -131,10 +136,16 @@ class NetCore:
         # an index, not a tensor op.
         flat = [t.detach().view(-1).numpy() for t in self.tensors]
         isfinite = math.isfinite
+        memo = self._memo
+        reuse = memo is not None and memo[0] == self._key(False)
+        self._version += 1
         with torch.no_grad():
             for k in range(n):
                 xb, yb = self._batch()
-                loss, grads = step(xb, yb)
+                if k == 0 and reuse and memo is not None:   # a snapshot's pass, same batch
+                    loss, grads = memo[1], memo[3]
+                else:
+                    loss, grads = step(xb, yb)
                 opt.apply(grads)
                 if self.batch_size is not None:
                     self.pos += 1
@@ -232,27 +243,50 @@ class NetCore:
             return float(self._loss_of(self.forward(x), y))
 
     def train_loss(self) -> float:
+        memo = self._memo
+        if memo is not None and memo[0] == self._key(True):
+            return memo[1]
         return self._full_loss(self.x, self.y)
 
     def unseen_loss(self) -> float:
         return self._full_loss(self.x_unseen, self.y_unseen)
 
-    def _grads(self, x: Any, y: Any) -> list[np.ndarray]:
-        loss = self._loss_of(self.forward(x), y)
-        return [g.detach().double().numpy() for g in torch.autograd.grad(loss, self.tensors)]
+    def predict(self, which: str) -> np.ndarray:
+        """The model's outputs on the training or unseen samples (float32 forward pass)."""
+        x = self.x if which == "train" else self.x_unseen
+        if len(x) == 0:
+            return np.empty(0)
+        with torch.no_grad():
+            return self.forward(x).double().numpy()
+
+    def _key(self, full: bool) -> tuple[Any, ...]:
+        batch = None if full or self.batch_size is None else (self.batch_size, self.pos)
+        return (self._version, self.loss, batch)
+
+    def _grads(self, full: bool) -> list[np.ndarray]:
+        """Gradients at the current parameters on the full batch or the next batch, by the
+        update's own backward pass (`_grad_step`), kept until the parameters change."""
+        key = self._key(full)
+        memo = self._memo
+        if memo is None or memo[0] != key:
+            xb, yb = (self.x, self.y) if full else self._batch()
+            with torch.no_grad():
+                loss, grads = self._grad_step(xb, yb)
+            memo = self._memo = (key, loss, [g.double().numpy() for g in grads], grads)
+        return memo[2]
 
     def full_grad(self) -> dict[str, np.ndarray]:
-        return dict(zip(self.names, self._grads(self.x, self.y), strict=True))
+        return dict(zip(self.names, self._grads(True), strict=True))
 
     def next_step(self) -> dict[str, np.ndarray]:
-        grads = self._grads(*self._batch())
-        return dict(zip(self.names, self.opt.preview(grads), strict=True))
+        return dict(zip(self.names, self.opt.preview(self._grads(False)), strict=True))
 
     def params(self) -> dict[str, np.ndarray]:
         return {k: t.detach().double().numpy().copy().reshape(t.shape)
                 for k, t in zip(self.names, self.tensors, strict=True)}
 
     def set_params(self, params: dict[str, np.ndarray]) -> None:
+        self._version += 1
         with torch.no_grad():
             for k, t in zip(self.names, self.tensors, strict=True):
                 t.copy_(torch.as_tensor(np.asarray(params[k]), dtype=torch.float32))

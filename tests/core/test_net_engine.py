@@ -45,3 +45,39 @@ def test_hand_written_gradients_equal_autograd(monkeypatch: pytest.MonkeyPatch, 
     assert loss == pytest.approx(want_loss, rel=1e-5)
     for g, w, name in zip(grads, want, core.names, strict=True):
         np.testing.assert_allclose(g.double().numpy(), w, rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("batch_size", [None, 64])
+def test_snapshots_between_updates_change_nothing(batch_size: int | None) -> None:
+    """A snapshot's gradient pass is reused by the next update: same numbers either way."""
+    from core.data import load_builtin, window
+    from core.engine import Trainer
+
+    data = window(load_builtin("channel"), 7)
+    config = RunConfig(days=7, model="relu", units=16, layers=2, optimizer="adam", lr=3e-3,
+                       batch_size=batch_size)
+    watched = Trainer(config, data)
+    for k in range(40):
+        snap = watched.snapshot()
+        if k == 20:   # a loss change between a snapshot and the next update
+            watched.apply(config.replace(loss="mse"))
+        watched.run(1)
+    assert snap.update == 39
+    again = Trainer(config, data)               # the same run without snapshots
+    again.run(20)
+    again.apply(config.replace(loss="mse"))
+    again.run(20)
+    for name, value in again.params().items():
+        np.testing.assert_array_equal(watched.params()[name], value, err_msg=name)
+
+
+def test_a_new_start_is_not_served_an_old_gradient() -> None:
+    core = _core("relu", 8, 1, "mae")
+    before = core.full_grad()
+    params = core.params()
+    params["c"] = params["c"] + 1.0
+    core.set_params(params)
+    after = core.full_grad()
+    assert not np.allclose(before["c"], after["c"])
+    _, want = _autograd(core)
+    np.testing.assert_allclose(after["c"], want[core.names.index("c")], rtol=1e-4, atol=1e-6)
