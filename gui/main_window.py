@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from core.config import ConfigError, RunConfig
 from gui.controls.panel import ControlPanel
+from gui.live_label import LiveLabel
 from gui.theme import THEMES, Theme, apply_pyqtgraph, stylesheet
 from gui.worker import RunEnd, RunInfo, WorkerHandle, start_is_init
 
@@ -137,7 +138,7 @@ class MainWindow(QMainWindow):
         self.panel = ControlPanel(self._config, builtin_datasets())
         self._build_docks()
         self._build_menus()
-        self._status = QLabel("starting…")
+        self._status = LiveLabel("starting…")   # changes every frame: no relayout
         self.statusBar().addWidget(self._status, 1)
         self._default_state = self.saveState()
         self.resize(1600, 1000)

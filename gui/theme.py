@@ -110,6 +110,7 @@ QDockWidget {{ font-size: {t.title_pt}pt; font-weight: bold; }}
 QDockWidget::title {{ background: {t.background}; padding: 4px 8px; }}
 QLabel#viewTitle {{ font-size: {t.title_pt}pt; font-weight: bold; padding: 2px 4px; }}
 QLabel#viewNote {{ color: {t.foreground}; font-style: italic; padding: 0 4px; }}
+LiveLabel#viewNote {{ color: {t.foreground}; font-style: italic; }}
 QTableView {{ background-color: {t.background}; alternate-background-color: {t.panel};
              gridline-color: {t.grid}; selection-background-color: {t.accent};
              selection-color: {t.background}; }}

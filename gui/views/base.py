@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
@@ -130,6 +131,9 @@ class View(QWidget):
         plot.showGrid(x=True, y=True, alpha=0.18)
         style_plot(plot, self._theme)
         cache_axes(plot)
+        # The plot paints every pixel of its background: Qt need not repaint the view and
+        # the dock (style-sheet frames and titles) behind it each frame.
+        plot.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self._plots.append(plot)
         return plot
 

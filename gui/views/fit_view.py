@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
 from core.snapshot import Snapshot
+from gui.live_label import LiveLabel
 from gui.theme import DARK, Theme
 from gui.views.base import View, tame
 
@@ -34,8 +35,10 @@ class FitView(View):
         self._plot = self._make_plot("x1", "y")
         self._add_legend(self._plot, (10, 10))
         self._layout.addWidget(self._plot, 1)
-        self._note = QLabel("start a run to see the function it finds", self)
+        # the line's numbers change every frame: a label that does not relayout the window
+        self._note = LiveLabel("start a run to see the function it finds", self)
         self._note.setObjectName("viewNote")
+        self._note.setContentsMargins(4, 0, 4, 0)
         self._note.setWordWrap(True)
         self._layout.addWidget(self._note)
         self._scale = 1.0
