@@ -10,19 +10,21 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt
 from PySide6.QtGui import QPainter, QPaintEvent, QPalette
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QSizePolicy, QStyle, QStyleOption, QWidget
 
 TALL = 100_000   # height of the box text is wrapped in when measuring
 
 
 class LiveLabel(QWidget):
-    """Plain text, painted in the widget's font and text colour (style sheets apply)."""
+    """Plain text in the widget's font and colours (style sheets apply), on its own background."""
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._text = text
         self._wrap = False
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        # Paints its own background: new text does not repaint the widgets behind it.
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
 
     def text(self) -> str:
         return self._text
@@ -83,6 +85,10 @@ class LiveLabel(QWidget):
     # ----- painting -----------------------------------------------------------------------
     def paintEvent(self, _event: QPaintEvent) -> None:
         p = QPainter(self)
+        p.fillRect(self.rect(), self.palette().window())
+        opt = QStyleOption()
+        opt.initFrom(self)
+        self.style().drawPrimitive(QStyle.PrimitiveElement.PE_Widget, opt, p, self)
         p.setFont(self.font())
         p.setPen(self.palette().color(QPalette.ColorRole.WindowText))
         p.drawText(self.contentsRect(), self._flags(), self._text)

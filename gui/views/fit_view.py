@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QWidget
 from core.snapshot import Snapshot
 from gui.live_label import LiveLabel
 from gui.theme import DARK, Theme
-from gui.views.base import View, tame
+from gui.views.base import View, cache_static, move_points, tame
 
 MAX_PIECES = 30
 FAR_WEIGHT = 1e3     # a day's weight beyond this is a diverged run's; bars stop there
@@ -180,7 +180,7 @@ class FitView(View):
                 if off:
                     keep = np.isfinite(p)
                     real, p = real[keep], p[keep]
-                pts.setData(real * s, p)
+                move_points(pts, real * s, p)
             self._show_off_chart(any_off or snap.diverged)
 
     def _show_off_chart(self, off: bool) -> None:
@@ -236,6 +236,8 @@ class FitView(View):
             it.setVisible(on)
         for p in self._pieces:
             p.setVisible(curve)
+        # one-day data points stay put; predicted-vs-real points move every frame
+        cache_static(self._train_pts, self._unseen_pts, on=curve)
         self._rebuild_legend()
 
     def _rebuild_legend(self) -> None:

@@ -50,7 +50,6 @@ class LossView(View):
         for curve in (self._train, self._unseen):
             item.addItem(curve)
             long_series(curve)
-        segmented(self._train, self._unseen)
         self._per_epoch = 0
         self._epochs_shown = -1
         self._drawn: tuple[int, int, float, bool] | None = None
@@ -115,8 +114,8 @@ class LossView(View):
 
     def _restyle(self) -> None:
         t = self.theme
-        self._train.setPen(t.pen(t.train_color))
-        self._unseen.setPen(t.pen(t.unseen_color))
+        segmented(self._train, t.pen(t.train_color))
+        segmented(self._unseen, t.pen(t.unseen_color))
         for line in self._epoch_lines:
             line.setPen(t.pen(t.grid, 1, style=pg.QtCore.Qt.PenStyle.DotLine))
 

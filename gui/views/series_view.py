@@ -47,7 +47,6 @@ class SeriesView(View):
             style_axes.addItem(it)
         long_series(self._real)
         long_series(self._estimate)
-        segmented(self._real, self._estimate)
         for it in (self._train_label, self._unseen_label):
             style_axes.addItem(it, ignoreBounds=True)
         self._x_all = np.empty(0)
@@ -162,8 +161,8 @@ class SeriesView(View):
 
     def _restyle(self) -> None:
         t = self.theme
-        self._real.setPen(t.pen(t.real, t.line_width))
-        self._estimate.setPen(t.pen(t.estimate, t.line_width))
+        segmented(self._real, t.pen(t.real, t.line_width))
+        segmented(self._estimate, t.pen(t.estimate, t.line_width))
         self._errors.setPen(t.pen(t.arrow, max(1.0, t.line_width * 0.6), alpha=170))
         self._unseen_region.setBrush(t.brush(t.unseen_color, 40))
         for line in self._unseen_region.lines:

@@ -95,7 +95,6 @@ class SurfaceView(View):
             it.setZValue(z)
             item.addItem(it, ignoreBounds=True)
         self._arrow_head.hide()
-        segmented(self._path)
         cache_static(self._image, self._contours, self._star)
         # a second path to compare with (lecture mode: full batch against mini-batches)
         self._reference = pg.PlotCurveItem()
@@ -271,7 +270,7 @@ class SurfaceView(View):
         contour = pg.mkColor(t.foreground)
         contour.setAlpha(110)
         self._contours.setPen(pg.mkPen(contour, width=max(1.0, t.line_width / 2)))
-        self._path.setPen(t.pen(t.path))
+        segmented(self._path, t.pen(t.path))
         size = 3 * t.point_size + 6
         self._star.setSymbol("star")
         self._star.setSize(size)

@@ -1,0 +1,130 @@
+"""What one frame costs, in work rather than time: each live view painted once, nothing more.
+
+Timings live in bench/bench_gui.py; these tests pin the causes found there: a view painted
+twice per frame (its range settled during the paint), docks and labels repainted or laid
+out again behind the plots, points rebuilt instead of moved.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, QObject
+from PySide6.QtWidgets import QApplication
+
+from core.config import RunConfig
+from gui.main_window import SETTINGS_ENV, MainWindow
+from gui.views.base import move_points
+
+pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
+              pytest.mark.qt_log_ignore("does not support propagateSizeHints")]
+
+LINEAR = RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimizer="gd",
+                   lr=0.05, init=(0.0, 0.0))
+NET = RunConfig(dataset="channel", days=7, model="relu", units=8, layers=2, loss="mae",
+                optimizer="adam", lr=0.01)
+LIVE = ("surface", "fit", "series", "loss")
+
+
+class Counter(QObject):
+    """Counts events of some types per watched object."""
+
+    def __init__(self, *types: QEvent.Type) -> None:
+        super().__init__()
+        self.types = types
+        self.counts: dict[int, int] = {}
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() in self.types:
+            self.counts[id(obj)] = self.counts.get(id(obj), 0) + 1
+        return False
+
+    def of(self, obj: QObject) -> int:
+        return self.counts.get(id(obj), 0)
+
+
+def _flush() -> None:
+    """Deliver what a frame posted: the scenes' dirty items, layouts, the window's paint."""
+    for _ in range(3):
+        QCoreApplication.sendPostedEvents()
+
+
+def _frames(qtbot, win: MainWindow, updates: int) -> list:
+    """Snapshots of a short run, taken while it played; the run is paused afterwards."""
+    snaps: list = []
+    win.frame_drawn.connect(snaps.append)
+    win.play()
+    qtbot.waitUntil(lambda: len(snaps) >= 6 and snaps[-1].update >= updates, timeout=20000)
+    win.pause()
+    qtbot.waitUntil(lambda: not win.playing, timeout=5000)
+    qtbot.wait(100)
+    win.frame_drawn.disconnect(snaps.append)
+    return snaps[-6:]
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv(SETTINGS_ENV, str(tmp_path))
+    windows: list[MainWindow] = []
+
+    def make(config: RunConfig) -> MainWindow:
+        win = MainWindow(config, theme="dark", persist=False)
+        windows.append(win)
+        win.resize(1400, 900)
+        win.show()
+        qtbot.waitExposed(win)
+        qtbot.waitUntil(lambda: win.run_info is not None, timeout=20000)
+        return win
+
+    yield make
+    for win in windows:
+        win.close()
+
+
+@pytest.mark.parametrize("config", [LINEAR, NET], ids=["linear-1day", "relu-7days"])
+def test_a_frame_paints_each_live_view_once_and_nothing_behind_it(qtbot, window, config
+                                                                   ) -> None:
+    win = window(config)
+    snaps = _frames(qtbot, win, 20)
+    paints = Counter(QEvent.Type.Paint)
+    layouts = Counter(QEvent.Type.LayoutRequest)
+    plots = {key: win.views[key]._plots[0].viewport() for key in LIVE}
+    for vp in plots.values():
+        vp.installEventFilter(paints)
+    for dock in win.docks.values():
+        dock.installEventFilter(paints)
+    win.installEventFilter(layouts)
+    win._pending = snaps[0]       # back to the oldest: its ranges move once, not per frame
+    win._draw_frame()
+    _flush()
+    paints.counts.clear()
+    layouts.counts.clear()
+
+    snaps = snaps[1:]
+    for snap in snaps:
+        win._pending = snap
+        win._draw_frame()
+        _flush()
+
+    for key, vp in plots.items():
+        assert paints.of(vp) == len(snaps), f"{key} painted {paints.of(vp)} times"
+    for key, dock in win.docks.items():
+        assert paints.of(dock) == 0, f"the {key} dock behind the plots was repainted"
+    assert layouts.of(win) == 0, "a frame laid the window out again"
+    assert "update" in win._status.text()
+
+
+def test_moved_points_take_new_places_and_bounds(qtbot) -> None:
+    item = pg.ScatterPlotItem(x=np.arange(5.0), y=np.zeros(5))
+    before = item.data
+    move_points(item, np.arange(5.0) + 10, np.linspace(-1, 1, 5))
+    x, y = item.getData()
+    assert item.data is before                      # the same records, moved
+    np.testing.assert_array_equal(x, np.arange(5.0) + 10)
+    np.testing.assert_array_equal(y, np.linspace(-1, 1, 5))
+    lo, hi = item.dataBounds(0)
+    assert lo <= 10 and 14 <= hi < 15
+    move_points(item, np.arange(3.0), np.arange(3.0))  # another count: rebuilt
+    assert len(item.getData()[0]) == 3
+    assert QApplication.instance() is not None
