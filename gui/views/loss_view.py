@@ -48,8 +48,13 @@ class LossView(View):
         self._train = pg.PlotDataItem(name="training loss")
         self._unseen = pg.PlotDataItem(name="unseen loss")
         for curve in (self._train, self._unseen):
-            item.addItem(curve)
+            item.addItem(curve, ignoreBounds=True)
             long_series(curve)
+        # What auto-range sees instead of the curves: their extent rounded outward (see
+        # `outward`), so the axes stay put while the curves grow by less than a step.
+        self._extent = pg.PlotDataItem(pen=pg.mkPen(None))   # drawn with no pen: bounds only
+        item.addItem(self._extent)
+        self._shown_extent: tuple[float, float, float, float] | None = None
         self._per_epoch = 0
         self._epochs_shown = -1
         self._drawn: tuple[int, int, float, bool] | None = None
@@ -103,11 +108,36 @@ class LossView(View):
         self._train.setData(x, curves[0], connect="finite")
         if np.isfinite(curves[1]).any():
             self._unseen.setData(x, curves[1], connect="finite")
+        self._set_extent(x, curves, log)
+
+    def _set_extent(self, x: np.ndarray, curves: list[np.ndarray], log: bool) -> None:
+        """Auto-range to the curves' extent, rounded outward to ~3% steps.
+
+        A growing curve otherwise moves both axes every frame, and an axis that moves is
+        laid out and painted again (~1 ms each in Python, holding the GIL the worker
+        needs). The curves' ends stay within a step (~3%) of the plot's edges.
+        """
+        ys = np.concatenate(curves)
+        ys = ys[np.isfinite(ys)]
+        if not len(ys) or not len(x):
+            return
+        if log:
+            ys = np.log10(ys)
+        x0, x1 = outward(float(x[0]), float(x[-1]), fixed_low=True)
+        y0, y1 = outward(float(ys.min()), float(ys.max()))
+        if log:
+            y0, y1 = 10.0 ** y0, 10.0 ** y1
+        extent = (x0, x1, y0, y1)
+        if extent != self._shown_extent:
+            self._shown_extent = extent
+            self._extent.setData([x0, x1], [y0, y1])
 
     def _clear_items(self) -> None:
         self._drawn = None
+        self._shown_extent = None
         self._train.setData([], [])
         self._unseen.setData([], [])
+        self._extent.setData([], [])
         for line in self._epoch_lines:
             line.setVisible(False)
         self._epochs_shown = -1
@@ -135,5 +165,22 @@ class LossView(View):
 
     def _set_log(self, on: bool) -> None:
         self._drawn = None
+        self._shown_extent = None
         self._plot.setLogMode(y=on)
         self._plot.enableAutoRange()
+
+
+EXTENT_STEP = 0.03   # the auto-ranged extent moves in steps of about this share of its span
+
+
+def outward(lo: float, hi: float, fixed_low: bool = False) -> tuple[float, float]:
+    """[lo, hi] widened to multiples of a round step (1, 2 or 5 x 10^k) of ~3% of its span;
+    with `fixed_low` only the top moves (the updates axis starts where the run did)."""
+    span = hi - lo
+    if not (np.isfinite(span) and span > 0):
+        return lo, hi
+    raw = EXTENT_STEP * span
+    power = 10.0 ** np.floor(np.log10(raw))
+    step = next(m * power for m in (1.0, 2.0, 5.0, 10.0) if m * power >= raw)
+    top = float(np.ceil(hi / step) * step)
+    return (lo if fixed_low else float(np.floor(lo / step) * step)), top

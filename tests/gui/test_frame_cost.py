@@ -128,3 +128,71 @@ def test_moved_points_take_new_places_and_bounds(qtbot) -> None:
     move_points(item, np.arange(3.0), np.arange(3.0))  # another count: rebuilt
     assert len(item.getData()[0]) == 3
     assert QApplication.instance() is not None
+
+
+# ---------------------------------------------------------------- loss axes that stay put
+
+def _loss_view(qtbot, trainer, log: bool = False):
+    from gui.theme import DARK
+    from gui.views.loss_view import LossView
+
+    view = LossView(DARK)
+    qtbot.addWidget(view)
+    view.resize(500, 360)
+    view.show()
+    view.set_run(trainer.config, trainer.data, trainer.param_names())
+    view.log_y.setChecked(log)
+    return view
+
+
+def _shown(view, snap) -> tuple[tuple[float, float], tuple[float, float]]:
+    view.show_snapshot(snap)
+    (x0, x1), (y0, y1) = view._plot.getViewBox().viewRange()
+    return (x0, x1), (y0, y1)
+
+
+@pytest.mark.parametrize("log", [False, True], ids=["linear-y", "log-y"])
+def test_loss_view_range_holds_both_curves(qtbot, log) -> None:
+    from core.engine import Trainer
+
+    trainer = Trainer(NET.replace(limit_updates=None))
+    trainer.run(120)
+    view = _loss_view(qtbot, trainer, log)
+    snap = trainer.snapshot()
+    (x0, x1), (y0, y1) = _shown(view, snap)
+    ys = np.concatenate([snap.hist_train, snap.hist_unseen])
+    ys = np.log10(ys) if log else ys
+    assert x0 <= snap.hist_update[0] and snap.hist_update[-1] <= x1
+    assert y0 <= ys.min() and ys.max() <= y1
+    # what auto-range sees: the curves' extent, widened by less than 8% of it
+    ex0, ex1, ey0, ey1 = view._shown_extent
+    if log:
+        ey0, ey1 = np.log10(ey0), np.log10(ey1)
+    assert ex0 <= snap.hist_update[0] and ex1 - snap.hist_update[-1] <= 0.08 * (ex1 - ex0)
+    assert ey0 <= ys.min() and ys.max() <= ey1
+    assert (ey1 - ey0) <= 1.08 * (ys.max() - ys.min())
+
+
+def test_loss_view_axes_stay_put_while_the_curves_grow_less_than_a_step(qtbot) -> None:
+    from core.engine import Trainer
+
+    trainer = Trainer(NET.replace(limit_updates=None))
+    trainer.run(410)
+    view = _loss_view(qtbot, trainer)
+    ranges = []
+    for _ in range(6):          # 6 updates: under a step (20) of 410
+        trainer.run(1)
+        ranges.append(_shown(view, trainer.snapshot()))
+    assert len(set(ranges)) <= 2            # at most one step crossed
+    trainer.run(200)                        # half as long again: the axis follows
+    (_, x1), _ = _shown(view, trainer.snapshot())
+    assert x1 >= trainer.update
+
+
+def test_outward_rounds_to_round_steps_of_a_few_percent() -> None:
+    from gui.views.loss_view import outward
+
+    assert outward(0.0, 1234.0, fixed_low=True) == (0.0, 1250.0)
+    lo, hi = outward(251.0, 733.0)
+    assert (lo, hi) == (240.0, 740.0)          # steps of 20 for a span of 482
+    assert outward(5.0, 5.0) == (5.0, 5.0)
