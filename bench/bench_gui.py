@@ -168,10 +168,16 @@ class _PaintCounter(QObject):
 
 
 def _spin(app: object, seconds: float) -> None:
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        app.processEvents()
-        time.sleep(0.0005)
+    """Run Qt's event loop for `seconds` as `app.exec()` does: asleep until an event comes.
+
+    (A Python loop of processEvents and short sleeps woke the GUI thread 2,000 times a
+    second, each time taking the GIL from the training thread: a cost the app has not.)
+    """
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(round(seconds * 1000), loop.quit)
+    loop.exec()
 
 
 def _wait(app: object, done: Callable[[], bool], timeout: float) -> None:
