@@ -12,8 +12,8 @@ One offscreen window per model, trained at full speed as in a lecture:
 - lateness: a 5 ms precise QTimer in the GUI thread; how late each tick comes (its gap
   minus 5 ms) shows how long the GUI thread could not answer; floor: p95 under 10 ms.
 - training speed: updates per second in the app against the same Trainer run headless in
-  this process with the same thread settings (one torch / BLAS thread, as the app);
-  floor: 70%.
+  this process with the same thread and memory settings (one torch / BLAS thread, freed
+  memory kept for reuse, as the app's worker); floor: 70%.
 
 Everything is measured in this run; the machine's load line tells how noisy it was.
 """
@@ -58,12 +58,14 @@ FLUSH_ROUNDS = 3   # dirty scene items -> the window's update request -> paint a
 
 
 def headless_rate(config: RunConfig, seconds: float) -> float:
-    """Updates per second of a bare Trainer, with the worker's torch thread count."""
+    """Updates per second of a bare Trainer, with the worker's torch thread count and
+    memory setting (freed memory kept for reuse: the baseline gets what the app gets)."""
     import torch
 
     from core.engine import Trainer
-    from gui.worker import TORCH_THREADS
+    from gui.worker import TORCH_THREADS, keep_freed_memory
 
+    keep_freed_memory()
     before = torch.get_num_threads()
     torch.set_num_threads(TORCH_THREADS)
     try:
