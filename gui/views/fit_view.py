@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QWidget
 from core.snapshot import Snapshot
 from gui.live_label import LiveLabel
 from gui.theme import DARK, Theme
-from gui.views.base import View, cache_static, move_points, tame
+from gui.views.base import MovingPoints, View, cache_static, move_points, tame
 
 MAX_PIECES = 30
 FAR_WEIGHT = 1e3     # a day's weight beyond this is a diverged run's; bars stop there
@@ -49,8 +49,8 @@ class FitView(View):
         self._unit = ""
 
         item = self._plot.getPlotItem()
-        self._train_pts = pg.ScatterPlotItem(name="training data")
-        self._unseen_pts = pg.ScatterPlotItem(name="unseen data")
+        self._train_pts = MovingPoints(name="training data")
+        self._unseen_pts = MovingPoints(name="unseen data")
         self._pieces = [pg.PlotCurveItem() for _ in range(MAX_PIECES)]
         self._constant = pg.PlotCurveItem(name="constant b")
         self._curve = pg.PlotCurveItem(name="model")
