@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QPixmapCache
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from core.config import RunConfig
@@ -185,8 +185,7 @@ def cache_axes(plot: pg.PlotWidget) -> None:
     did not move (the series, fit and surface views, most frames) then blits the pixmap.
     """
     item = plot.getPlotItem()
-    for name in ("left", "bottom", "right", "top"):
-        item.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    cache_static(*(item.getAxis(name) for name in ("left", "bottom", "right", "top")))
 
 
 def segmented(item: pg.PlotCurveItem | pg.PlotDataItem, pen: pg.QtGui.QPen) -> None:
@@ -263,6 +262,12 @@ def move_points(item: pg.ScatterPlotItem, x: np.ndarray, y: np.ndarray) -> None:
     item.sigPlotChanged.emit(item)
 
 
+# Item pixmaps share Qt's pixmap cache (10 MB by default): the axes with their grids, the
+# heat map and the data points of five views at projector size need several times that,
+# and a full cache silently repaints every item every frame.
+PIXMAP_CACHE_KB = 96 * 1024
+
+
 def cache_static(*items: QGraphicsItem, on: bool = True) -> None:
     """Keep items that change only with the run (heat map, contours, data points) as pixmaps.
 
@@ -274,6 +279,21 @@ def cache_static(*items: QGraphicsItem, on: bool = True) -> None:
         QGraphicsItem.CacheMode.NoCache
     for item in items:
         item.setCacheMode(mode)
+    if on and QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
+        QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
+
+
+def cache_legend(plot: pg.PlotWidget) -> None:
+    """The legend and its samples and labels as pixmaps: the curves under it redraw the
+    legend's area every frame, and each sample's paint is a Python call."""
+    legend = plot.getPlotItem().legend
+    if legend is None:
+        return
+    stack = [legend]
+    while stack:
+        item = stack.pop()
+        cache_static(item)
+        stack.extend(item.childItems())
 
 
 def text_item(theme: Theme, text: str = "", anchor: tuple[float, float] = (0, 0),

@@ -16,7 +16,14 @@ from PySide6.QtWidgets import QWidget
 from core.snapshot import Snapshot
 from gui.live_label import LiveLabel
 from gui.theme import DARK, Theme
-from gui.views.base import MovingPoints, View, cache_static, move_points, tame
+from gui.views.base import (
+    MovingPoints,
+    View,
+    cache_legend,
+    cache_static,
+    move_points,
+    tame,
+)
 
 MAX_PIECES = 30
 FAR_WEIGHT = 1e3     # a day's weight beyond this is a diverged run's; bars stop there
@@ -63,6 +70,7 @@ class FitView(View):
         self._legend_items = (self._train_pts, self._unseen_pts, self._constant, self._curve,
                               self._diagonal)
         self._restyle()
+        cache_static(self._bias_line, self._diagonal)
         self._set_mode("curve")
 
     @property
@@ -247,6 +255,7 @@ class FitView(View):
         for it in shown:
             legend.addItem(it, it.name())
         legend.setVisible(bool(shown))
+        cache_legend(self._plot)
 
 
 def _act(model: str) -> str:

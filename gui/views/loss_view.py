@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 from core.config import updates_per_epoch
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
-from gui.views.base import View, long_series, segmented, tame
+from gui.views.base import View, cache_legend, cache_static, long_series, segmented, tame
 
 MAX_EPOCH_LINES = 50
 LOSS_FAR = 1e6     # losses beyond a million times the first are a diverged run's, not drawn
@@ -59,6 +59,8 @@ class LossView(View):
         self._epochs_shown = -1
         self._drawn: tuple[int, int, float, bool] | None = None
         self._restyle()
+        cache_static(*self._epoch_lines)   # they move only when an epoch ends
+        cache_legend(self._plot)
         self.log_y.toggled.connect(self._set_log)
 
     @property

@@ -13,7 +13,16 @@ from PySide6.QtWidgets import QLabel, QWidget
 
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
-from gui.views.base import View, epoch_seconds, long_series, segmented, tame, text_item
+from gui.views.base import (
+    View,
+    cache_legend,
+    cache_static,
+    epoch_seconds,
+    long_series,
+    segmented,
+    tame,
+    text_item,
+)
 
 DAY = 86400.0
 OPENING_DAYS = 45          # 2021-01-01 .. 2021-02-14 in the lecture
@@ -62,6 +71,10 @@ class SeriesView(View):
         self._errors.setVisible(False)
         style_axes.addItem(self._errors)
         self._restyle()
+        # what does not move while training: drawn once, then blitted
+        cache_static(self._unseen_region, *self._unseen_region.lines, self._split,
+                     self._train_label, self._unseen_label)
+        cache_legend(self._plot)
         self._plot.getViewBox().sigRangeChanged.connect(self._place_labels)
 
     # ----- View interface -----------------------------------------------------------------

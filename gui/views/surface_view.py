@@ -95,7 +95,7 @@ class SurfaceView(View):
             it.setZValue(z)
             item.addItem(it, ignoreBounds=True)
         self._arrow_head.hide()
-        cache_static(self._image, self._contours, self._star)
+        cache_static(self._image, self._contours, self._star, self._message)
         # a second path to compare with (lecture mode: full batch against mini-batches)
         self._reference = pg.PlotCurveItem()
         self._reference.setZValue(1.5)
