@@ -6,9 +6,10 @@ One offscreen window per model, trained at full speed as in a lecture:
   and the status line) plus the paint it causes, delivered at once instead of by the event
   loop (the scenes' dirty items, layouts, the window's update request: every changed view
   painted and flushed to the window), timed frame by frame; floor: median under 16 ms.
-  Each live view (surface, fit, series, loss) must be painted once per frame or the run
-  stops with an error, so no paint escapes the clock; the table, changed only when a row
-  is added, is painted when it changes, as in the app.
+  Each live view (surface, fit, series, loss) must be painted about once per timed frame
+  (at least 0.95 paints a frame on average) or the run stops with an error, so no paint
+  escapes the clock; the table, changed only when a row is added, is painted when it
+  changes, as in the app.
 - lateness: a 5 ms precise QTimer in the GUI thread; how late each tick comes (its gap
   minus 5 ms) shows how long the GUI thread could not answer; floor: p95 under 10 ms.
 - training speed: updates per second in the app against the same Trainer run headless in
