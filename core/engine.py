@@ -224,6 +224,14 @@ class Trainer:
         shown = to_data_unit(self._config.loss, value, self._scale)
         return math.inf if samples and math.isnan(shown) else shown
 
+    @property
+    def gil_free(self) -> bool:
+        """True when an update runs as one compiled call that releases the GIL (a linear
+        model, full batch, MAE: `core.linear_kernels`). Other updates run Python between
+        their numeric kernels, so another busy Python thread slows them down."""
+        core = self._core
+        return self._config.is_linear and core.batch_size is None and core.loss == "mae"
+
     # -- training ------------------------------------------------------------------------
     def step(self) -> None:
         """Exactly one update (one batch)."""

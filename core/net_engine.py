@@ -243,9 +243,16 @@ class NetCore:
             return float(self._loss_of(self.forward(x), y))
 
     def train_loss(self) -> float:
+        """Full-batch training: the update's own pass (loss and gradients), kept for the
+        snapshot and reused by the next update, so asking costs nothing extra. Mini-batch
+        training: a forward pass."""
         memo = self._memo
         if memo is not None and memo[0] == self._key(True):
             return memo[1]
+        if self.batch_size is None:
+            self._grads(True)
+            assert self._memo is not None
+            return self._memo[1]
         return self._full_loss(self.x, self.y)
 
     def unseen_loss(self) -> float:

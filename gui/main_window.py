@@ -486,11 +486,19 @@ class MainWindow(QMainWindow):
         if snap is None:
             return
         self._pending = None
+        t0 = time.perf_counter()
         for key, view in self.views.items():
             if key != "table" and self.docks[key].isVisible():
                 view.show_snapshot(snap)
         self._show_status(snap)
         self.frame_drawn.emit(snap)
+        # A zero timer fires once the paint this frame caused is done: the worker spaces
+        # its snapshots by what a frame costs the GUI thread (`TrainingWorker.report_frame`).
+        QTimer.singleShot(0, lambda: self._frame_done(t0))
+
+    def _frame_done(self, t0: float) -> None:
+        if self.handle.running:
+            self.worker.report_frame(time.perf_counter() - t0)
 
     def _show_status(self, snap: Any) -> None:
         now = time.perf_counter()

@@ -3,7 +3,7 @@
 The GUI talks to it through a locked mailbox (latest command of each kind wins, so a
 slider storm costs one config change, not hundreds) and hears back through queued
 signals. The loop checks the mailbox and the stop flag between chunks of updates, each
-chunk ending when the next snapshot is due (at most ~50 ms of work) or paced to the
+chunk ending when the next snapshot is due (at most ~25 ms of work) or paced to the
 chosen speed, so Pause / Step / Reset answer within a frame, snapshots leave on time and
 closing joins the thread well within a second.
 """
@@ -27,7 +27,15 @@ PUBLISH_INTERVAL = 1.0 / 30.0   # at most ~30 snapshots a second reach the GUI
 # second, a linear one (~0.1 ms) 30 times; each one also costs the GUI a frame, drawn
 # while the worker waits for the GIL.
 SNAPSHOT_SHARE = 0.08
-CHUNK_SECONDS = 0.05            # most work between two looks at the mailbox
+# Most work between two looks at the mailbox: under a frame, so Pause / Step / Reset
+# answer within one. A slow snapshot (3 x 100 ReLU) then comes every second chunk; the
+# training-loss pass that ends each chunk is the next update's own (core.net_engine).
+CHUNK_SECONDS = 0.025
+# Flat out, a run whose updates need the GIL (networks; see `Trainer.gil_free`) gets
+# snapshots no faster than the GUI can draw them in this share of the time: while the GUI
+# thread draws a frame (Python, holding the GIL) such a worker all but stops: 30 frames a
+# second cost a 3 x 100 ReLU ~0.65 of its headless speed, ~14 (this share) ~0.83 (bench).
+FRAME_SHARE = 0.12
 MIN_CHUNK_SECONDS = 0.004       # least, when a snapshot is due sooner
 PUBLISH_SLACK = 0.005           # a snapshot due this soon goes now
 IDLE_WAIT = 0.05                # paused: how long to sleep when nothing arrives
@@ -83,6 +91,7 @@ class TrainingWorker(QObject):
         self._chunk_updates = 0.0         # a 1-update chunk's fixed cost does not dominate)
         self._last_publish = 0.0
         self._snap_cost = 0.0             # running estimate of one snapshot's cost
+        self._frame_cost = 0.0            # the GUI's, for drawing one (`report_frame`)
         self._paced_from = (0.0, 0)       # (time, update) the current speed counts from
         self._ended_run = -1              # run_id whose end was already announced
 
@@ -126,6 +135,11 @@ class TrainingWorker(QObject):
 
     def set_track(self, a: str, b: str) -> None:
         self._post("track", (a, b))
+
+    def report_frame(self, seconds: float) -> None:
+        """The GUI thread's time for drawing one snapshot (called from the GUI thread; a
+        float assignment, no lock needed)."""
+        self._frame_cost = 0.7 * self._frame_cost + 0.3 * max(0.0, float(seconds))
 
     def set_speed(self, updates_per_second: float | None) -> None:
         """None = as fast as possible."""
@@ -287,16 +301,18 @@ class TrainingWorker(QObject):
     def _chunk_seconds(self) -> float:
         """Work until the next snapshot is due, within [MIN_CHUNK_SECONDS, CHUNK_SECONDS].
 
-        One chunk per snapshot: a network pays a full training-loss pass at the end of every
-        `Trainer.run` call (~7% of its speed in 15 ms chunks), and a chunk that runs past
-        the snapshot's time delays it to the next chunk's end.
+        A chunk that runs past the snapshot's time delays it to the next chunk's end.
         """
         return min(CHUNK_SECONDS, max(self._snapshot_due_in(), MIN_CHUNK_SECONDS))
 
     def _snapshot_due_in(self) -> float:
-        """Seconds until the next snapshot may go: ~30 a second at most, and at most
-        SNAPSHOT_SHARE of the worker's time."""
+        """Seconds until the next snapshot may go: ~30 a second at most, within
+        SNAPSHOT_SHARE of the worker's time, and for a run that needs the GIL, flat out, no
+        faster than the GUI draws them in FRAME_SHARE of its time."""
         interval = max(PUBLISH_INTERVAL, self._snap_cost / SNAPSHOT_SHARE)
+        trainer = self._trainer
+        if self._speed is None and trainer is not None and not trainer.gil_free:
+            interval = max(interval, self._frame_cost / FRAME_SHARE)
         return self._last_publish + interval - time.perf_counter()
 
     def _check_end(self) -> None:

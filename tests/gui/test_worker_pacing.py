@@ -1,6 +1,6 @@
 """How the worker paces its chunks and snapshots (logic only; timings live in bench/).
 
-One chunk per snapshot: a chunk ends when the next snapshot is due, snapshots leave at
+A chunk ends when the next snapshot is due (or after CHUNK_SECONDS), snapshots leave at
 most ~30 a second and within SNAPSHOT_SHARE of the worker's time, and a chunk that ends
 a little early still publishes instead of running a tiny chunk to fill the gap.
 """
@@ -40,7 +40,8 @@ def test_a_chunk_ends_when_the_next_snapshot_is_due(worker) -> None:
     worker._snap_cost = 0.004                      # interval: 0.004 / share
     interval = max(PUBLISH_INTERVAL, 0.004 / SNAPSHOT_SHARE)
     worker._last_publish = time.perf_counter() - 0.010
-    assert interval - 0.010 - 0.005 <= worker._chunk_seconds() <= interval - 0.010
+    due = interval - 0.010
+    assert min(CHUNK_SECONDS, due - 0.005) <= worker._chunk_seconds() <= min(CHUNK_SECONDS, due)
     worker._last_publish = time.perf_counter()     # just published: a whole (capped) chunk
     assert worker._chunk_seconds() == pytest.approx(min(CHUNK_SECONDS, interval), abs=0.005)
     worker._last_publish = time.perf_counter() - 1.0   # overdue: the shortest chunk
@@ -64,3 +65,31 @@ def test_a_snapshot_leaves_when_nearly_due_but_never_faster_than_30_a_second(wor
     worker._last_publish = time.perf_counter() - (interval - PUBLISH_SLACK / 2)
     worker._publish()
     assert len(worker.sent) == 2                   # nearly due: goes now
+
+
+def test_frames_space_the_snapshots_of_a_run_that_needs_the_gil(qtbot) -> None:
+    """A network flat out: snapshots no faster than the GUI draws them in FRAME_SHARE of
+    the time. A compiled linear run (GIL released) and a paced run keep ~30 a second."""
+    from gui.worker import FRAME_SHARE
+
+    net = RunConfig(dataset="channel", days=7, model="relu", units=4, layers=1)
+    w = TrainingWorker(net)
+    w._trainer = Trainer(net)
+    assert not w._trainer.gil_free
+    for _ in range(40):
+        w.report_frame(0.012)                      # the GUI: 12 ms a frame
+    assert w._frame_cost == pytest.approx(0.012, rel=1e-3)
+    w._last_publish = time.perf_counter()
+    due = w._snapshot_due_in()
+    assert 0.012 / FRAME_SHARE - 0.005 <= due <= 0.012 / FRAME_SHARE
+    w.set_speed(50.0)                              # slow motion: frames are not the limit
+    w._process_commands()
+    assert w._snapshot_due_in() <= PUBLISH_INTERVAL
+
+    lin = TrainingWorker(LINEAR)
+    lin._trainer = Trainer(LINEAR)
+    assert lin._trainer.gil_free
+    lin.report_frame(0.012)
+    lin._frame_cost = 0.012
+    lin._last_publish = time.perf_counter()
+    assert lin._snapshot_due_in() <= PUBLISH_INTERVAL
