@@ -23,6 +23,7 @@ from gui.views.base import (
     tame,
     text_item,
 )
+from gui.views.date_axis import DateAxis
 
 DAY = 86400.0
 OPENING_DAYS = 45          # 2021-01-01 .. 2021-02-14 in the lecture
@@ -36,7 +37,7 @@ class SeriesView(View):
     def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(theme, parent)
         self._plot = self._make_plot("date", "value",
-                                     axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+                                     axisItems={"bottom": DateAxis()})
         self._add_legend(self._plot, (-10, 10))
         style_axes = self._plot.getPlotItem()
         self._layout.addWidget(self._plot, 1)
