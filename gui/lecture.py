@@ -26,6 +26,12 @@ VIEW_NAMES = ("controls", "surface", "fit", "series", "loss", "table", "builder"
 OPTION_KEYS = {"errors", "sliders", "reference_path", "tables", "zoom", "track", "start"}
 NEXT_KEYS = {Qt.Key.Key_PageDown, Qt.Key.Key_Right, Qt.Key.Key_Space, Qt.Key.Key_Down}
 PREV_KEYS = {Qt.Key.Key_PageUp, Qt.Key.Key_Left, Qt.Key.Key_Backspace, Qt.Key.Key_Up}
+# What the "?" overlay lists while lecture mode holds these keys.
+KEY_HINTS = [("Next lecture step", "PgDown  or  Space  or  Right  or  Down"),
+             ("Previous lecture step", "PgUp  or  Backspace  or  Left  or  Up"),
+             ("Present full screen / leave", "F11  (Esc leaves)")]
+TAKEN_KEYS = frozenset({"PgDown", "PgUp", "Space", "Right", "Left", "Up", "Down",
+                        "Backspace", "F11", "Esc"})
 
 
 @dataclass(frozen=True)
@@ -289,6 +295,9 @@ class LectureController(QObject):
         window.frame_drawn.connect(self._on_frame)
         self._filter = KeyFilter(self)
         QApplication.instance().installEventFilter(self._filter)
+        overlay = getattr(window, "shortcut_overlay", None)
+        if overlay is not None:
+            overlay.add_hints(KEY_HINTS, TAKEN_KEYS)
         if self.errors:
             window.show_banner("Lecture: " + " · ".join(self.errors))
 
@@ -505,6 +514,9 @@ class LectureController(QObject):
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self._filter)
+        overlay = getattr(self.window, "shortcut_overlay", None)
+        if overlay is not None:
+            overlay.remove_hints(KEY_HINTS, TAKEN_KEYS)
 
 
 def open_lecture(window: Any, step: int = 0, folder: str | Path = LECTURE_DIR

@@ -1,7 +1,9 @@
 """The "?" overlay: every keyboard shortcut of the window, over the window, on demand.
 
 The list is collected from the window's QActions each time it opens, so it stays true as
-menus and lecture mode add actions. ? or F1 opens it; ?, F1, Esc or a click closes it.
+menus add actions; keys handled by an event filter instead (lecture mode's clicker keys)
+are added with `add_hints`, and the actions' keys they take over are left out. ? or F1
+opens it; ?, F1, Esc or a click closes it.
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 OPEN_KEYS = ("?", "F1")
 
 
-def action_shortcuts(window: QWidget) -> list[tuple[str, str]]:
-    """(what it does, keys) for every action of `window` that has a shortcut, menu order."""
+def action_shortcuts(window: QWidget, taken: frozenset[str] = frozenset()
+                     ) -> list[tuple[str, str]]:
+    """(what it does, keys) for every action of `window` that has a shortcut, menu order;
+    keys in `taken` (another handler's) are left out."""
     seen: set[tuple[str, str]] = set()
     out: list[tuple[str, str]] = []
     for act in window.findChildren(QAction):
         keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()]
-        keys = [k for k in keys if k]
+        keys = [k for k in keys if k and k not in taken]
         text = act.text().replace("&&", "\0").replace("&", "").replace("\0", "&").strip()
         text = text.rstrip("…").rstrip(".").strip()
         if not keys or not text:
@@ -49,10 +53,24 @@ class ShortcutOverlay(QWidget):
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         lay.addWidget(self.label, 1, Qt.AlignmentFlag.AlignCenter)
         window.installEventFilter(self)
+        self._hints: list[tuple[str, str]] = []
+        self._taken: frozenset[str] = frozenset()
         self.hide()
 
+    def add_hints(self, hints: list[tuple[str, str]], taken: set[str] | frozenset[str]
+                  ) -> None:
+        """Shortcuts an event filter handles (listed first); `taken`: the keys it takes
+        from the window's actions (key names as QKeySequence writes them, e.g. "Space")."""
+        self._hints = list(hints) + [h for h in self._hints if h not in hints]
+        self._taken = self._taken | frozenset(taken)
+
+    def remove_hints(self, hints: list[tuple[str, str]], taken: set[str] | frozenset[str]
+                     ) -> None:
+        self._hints = [h for h in self._hints if h not in hints]
+        self._taken = self._taken - frozenset(taken)
+
     def entries(self) -> list[tuple[str, str]]:
-        return action_shortcuts(self._window)
+        return self._hints + action_shortcuts(self._window, self._taken)
 
     def open(self) -> None:
         theme = getattr(self._window, "theme", None)

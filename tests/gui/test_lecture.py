@@ -207,3 +207,19 @@ def test_lecture_step_screenshot_writes_a_png(tmp_path, settings_dir):
                          text=True, timeout=60)
     assert bad.returncode == 2
     assert bad.stderr.count("\n") == 1 and "--step" in bad.stderr
+
+
+def test_the_shortcut_overlay_lists_the_clicker_keys(qtbot, lecture):
+    win, ctl = lecture()
+    entries = dict(win.shortcut_overlay.entries())
+    assert "Space" in entries["Next lecture step"]
+    assert "PgUp" in entries["Previous lecture step"]
+    assert "F11" in entries["Present full screen / leave"]
+    # Space and Right turn pages here, so Play / Step are listed without them
+    assert "Space" not in entries.get("Play / Pause", "")
+    assert "Right" not in entries.get("Step one update", "")
+    win.shortcut_overlay.open()
+    assert "Next lecture step" in win.shortcut_overlay.label.text()
+    win.shortcut_overlay.close_overlay()
+    ctl.shutdown()
+    assert "Next lecture step" not in dict(win.shortcut_overlay.entries())
