@@ -34,6 +34,8 @@ __all__ = ["Trainer", "default_settings", "exact_linear_optimum"]
 
 MAX_POINTS = 2000      # history and path hold at most this many points, then halve
 CHECK_EVERY = 64       # updates between divergence checks in a long network run
+FINE_UPDATES = 256     # the loss history holds each of a run's first updates (a lecture's
+                       # short runs: a divergence shows its every step), then every 16th
 LINEAR_CHUNK = 1024    # at most this many linear updates between checks
 CURVE_POINTS = 200
 # A loss this many times the "predict the mean" loss means the run has run away (for
@@ -247,7 +249,7 @@ class Trainer:
                 self._run_linear(n)
                 return
             while n > 0 and not self._done:
-                chunk = min(n, CHECK_EVERY, self._until(self._hist_every))
+                chunk = min(n, CHECK_EVERY, self._until_history())
                 start = self._update
                 t0 = time.perf_counter()
                 did = self._core_run(chunk)
@@ -255,7 +257,7 @@ class Trainer:
                 self._update += did
                 n -= did
                 self._record_chunk_path(start, did, n == 0)
-                if self._update % self._hist_every == 0 or n == 0:
+                if self._history_due(self._update) or n == 0:
                     train = self._core.train_loss()
                     self._record_history(train)
                 else:  # a network's last batch loss: a full pass per chunk would cost more
@@ -291,13 +293,14 @@ class Trainer:
 
     def _record_chunk_history(self, start: int, rows: np.ndarray, train: float, last: bool
                               ) -> float:
-        """History points of a linear chunk (every `_hist_every` updates, and its last
-        update when the run call ends there); returns the worst training loss among them
-        (nan or inf if any was)."""
+        """History points of a linear chunk (each of the first FINE_UPDATES updates, then
+        every `_hist_every`, and its last update when the run call ends there); returns the
+        worst training loss among them (nan or inf if any was)."""
         end = start + len(rows)
         every = self._hist_every
-        first = start + every - start % every
-        ups = list(range(first, end + 1, every))
+        ups = list(range(start + 1, min(end, FINE_UPDATES) + 1))
+        base = max(start, FINE_UPDATES)
+        ups += range(base + every - base % every, end + 1, every)
         if not ups and not last:
             return -math.inf
         tr = un = np.empty(0)
@@ -305,7 +308,7 @@ class Trainer:
             tr, un = self._core.losses_at(rows[np.asarray(ups) - start - 1])
         hist = self._hist
         for u, a, b in zip(ups, tr.tolist(), un.tolist(), strict=True):
-            if u % self._hist_every:   # the history halved its spacing meanwhile
+            if u > FINE_UPDATES and u % self._hist_every:   # the spacing doubled meanwhile
                 continue
             hist.append((u, self._shown(a, len(self._y)), self._shown(b, len(self._yu))))
             if len(hist) > MAX_POINTS:
@@ -322,6 +325,13 @@ class Trainer:
 
     def _until(self, every: int) -> int:
         return every - self._update % every
+
+    def _history_due(self, update: int) -> bool:
+        return update <= FINE_UPDATES or update % self._hist_every == 0
+
+    def _until_history(self) -> int:
+        """Updates until the next loss-history point."""
+        return 1 if self._update < FINE_UPDATES else self._until(self._hist_every)
 
     def _remaining(self) -> int:
         cfg = self._config

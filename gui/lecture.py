@@ -23,7 +23,8 @@ LECTURE_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets" /
 STEP_KEYS = {"title", "caption", "formula", "config", "views", "updates", "speed", "play",
              "options"}
 VIEW_NAMES = ("controls", "surface", "fit", "series", "loss", "table", "builder")
-OPTION_KEYS = {"errors", "sliders", "reference_path", "tables", "zoom", "track", "start"}
+OPTION_KEYS = {"errors", "sliders", "reference_path", "tables", "zoom", "track", "start",
+               "log_loss"}
 NEXT_KEYS = {Qt.Key.Key_PageDown, Qt.Key.Key_Right, Qt.Key.Key_Space, Qt.Key.Key_Down}
 PREV_KEYS = {Qt.Key.Key_PageUp, Qt.Key.Key_Left, Qt.Key.Key_Backspace, Qt.Key.Key_Up}
 # What the "?" overlay lists while lecture mode holds these keys.
@@ -102,6 +103,8 @@ def parse_step(name: str, raw: Any) -> LectureStep:
     if options.get("start") is not None and not all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in options["start"]):
         raise StepError(f"{name}: option 'start' must be two numbers")
+    if not isinstance(options.get("log_loss", False), bool):
+        raise StepError(f"{name}: option 'log_loss' must be true or false")
     tables = options.get("tables")
     if tables is not None and not isinstance(tables, (bool, dict)):
         raise StepError(f"{name}: option 'tables' must be true or an object")
@@ -345,6 +348,9 @@ class LectureController(QObject):
         if hasattr(surface, "set_reference_path"):
             surface.set_reference_path(None, "")
         self.panel.sliders.setVisible(bool(opts.get("sliders")))
+        loss_view = win.views["loss"]
+        if hasattr(loss_view, "log_y"):   # a loss that explodes reads on a log scale
+            loss_view.log_y.setChecked(bool(opts.get("log_loss")))
         self._zoom_pending = dict(opts.get("zoom") or {})
         config = step.config
         if step.updates > 0:

@@ -103,9 +103,12 @@ class LossView(View):
         ref = (float(abs(first[0])) or 1.0) if len(first) else 1.0
         curves = []
         for values in (train, unseen):
-            v, _ = tame(values, 0.0, ref, far=LOSS_FAR)
-            if log:   # log of 0 has no place on the axis either
-                v[v <= 0] = np.nan
+            if log:   # any finite loss is a few decades on the axis: keep the explosion
+                v = np.array(values, dtype=np.float64, copy=True)
+                with np.errstate(invalid="ignore"):
+                    v[~np.isfinite(v) | (v <= 0)] = np.nan   # log of 0 has no place either
+            else:
+                v, _ = tame(values, 0.0, ref, far=LOSS_FAR)
             curves.append(v)
         self._train.setData(x, curves[0], connect="finite")
         if np.isfinite(curves[1]).any():
@@ -169,6 +172,8 @@ class LossView(View):
         self._drawn = None
         self._shown_extent = None
         self._plot.setLogMode(y=on)
+        # decades read as 10^k; an SI prefix on top of them ("x1e+12") would garble them
+        self._plot.getAxis("left").enableAutoSIPrefix(not on)
         self._plot.enableAutoRange()
 
 

@@ -255,3 +255,17 @@ def test_set_start_and_init_give_the_starting_point():
     t.set_start(-1.0, 2.0)
     assert t.update == 0 and (t.get_scalar("w1"), t.get_scalar("b")) == (-1.0, 2.0)
     assert len(t.snapshot(extras=False).path) == 1
+
+
+@pytest.mark.parametrize("model", ["linear", "relu"])
+def test_the_first_updates_are_each_in_the_loss_history(model):
+    from core.engine import FINE_UPDATES
+
+    data = channel_like(2, n_days=200, split=160)
+    t = Trainer(cfg(days=2, model=model, units=4, loss="mse", optimizer="gd", lr=1e-3), data)
+    t.run(FINE_UPDATES + 100)
+    ups = t.snapshot(extras=False).hist_update.astype(int).tolist()
+    assert ups[:FINE_UPDATES + 1] == list(range(FINE_UPDATES + 1))
+    later = [u for u in ups if u > FINE_UPDATES]
+    assert later and all(u % 16 == 0 for u in later[:-1])
+    assert ups[-1] == FINE_UPDATES + 100
