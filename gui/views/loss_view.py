@@ -103,10 +103,11 @@ class LossView(View):
         ref = (float(abs(first[0])) or 1.0) if len(first) else 1.0
         curves = []
         for values in (train, unseen):
-            if log:   # any finite loss is a few decades on the axis: keep the explosion
+            if log:   # a loss is a few decades on the axis: keep the explosion, up to
+                # LOG_MAX (pyqtgraph takes 10 ** the axis range, which overflows near 1e308)
                 v = np.array(values, dtype=np.float64, copy=True)
                 with np.errstate(invalid="ignore"):
-                    v[~np.isfinite(v) | (v <= 0)] = np.nan   # log of 0 has no place either
+                    v[~np.isfinite(v) | (v <= 0) | (v > LOG_MAX)] = np.nan
             else:
                 v, _ = tame(values, 0.0, ref, far=LOSS_FAR)
             curves.append(v)
@@ -172,11 +173,14 @@ class LossView(View):
         self._drawn = None
         self._shown_extent = None
         self._plot.setLogMode(y=on)
-        # decades read as 10^k; an SI prefix on top of them ("x1e+12") would garble them
-        self._plot.getAxis("left").enableAutoSIPrefix(not on)
+        # decades read as 10^k; an SI prefix on top of them ("x1e+12") would garble them.
+        # (pyqtgraph evaluates 10 ** the still-linear range here: an overflow to ignore)
+        with np.errstate(over="ignore"):
+            self._plot.getAxis("left").enableAutoSIPrefix(not on)
         self._plot.enableAutoRange()
 
 
+LOG_MAX = 1e200      # the largest loss drawn on a log scale
 EXTENT_STEP = 0.03   # the auto-ranged extent moves in steps of about this share of its span
 
 
