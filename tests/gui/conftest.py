@@ -1,13 +1,66 @@
-"""Shared GUI-test setup: offscreen Qt, and trained runs cached for the whole session."""
+"""Shared GUI-test setup: offscreen Qt, a private settings folder, windows that must close
+cleanly, and trained runs cached for the whole session."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture
+def settings_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own settings file; the user's are never read or written."""
+    from gui.main_window import SETTINGS_ENV
+
+    folder = tmp_path / "settings"
+    folder.mkdir()
+    monkeypatch.setenv(SETTINGS_ENV, str(folder))
+    return folder
+
+
+@pytest.fixture
+def open_window(qtbot: Any, settings_dir: Path) -> Iterator[Callable[..., Any]]:
+    """`open_window(config=1-day linear, theme="dark", size=(1400, 900), **kw)`: a shown
+    MainWindow whose first run has started. At teardown every window is closed, and no
+    thread any of them started (Python or QThread) may still run, nor a view be busy."""
+    from PySide6.QtCore import QThread
+    from PySide6.QtWidgets import QApplication
+
+    from core.config import RunConfig
+    from gui.main_window import MainWindow
+
+    baseline = set(threading.enumerate())
+    windows: list[MainWindow] = []
+
+    def make(config: RunConfig | None = None, theme: str = "dark",
+             size: tuple[int, int] = (1400, 900), **kw: Any) -> MainWindow:
+        if config is None:
+            config = RunConfig(dataset="channel", days=1, model="linear", loss="mae",
+                               optimizer="gd", lr=0.05, init=(0.0, 0.0))
+        win = MainWindow(config, theme=theme, **kw)
+        windows.append(win)
+        win.resize(*size)
+        win.show()
+        qtbot.waitUntil(lambda: win.run_info is not None, timeout=20000)
+        return win
+
+    yield make
+    for win in windows:
+        win.close()
+        assert not win.handle.running
+        assert not any(v.busy() for v in win.views.values() if hasattr(v, "busy"))
+    QApplication.processEvents()
+    extra = [t for t in threading.enumerate() if t not in baseline and t.is_alive()]
+    assert not extra, extra
+    app = QApplication.instance()
+    assert not [t for t in app.findChildren(QThread) if t.isRunning()]
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ from core.data import load_builtin, window
 from core.pieces import evaluate, model_sum
 from gui.theme import DARK, PROJECTOR
 from gui.views.builder_view import MAX_PIECES, SLIDER_STEPS, BuilderView
-from tests.gui.test_window import open_window, settings_dir  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
               pytest.mark.qt_log_ignore("does not support propagateSizeHints")]
@@ -168,7 +167,7 @@ def test_state_round_trips_and_both_themes_apply(builder):
     assert_sum_is_drawn_exactly(builder)
 
 
-def test_window_docks_the_builder_hidden_with_a_view_menu_toggle(qtbot, open_window):  # noqa: F811
+def test_window_docks_the_builder_hidden_with_a_view_menu_toggle(qtbot, open_window):
     win = open_window()
     dock = win.docks["builder"]
     assert not dock.isVisible()

@@ -22,12 +22,6 @@ UPDATE_CAP = 300          # entry training per step in the walk (the real steps 
 
 
 @pytest.fixture
-def settings_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("FNLAB_SETTINGS_DIR", str(tmp_path / "settings"))
-    return tmp_path
-
-
-@pytest.fixture
 def fast_steps(tmp_path) -> Path:
     """The shipped steps with smaller budgets, so the walk is quick."""
     folder = tmp_path / "lecture"

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import collections
 import random
-import threading
 import time
 
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QPoint, Qt, QThread
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -30,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.config import RunConfig
-from gui.main_window import SETTINGS_ENV, MainWindow
+from gui.main_window import MainWindow
 from tests.core.test_csv_corpus import CSV, EXPECTED
 
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
@@ -164,10 +163,9 @@ class Monkey:
 
 
 @pytest.fixture
-def monkey_window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv(SETTINGS_ENV, str(tmp_path))
-    baseline = set(threading.enumerate())
-    wins: list[MainWindow] = []
+def monkey_window(open_window, monkeypatch):
+    """A window whose file dialogs answer at random from the CSV corpus (open) or cancel
+    (save); `open_window` checks at teardown that every thread stopped."""
 
     def make(rng: random.Random) -> MainWindow:
         files = sorted(str(f) for f in CSV.glob("*.csv"))
@@ -175,23 +173,9 @@ def monkey_window(qtbot, tmp_path, monkeypatch):
                             staticmethod(lambda *a, **k: (rng.choice(files), "")))
         monkeypatch.setattr(QFileDialog, "getSaveFileName",
                             staticmethod(lambda *a, **k: ("", "")))
-        win = MainWindow(START, theme="dark")
-        wins.append(win)
-        win.resize(1000, 700)
-        win.show()
-        qtbot.waitUntil(lambda: win.run_info is not None, timeout=20000)
-        return win
+        return open_window(START, size=(1000, 700))
 
-    yield make
-    for win in wins:
-        win.close()
-        assert not win.handle.running
-        assert not any(v.busy() for v in win.views.values() if hasattr(v, "busy"))
-    QApplication.processEvents()
-    extra = [t for t in threading.enumerate() if t not in baseline and t.is_alive()]
-    assert not extra, extra
-    app = QApplication.instance()
-    assert not [t for t in app.findChildren(QThread) if t.isRunning()]
+    return make
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -11,16 +11,14 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QThread
 
 from core.config import RunConfig
 from core.data import DATASET_DIR
 from gui.app import load_preset
-from gui.main_window import SETTINGS_ENV, MainWindow
+from gui.main_window import MainWindow
 from tests.core.test_csv_corpus import CSV, EXPECTED, TOO_SHORT
 
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
@@ -33,34 +31,9 @@ NET = RunConfig(dataset="channel", days=1, model="relu", units=3, loss="mae",
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv(SETTINGS_ENV, str(tmp_path))
-    baseline = set(threading.enumerate())
-    wins: list[MainWindow] = []
-
-    def make(config: RunConfig = LINEAR) -> MainWindow:
-        win = MainWindow(config, theme="dark")
-        wins.append(win)
-        win.resize(1200, 800)
-        win.show()
-        qtbot.waitUntil(lambda: win.run_info is not None, timeout=20000)
-        return win
-
-    yield make
-    for win in wins:
-        win.close()
-        assert not win.handle.running
-        assert not any(v.busy() for v in win.views.values() if hasattr(v, "busy"))
-    extra = [t for t in threading.enumerate() if t not in baseline and t.is_alive()]
-    assert not extra, extra
-    assert not [t for t in QThreadChildren() if t.isRunning()]
-
-
-def QThreadChildren() -> list[QThread]:
-    from PySide6.QtWidgets import QApplication
-
-    app = QApplication.instance()
-    return app.findChildren(QThread) if app is not None else []
+def window(open_window):
+    """A window per call; `open_window` checks at teardown that every thread stopped."""
+    return lambda config=LINEAR: open_window(config, size=(1200, 800))
 
 
 def spy_draws(win: MainWindow) -> list[tuple[str, int]]:

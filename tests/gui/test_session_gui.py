@@ -9,39 +9,13 @@ from PySide6.QtCore import Qt
 
 from core import session as S
 from core.config import RunConfig
-from gui.main_window import SETTINGS_ENV, MainWindow
+from gui.main_window import MainWindow
 
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
               pytest.mark.qt_log_ignore("does not support propagateSizeHints")]
 
 LINEAR = RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimizer="gd",
                    lr=0.05, init=(0.0, 0.0))
-
-
-@pytest.fixture
-def settings_dir(tmp_path, monkeypatch):
-    folder = tmp_path / "settings"
-    folder.mkdir()
-    monkeypatch.setenv(SETTINGS_ENV, str(folder))
-    return folder
-
-
-@pytest.fixture
-def open_window(qtbot, settings_dir):
-    windows: list[MainWindow] = []
-
-    def make(config: RunConfig = LINEAR) -> MainWindow:
-        win = MainWindow(config, theme="dark")
-        windows.append(win)
-        win.resize(1400, 900)
-        win.show()
-        qtbot.waitUntil(lambda: win.run_info is not None, timeout=20000)
-        return win
-
-    yield make
-    for win in windows:
-        win.close()
-        assert not win.handle.running
 
 
 def _steps(qtbot, win: MainWindow, n: int) -> None:

@@ -12,7 +12,7 @@ from PySide6.QtCore import QThread
 from core.config import RunConfig
 from gui.app import load_preset
 from gui.app import main as app_main
-from gui.main_window import SETTINGS_ENV, MainWindow
+from gui.main_window import MainWindow
 
 # Any Qt warning fails a test, except the offscreen platform's note that it has no
 # window manager to tell about size hints (docks ask for it).
@@ -21,31 +21,6 @@ pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
 
 LINEAR = RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimizer="gd",
                    lr=0.05, init=(0.0, 0.0))
-
-
-@pytest.fixture
-def settings_dir(tmp_path, monkeypatch):
-    """Each test gets its own settings file; the user's are never read or written."""
-    monkeypatch.setenv(SETTINGS_ENV, str(tmp_path))
-    return tmp_path
-
-
-@pytest.fixture
-def open_window(qtbot, settings_dir):
-    windows: list[MainWindow] = []
-
-    def make(config: RunConfig = LINEAR, **kw) -> MainWindow:
-        win = MainWindow(config, theme=kw.pop("theme", "dark"), **kw)
-        windows.append(win)
-        win.resize(1400, 900)
-        win.show()
-        qtbot.waitUntil(lambda: win.run_info is not None, timeout=20000)
-        return win
-
-    yield make
-    for win in windows:
-        win.close()
-        assert not win.handle.running
 
 
 def latest_update(win: MainWindow) -> int:
