@@ -34,8 +34,9 @@ __all__ = ["Trainer", "default_settings", "exact_linear_optimum"]
 
 MAX_POINTS = 2000      # history and path hold at most this many points, then halve
 CHECK_EVERY = 64       # updates between divergence checks in a long network run
-FINE_UPDATES = 256     # the loss history holds each of a run's first updates (a lecture's
-                       # short runs: a divergence shows its every step), then every 16th
+FINE_UPDATES = 256     # a linear run's loss history holds each of its first updates (a
+                       # lecture's short runs: a divergence shows its every step; a point
+                       # costs microseconds), then every 16th; a network's, every 16th
 LINEAR_CHUNK = 1024    # at most this many linear updates between checks
 CURVE_POINTS = 200
 # A loss this many times the "predict the mean" loss means the run has run away (for
@@ -249,7 +250,7 @@ class Trainer:
                 self._run_linear(n)
                 return
             while n > 0 and not self._done:
-                chunk = min(n, CHECK_EVERY, self._until_history())
+                chunk = min(n, CHECK_EVERY, self._until(self._hist_every))
                 start = self._update
                 t0 = time.perf_counter()
                 did = self._core_run(chunk)
@@ -257,7 +258,7 @@ class Trainer:
                 self._update += did
                 n -= did
                 self._record_chunk_path(start, did, n == 0)
-                if self._history_due(self._update) or n == 0:
+                if self._update % self._hist_every == 0 or n == 0:
                     train = self._core.train_loss()
                     self._record_history(train)
                 else:  # a network's last batch loss: a full pass per chunk would cost more
@@ -325,13 +326,6 @@ class Trainer:
 
     def _until(self, every: int) -> int:
         return every - self._update % every
-
-    def _history_due(self, update: int) -> bool:
-        return update <= FINE_UPDATES or update % self._hist_every == 0
-
-    def _until_history(self) -> int:
-        """Updates until the next loss-history point."""
-        return 1 if self._update < FINE_UPDATES else self._until(self._hist_every)
 
     def _remaining(self) -> int:
         cfg = self._config

@@ -88,7 +88,8 @@ class NetCore:
         # gradient pass last made at it, so a snapshot's gradient, step preview and
         # training loss share one pass, which the next update then reuses.
         self._version = 0
-        self._memo: tuple[tuple[Any, ...], float, list[np.ndarray], list[Any]] | None = None
+        self._memo: tuple[tuple[Any, ...], float, list[np.ndarray] | None, list[Any]] | None \
+            = None
         self.set_batch_size(batch_size)
 
     def set_batch_size(self, batch_size: int | None) -> None:
@@ -250,9 +251,7 @@ class NetCore:
         if memo is not None and memo[0] == self._key(True):
             return memo[1]
         if self.batch_size is None:
-            self._grads(True)
-            assert self._memo is not None
-            return self._memo[1]
+            return self._pass(True)[1]
         return self._full_loss(self.x, self.y)
 
     def unseen_loss(self) -> float:
@@ -270,16 +269,24 @@ class NetCore:
         batch = None if full or self.batch_size is None else (self.batch_size, self.pos)
         return (self._version, self.loss, batch)
 
-    def _grads(self, full: bool) -> list[np.ndarray]:
-        """Gradients at the current parameters on the full batch or the next batch, by the
-        update's own backward pass (`_grad_step`), kept until the parameters change."""
+    def _pass(self, full: bool) -> tuple[tuple[Any, ...], float, Any, list[Any]]:
+        """The loss and gradients at the current parameters on the full batch or the next
+        batch, by the update's own backward pass (`_grad_step`), kept until they change."""
         key = self._key(full)
         memo = self._memo
         if memo is None or memo[0] != key:
             xb, yb = (self.x, self.y) if full else self._batch()
             with torch.no_grad():
                 loss, grads = self._grad_step(xb, yb)
-            memo = self._memo = (key, loss, [g.double().numpy() for g in grads], grads)
+            memo = self._memo = (key, loss, None, grads)
+        return memo
+
+    def _grads(self, full: bool) -> list[np.ndarray]:
+        """`_pass`'s gradients as float64 arrays (made once, when first asked for)."""
+        memo = self._pass(full)
+        if memo[2] is None:
+            memo = self._memo = (memo[0], memo[1], [g.double().numpy() for g in memo[3]],
+                                 memo[3])
         return memo[2]
 
     def full_grad(self) -> dict[str, np.ndarray]:

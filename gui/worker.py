@@ -36,6 +36,8 @@ CHUNK_SECONDS = 0.025
 # thread draws a frame (Python, holding the GIL) such a worker all but stops: 30 frames a
 # second cost a 3 x 100 ReLU ~0.65 of its headless speed, ~14 (this share) ~0.83 (bench).
 FRAME_SHARE = 0.12
+FRAME_SAMPLE_MAX = 0.03         # a frame that took longer (a slice computed) counts as this
+SLOWEST_FRAMES = 0.08           # ... and snapshots still come at least ~12 times a second
 MIN_CHUNK_SECONDS = 0.004       # least, when a snapshot is due sooner
 PUBLISH_SLACK = 0.005           # a snapshot due this soon goes now
 IDLE_WAIT = 0.05                # paused: how long to sleep when nothing arrives
@@ -139,7 +141,8 @@ class TrainingWorker(QObject):
     def report_frame(self, seconds: float) -> None:
         """The GUI thread's time for drawing one snapshot (called from the GUI thread; a
         float assignment, no lock needed)."""
-        self._frame_cost = 0.7 * self._frame_cost + 0.3 * max(0.0, float(seconds))
+        sample = min(max(0.0, float(seconds)), FRAME_SAMPLE_MAX)
+        self._frame_cost = 0.7 * self._frame_cost + 0.3 * sample
 
     def set_speed(self, updates_per_second: float | None) -> None:
         """None = as fast as possible."""
@@ -312,7 +315,7 @@ class TrainingWorker(QObject):
         interval = max(PUBLISH_INTERVAL, self._snap_cost / SNAPSHOT_SHARE)
         trainer = self._trainer
         if self._speed is None and trainer is not None and not trainer.gil_free:
-            interval = max(interval, self._frame_cost / FRAME_SHARE)
+            interval = max(interval, min(self._frame_cost / FRAME_SHARE, SLOWEST_FRAMES))
         return self._last_publish + interval - time.perf_counter()
 
     def _check_end(self) -> None:
