@@ -164,7 +164,19 @@ def write_gif(frames: Sequence[QImage], path: str | Path, fps: float = 10.0,
 
 
 def ffmpeg_path() -> str | None:
-    return shutil.which("ffmpeg")
+    """The ffmpeg program: on the PATH, else the one the optional `imageio-ffmpeg` package
+    carries (`pip install function-lab[video]`), else None."""
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        return None
+    try:
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except RuntimeError:      # the package is there but its binary is not
+        return None
 
 
 def write_mp4(frames: Sequence[QImage], path: str | Path, fps: float = 10.0,

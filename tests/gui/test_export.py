@@ -170,6 +170,32 @@ def test_mp4_without_ffmpeg_says_so(monkeypatch, tmp_path):
         export.write_mp4([frame], tmp_path / "a.mp4")
 
 
+def test_mp4_is_written_through_ffmpeg_and_reads_back(tmp_path):
+    exe = export.ffmpeg_path()
+    if exe is None:
+        pytest.skip("no ffmpeg here and imageio-ffmpeg (a test extra) is not installed")
+    import subprocess
+
+    w, h = 64, 48
+    frames = []
+    for k in range(5):
+        image = QImage(w, h, QImage.Format.Format_RGB888)
+        image.fill(QColor(50 * k, 255 - 50 * k, 90))
+        frames.append(image)
+    path = tmp_path / "five.mp4"
+    assert export.write_mp4(frames, path, fps=5)
+    assert path.read_bytes()[4:8] == b"ftyp"                 # an MP4 container
+    raw = subprocess.run([exe, "-loglevel", "error", "-i", str(path), "-f", "rawvideo",
+                          "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    assert len(raw) == 5 * w * h * 3                           # five frames, the size kept
+    at = 3 * w * h * 3 + (h // 2 * w + w // 2) * 3             # frame 4, centre pixel
+    r, g, b = raw[at:at + 3]
+    assert abs(r - 150) <= 16 and abs(g - 105) <= 16 and abs(b - 90) <= 16   # lossy H.264
+    # cancelling leaves no file
+    assert not export.write_mp4(frames, tmp_path / "no.mp4", progress=lambda d, t: d < 2)
+    assert not (tmp_path / "no.mp4").exists()
+
+
 def test_export_menu_lists_every_export(win):
     menus = {a.text(): a.menu() for a in win.menuBar().actions() if a.menu()}
     menu = menus["E&xport"]
