@@ -9,6 +9,8 @@ old request is recognised and dropped.
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from typing import Any
 
@@ -35,6 +37,25 @@ def slice_window(params: dict[str, np.ndarray], names: tuple[str, str],
         centers.append(0.5 * (lo + hi))
         spans.append(0.5 * (hi - lo))
     return (centers[0], centers[1]), (spans[0], spans[1])
+
+
+SLICE_NICE = 10   # the slice thread yields the CPU to the GUI and the training threads
+
+
+def lower_priority(nice: int = SLICE_NICE) -> bool:
+    """Lower the calling thread's CPU priority (Linux: a thread has its own nice value).
+
+    On two cores the GUI thread, the training thread and a slice computation are three
+    busy threads; at equal priority a slice (hundreds of ms for a deep network) delays
+    frames. True if the priority was lowered."""
+    if not hasattr(os, "setpriority") or not sys.platform.startswith("linux"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), nice))
+    except OSError:
+        return False
+    return True
 
 
 class SliceWorker(QObject):
@@ -66,6 +87,7 @@ class SliceWorker(QObject):
         token = self._token
 
         def run() -> None:
+            lower_priority()
             try:
                 for piece in surface.iter_slice(should_stop=stop.is_set, **kwargs):
                     if stop.is_set():

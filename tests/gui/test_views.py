@@ -432,3 +432,27 @@ def test_lecture_reference_names_the_lectures_numbers():
         "0.10k", "0.44k")
     assert lecture_reference(RunConfig(days=5)) is None
     assert set(COLUMNS) == set(results.COLUMNS)
+
+
+def test_a_slice_thread_runs_below_the_gui_and_training_threads():
+    """lower_priority raises only the calling thread's nice value (Linux)."""
+    import os
+    import sys
+    import threading
+
+    from gui.views.slice_worker import SLICE_NICE, lower_priority
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("per-thread nice values are a Linux feature")
+    main_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: list[int] = []
+
+    def body() -> None:
+        assert lower_priority()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    t = threading.Thread(target=body)
+    t.start()
+    t.join()
+    assert seen == [max(main_nice, SLICE_NICE)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_nice
