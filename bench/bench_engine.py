@@ -7,8 +7,9 @@ the same data; the ratio is our updates per second over the baseline's.
 
 Both sides run with the thread settings the product uses (`gui.launcher.THREADS`, set by
 the `fnlab` script and the app before numpy loads): one OpenBLAS / OpenMP thread and
-`torch.set_num_threads(1)` as the app's training worker does. The header line says which
-thread counts were in effect.
+`torch.set_num_threads(1)` as the app's training worker does, and with its memory setting
+(`gui.worker.keep_freed_memory`: glibc keeps freed blocks for reuse instead of unmapping
+them). The header line says which settings were in effect.
 """
 
 from __future__ import annotations
@@ -157,10 +158,14 @@ def blas_threads() -> str:
 
 
 def main() -> Iterator[Result]:
+    from gui.launcher import keep_freed_memory
+
     torch.set_num_threads(THREADS)       # as gui/worker.py does for the training thread
+    kept = keep_freed_memory()           # ... and its memory setting (process-wide)
     print(f"   both sides as the app runs: numpy OpenBLAS {blas_threads()} thread(s) "
           f"(OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}), torch "
-          f"{torch.__version__} {torch.get_num_threads()} thread(s); loss {LOSS}", flush=True)
+          f"{torch.__version__} {torch.get_num_threads()} thread(s); freed memory kept for "
+          f"reuse: {'yes' if kept else 'no'}; loss {LOSS}", flush=True)
     series = load_builtin("channel")
     windows = {days: window(series, days) for days in sorted({c.days for c in CASES})}
     for case in CASES:

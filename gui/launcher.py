@@ -1,12 +1,13 @@
 """The `fnlab` console script: headless subcommands go to core.cli, anything else opens the app.
 
 Kept free of Qt imports so `fnlab table` works on a machine without a display. It sets the
-engine's thread settings before numpy or torch is imported, so the CLI trains the way the
-app does (and `bench/bench_engine.py` measures the same settings).
+engine's thread settings before numpy or torch is imported and glibc's memory setting, so
+the CLI trains the way the app does (and `bench/bench_engine.py` measures the same).
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 
@@ -34,8 +35,33 @@ def use_engine_threads() -> None:
         os.environ.setdefault(var, value)
 
 
+# glibc malloc (mallopt parameters): allocations this big or bigger are mapped one by one,
+# and free memory above this much at a heap's top goes back to the system.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+KEEP_FREED_BYTES = 64 << 20
+
+
+def keep_freed_memory() -> bool:
+    """Let freed memory be reused instead of returned to the system (glibc only).
+
+    A network update allocates and frees tensors of ~0.5 MB; by default glibc maps each one
+    fresh and unmaps it on free, so every update page-faults its memory in again: measured
+    ~60,000 faults a second in the training thread and ~12% of its speed (3 x 100 ReLU,
+    a fresh app). Keeping up to 64 MB for reuse ends that. True if the settings took.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, KEEP_FREED_BYTES)) and \
+        bool(mallopt(M_TRIM_THRESHOLD, KEEP_FREED_BYTES))
+
+
 def main(argv: list[str] | None = None) -> int:
     use_engine_threads()
+    keep_freed_memory()
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in HEADLESS:
         from core.cli import main as cli_main

@@ -10,8 +10,6 @@ closing joins the thread well within a second.
 
 from __future__ import annotations
 
-import ctypes
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -20,6 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from core.config import ConfigError, RunConfig
+from gui.launcher import keep_freed_memory
 
 PUBLISH_INTERVAL = 1.0 / 30.0   # at most ~30 snapshots a second reach the GUI
 # Snapshots may take at most this share of the worker's time. A 3 x 100 ReLU snapshot
@@ -354,30 +353,6 @@ class TrainingWorker(QObject):
         self._snap_cost = 0.7 * self._snap_cost + 0.3 * (done - now)
         self._last_publish = done
         self.snapshot_ready.emit(snap)
-
-
-# glibc malloc (mallopt parameters): allocations this big or bigger are mapped one by one,
-# and free memory above this much at a heap's top goes back to the system.
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-KEEP_FREED_BYTES = 64 << 20
-
-
-def keep_freed_memory() -> bool:
-    """Let freed memory be reused instead of returned to the system (glibc only).
-
-    A network update allocates and frees tensors of ~0.5 MB; by default glibc maps each one
-    fresh and unmaps it on free, so every update page-faults its memory in again: measured
-    ~60,000 faults a second in the training thread and ~12% of its speed (3 x 100 ReLU,
-    a fresh app). Keeping up to 64 MB for reuse ends that. True if the settings took.
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(M_MMAP_THRESHOLD, KEEP_FREED_BYTES)) and \
-        bool(mallopt(M_TRIM_THRESHOLD, KEEP_FREED_BYTES))
 
 
 def start_is_init(config: RunConfig) -> bool:
