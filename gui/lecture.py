@@ -566,9 +566,12 @@ def run_lecture(app: Any, args: Any) -> int:
 
     step = (args.step or 1) - 1
     if not args.screenshot:
+        from gui.app import settle_garbage_collector
+
         window = MainWindow(theme=args.theme)
         window.show()
         open_lecture(window, step)
+        settle_garbage_collector()
         return int(app.exec())
     window = MainWindow(theme=args.theme or "projector", persist=False)
     try:
