@@ -26,6 +26,7 @@ from gui.launcher import THREADS, use_engine_threads
 
 use_engine_threads()
 
+import gc  # noqa: E402
 import itertools  # noqa: E402
 import os  # noqa: E402
 
@@ -94,6 +95,7 @@ def in_app(config: RunConfig, seconds: float) -> dict[str, list[float] | float]:
     from PySide6.QtCore import QCoreApplication, QElapsedTimer, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from gui.app import settle_garbage_collector
     from gui.main_window import SETTINGS_ENV, MainWindow
 
     app = QApplication.instance() or QApplication([])
@@ -103,6 +105,7 @@ def in_app(config: RunConfig, seconds: float) -> dict[str, list[float] | float]:
     win.resize(1600, 1000)
     win.show()
     _wait(app, lambda: win.run_info is not None, 30.0)
+    settle_garbage_collector()           # as `fnlab` does once its window is up
     paints = _PaintCounter()
     for key in LIVE_VIEWS:
         win.views[key]._plots[0].viewport().installEventFilter(paints)
@@ -143,6 +146,7 @@ def in_app(config: RunConfig, seconds: float) -> dict[str, list[float] | float]:
     playing = win.playing
     win.close()
     app.processEvents()
+    gc.unfreeze()
     late = [max(0.0, b - a - TICK_MS) for a, b in itertools.pairwise(ticks)]
     painted = {key: paints.count(win.views[key]) / max(len(frames), 1) for key in LIVE_VIEWS}
     missed = [key for key, n in painted.items() if n < 0.95]
