@@ -232,8 +232,7 @@ class Trainer:
         """True when an update runs as one compiled call that releases the GIL (a linear
         model, full batch, MAE: `core.linear_kernels`). Other updates run Python between
         their numeric kernels, so another busy Python thread slows them down."""
-        core = self._core
-        return self._config.is_linear and core.batch_size is None and core.loss == "mae"
+        return bool(self._core.gil_free)
 
     # -- training ------------------------------------------------------------------------
     def step(self) -> None:
@@ -512,14 +511,9 @@ class Trainer:
 
     def _extras(self, params: dict[str, np.ndarray]) -> dict[str, Any]:
         model, s = self._config.model, self._scale
-        if self._config.is_linear:
-            pred, pred_u = forward_numpy(model, params, self._x), \
-                forward_numpy(model, params, self._xu)
-        else:   # the network's own float32 pass (a few times faster than float64 numpy)
-            pred, pred_u = self._core.predict("train"), self._core.predict("unseen")
         out: dict[str, Any] = {
-            "pred_train": pred * s,
-            "pred_unseen": pred_u * s,
+            "pred_train": self._core.predict("train") * s,
+            "pred_unseen": self._core.predict("unseen") * s,
             "constant": float(params["b"]) * s,
         }
         if self._n_features == 1:

@@ -148,17 +148,20 @@ class LinearCore:
                 self._s, self._dd, self._dd.view(np.int64), self._gsum)
         if self._kernel_theta is None or not np.array_equal(self._kernel_theta, theta):
             kernels.start(*args)
-        ms = opt._ms
-        if opt.kind == "momentum" and opt.buf is None:
-            ms[0].fill(0.0)                    # v = mu * 0 + g: the first update's v = g
-            opt.buf = ms[0]
-        elif opt.kind == "adam" and opt.sq is None:
-            ms.fill(0.0)
-            opt.buf, opt.sq = ms[0], ms[1]
-        kernels.run(*args, kernels.KINDS[opt.kind], opt.lr, opt.momentum, opt.t, ms,
-                    opt._tmp, rows)
+        kernels.run(*args, kernels.KINDS[opt.kind], opt.lr, opt.momentum, opt.t,
+                    opt.state_rows(), opt._tmp, rows)
         opt.t += len(rows)
         self._kernel_theta = theta.copy()
+
+    @property
+    def gil_free(self) -> bool:
+        """Full-batch MAE runs in `core.linear_kernels`, one call per chunk, GIL released."""
+        return self.batch_size is None and self.loss == "mae"
+
+    def predict(self, which: str) -> np.ndarray:
+        """The model's outputs (training unit) on the training or unseen samples."""
+        z = self.z if which == "train" else self.z_unseen
+        return z[:, :-1] @ self.theta[:-1]
 
     def losses_at(self, thetas: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Training and unseen losses (training unit) at each row of thetas (h, d + 2):

@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from core.optimizers import BETA1, BETA2, EPS
+
 GD, MOMENTUM, ADAM = 0, 1, 2
 KINDS = {"gd": GD, "momentum": MOMENTUM, "adam": ADAM}
 
@@ -150,7 +152,7 @@ def run(zt: np.ndarray, seq: np.ndarray, taps: np.ndarray, z: np.ndarray,
     momentum's velocity (row 0, zero before the first update) or Adam's M and S."""
     p, n = theta.shape[0], r.shape[0]
     inv_n = 1.0 / n
-    b1, b2, eps = 0.9, 0.999, 1e-8
+    b1, b2, eps = BETA1, BETA2, EPS   # module constants: frozen into the compiled code
     root = np.sqrt(1.0 - b2)
     g = tmp
     for k in range(rows.shape[0]):

@@ -10,6 +10,7 @@ with autograd) and the fused ``_foreach`` optimizer of
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,17 @@ def _onednn_linear() -> Any:
 _LINEAR = _onednn_linear()
 
 
+@dataclass
+class _Pass:
+    """One gradient pass at the parameters' `key` (version, loss, batch): its loss, its
+    float32 gradients, and their float64 copies once a snapshot asked for them."""
+
+    key: tuple[Any, ...]
+    loss: float
+    grads: list[Any]
+    grads64: list[np.ndarray] | None = None
+
+
 class NetCore:
     """The numbers of one network run; `core.engine.Trainer` does the bookkeeping."""
 
@@ -88,8 +100,7 @@ class NetCore:
         # gradient pass last made at it, so a snapshot's gradient, step preview and
         # training loss share one pass, which the next update then reuses.
         self._version = 0
-        self._memo: tuple[tuple[Any, ...], float, list[np.ndarray] | None, list[Any]] | None \
-            = None
+        self._memo: _Pass | None = None
         self.set_batch_size(batch_size)
 
     def set_batch_size(self, batch_size: int | None) -> None:
@@ -138,13 +149,13 @@ class NetCore:
         flat = [t.detach().view(-1).numpy() for t in self.tensors]
         isfinite = math.isfinite
         memo = self._memo
-        reuse = memo is not None and memo[0] == self._key(False)
+        reuse = memo is not None and memo.key == self._key(False)
         self._version += 1
         with torch.no_grad():
             for k in range(n):
                 xb, yb = self._batch()
                 if k == 0 and reuse and memo is not None:   # a snapshot's pass, same batch
-                    loss, grads = memo[1], memo[3]
+                    loss, grads = memo.loss, memo.grads
                 else:
                     loss, grads = step(xb, yb)
                 opt.apply(grads)
@@ -248,17 +259,20 @@ class NetCore:
         snapshot and reused by the next update, so asking costs nothing extra. Mini-batch
         training: a forward pass."""
         memo = self._memo
-        if memo is not None and memo[0] == self._key(True):
-            return memo[1]
+        if memo is not None and memo.key == self._key(True):
+            return memo.loss
         if self.batch_size is None:
-            return self._pass(True)[1]
+            return self._pass(True).loss
         return self._full_loss(self.x, self.y)
 
     def unseen_loss(self) -> float:
         return self._full_loss(self.x_unseen, self.y_unseen)
 
+    gil_free = False   # Python runs between the torch calls of an update
+
     def predict(self, which: str) -> np.ndarray:
-        """The model's outputs on the training or unseen samples (float32 forward pass)."""
+        """The model's outputs on the training or unseen samples (its float32 forward pass,
+        a few times faster than float64 numpy)."""
         x = self.x if which == "train" else self.x_unseen
         if len(x) == 0:
             return np.empty(0)
@@ -269,25 +283,24 @@ class NetCore:
         batch = None if full or self.batch_size is None else (self.batch_size, self.pos)
         return (self._version, self.loss, batch)
 
-    def _pass(self, full: bool) -> tuple[tuple[Any, ...], float, Any, list[Any]]:
+    def _pass(self, full: bool) -> _Pass:
         """The loss and gradients at the current parameters on the full batch or the next
         batch, by the update's own backward pass (`_grad_step`), kept until they change."""
         key = self._key(full)
         memo = self._memo
-        if memo is None or memo[0] != key:
+        if memo is None or memo.key != key:
             xb, yb = (self.x, self.y) if full else self._batch()
             with torch.no_grad():
                 loss, grads = self._grad_step(xb, yb)
-            memo = self._memo = (key, loss, None, grads)
+            memo = self._memo = _Pass(key, loss, grads)
         return memo
 
     def _grads(self, full: bool) -> list[np.ndarray]:
         """`_pass`'s gradients as float64 arrays (made once, when first asked for)."""
         memo = self._pass(full)
-        if memo[2] is None:
-            memo = self._memo = (memo[0], memo[1], [g.double().numpy() for g in memo[3]],
-                                 memo[3])
-        return memo[2]
+        if memo.grads64 is None:
+            memo.grads64 = [g.double().numpy() for g in memo.grads]
+        return memo.grads64
 
     def full_grad(self) -> dict[str, np.ndarray]:
         return dict(zip(self.names, self._grads(True), strict=True))

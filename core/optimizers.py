@@ -46,7 +46,7 @@ class NumpyOptimizer:
         # (1 - beta) (M = m / (1 - b1), S = s / (1 - b2)), so an update is M <- b1 M + g,
         # S <- b2 S + g^2: the same numbers as torch's m and s, two calls fewer.
         self._ms = np.zeros((2, size))
-        self._gg = np.empty((2, size))   # [g; g^2]; row 0 is `grad_buffer()`
+        self._gg = np.empty((2, size))   # [g; g^2]
         self._tmp = np.empty(size)
         self._betas = np.array([[BETA1], [BETA2]])
         self.buf: np.ndarray | None = None   # momentum velocity or Adam's M
@@ -57,10 +57,6 @@ class NumpyOptimizer:
         self.buf = None
         self.sq = None
 
-    def grad_buffer(self) -> np.ndarray:
-        """Where a caller may write the gradient so `apply` need not copy it."""
-        return self._gg[0]
-
     def _adam_coefs(self, t: int) -> tuple[float, float]:
         """(k, e) with step = -k M / (sqrt(S) + e), equal to torch's
         -lr (m / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps)."""
@@ -69,19 +65,17 @@ class NumpyOptimizer:
         root = math.sqrt(1.0 - BETA2)
         return self.lr * (1.0 - BETA1) * c2 / (c1 * root), EPS * c2 / root
 
-    def adam_schedule(self, n: int) -> tuple[list[float], list[float]]:
-        """For a caller that inlines the next n Adam updates (see `apply`): their (k, e)
-        coefficients, in one vectorized call; starts the moments if needed and advances t."""
-        if self.sq is None:
+    def state_rows(self) -> np.ndarray:
+        """The (2, size) state for an update loop written elsewhere (the compiled linear
+        kernels): row 0 = momentum's velocity or Adam's M, row 1 = Adam's S, zeroed before
+        the first update (momentum's first v = mu * 0 + g = g, as `apply` makes it)."""
+        if self.kind == "momentum" and self.buf is None:
+            self._ms[0].fill(0.0)
+            self.buf = self._ms[0]
+        elif self.kind == "adam" and self.sq is None:
             self._ms.fill(0.0)
             self.buf, self.sq = self._ms[0], self._ms[1]
-        t = np.arange(self.t + 1, self.t + n + 1, dtype=np.float64)
-        self.t += n
-        c1 = 1.0 - BETA1 ** t
-        c2 = np.sqrt(1.0 - BETA2 ** t)
-        root = math.sqrt(1.0 - BETA2)
-        k = self.lr * (1.0 - BETA1) * c2 / (c1 * root)
-        return k.tolist(), (EPS * c2 / root).tolist()
+        return self._ms
 
     def apply(self, theta: np.ndarray, g: np.ndarray) -> None:
         """theta += the update for gradient g (g may be overwritten)."""

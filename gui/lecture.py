@@ -55,13 +55,17 @@ class StepError(ValueError):
     """One line naming the file and what is wrong with it."""
 
 
+def _only(name: str, raw: dict[str, Any], known: set[str], what: str) -> None:
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise StepError(f"{name}: unknown {what} {', '.join(unknown)}")
+
+
 def parse_step(name: str, raw: Any) -> LectureStep:
     """Validate one step's JSON object; StepError names the problem."""
     if not isinstance(raw, dict):
         raise StepError(f"{name}: a step must be a JSON object")
-    unknown = sorted(set(raw) - STEP_KEYS)
-    if unknown:
-        raise StepError(f"{name}: unknown key(s) {', '.join(unknown)}")
+    _only(name, raw, STEP_KEYS, "key(s)")
     for key in ("title", "caption"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise StepError(f"{name}: '{key}' must be a non-empty text")
@@ -93,9 +97,7 @@ def parse_step(name: str, raw: Any) -> LectureStep:
     options = raw.get("options", {})
     if not isinstance(options, dict):
         raise StepError(f"{name}: 'options' must be an object")
-    unknown = sorted(set(options) - OPTION_KEYS)
-    if unknown:
-        raise StepError(f"{name}: unknown option(s) {', '.join(unknown)}")
+    _only(name, options, OPTION_KEYS, "option(s)")
     for key in ("track", "start"):
         v = options.get(key)
         if v is not None and (not isinstance(v, list) or len(v) != 2):

@@ -22,9 +22,9 @@ from gui.launcher import keep_freed_memory
 
 PUBLISH_INTERVAL = 1.0 / 30.0   # at most ~30 snapshots a second reach the GUI
 # Snapshots may take at most this share of the worker's time. A 3 x 100 ReLU snapshot
-# (~3.5 ms: predictions on every day, the full-batch gradient) then goes out ~22 times a
-# second, a linear one (~0.1 ms) 30 times; each one also costs the GUI a frame, drawn
-# while the worker waits for the GIL.
+# (~2 ms: predictions on every day; its gradient pass is the next update's) may go out
+# ~30 times a second, as a linear one (~0.1 ms) does; FRAME_SHARE below is what spaces a
+# network's.
 SNAPSHOT_SHARE = 0.08
 # Most work between two looks at the mailbox: under a frame, so Pause / Step / Reset
 # answer within one. A slow snapshot (3 x 100 ReLU) then comes every second chunk; the

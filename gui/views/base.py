@@ -327,5 +327,5 @@ def tame(values: object, lo: float, hi: float, far: float = FAR) -> tuple[np.nda
 
 
 def epoch_seconds(dates: np.ndarray) -> np.ndarray:
-    """datetime64[D] -> float64 seconds since 1970 (what pg.DateAxisItem expects)."""
+    """datetime64[D] -> float64 seconds since 1970 (what the date axis expects)."""
     return np.asarray(dates, dtype="datetime64[D]").astype("datetime64[s]").astype(np.float64)
