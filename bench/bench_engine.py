@@ -5,17 +5,17 @@ batch as float32 tensors built once, `zero_grad / loss / backward / step` per up
 sides take the same number of updates with the same optimizer, learning rate and loss on
 the same data; the ratio is our updates per second over the baseline's.
 
-Both sides run with the thread settings the product uses (`gui.launcher.THREADS`, set by
+Both sides run with the thread settings the product uses (`core.runtime.THREADS`, set by
 the `fnlab` script and the app before numpy loads): one OpenBLAS / OpenMP thread and
 `torch.set_num_threads(1)` as the app's training worker does, and with its memory setting
-(`gui.worker.keep_freed_memory`: glibc keeps freed blocks for reuse instead of unmapping
+(`core.runtime.keep_freed_memory`: glibc keeps freed blocks for reuse instead of unmapping
 them). The header line says which settings were in effect.
 """
 
 from __future__ import annotations
 
 # Before numpy's import: OpenBLAS reads its thread count once, when it loads.
-from gui.launcher import THREADS, use_engine_threads
+from core.runtime import THREADS, use_engine_threads
 
 use_engine_threads()
 
@@ -158,7 +158,7 @@ def blas_threads() -> str:
 
 
 def main() -> Iterator[Result]:
-    from gui.launcher import keep_freed_memory
+    from core.runtime import keep_freed_memory
 
     torch.set_num_threads(THREADS)       # as gui/worker.py does for the training thread
     kept = keep_freed_memory()           # ... and its memory setting (process-wide)

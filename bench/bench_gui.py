@@ -22,7 +22,7 @@ Everything is measured in this run; the machine's load line tells how noisy it w
 from __future__ import annotations
 
 # Before numpy's import: OpenBLAS reads its thread count once, when it loads.
-from gui.launcher import THREADS, use_engine_threads
+from core.runtime import THREADS, use_engine_threads
 
 use_engine_threads()
 
@@ -65,11 +65,10 @@ def headless_rate(config: RunConfig, seconds: float) -> float:
     import torch
 
     from core.engine import Trainer
-    from gui.worker import TORCH_THREADS, keep_freed_memory
+    from core.runtime import tune_training_thread
 
-    keep_freed_memory()
     before = torch.get_num_threads()
-    torch.set_num_threads(TORCH_THREADS)
+    tune_training_thread()
     try:
         trainer = Trainer(config.replace(limit_updates=None, limit_epochs=None))
         trainer.run(20)
@@ -95,7 +94,7 @@ def in_app(config: RunConfig, seconds: float) -> dict[str, list[float] | float]:
     from PySide6.QtCore import QCoreApplication, QElapsedTimer, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from gui.app import settle_garbage_collector
+    from core.runtime import settle_garbage_collector
     from gui.main_window import SETTINGS_ENV, MainWindow
 
     app = QApplication.instance() or QApplication([])

@@ -7,7 +7,6 @@ for slides and the README; bad arguments end with one line on stderr and exit co
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import sys
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.config import ConfigError, RunConfig
-from gui.launcher import use_engine_threads
+from core.runtime import settle_garbage_collector, use_engine_threads
 
 EXIT_USAGE = 2
 DEFAULT_PRESET = "linear-1day"
@@ -106,10 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fnlab: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
-    # One BLAS thread: the worker trains on one core while the GUI thread draws on the
-    # other. Measured on 2 busy cores, a 3 x 100 ReLU snapshot's numpy forward took 70 ms
-    # with OpenBLAS's default two threads and 14 ms with one. Must precede numpy's import.
-    # Qt paints in the GUI thread only (see gui.launcher.PAINT_ENV).
+    # One BLAS thread, Qt painting in the GUI thread (core.runtime); before numpy's import.
     use_engine_threads()
     if args.screenshot or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -153,15 +149,6 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     settle_garbage_collector()
     return int(app.exec())
-
-
-def settle_garbage_collector() -> None:
-    """Move the ~250,000 objects of a started app (modules, Qt wrappers, plot items) out of
-    the collector's view: a full collection over them took up to ~90 ms, holding the GIL
-    that both the GUI and the training thread need (a visible hitch mid-lecture). Only
-    objects made from here on are scanned; these stay alive for the app's life anyway."""
-    gc.collect()
-    gc.freeze()
 
 
 def _quiet_offscreen(_mode: object, _context: object, message: str) -> None:

@@ -568,7 +568,7 @@ def run_lecture(app: Any, args: Any) -> int:
 
     step = (args.step or 1) - 1
     if not args.screenshot:
-        from gui.app import settle_garbage_collector
+        from core.runtime import settle_garbage_collector
 
         window = MainWindow(theme=args.theme)
         window.show()

@@ -18,7 +18,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from core.config import ConfigError, RunConfig
-from gui.launcher import keep_freed_memory
+from core.runtime import tune_training_thread
 
 PUBLISH_INTERVAL = 1.0 / 30.0   # at most ~30 snapshots a second reach the GUI
 # Snapshots may take at most this share of the worker's time. A 3 x 100 ReLU snapshot
@@ -40,7 +40,6 @@ SLOWEST_FRAMES = 0.08           # ... and snapshots still come at least ~12 time
 MIN_CHUNK_SECONDS = 0.004       # least, when a snapshot is due sooner
 PUBLISH_SLACK = 0.005           # a snapshot due this soon goes now
 IDLE_WAIT = 0.05                # paused: how long to sleep when nothing arrives
-TORCH_THREADS = 1               # measured on 2 cores: see the report in bench / README
 
 
 @dataclass(frozen=True)
@@ -159,13 +158,7 @@ class TrainingWorker(QObject):
     @Slot()
     def run(self) -> None:
         """The thread's body: returns only when `stop()` is called."""
-        try:
-            import torch
-
-            torch.set_num_threads(TORCH_THREADS)
-        except Exception:  # torch is the engine's business; a failure here is not fatal
-            pass
-        keep_freed_memory()
+        tune_training_thread()
         while not self._stop:
             try:
                 forced = self._process_commands()

@@ -4,6 +4,6 @@
 here, first. On two shared cores, extra math threads only fight the GUI and each other.
 """
 
-from gui.launcher import use_engine_threads
+from core.runtime import use_engine_threads
 
 use_engine_threads()

@@ -244,7 +244,7 @@ def test_the_started_app_settles_the_garbage_collector():
     ~250,000 took up to ~90 ms with the GIL held)."""
     import gc
 
-    from gui.app import settle_garbage_collector
+    from core.runtime import settle_garbage_collector
 
     assert gc.get_freeze_count() == 0
     try:

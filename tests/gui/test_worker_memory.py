@@ -19,7 +19,7 @@ CHILD = textwrap.dedent("""
     from core.engine import Trainer
     torch.set_num_threads(1)
     if sys.argv[1] == "keep":
-        from gui.worker import keep_freed_memory
+        from core.runtime import keep_freed_memory
         assert keep_freed_memory()
 
     def work(out):

@@ -1,0 +1,83 @@
+"""Process tuning: thread counts, glibc's keep-freed-memory setting, the collector freeze.
+
+Every entry point (`fnlab`, the CLI, the app, lecture mode, bench/, the tests) and the
+training thread tune the process the same way, so each imports it from here. Qt-free and
+numpy-free on import: `use_engine_threads` must run before numpy or torch is imported.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import sys
+
+# One BLAS / OpenMP thread, as the app runs: the products in a linear update are far too
+# small to split across threads, and on the lecture laptop's second core the GUI thread
+# draws. Measured on 2 busy cores, a 3 x 100 ReLU snapshot's numpy forward took 70 ms with
+# OpenBLAS's default two threads and 14 ms with one. OpenBLAS and OpenMP read these only
+# at load time; torch takes its default thread count from OMP_NUM_THREADS. A value already
+# set wins.
+THREADS = 1
+THREAD_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+# The training thread's torch thread count (measured on 2 cores: see the report in bench /
+# README).
+TORCH_THREADS = 1
+# Qt's raster painter splits big fills and pixmap-cache clears across a thread pool and
+# waits for it; with the worker on the other core that wait is a scheduling delay
+# (measured: a loss-plot axis 1.9 ms a paint with the pool, 0.7 ms without). Read when
+# the pool is first needed, at the first paint. Only an environment variable: no Qt here.
+PAINT_ENV = {"QT_NO_GUI_THREADPOOL": "1"}
+
+
+def use_engine_threads() -> None:
+    """Set the engine's thread variables (before numpy / torch are imported to count)
+    and keep Qt's painting in the GUI thread."""
+    for var in THREAD_ENV:
+        os.environ.setdefault(var, str(THREADS))
+    for var, value in PAINT_ENV.items():
+        os.environ.setdefault(var, value)
+
+
+# glibc malloc (mallopt parameters): allocations this big or bigger are mapped one by one,
+# and free memory above this much at a heap's top goes back to the system.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+KEEP_FREED_BYTES = 64 << 20
+
+
+def keep_freed_memory() -> bool:
+    """Let freed memory be reused instead of returned to the system (glibc only).
+
+    A network update allocates and frees tensors of ~0.5 MB; by default glibc maps each one
+    fresh and unmaps it on free, so every update page-faults its memory in again: measured
+    ~60,000 faults a second in the training thread and ~12% of its speed (3 x 100 ReLU,
+    a fresh app). Keeping up to 64 MB for reuse ends that. True if the settings took.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, KEEP_FREED_BYTES)) and \
+        bool(mallopt(M_TRIM_THRESHOLD, KEEP_FREED_BYTES))
+
+
+def tune_training_thread() -> None:
+    """What the thread that trains sets first: torch's thread count and the memory setting."""
+    try:
+        import torch
+
+        torch.set_num_threads(TORCH_THREADS)
+    except Exception:  # torch is the engine's business; a failure here is not fatal
+        pass
+    keep_freed_memory()
+
+
+def settle_garbage_collector() -> None:
+    """Move the ~250,000 objects of a started app (modules, Qt wrappers, plot items) out of
+    the collector's view: a full collection over them took up to ~90 ms, holding the GIL
+    that both the GUI and the training thread need (a visible hitch mid-lecture). Only
+    objects made from here on are scanned; these stay alive for the app's life anyway."""
+    gc.collect()
+    gc.freeze()
