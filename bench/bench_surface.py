@@ -16,7 +16,8 @@ from bench import Result, median_time
 from core.data import load_builtin, window
 from core.losses import loss_value
 from core.models import forward_numpy, init_params, set_scalar
-from core.surface import linear_surface, slice_surface
+from core.slices import slice_surface
+from core.surface import linear_surface
 
 GRID = 200
 MSE_FLOOR = 100.0

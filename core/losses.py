@@ -16,6 +16,12 @@ LOSSES = ("mae", "mse")
 TITLES = {"mae": "mean absolute error", "mse": "mean squared error"}
 
 
+def check_loss(loss: str) -> None:
+    """ValueError unless `loss` is one of LOSSES."""
+    if loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}")
+
+
 def loss_value(loss: str, pred: np.ndarray, y: np.ndarray) -> float:
     """The loss of predictions `pred` against labels `y`, in their own (training) unit."""
     e = np.asarray(pred, dtype=np.float64) - np.asarray(y, dtype=np.float64)

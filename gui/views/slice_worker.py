@@ -1,4 +1,4 @@
-"""Background computation of a 2-D loss slice (`core.surface.iter_slice`) for the surface view.
+"""Background computation of a 2-D loss slice (`core.slices.iter_slice`) for the surface view.
 
 A slice of a network's loss costs up to one forward pass per grid point, too slow for the GUI
 thread, so it runs in a daemon thread: the coarse preview first (the panel is never blank
@@ -14,30 +14,9 @@ import sys
 import threading
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from core import models, surface
-
-
-def slice_window(params: dict[str, np.ndarray], names: tuple[str, str],
-                 path: np.ndarray | None = None
-                 ) -> tuple[tuple[float, float], tuple[float, float]]:
-    """(centers, spans) around the current values, widened to cover the descent path."""
-    centers, spans = [], []
-    for k, name in enumerate(names):
-        v = models.get_scalar(params, name)
-        lo, hi = v - surface.default_span(v), v + surface.default_span(v)
-        if path is not None and len(path):
-            col = np.asarray(path)[:, k]
-            col = col[np.isfinite(col)]
-            if col.size:
-                pad = 0.1 * (float(col.max() - col.min()) + 1e-9)
-                lo, hi = min(lo, float(col.min()) - pad), max(hi, float(col.max()) + pad)
-        centers.append(0.5 * (lo + hi))
-        spans.append(0.5 * (hi - lo))
-    return (centers[0], centers[1]), (spans[0], spans[1])
-
+from core import slices
 
 SLICE_NICE = 10   # the slice thread yields the CPU to the GUI and the training threads
 
@@ -59,7 +38,7 @@ def lower_priority(nice: int = SLICE_NICE) -> bool:
 
 
 class SliceWorker(QObject):
-    """Runs `core.surface.iter_slice` in a thread; `grid_ready(token, Slice)` arrives queued
+    """Runs `core.slices.iter_slice` in a thread; `grid_ready(token, Slice)` arrives queued
     on the GUI thread (the signal is emitted from the worker thread)."""
 
     grid_ready = Signal(int, object)
@@ -89,7 +68,7 @@ class SliceWorker(QObject):
         def run() -> None:
             lower_priority()
             try:
-                for piece in surface.iter_slice(should_stop=stop.is_set, **kwargs):
+                for piece in slices.iter_slice(should_stop=stop.is_set, **kwargs):
                     if stop.is_set():
                         return
                     self.grid_ready.emit(token, piece)

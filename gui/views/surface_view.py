@@ -19,10 +19,11 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from core import models, surface
+from core.slices import slice_window
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
 from gui.views.base import View, cache_static, segmented, text_item
-from gui.views.slice_worker import SliceWorker, slice_window
+from gui.views.slice_worker import SliceWorker
 
 N_CONTOURS = 14
 MAX_CHOICES = 300          # parameters offered in the pickers (a deep net has 30,000)

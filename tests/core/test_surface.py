@@ -11,15 +11,14 @@ from scipy.optimize import linprog
 from core.data import load_builtin, window
 from core.losses import loss_value
 from core.models import forward_numpy, init_params, set_scalar
+from core.slices import iter_slice, slice_surface
 from core.surface import (
     auto_range,
-    iter_slice,
     lad_line,
     least_squares_line,
     linear_gradient,
     linear_loss,
     linear_surface,
-    slice_surface,
 )
 
 
@@ -297,10 +296,10 @@ def test_slice_can_be_cancelled_between_columns():
 
 def test_a_deep_slice_stops_inside_a_column():
     # Deep columns are computed in batches of points; a stop request is seen between them.
-    import core.surface as surface_mod
+    import core.slices as slices_mod
 
     params, x, y = _net_case("relu", 5, 2)
-    ev = surface_mod._SliceEvaluator("relu", params, x, y, "mae", ("W1[1,1]", "b1[1]"))
+    ev = slices_mod._SliceEvaluator("relu", params, x, y, "mae", ("W1[1,1]", "b1[1]"))
     ev._width = 2_000_000  # one point per batch
     calls = []
 
