@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.config import LOSSES, MODELS, OPTIMIZERS, ConfigError, RunConfig
+from core.config import LOSSES, MODELS, OPTIMIZERS, ConfigError, RunConfig, one_line
 
 EXIT_USAGE = 2
 
@@ -96,15 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         return {"train": cmd_train, "table": cmd_table, "datasets": cmd_datasets}[
             args.command](args)
     except (CliError, ConfigError, ValueError, OSError) as exc:
-        print(f"fnlab {args.command}: {_one_line(exc)}", file=sys.stderr)
+        print(f"fnlab {args.command}: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"fnlab {args.command}: interrupted", file=sys.stderr)
         return 130
 
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _load_data(name: str, column: str | None, split: str | None, days: int) -> Any:

@@ -41,6 +41,12 @@ class ConfigError(ValueError):
     """A setting that makes no sense; the message is one line meant for the user."""
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception as the one line a person reads (status line, banner, CLI): its message
+    with newlines and runs of spaces folded, or its type's name when it has none."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that defines one training run.

@@ -12,6 +12,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.config import ConfigError, RunConfig
 from core.runtime import settle_garbage_collector, use_engine_threads
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.step is not None and not args.lecture:
             raise UsageError("--step needs --lecture")
         if args.lecture:
-            from gui.lecture import step_number_error
+            from core.lecture_steps import step_number_error
 
             if step_number_error(args.step):
                 raise UsageError(step_number_error(args.step))
@@ -126,8 +127,6 @@ def main(argv: list[str] | None = None) -> int:
     # Without a preset the app opens where the lecture starts: y = b + w x1 on the surface.
     config = (preset or load_preset(DEFAULT_PRESET)).config
     if args.lecture:
-        from gui.lecture import run_lecture
-
         return run_lecture(app, args)
     if args.screenshot:
         from gui.screenshot import render
@@ -149,6 +148,43 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     settle_garbage_collector()
     return int(app.exec())
+
+
+def run_lecture(app: Any, args: argparse.Namespace) -> int:
+    """`fnlab --lecture [--step N] [--screenshot FILE.png]`: the window in lecture mode,
+    or (with --screenshot) step N trained, its tables filled, saved as a picture."""
+    from gui.lecture import open_lecture, ready_to_grab
+    from gui.main_window import MainWindow
+    from gui.screenshot import SIZE, wait_until
+
+    step = (args.step or 1) - 1
+    if not args.screenshot:
+        window = MainWindow(theme=args.theme)
+        window.show()
+        open_lecture(window, step)
+        settle_garbage_collector()
+        return int(app.exec())
+    window = MainWindow(theme=args.theme or "projector", persist=False)
+    try:
+        window.resize(*SIZE)
+        window.show()
+        controller = open_lecture(window, step)
+        if not wait_until(lambda: controller.ready, args.timeout):
+            print(f"fnlab: step {step + 1} did not finish within {args.timeout:g} s",
+                  file=sys.stderr)
+            return 1
+        wait_until(lambda: ready_to_grab(window, controller), min(args.timeout, 60.0))
+        wait_until(lambda: False, 0.5)    # let the last frame and repaints land
+        path = Path(args.screenshot)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not window.grab().save(str(path)):
+            print(f"fnlab: cannot write {path}", file=sys.stderr)
+            return 1
+        print(f"{path}: lecture step {step + 1} / {len(controller.steps)}: "
+              f"{controller.step.title}")
+        return 0
+    finally:
+        window.close()
 
 
 def _quiet_offscreen(_mode: object, _context: object, message: str) -> None:

@@ -1,30 +1,28 @@
-"""Lecture mode: the lecture as an ordered list of steps a lecturer clicks through.
+"""Lecture mode: the controller that walks a MainWindow through the lecture's steps.
 
-A step is data (resources/presets/lecture/NN-slug.json): a title, a caption with its
-formula, a run config, which views show, how many updates to train on entry, and a few
-options (errors drawn, w/b sliders, a full-batch reference path, the lecture's tables).
-A broken file is named in one line and skipped; the other steps still open.
+The steps themselves are data (core/lecture_steps.py reads and validates them); here they
+become the window's config, visible docks and options, a clicker's keys turn the page and
+the lecture's tables train in the background. `fnlab --lecture` starts in gui/app.py.
 """
 
 from __future__ import annotations
 
-import json
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal
 from PySide6.QtWidgets import QApplication, QDockWidget
 
-from core.config import ConfigError, RunConfig
+from core.config import ConfigError, RunConfig, one_line
+from core.lecture_steps import (
+    LECTURE_DIR,
+    LectureStep,
+    full_batch_path,
+    lecture_table_rows,
+    load_steps,
+)
 
-LECTURE_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets" / "lecture"
-STEP_KEYS = {"title", "caption", "formula", "config", "views", "updates", "speed", "play",
-             "options"}
-VIEW_NAMES = ("controls", "surface", "fit", "series", "loss", "table", "builder")
-OPTION_KEYS = {"errors", "sliders", "reference_path", "tables", "zoom", "track", "start",
-               "log_loss"}
 NEXT_KEYS = {Qt.Key.Key_PageDown, Qt.Key.Key_Right, Qt.Key.Key_Space, Qt.Key.Key_Down}
 PREV_KEYS = {Qt.Key.Key_PageUp, Qt.Key.Key_Left, Qt.Key.Key_Backspace, Qt.Key.Key_Up}
 # What the "?" overlay lists while lecture mode holds these keys.
@@ -33,133 +31,6 @@ KEY_HINTS = [("Next lecture step", "PgDown  or  Space  or  Right  or  Down"),
              ("Present full screen / leave", "F11  (Esc leaves)")]
 TAKEN_KEYS = frozenset({"PgDown", "PgUp", "Space", "Right", "Left", "Up", "Down",
                         "Backspace", "F11", "Esc"})
-
-
-@dataclass(frozen=True)
-class LectureStep:
-    """One lecture step, validated."""
-
-    name: str
-    title: str
-    caption: str
-    formula: str
-    config: RunConfig
-    views: tuple[str, ...]
-    updates: int = 0
-    speed: float | None = None
-    play: bool = False
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-class StepError(ValueError):
-    """One line naming the file and what is wrong with it."""
-
-
-def _only(name: str, raw: dict[str, Any], known: set[str], what: str) -> None:
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise StepError(f"{name}: unknown {what} {', '.join(unknown)}")
-
-
-def parse_step(name: str, raw: Any) -> LectureStep:
-    """Validate one step's JSON object; StepError names the problem."""
-    if not isinstance(raw, dict):
-        raise StepError(f"{name}: a step must be a JSON object")
-    _only(name, raw, STEP_KEYS, "key(s)")
-    for key in ("title", "caption"):
-        if not isinstance(raw.get(key), str) or not raw[key].strip():
-            raise StepError(f"{name}: '{key}' must be a non-empty text")
-    if not isinstance(raw.get("formula", ""), str):
-        raise StepError(f"{name}: 'formula' must be a text")
-    if not isinstance(raw.get("config"), dict):
-        raise StepError(f"{name}: 'config' must be an object of run settings")
-    try:
-        config = RunConfig.from_dict(raw["config"])
-    except ConfigError as exc:
-        raise StepError(f"{name}: config: {exc}") from None
-    views = raw.get("views")
-    if not isinstance(views, list) or not views or not all(isinstance(v, str) for v in views):
-        raise StepError(f"{name}: 'views' must be a list of view names")
-    bad = [v for v in views if v not in VIEW_NAMES]
-    if bad:
-        raise StepError(f"{name}: unknown view(s) {', '.join(bad)} (known: "
-                        f"{', '.join(VIEW_NAMES)})")
-    updates = raw.get("updates", 0)
-    if isinstance(updates, bool) or not isinstance(updates, int) or not 0 <= updates <= 10**7:
-        raise StepError(f"{name}: 'updates' must be a whole number from 0 to 10,000,000")
-    speed = raw.get("speed")
-    if speed is not None and (isinstance(speed, bool) or not isinstance(speed, (int, float))
-                              or not 0 < speed <= 1e6):
-        raise StepError(f"{name}: 'speed' must be updates per second (> 0) or null")
-    play = raw.get("play", False)
-    if not isinstance(play, bool):
-        raise StepError(f"{name}: 'play' must be true or false")
-    options = raw.get("options", {})
-    if not isinstance(options, dict):
-        raise StepError(f"{name}: 'options' must be an object")
-    _only(name, options, OPTION_KEYS, "option(s)")
-    for key in ("track", "start"):
-        v = options.get(key)
-        if v is not None and (not isinstance(v, list) or len(v) != 2):
-            raise StepError(f"{name}: option '{key}' must be a list of two values")
-    if options.get("start") is not None and not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in options["start"]):
-        raise StepError(f"{name}: option 'start' must be two numbers")
-    if not isinstance(options.get("log_loss", False), bool):
-        raise StepError(f"{name}: option 'log_loss' must be true or false")
-    tables = options.get("tables")
-    if tables is not None and not isinstance(tables, (bool, dict)):
-        raise StepError(f"{name}: option 'tables' must be true or an object")
-    return LectureStep(name, raw["title"].strip(), raw["caption"].strip(),
-                       str(raw.get("formula", "")).strip(), config, tuple(views), updates,
-                       None if speed is None else float(speed), play, dict(options))
-
-
-def load_steps(folder: str | Path = LECTURE_DIR) -> tuple[list[LectureStep], list[str]]:
-    """The steps in order (index.json's list, else by file name) and one message per
-    broken file."""
-    folder = Path(folder)
-    errors: list[str] = []
-    index = folder / "index.json"
-    if index.is_file():
-        try:
-            names = json.loads(index.read_text(encoding="utf-8"))
-            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                raise ValueError("it must be a list of file names")
-            files = [folder / n for n in names]
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            errors.append(f"index.json: cannot read the step list ({_one_line(exc)})")
-            files = sorted(p for p in folder.glob("*.json") if p.name != "index.json")
-    else:
-        files = sorted(folder.glob("*.json"))
-    steps = []
-    for path in files:
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            errors.append(f"{path.name}: listed in index.json but missing")
-            continue
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            errors.append(f"{path.name}: not valid JSON ({_one_line(exc)})")
-            continue
-        try:
-            steps.append(parse_step(path.name, raw))
-        except StepError as exc:
-            errors.append(str(exc))
-    return steps, errors
-
-
-def full_batch_path(config: RunConfig, updates: int, data: Any = None) -> Any:
-    """The path full-batch gradient descent takes from the same start (headless, cheap for
-    the 1-day linear model): what the noisy mini-batch path is compared with."""
-    import numpy as np
-
-    from core.engine import Trainer
-
-    cfg = config.replace(batch_size=None, limit_updates=max(1, updates), limit_epochs=None)
-    trainer = Trainer(cfg, data)
-    trainer.run(max(1, updates))
-    return np.asarray(trainer.snapshot(extras=False).path, dtype=np.float64)
 
 
 class TablesThread(QThread):
@@ -185,36 +56,10 @@ class TablesThread(QThread):
         try:
             self._run()
         except Exception as exc:  # shown as a banner, never a traceback
-            self.failed.emit(_one_line(exc))
+            self.failed.emit(one_line(exc))
 
     def _run(self) -> None:
-        from core.data import load_series, window
-        from core.engine import Trainer
-        from core.experiments import lecture_tables
-        from core.results import result_row
-
-        series = load_series(self._dataset)
-        exps = lecture_tables(self._dataset, net_updates=self._net_updates)
-        data: dict[int, Any] = {}
-        done: dict[str, Any] = {}
-        for exp in exps:
-            if self._stop.is_set():
-                return
-            key = exp.config.to_json()
-            if key not in done:
-                cfg = exp.config
-                if cfg.days not in data:
-                    data[cfg.days] = window(series, cfg.days, cfg.split)
-                trainer = Trainer(cfg, data[cfg.days])
-                while not trainer.done:
-                    if self._stop.is_set():
-                        return
-                    trainer.run(25)
-                done[key] = (trainer.snapshot(extras=False), trainer.data)
-            snap, d = done[key]
-            row = result_row(exp.config, snap, d)
-            row["model"] = f"table {exp.table}: {exp.label}"
-            row["table"] = exp.table
+        for row in lecture_table_rows(self._dataset, self._net_updates, self._stop.is_set):
             self.row_ready.emit(row)
 
 
@@ -453,7 +298,7 @@ class LectureController(QObject):
         try:
             path = full_batch_path(info.config, n, info.data)
         except (ConfigError, ValueError) as exc:
-            self.window.show_banner(f"Lecture: no full-batch path ({_one_line(exc)})")
+            self.window.show_banner(f"Lecture: no full-batch path ({one_line(exc)})")
             return
         surface = self.window.views["surface"]
         surface.set_reference_path(path, "full batch")
@@ -542,61 +387,8 @@ def open_lecture(window: Any, step: int = 0, folder: str | Path = LECTURE_DIR
     return controller
 
 
-def step_number_error(step: int | None, folder: str | Path = LECTURE_DIR) -> str | None:
-    """One line if `step` (1-based) is not a lecture step, else None."""
-    if step is None:
-        return None
-    steps, _ = load_steps(folder)
-    if not 1 <= step <= len(steps):
-        return f"--step must be from 1 to {len(steps)}, got {step}"
-    return None
-
-
 def ready_to_grab(window: Any, controller: LectureController) -> bool:
     """The step trained, its tables filled, and every view idle (for screenshots)."""
     from gui.screenshot import views_idle
 
     return controller.ready and views_idle(window)
-
-
-def run_lecture(app: Any, args: Any) -> int:
-    """`fnlab --lecture [--step N] [--screenshot FILE.png]`."""
-    import sys
-
-    from gui.main_window import MainWindow
-    from gui.screenshot import SIZE, wait_until
-
-    step = (args.step or 1) - 1
-    if not args.screenshot:
-        from core.runtime import settle_garbage_collector
-
-        window = MainWindow(theme=args.theme)
-        window.show()
-        open_lecture(window, step)
-        settle_garbage_collector()
-        return int(app.exec())
-    window = MainWindow(theme=args.theme or "projector", persist=False)
-    try:
-        window.resize(*SIZE)
-        window.show()
-        controller = open_lecture(window, step)
-        if not wait_until(lambda: controller.ready, args.timeout):
-            print(f"fnlab: step {step + 1} did not finish within {args.timeout:g} s",
-                  file=sys.stderr)
-            return 1
-        wait_until(lambda: ready_to_grab(window, controller), min(args.timeout, 60.0))
-        wait_until(lambda: False, 0.5)    # let the last frame and repaints land
-        path = Path(args.screenshot)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not window.grab().save(str(path)):
-            print(f"fnlab: cannot write {path}", file=sys.stderr)
-            return 1
-        print(f"{path}: lecture step {step + 1} / {len(controller.steps)}: "
-              f"{controller.step.title}")
-        return 0
-    finally:
-        window.close()
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__

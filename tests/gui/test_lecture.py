@@ -14,7 +14,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from gui.lecture import LECTURE_DIR, load_steps, open_lecture
+from core.lecture_steps import LECTURE_DIR, load_steps
+from gui.lecture import open_lecture
 from gui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[2]

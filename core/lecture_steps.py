@@ -1,0 +1,198 @@
+"""The lecture's step files: the format, its validation, and the work a step asks for.
+
+A step is data (resources/presets/lecture/NN-slug.json): a title, a caption with its
+formula, a run config, which views show, how many updates to train on entry, and a few
+options (errors drawn, w/b sliders, a full-batch reference path, the lecture's tables).
+A broken file is named in one line and skipped; the other steps still open. Qt-free: the
+controller that shows steps in the window is gui/lecture.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.config import ConfigError, RunConfig, one_line
+
+LECTURE_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets" / "lecture"
+STEP_KEYS = {"title", "caption", "formula", "config", "views", "updates", "speed", "play",
+             "options"}
+VIEW_NAMES = ("controls", "surface", "fit", "series", "loss", "table", "builder")
+OPTION_KEYS = {"errors", "sliders", "reference_path", "tables", "zoom", "track", "start",
+               "log_loss"}
+
+
+@dataclass(frozen=True)
+class LectureStep:
+    """One lecture step, validated."""
+
+    name: str
+    title: str
+    caption: str
+    formula: str
+    config: RunConfig
+    views: tuple[str, ...]
+    updates: int = 0
+    speed: float | None = None
+    play: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class StepError(ValueError):
+    """One line naming the file and what is wrong with it."""
+
+
+def _only(name: str, raw: dict[str, Any], known: set[str], what: str) -> None:
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise StepError(f"{name}: unknown {what} {', '.join(unknown)}")
+
+
+def parse_step(name: str, raw: Any) -> LectureStep:
+    """Validate one step's JSON object; StepError names the problem."""
+    if not isinstance(raw, dict):
+        raise StepError(f"{name}: a step must be a JSON object")
+    _only(name, raw, STEP_KEYS, "key(s)")
+    for key in ("title", "caption"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise StepError(f"{name}: '{key}' must be a non-empty text")
+    if not isinstance(raw.get("formula", ""), str):
+        raise StepError(f"{name}: 'formula' must be a text")
+    if not isinstance(raw.get("config"), dict):
+        raise StepError(f"{name}: 'config' must be an object of run settings")
+    try:
+        config = RunConfig.from_dict(raw["config"])
+    except ConfigError as exc:
+        raise StepError(f"{name}: config: {exc}") from None
+    views = raw.get("views")
+    if not isinstance(views, list) or not views or not all(isinstance(v, str) for v in views):
+        raise StepError(f"{name}: 'views' must be a list of view names")
+    bad = [v for v in views if v not in VIEW_NAMES]
+    if bad:
+        raise StepError(f"{name}: unknown view(s) {', '.join(bad)} (known: "
+                        f"{', '.join(VIEW_NAMES)})")
+    updates = raw.get("updates", 0)
+    if isinstance(updates, bool) or not isinstance(updates, int) or not 0 <= updates <= 10**7:
+        raise StepError(f"{name}: 'updates' must be a whole number from 0 to 10,000,000")
+    speed = raw.get("speed")
+    if speed is not None and (isinstance(speed, bool) or not isinstance(speed, (int, float))
+                              or not 0 < speed <= 1e6):
+        raise StepError(f"{name}: 'speed' must be updates per second (> 0) or null")
+    play = raw.get("play", False)
+    if not isinstance(play, bool):
+        raise StepError(f"{name}: 'play' must be true or false")
+    options = raw.get("options", {})
+    if not isinstance(options, dict):
+        raise StepError(f"{name}: 'options' must be an object")
+    _only(name, options, OPTION_KEYS, "option(s)")
+    for key in ("track", "start"):
+        v = options.get(key)
+        if v is not None and (not isinstance(v, list) or len(v) != 2):
+            raise StepError(f"{name}: option '{key}' must be a list of two values")
+    if options.get("start") is not None and not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in options["start"]):
+        raise StepError(f"{name}: option 'start' must be two numbers")
+    if not isinstance(options.get("log_loss", False), bool):
+        raise StepError(f"{name}: option 'log_loss' must be true or false")
+    tables = options.get("tables")
+    if tables is not None and not isinstance(tables, (bool, dict)):
+        raise StepError(f"{name}: option 'tables' must be true or an object")
+    return LectureStep(name, raw["title"].strip(), raw["caption"].strip(),
+                       str(raw.get("formula", "")).strip(), config, tuple(views), updates,
+                       None if speed is None else float(speed), play, dict(options))
+
+
+def load_steps(folder: str | Path = LECTURE_DIR) -> tuple[list[LectureStep], list[str]]:
+    """The steps in order (index.json's list, else by file name) and one message per
+    broken file."""
+    folder = Path(folder)
+    errors: list[str] = []
+    index = folder / "index.json"
+    if index.is_file():
+        try:
+            names = json.loads(index.read_text(encoding="utf-8"))
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise ValueError("it must be a list of file names")
+            files = [folder / n for n in names]
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            errors.append(f"index.json: cannot read the step list ({one_line(exc)})")
+            files = sorted(p for p in folder.glob("*.json") if p.name != "index.json")
+    else:
+        files = sorted(folder.glob("*.json"))
+    steps = []
+    for path in files:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            errors.append(f"{path.name}: listed in index.json but missing")
+            continue
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            errors.append(f"{path.name}: not valid JSON ({one_line(exc)})")
+            continue
+        try:
+            steps.append(parse_step(path.name, raw))
+        except StepError as exc:
+            errors.append(str(exc))
+    return steps, errors
+
+
+def full_batch_path(config: RunConfig, updates: int, data: Any = None) -> Any:
+    """The path full-batch gradient descent takes from the same start (headless, cheap for
+    the 1-day linear model): what the noisy mini-batch path is compared with."""
+    import numpy as np
+
+    from core.engine import Trainer
+
+    cfg = config.replace(batch_size=None, limit_updates=max(1, updates), limit_epochs=None)
+    trainer = Trainer(cfg, data)
+    trainer.run(max(1, updates))
+    return np.asarray(trainer.snapshot(extras=False).path, dtype=np.float64)
+
+
+def step_number_error(step: int | None, folder: str | Path = LECTURE_DIR) -> str | None:
+    """One line if `step` (1-based) is not a lecture step, else None."""
+    if step is None:
+        return None
+    steps, _ = load_steps(folder)
+    if not 1 <= step <= len(steps):
+        return f"--step must be from 1 to {len(steps)}, got {step}"
+    return None
+
+
+def lecture_table_rows(dataset: str = "channel", net_updates: int = 300,
+                       should_stop: Callable[[], bool] = lambda: False
+                       ) -> Iterator[dict[str, Any]]:
+    """Train the lecture's three tables (core.experiments) one row at a time, yielding each
+    loss-table row as it is done; stops between rows and every 25 updates when
+    `should_stop()` turns true. Equal configs train once."""
+    from core.data import load_series, window
+    from core.engine import Trainer
+    from core.experiments import lecture_tables
+    from core.results import result_row
+
+    series = load_series(dataset)
+    exps = lecture_tables(dataset, net_updates=net_updates)
+    data: dict[int, Any] = {}
+    done: dict[str, Any] = {}
+    for exp in exps:
+        if should_stop():
+            return
+        key = exp.config.to_json()
+        if key not in done:
+            cfg = exp.config
+            if cfg.days not in data:
+                data[cfg.days] = window(series, cfg.days, cfg.split)
+            trainer = Trainer(cfg, data[cfg.days])
+            while not trainer.done:
+                if should_stop():
+                    return
+                trainer.run(25)
+            done[key] = (trainer.snapshot(extras=False), trainer.data)
+        snap, d = done[key]
+        row = result_row(exp.config, snap, d)
+        row["model"] = f"table {exp.table}: {exp.label}"
+        row["table"] = exp.table
+        yield row
