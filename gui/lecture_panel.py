@@ -9,15 +9,14 @@ from typing import Any
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSlider,
     QVBoxLayout,
     QWidget,
 )
 
+from gui.controls.float_slider import FloatSlider
 from gui.theme import DARK, Theme
 
 SLIDER_STEPS = 400
@@ -26,53 +25,47 @@ B_RANGE = (-2.0, 4.0)          # b in the training unit (thousands of views, b* 
 
 
 class WBSliders(QWidget):
-    """Two sliders for y = b + w x1; `moved(w, b)` in the training unit."""
+    """Two sliders for y = b + w x1; `moved(w, b)` in the training unit (b reads in the
+    data's unit)."""
 
     moved = Signal(float, float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        self.w_slider = _slider()
-        self.b_slider = _slider()
-        self.w_label = QLabel()
-        self.b_label = QLabel()
-        for row, (name, slider, label) in enumerate((("w", self.w_slider, self.w_label),
-                                                     ("b", self.b_slider, self.b_label))):
-            title = QLabel(name)
-            title.setObjectName("lectureSliderName")
-            grid.addWidget(title, row, 0)
-            grid.addWidget(slider, row, 1)
-            grid.addWidget(label, row, 2)
-            label.setMinimumWidth(120)
-        grid.setColumnStretch(1, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
         self._scale = 1000.0
         self._unit = "views"
-        self.w_slider.valueChanged.connect(self._changed)
-        self.b_slider.valueChanged.connect(self._changed)
+        self.w = FloatSlider("w", *W_RANGE, 0.0, steps=SLIDER_STEPS, grow=False,
+                             fmt=lambda w: f"w = {w:.2f}")
+        self.b = FloatSlider("b", *B_RANGE, 0.0, steps=SLIDER_STEPS, grow=False,
+                             fmt=self._b_text)
+        for s in (self.w, self.b):
+            s.name_label.setObjectName("lectureSliderName")
+            s.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            s.slider.setMinimumWidth(260)
+            s.text.setMinimumWidth(120)
+            s.text.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+            s.value_changed.connect(self._changed)
+            lay.addWidget(s)
+        self.w_slider, self.b_slider = self.w.slider, self.b.slider
 
     def values(self) -> tuple[float, float]:
-        return (_value(self.w_slider, W_RANGE), _value(self.b_slider, B_RANGE))
+        return self.w.value, self.b.value
 
     def set_values(self, w: float, b: float, data: Any = None) -> None:
         """Show (w, b) without emitting `moved` (a step's start)."""
         if data is not None:
             self._scale = float(getattr(data, "scale", 1.0))
             self._unit = str(getattr(data, "unit", ""))
-        with QSignalBlocker(self.w_slider), QSignalBlocker(self.b_slider):
-            self.w_slider.setValue(_position(w, W_RANGE))
-            self.b_slider.setValue(_position(b, B_RANGE))
-        self._label()
+        self.w.set_value(w)
+        self.b.set_value(b)
 
-    def _changed(self, _value_: int) -> None:
-        self._label()
+    def _b_text(self, b: float) -> str:
+        return f"b = {b * self._scale:,.0f} {self._unit}"
+
+    def _changed(self, _value: float) -> None:
         self.moved.emit(*self.values())
-
-    def _label(self) -> None:
-        w, b = self.values()
-        self.w_label.setText(f"w = {w:.2f}")
-        self.b_label.setText(f"b = {b * self._scale:,.0f} {self._unit}")
 
 
 class LecturePanel(QWidget):
@@ -160,21 +153,3 @@ class LecturePanel(QWidget):
             f" min-width: 70px; }}"
             f"QLabel#lectureSliderName {{ font-size: {t.title_pt + 2}pt; font-style: italic;"
             f" font-weight: bold; }}")
-
-
-def _slider() -> QSlider:
-    s = QSlider(Qt.Orientation.Horizontal)
-    s.setRange(0, SLIDER_STEPS)
-    s.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-    s.setMinimumWidth(260)
-    return s
-
-
-def _value(slider: QSlider, rng: tuple[float, float]) -> float:
-    lo, hi = rng
-    return lo + (hi - lo) * slider.value() / SLIDER_STEPS
-
-
-def _position(v: float, rng: tuple[float, float]) -> int:
-    lo, hi = rng
-    return round(min(max((v - lo) / (hi - lo), 0.0), 1.0) * SLIDER_STEPS)

@@ -25,8 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
-    QSizePolicy,
-    QSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -43,11 +41,12 @@ from core.pieces import (
     zigzag,
 )
 from core.snapshot import Snapshot
+from gui.controls.float_slider import FloatSlider, short_number
 from gui.theme import DARK, Theme
 from gui.views.base import View, style_plot
+from gui.views.piece_editor import SLIDER_STEPS, PieceEditor
 
 MAX_PIECES = 12
-SLIDER_STEPS = 1000
 GRID_POINTS = 400
 FIT_POINTS = 200
 FIT_CHUNK = 20          # gradient steps per timer tick
@@ -59,128 +58,6 @@ KIND_TEXT = {"hard-sigmoid": "hard sigmoid", "sigmoid": "sigmoid", "relu": "ReLU
 # piece colours: mid-tone, saturated, readable on the dark and on the white background
 PALETTE = ("#2a9df4", "#e69500", "#1fae7a", "#9b6bff", "#e0457b", "#7a9a00",
            "#00a3b4", "#c46a2f", "#5b7cfa", "#b8860b", "#d45fd4", "#3f9f3f")
-
-
-def _fmt(v: float) -> str:
-    return f"{v:.3g}" if abs(v) < 1e4 else f"{v:.2e}"
-
-
-class ParamSlider(QWidget):
-    """One number on a slider with its name and value; the range grows to fit any value."""
-
-    value_changed = Signal(float)
-
-    def __init__(self, name: str, lo: float, hi: float, value: float,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.name = name
-        self._lo, self._hi = float(lo), float(hi)
-        self._value = float(value)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(6)
-        self._name = QLabel(name)
-        self._name.setMinimumWidth(24)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(0, SLIDER_STEPS)
-        self.slider.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self._text = QLabel()
-        self._text.setMinimumWidth(64)
-        self._text.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        lay.addWidget(self._name)
-        lay.addWidget(self.slider, 1)
-        lay.addWidget(self._text)
-        self.set_value(value)
-        self.slider.valueChanged.connect(self._on_slider)
-
-    @property
-    def value(self) -> float:
-        return self._value
-
-    @property
-    def range(self) -> tuple[float, float]:
-        return self._lo, self._hi
-
-    def set_range(self, lo: float, hi: float) -> None:
-        self._lo, self._hi = float(lo), float(hi)
-        self.set_value(self._value)
-
-    def set_value(self, value: float) -> None:
-        """Show `value` (no signal); widen the range symmetrically if it lies outside."""
-        v = float(value)
-        if not np.isfinite(v):
-            return
-        if not self._lo <= v <= self._hi:
-            reach = max(abs(self._lo), abs(self._hi), 1.25 * abs(v))
-            self._lo, self._hi = min(self._lo, -reach), max(self._hi, reach)
-        self._value = v
-        pos = round((v - self._lo) / (self._hi - self._lo) * SLIDER_STEPS)
-        self.slider.blockSignals(True)
-        self.slider.setValue(int(pos))
-        self.slider.blockSignals(False)
-        self._text.setText(_fmt(v))
-
-    def set_position(self, pos: int) -> None:
-        """Move the slider as a hand would (emits `value_changed`)."""
-        self.slider.setValue(int(pos))
-
-    def _on_slider(self, pos: int) -> None:
-        self._value = self._lo + (self._hi - self._lo) * pos / SLIDER_STEPS
-        self._text.setText(_fmt(self._value))
-        self.value_changed.emit(self._value)
-
-
-class PieceEditor(QFrame):
-    """A piece's colour, kind, remove button and its c, b, w sliders."""
-
-    changed = Signal()
-    remove_requested = Signal()
-
-    def __init__(self, piece: Piece, color: str, ranges: dict[str, tuple[float, float]],
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("pieceEditor")
-        self.kind = piece.kind
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(6, 4, 6, 4)
-        lay.setSpacing(2)
-        head = QHBoxLayout()
-        self.swatch = QLabel()
-        self.swatch.setFixedSize(14, 14)
-        self.label = QLabel()
-        self.remove = QPushButton("✕")
-        self.remove.setToolTip("remove this piece")
-        self.remove.setFixedWidth(34)
-        self.remove.clicked.connect(self.remove_requested)
-        head.addWidget(self.swatch)
-        head.addWidget(self.label, 1)
-        head.addWidget(self.remove)
-        lay.addLayout(head)
-        self.sliders: dict[str, ParamSlider] = {}
-        for name, tip in (("c", "height"), ("b", "shift"), ("w", "slope")):
-            s = ParamSlider(name, *ranges[name], getattr(piece, name))
-            s.setToolTip(f"{name}: {tip}")
-            s.value_changed.connect(self.changed)
-            self.sliders[name] = s
-            lay.addWidget(s)
-        self.set_color(color)
-
-    def set_color(self, color: str) -> None:
-        self.color = color
-        self.swatch.setStyleSheet(f"background: {color}; border-radius: 3px;")
-
-    def set_title(self, index: int) -> None:
-        fn = "max(0, b + w x₁)" if self.kind == "relu" else \
-            ("hard sigmoid(b + w x₁)" if self.kind == "hard-sigmoid" else "sigmoid(b + w x₁)")
-        self.label.setText(f"{index}. c · {fn}")
-
-    def piece(self) -> Piece:
-        s = self.sliders
-        return Piece(self.kind, s["c"].value, s["b"].value, s["w"].value)
-
-    def show_piece(self, piece: Piece) -> None:
-        for name in ("c", "b", "w"):
-            self.sliders[name].set_value(getattr(piece, name))
 
 
 class BuilderView(View):
@@ -250,7 +127,7 @@ class BuilderView(View):
         add_row.addWidget(self.add_button)
         lay.addLayout(add_row)
 
-        self.constant_slider = ParamSlider("const", -1.0, 1.0, 0.0)
+        self.constant_slider = FloatSlider("const", -1.0, 1.0, 0.0, steps=SLIDER_STEPS)
         self.constant_slider.setToolTip("the constant b the pieces are added to")
         self.constant_slider.value_changed.connect(self._on_constant)
         lay.addWidget(self.constant_slider)
@@ -572,7 +449,7 @@ class BuilderView(View):
             state = f" · fitting, step {self._fitter.steps_done:,}"
         self.error_label.setText(
             f"{n} piece{'s' if n != 1 else ''} · mean squared error to the target "
-            f"{_fmt(self.error())}{state}")
+            f"{short_number(self.error())}{state}")
 
     def _note(self, text: str) -> None:
         self.error_label.setText(text)
