@@ -44,11 +44,11 @@ class WBSliders(QWidget):
             s.name_label.setObjectName("lectureSliderName")
             s.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             s.slider.setMinimumWidth(260)
-            s.text.setMinimumWidth(120)
             s.text.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
             s.value_changed.connect(self._changed)
             lay.addWidget(s)
         self.w_slider, self.b_slider = self.w.slider, self.b.slider
+        self._align()
 
     def values(self) -> tuple[float, float]:
         return self.w.value, self.b.value
@@ -60,11 +60,19 @@ class WBSliders(QWidget):
             self._unit = str(getattr(data, "unit", ""))
         self.w.set_value(w)
         self.b.set_value(b)
+        self._align()
+
+    def _align(self) -> None:
+        """One width for both value labels, so the two sliders end at the same x."""
+        width = max(120, *(s.text.sizeHint().width() for s in (self.w, self.b)))
+        for s in (self.w, self.b):
+            s.text.setMinimumWidth(width)
 
     def _b_text(self, b: float) -> str:
         return f"b = {b * self._scale:,.0f} {self._unit}"
 
     def _changed(self, _value: float) -> None:
+        self._align()
         self.moved.emit(*self.values())
 
 
