@@ -28,14 +28,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config import ConfigError, RunConfig
+from core.config import ConfigError, RunConfig, one_line
 from gui.controls.panel import ControlPanel
 from gui.live_label import LiveLabel
+from gui.session import SETTINGS_ENV
 from gui.theme import THEMES, Theme, apply_pyqtgraph, stylesheet
 from gui.worker import RunEnd, RunInfo, WorkerHandle, start_is_init
 
 FRAME_MS = 33
-SETTINGS_ENV = "FNLAB_SETTINGS_DIR"
 VIEW_KEYS = ("surface", "fit", "series", "loss", "table")
 OPTIONAL_VIEWS = ("builder",)   # docked but hidden until the View menu (or a lecture step) shows it
 
@@ -410,7 +410,7 @@ class MainWindow(QMainWindow):
             series = load_series(path)
             window(series, self.panel.config.days, None)
         except (ValueError, OSError, ConfigError) as exc:  # DataError is a ValueError
-            self.show_banner(f"Cannot import {Path(path).name}: {_one_line(exc)}")
+            self.show_banner(f"Cannot import {Path(path).name}: {one_line(exc)}")
             return False
         self.panel.add_dataset(path, f"{series.name} (imported)")
         self.panel.select_dataset(path)
@@ -532,7 +532,3 @@ class MainWindow(QMainWindow):
             self.sessions.close_clean()
         self.shutdown()
         super().closeEvent(event)
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__

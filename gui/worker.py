@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from core.config import ConfigError, RunConfig
+from core.config import ConfigError, RunConfig, one_line
 from core.runtime import tune_training_thread
 
 PUBLISH_INTERVAL = 1.0 / 30.0   # at most ~30 snapshots a second reach the GUI
@@ -175,7 +175,7 @@ class TrainingWorker(QObject):
             except Exception as exc:  # never let the thread die silently
                 self._playing = False
                 self.playing_changed.emit(False)
-                self.error.emit(_one_line(exc))
+                self.error.emit(one_line(exc))
         self.stopped.emit()
 
     def _take(self) -> tuple[dict[str, Any], int]:
@@ -202,7 +202,7 @@ class TrainingWorker(QObject):
                         self._ended_run = -1
                     forced = True
             except (ConfigError, ValueError) as exc:
-                self.error.emit(_one_line(exc))
+                self.error.emit(one_line(exc))
         if "reset" in box and self._trainer is not None:
             forced |= self._start_run(self._config, keep_data=True)
         if "start" in box and self._trainer is not None:
@@ -218,7 +218,7 @@ class TrainingWorker(QObject):
                 self._trainer.track = tuple(box["track"])
                 forced = True
             except (KeyError, ValueError) as exc:
-                self.error.emit(_one_line(exc))
+                self.error.emit(one_line(exc))
         if "speed" in box:
             self._speed = box["speed"]
             if self._trainer is not None:
@@ -255,7 +255,7 @@ class TrainingWorker(QObject):
         try:
             trainer = Trainer(config, data)
         except (ConfigError, ValueError, OSError) as exc:  # DataError is a ValueError
-            self.error.emit(_one_line(exc))
+            self.error.emit(one_line(exc))
             return False
         self._trainer = trainer
         self._config = config
@@ -357,8 +357,6 @@ def _same_data(a: RunConfig, b: RunConfig) -> bool:
     return (a.dataset, a.column, a.split, a.days) == (b.dataset, b.column, b.split, b.days)
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 class WorkerHandle:
