@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -32,7 +32,7 @@ from core.config import ConfigError, RunConfig, one_line
 from gui.controls.panel import ControlPanel
 from gui.live_label import LiveLabel
 from gui.session import SETTINGS_ENV
-from gui.theme import THEMES, Theme, apply_pyqtgraph, stylesheet
+from gui.theme import THEMES, Theme, apply_pyqtgraph, readable_on, stylesheet
 from gui.worker import RunEnd, RunInfo, WorkerHandle, start_is_init
 
 FRAME_MS = 33
@@ -49,7 +49,14 @@ def make_settings() -> QSettings:
 
 
 class Banner(QFrame):
-    """A coloured, dismissable message across the top: divergence, import errors."""
+    """A coloured, dismissable message across the top: divergence, import errors.
+
+    It lives in a toolbar above the docks, where no dock layout can cover or squeeze it.
+    A toolbar shows a widget only through the action `QToolBar.addWidget` returns
+    (QWidget.show()/hide() on the widget itself leave it unlaid-out and unpainted: the
+    bug where `isVisible()` was true and the window showed nothing), so the banner is
+    shown and hidden through that action, together with its toolbar.
+    """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -66,27 +73,66 @@ class Banner(QFrame):
         close.clicked.connect(self.dismiss)
         lay.addWidget(self.label, 1)
         lay.addWidget(close)
-        self.hide()
+        self._close = close
+        self._bar: QToolBar | None = None
+        self._action: QAction | None = None
+
+    def place_in(self, bar: QToolBar) -> None:
+        """Put the banner in `bar` (hidden until a message comes)."""
+        self._bar = bar
+        self._action = bar.addWidget(self)
+        self._action.setVisible(False)
+        bar.hide()
 
     def show_message(self, text: str) -> None:
         self.label.setText(text)
-        self.show()
-        if self.parentWidget() is not None:
-            self.parentWidget().show()
+        if self._action is None:
+            self.show()
+            return
+        self._action.setVisible(True)
+        self._bar.show()
+        self.updateGeometry()
 
     def dismiss(self) -> None:
-        self.hide()
-        if self.parentWidget() is not None:
-            self.parentWidget().hide()
+        if self._action is None:
+            self.hide()
+            return
+        self._action.setVisible(False)
+        self._bar.hide()
+
+    def sync(self) -> None:
+        """The toolbar shows exactly when a message does (a restored window state may
+        have saved it either way)."""
+        if self._bar is not None:
+            self._bar.setVisible(self._action.isVisible())
 
     def text(self) -> str:
         return self.label.text() if self.isVisible() else ""
+
+    def sizeHint(self) -> QSize:
+        """As tall as the wrapped message needs at the width the window gives it (a
+        toolbar asks only for a size hint, never for a height for a width)."""
+        hint = super().sizeHint()
+        window = self.window()
+        width = (window.width() if window is not None and window is not self else
+                 hint.width()) - 16
+        margins = self.layout().contentsMargins()
+        text_width = max(100, width - self._close.sizeHint().width() - margins.left()
+                         - margins.right() - self.layout().spacing())
+        height = max(self.label.heightForWidth(text_width), self._close.sizeHint().height())
+        # narrow: the toolbar must never widen the window for a long message
+        return QSize(min(hint.width(), 400), height + margins.top() + margins.bottom())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(200, super().minimumSizeHint().height())
 
     def apply_theme(self, theme: Theme) -> None:
         self.setStyleSheet(
             f"QFrame#banner {{ background: {theme.warning}; border-radius: 4px; }}"
             f"QFrame#banner QLabel, QFrame#banner QToolButton {{ background: transparent;"
-            f" color: #ffffff; font-weight: bold; font-size: {theme.title_pt}pt; }}")
+            f" color: {readable_on(theme.warning)}; font-weight: bold;"
+            f" font-size: {theme.title_pt}pt; }}")
+        self.updateGeometry()
 
 
 def create_views(theme: Theme) -> dict[str, QWidget]:
@@ -191,11 +237,10 @@ class MainWindow(QMainWindow):
         bar.setMovable(False)
         bar.setFloatable(False)
         bar.toggleViewAction().setVisible(False)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.banner = Banner()
         self.banner.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        bar.addWidget(self.banner)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
-        bar.hide()
+        self.banner.place_in(bar)
         self._banner_bar = bar
         # docks take the whole window: the central widget is an empty, hidden stand-in
         central = QWidget()
@@ -288,6 +333,7 @@ class MainWindow(QMainWindow):
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state)
+        self.banner.sync()
         for key, dock in self.docks.items():
             dock.setVisible(key not in OPTIONAL_VIEWS)
             dock.setFloating(False)
@@ -323,6 +369,7 @@ class MainWindow(QMainWindow):
         state = s.value("window_state")
         if state is not None:
             self.restoreState(state)
+        self.banner.sync()
 
     def _save_settings(self) -> None:
         if self._settings is None:
@@ -394,7 +441,6 @@ class MainWindow(QMainWindow):
         self._on_config(config)
 
     def show_banner(self, text: str) -> None:
-        self._banner_bar.show()
         self.banner.show_message(text)
 
     def import_csv(self, path: str | None = None) -> bool:
@@ -463,7 +509,6 @@ class MainWindow(QMainWindow):
         self.panel.set_playing(playing)
         if playing and self.banner.isVisible() and "diverged" in self.banner.text():
             self.banner.dismiss()
-            self._banner_bar.hide()
 
     def _on_worker_error(self, text: str) -> None:
         self.show_banner(text)

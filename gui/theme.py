@@ -100,6 +100,25 @@ PROJECTOR = Theme(
 THEMES: dict[str, Theme] = {"dark": DARK, "projector": PROJECTOR}
 
 
+def relative_luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of a '#rrggbb' colour."""
+    channels = [int(colour[i:i + 2], 16) / 255.0 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio of two colours (1 to 21; text needs >= 4.5)."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def readable_on(background: str) -> str:
+    """White or near-black, whichever reads better on `background` (white on the dark
+    theme's orange warning is only 2.7:1, near-black 7:1)."""
+    return max(("#ffffff", "#111111"), key=lambda c: contrast_ratio(c, background))
+
+
 def stylesheet(theme: Theme) -> str:
     """QSS for the whole application (docks, tables, buttons, combo boxes)."""
     t = theme
