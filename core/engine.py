@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from core.config import SHAPE_KEYS, ConfigError, RunConfig
-from core.linear_engine import LinearCore, exact_linear_optimum
+from core.linear_engine import LinearCore
 from core.losses import to_data_unit
 from core.models import (
     default_track,
@@ -30,7 +30,7 @@ from core.models import (
 )
 from core.snapshot import Snapshot
 
-__all__ = ["Trainer", "default_settings", "exact_linear_optimum"]
+__all__ = ["Trainer", "default_settings"]
 
 MAX_POINTS = 2000      # history and path hold at most this many points, then halve
 CHECK_EVERY = 64       # updates between divergence checks in a long network run

@@ -1,4 +1,4 @@
-"""Networks (sigmoid, hard-sigmoid, ReLU; L layers of K units) trained with torch autograd.
+"""Networks (sigmoid, hard-sigmoid, ReLU; L layers of K units): a hand-written torch backward.
 
 float32 tensors for the whole training set are built once; an update is one forward pass
 (oneDNN's linear kernel where torch has it, else ``addmm``), a hand-written backward pass
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from core.config import updates_per_epoch
-from core.models import param_shapes, parse_scalar
+from core.models import parse_scalar
 from core.optimizers import TorchOptimizer
 
 _ACT = {"sigmoid": torch.sigmoid, "relu": torch.relu,
@@ -331,16 +331,3 @@ class NetCore:
         if len(idx) != t.dim() or any(not 0 <= i < n for i, n in zip(idx, t.shape, strict=True)):
             raise ValueError(f"this model has no parameter {name!r}")
         return float(t.detach()[idx]) if idx else float(t.detach())
-
-    def params_finite(self) -> bool:
-        with torch.no_grad():
-            return all(bool(torch.isfinite(t).all()) for t in self.tensors)
-
-
-def check_shapes(model: str, params: dict[str, np.ndarray], n_features: int, units: int,
-                 layers: int) -> None:
-    """Refuse a parameter dict that does not fit the model (a programming error)."""
-    shapes = param_shapes(model, n_features, units, layers)
-    got = {k: tuple(np.shape(v)) for k, v in params.items()}
-    if got != shapes:
-        raise ValueError(f"parameters {got} do not fit {model} {shapes}")

@@ -8,7 +8,8 @@ import pytest
 from scipy.optimize import linprog
 
 from core.config import ConfigError, RunConfig
-from core.engine import MAX_POINTS, Trainer, default_settings, exact_linear_optimum
+from core.engine import MAX_POINTS, Trainer, default_settings
+from tests.core.linear_optimum import exact_linear_optimum
 
 
 def channel_like(days: int, n_days: int = 500, split: int = 400, seed: int = 0):

@@ -14,9 +14,10 @@ from hypothesis import strategies as st
 
 from core.config import RunConfig
 from core.data import Series, window
-from core.engine import Trainer, exact_linear_optimum
+from core.engine import Trainer
 from core.losses import loss_value, to_data_unit
 from core.models import activation, forward_numpy
+from tests.core.linear_optimum import exact_linear_optimum
 
 FAST = settings(max_examples=40, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
