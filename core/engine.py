@@ -23,10 +23,8 @@ from core.models import (
     forward_numpy,
     get_scalar,
     init_params,
-    parse_scalar,
     pieces_numpy,
     scalar_names,
-    set_scalar,
 )
 from core.snapshot import Snapshot
 
@@ -44,6 +42,27 @@ CURVE_POINTS = 200
 RUNAWAY = 1e4
 
 _run_ids = itertools.count(1)
+
+
+class _Thinned:
+    """A record of points taken every `every` updates that keeps at most MAX_POINTS: past
+    that, every other point goes and the spacing doubles, so memory stays flat however
+    long a run goes (the loss history and the descent path)."""
+
+    __slots__ = ("every", "points")
+
+    def __init__(self, every: int) -> None:
+        self.points: list[tuple[float, ...]] = []
+        self.every = every
+
+    def add(self, point: tuple[float, ...]) -> None:
+        self.points.append(point)
+        self.thin()
+
+    def thin(self) -> None:
+        if len(self.points) > MAX_POINTS:
+            self.points = self.points[::2]
+            self.every *= 2
 
 # Defaults that converge (see `default_settings`). Linear models use Adam: the features
 # are strongly correlated (x_j are neighbouring days), so plain gradient descent with any
@@ -100,6 +119,7 @@ class Trainer:
         rng = np.random.default_rng(config.seed)
         params = init_params(config, self._n_features, rng, x_mean=self._x.mean(axis=0),
                              y_mean=float(self._y.mean()))
+        # The one place a linear model and a network part: which core does the numbers.
         if config.is_linear:
             self._core: Any = LinearCore(
                 self._x, self._y, self._xu, self._yu, config.loss, config.optimizer,
@@ -124,10 +144,8 @@ class Trainer:
         self._done = False
         self._diverged = False
         self._stop_reason: str | None = None
-        self._hist: list[tuple[int, float, float]] = []
-        self._hist_every = 16
-        self._path: list[tuple[float, float]] = []
-        self._path_every = 1
+        self._hist = _Thinned(16)
+        self._path = _Thinned(1)
         self._ref = self._reference_losses()
         self._record_path()
         self._record_history()
@@ -188,8 +206,7 @@ class Trainer:
             get_scalar(params, name)  # ValueError for a name this model does not have
         if names != self._track:
             self._track = names
-            self._path = []
-            self._path_every = 1
+            self._path = _Thinned(1)
             self._record_path()
 
     def param_names(self) -> list[str]:
@@ -198,18 +215,9 @@ class Trainer:
 
     def params(self) -> dict[str, np.ndarray]:
         """Copies of the parameter arrays (float64, training unit)."""
-        if self._config.is_linear:
-            return {"w": self._core.w(), "b": np.asarray(self._core.b())}
         return self._core.params()
 
     def get_scalar(self, name: str) -> float:
-        if self._config.is_linear:
-            key, idx = parse_scalar(name)
-            if key == "w" and 0 <= idx[0] < self._n_features:
-                return float(self._core.theta[idx[0]])
-            if key == "b":
-                return float(self._core.theta[self._n_features])
-            return get_scalar(self.params(), name)
         return self._core.get_scalar(name)
 
     def train_loss(self) -> float:
@@ -245,11 +253,11 @@ class Trainer:
             return
         n = min(int(n), self._remaining())
         with np.errstate(all="ignore"):
-            if self._config.is_linear:
-                self._run_linear(n)
+            if self._core.keeps_every_update:
+                self._run_rows(n)
                 return
             while n > 0 and not self._done:
-                chunk = min(n, CHECK_EVERY, self._until(self._hist_every))
+                chunk = min(n, CHECK_EVERY, self._until(self._hist.every))
                 start = self._update
                 t0 = time.perf_counter()
                 did = self._core_run(chunk)
@@ -257,7 +265,7 @@ class Trainer:
                 self._update += did
                 n -= did
                 self._record_chunk_path(start, did, n == 0)
-                if self._update % self._hist_every == 0 or n == 0:
+                if self._update % self._hist.every == 0 or n == 0:
                     train = self._core.train_loss()
                     self._record_history(train)
                 else:  # a network's last batch loss: a full pass per chunk would cost more
@@ -266,12 +274,12 @@ class Trainer:
                     break
                 self._check_limits()
 
-    def _run_linear(self, n: int) -> None:
+    def _run_rows(self, n: int) -> None:
         """Linear updates in chunks that grow from CHECK_EVERY / 4 to LINEAR_CHUNK since the
         run's start or last live change (a divergence is caught within a few updates, a
         long run pays the chunk's fixed cost rarely). The core returns every update's
         parameters, so the path and the loss history come from them after the chunk."""
-        core, track = self._core, self._track_index()
+        core, track = self._core, self._core.track_columns(self._track)
         while n > 0 and not self._done:
             since = self._update - self._chunk_base
             chunk = min(n, max(CHECK_EVERY // 4, min(since, LINEAR_CHUNK)))
@@ -294,10 +302,11 @@ class Trainer:
     def _record_chunk_history(self, start: int, rows: np.ndarray, train: float, last: bool
                               ) -> float:
         """History points of a linear chunk (each of the first FINE_UPDATES updates, then
-        every `_hist_every`, and its last update when the run call ends there); returns the
+        every `_hist.every`, and its last update when the run call ends there); returns the
         worst training loss among them (nan or inf if any was)."""
         end = start + len(rows)
-        every = self._hist_every
+        hist = self._hist
+        every = hist.every
         ups = list(range(start + 1, min(end, FINE_UPDATES) + 1))
         base = max(start, FINE_UPDATES)
         ups += range(base + every - base % every, end + 1, every)
@@ -306,15 +315,11 @@ class Trainer:
         tr = un = np.empty(0)
         if ups:
             tr, un = self._core.losses_at(rows[np.asarray(ups) - start - 1])
-        hist = self._hist
         for u, a, b in zip(ups, tr.tolist(), un.tolist(), strict=True):
-            if u > FINE_UPDATES and u % self._hist_every:   # the spacing doubled meanwhile
+            if u > FINE_UPDATES and u % hist.every:   # the spacing doubled meanwhile
                 continue
-            hist.append((u, self._shown(a, len(self._y)), self._shown(b, len(self._yu))))
-            if len(hist) > MAX_POINTS:
-                hist = self._hist = hist[::2]
-                self._hist_every *= 2
-        if last and (not hist or hist[-1][0] != end):
+            hist.add((u, self._shown(a, len(self._y)), self._shown(b, len(self._yu))))
+        if last and (not hist.points or hist.points[-1][0] != end):
             self._record_history(train)
         return float(np.max(tr)) if len(tr) else -math.inf
 
@@ -362,8 +367,7 @@ class Trainer:
                 train = float("inf")
         runaway = self._ref[loss] * (RUNAWAY if loss == "mae" else RUNAWAY**2)
         # A network's non-finite parameters show up in its next batch loss.
-        params_ok = bool(np.isfinite(self._core.theta).all()) if self._config.is_linear \
-            else math.isfinite(train)
+        params_ok = self._core.params_finite(train)
         if params_ok and math.isfinite(train) and train <= runaway:
             return False
         shown = to_data_unit(loss, train, self._scale)
@@ -380,30 +384,15 @@ class Trainer:
 
     # -- bounded records -----------------------------------------------------------------
     def _record_history(self, train: float | None = None) -> None:
-        if self._hist and self._hist[-1][0] == self._update:
+        if self._hist.points and self._hist.points[-1][0] == self._update:
             return
         if train is None:
             with np.errstate(all="ignore"):
                 tr, un = self._core.train_loss(), self._core.unseen_loss()
         else:  # from `run`, already inside np.errstate (entering it costs microseconds)
             tr, un = train, self._core.unseen_loss()
-        self._hist.append((self._update, self._shown(tr, len(self._y)),
-                           self._shown(un, len(self._yu))))
-        if len(self._hist) > MAX_POINTS:
-            self._hist = self._hist[::2]
-            self._hist_every *= 2
-
-    def _track_index(self) -> tuple[int, int]:
-        cached = getattr(self, "_track_cache", None)
-        if cached is not None and cached[0] == self._track:
-            return cached[1]
-        d = self._n_features
-        idx = []
-        for name in self._track:
-            key, i = parse_scalar(name)
-            idx.append(i[0] if key == "w" else d)
-        self._track_cache = (self._track, (idx[0], idx[1]))
-        return idx[0], idx[1]
+        self._hist.add((self._update, self._shown(tr, len(self._y)),
+                        self._shown(un, len(self._yu))))
 
     def _record_chunk_path(self, start: int, did: int, last: bool) -> None:
         """Append the chunk's updates that fall on the path's spacing (and the last one of
@@ -413,28 +402,23 @@ class Trainer:
         end = start + did
         u = start + 1
         while u <= end:
-            every = self._path_every
+            every = path.every
             first = u + (-u) % every
-            room = MAX_POINTS + 1 - len(path)
+            room = MAX_POINTS + 1 - len(path.points)
             stop = min(end, first + (room - 1) * every) if room > 0 else first - 1
             if first <= stop:
                 rows = traj[first - start - 1:stop - start:every]
-                path.extend(zip(rows[:, 0].tolist(), rows[:, 1].tolist(), strict=True))
+                path.points.extend(zip(rows[:, 0].tolist(), rows[:, 1].tolist(), strict=True))
                 u = stop + 1
             else:
                 u = end + 1
             if last and u > end and (end % every != 0 or first > stop):
-                path.append((float(traj[did - 1, 0]), float(traj[did - 1, 1])))
-            if len(path) > MAX_POINTS:
-                path = self._path = path[::2]
-                self._path_every *= 2
+                path.points.append((float(traj[did - 1, 0]), float(traj[did - 1, 1])))
+            path.thin()
 
     def _record_path(self) -> None:
         a, b = self._track
-        self._path.append((self.get_scalar(a), self.get_scalar(b)))
-        if len(self._path) > MAX_POINTS:
-            self._path = self._path[::2]
-            self._path_every *= 2
+        self._path.add((self.get_scalar(a), self.get_scalar(b)))
 
     # -- live changes ----------------------------------------------------------------------
     def apply(self, config: RunConfig) -> None:
@@ -457,8 +441,7 @@ class Trainer:
             opt.reset()
         if config.loss != old.loss:
             self._core.loss = config.loss
-            self._hist = []
-            self._hist_every = 16
+            self._hist = _Thinned(16)
             self._ref = self._reference_losses()
             self._record_history()
         if config.batch_size != old.batch_size:
@@ -471,41 +454,26 @@ class Trainer:
     def set_start(self, w: float | np.ndarray, b: float) -> None:
         """Restart from (w, b): linear sets every w_j = w (or the array w) and b; other
         models set their two tracked scalars. Update count, path and history restart."""
-        if self._config.is_linear:
-            w_arr = np.broadcast_to(np.asarray(w, dtype=np.float64), (self._n_features,))
-            self._core.set_params(w_arr, float(b))
-        else:
-            params = self._core.params()
-            set_scalar(params, self._track[0], float(w))
-            set_scalar(params, self._track[1], float(b))
-            self._core.set_params(params)
+        self._core.set_start(w, b, self._track)
         self._core.opt.reset()
         self._core.set_batch_size(self._config.batch_size)
         self._reset_counters()
 
     # -- publishing ------------------------------------------------------------------------
-    def _as_dict(self, vec: np.ndarray) -> dict[str, np.ndarray]:
-        d = self._n_features
-        return {"w": np.array(vec[:d], dtype=np.float64), "b": np.asarray(float(vec[d]))}
-
     def snapshot(self, extras: bool = True) -> Snapshot:
         """Copies of everything a view draws; never raises on a diverged run."""
         with np.errstate(all="ignore"):
             params = self.params()
-            if self._config.is_linear:
-                grad = self._as_dict(self._core.full_grad())
-                step = self._as_dict(self._core.next_step())
-            else:
-                grad = self._core.full_grad()
-                step = self._core.next_step()
-            hist = np.array(self._hist, dtype=np.float64).reshape(-1, 3)
+            grad = self._core.full_grad()
+            step = self._core.next_step()
+            hist = np.array(self._hist.points, dtype=np.float64).reshape(-1, 3)
             extra = self._extras(params) if extras else {}
         return Snapshot(
             update=self._update, epoch=self.epoch, train_loss=self.train_loss(),
             unseen_loss=self.unseen_loss(), lr=self._config.lr, params=params, grad=grad,
             step=step, hist_update=hist[:, 0].copy(), hist_train=hist[:, 1].copy(),
             hist_unseen=hist[:, 2].copy(),
-            path=np.array(self._path, dtype=np.float64).reshape(-1, 2), track=self._track,
+            path=np.array(self._path.points, dtype=np.float64).reshape(-1, 2), track=self._track,
             done=self._done, diverged=self._diverged, stop_reason=self._stop_reason,
             seconds=self._seconds, run_id=self.run_id, **extra)
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from core import linear_kernels as kernels
 from core.config import updates_per_epoch
+from core.models import get_scalar, parse_scalar
 from core.optimizers import NumpyOptimizer
 
 # Above this many numbers in Z the full-batch MAE residuals run in float32: they are
@@ -206,23 +207,59 @@ class LinearCore:
         e = np.sign(r) if self.loss == "mae" else 2.0 * r
         return (e @ z / len(z)) * self.mask
 
-    def full_grad(self) -> np.ndarray:
+    def _full_grad(self) -> np.ndarray:
         """Full-batch gradient (d + 2; last entry 0)."""
         if self.loss == "mse":
             return 2.0 * (self.gram @ self.theta) * self.mask
         return self._grad(self.z, self.theta)
 
-    def next_step(self) -> np.ndarray:
-        """The change to theta the next update will make (d + 2)."""
-        g = self.full_grad() if self.batch_size is None else self._grad(self._batch()[0],
-                                                                           self.theta)
-        return self.opt.preview(g)
+    def full_grad(self) -> dict[str, np.ndarray]:
+        """The full-batch gradient as parameter arrays {"w", "b"}."""
+        return self._as_params(self._full_grad())
 
-    def w(self) -> np.ndarray:
-        return self.theta[: self.d].copy()
+    def next_step(self) -> dict[str, np.ndarray]:
+        """The change the next update will make, as parameter arrays {"w", "b"}."""
+        g = self._full_grad() if self.batch_size is None else self._grad(self._batch()[0],
+                                                                            self.theta)
+        return self._as_params(self.opt.preview(g))
 
-    def b(self) -> float:
-        return float(self.theta[self.d])
+    def _as_params(self, vec: np.ndarray) -> dict[str, np.ndarray]:
+        d = self.d
+        return {"w": np.array(vec[:d], dtype=np.float64), "b": np.asarray(float(vec[d]))}
+
+    # -- parameters, as the trainer asks for them -------------------------------------------
+    # Each update's parameters come back from `run`, so the trainer records the loss
+    # history and the path from them after a chunk (a network core reports only its
+    # tracked pair).
+    keeps_every_update = True
+
+    def params(self) -> dict[str, np.ndarray]:
+        """Copies of the parameter arrays {"w" (d,), "b" ()} (float64, training unit)."""
+        return self._as_params(self.theta)
+
+    def get_scalar(self, name: str) -> float:
+        key, idx = parse_scalar(name)
+        if key == "w" and len(idx) == 1 and 0 <= idx[0] < self.d:
+            return float(self.theta[idx[0]])
+        if key == "b" and not idx:
+            return float(self.theta[self.d])
+        return get_scalar(self.params(), name)
+
+    def set_start(self, w: float | np.ndarray, b: float, track: tuple[str, str]) -> None:
+        """Start from every w_j = w (or the array w) and b; `track` is not needed here."""
+        self.set_params(np.broadcast_to(np.asarray(w, dtype=np.float64), (self.d,)), float(b))
+
+    def params_finite(self, train: float) -> bool:
+        """True while every parameter is finite (`train`, the last loss, is not needed)."""
+        return bool(np.isfinite(self.theta).all())
+
+    def track_columns(self, track: tuple[str, str]) -> tuple[int, int]:
+        """The columns of `run`'s rows that hold the two tracked scalars."""
+        cols = []
+        for name in track:
+            key, i = parse_scalar(name)
+            cols.append(i[0] if key == "w" else self.d)
+        return cols[0], cols[1]
 
 
 def _augment(x: np.ndarray, y: np.ndarray) -> np.ndarray:

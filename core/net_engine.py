@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from core.config import updates_per_epoch
-from core.models import parse_scalar
+from core.models import parse_scalar, set_scalar
 from core.optimizers import TorchOptimizer
 
 _ACT = {"sigmoid": torch.sigmoid, "relu": torch.relu,
@@ -317,6 +317,20 @@ class NetCore:
         with torch.no_grad():
             for k, t in zip(self.names, self.tensors, strict=True):
                 t.copy_(torch.as_tensor(np.asarray(params[k]), dtype=torch.float32))
+
+    # `run` reports only the tracked pair of each update (`traj`), not every parameter.
+    keeps_every_update = False
+
+    def set_start(self, w: float, b: float, track: tuple[str, str]) -> None:
+        """Start from the current parameters with the two tracked scalars set to (w, b)."""
+        params = self.params()
+        set_scalar(params, track[0], float(w))
+        set_scalar(params, track[1], float(b))
+        self.set_params(params)
+
+    def params_finite(self, train: float) -> bool:
+        """Non-finite parameters show up in the next batch loss, `train`: no pass over them."""
+        return math.isfinite(train)
 
     def flat_index(self, name: str) -> tuple[int, int]:
         key, idx = parse_scalar(name)
