@@ -19,10 +19,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from core.models import activation
+from core.optimizers import NumpyOptimizer
 
 KINDS = ("hard-sigmoid", "sigmoid", "relu")
 HALF_RAMP = 3.0   # the hard sigmoid's ramp spans z in [-3, 3]
-ADAM_BETAS = (0.9, 0.999)
 
 
 @dataclass(frozen=True)
@@ -232,9 +232,8 @@ class Fitter:
         self.max_step = float(max_step)
         self._kinds = [p.kind for p in pieces]
         self._theta = np.array([float(constant)] + [v for p in pieces for v in (p.c, p.b, p.w)])
-        self._m = np.zeros_like(self._theta)
-        self._v = np.zeros_like(self._theta)
-        self._t = 0
+        # The app's own optimizers (core.optimizers): the same Adam a linear run uses.
+        self._opt = NumpyOptimizer(method, self.lr, 0.0, self._theta.size)
         self.steps_done = 0
 
     @property
@@ -254,7 +253,7 @@ class Fitter:
     def run(self, steps: int) -> list[float]:
         """`steps` updates; returns the MSE before each (stops early on a non-finite loss)."""
         y = self.target(self.x)
-        b1, b2 = ADAM_BETAS
+        self._opt.lr = self.lr
         losses: list[float] = []
         for _ in range(max(0, int(steps))):
             loss, g_const, grads = loss_and_gradients(self.constant, self.pieces, self.x, y)
@@ -262,16 +261,9 @@ class Fitter:
             if not np.isfinite(loss):
                 break
             g = np.concatenate([[g_const], grads.ravel()])
-            if self.method == "adam":
-                self._t += 1
-                self._m = b1 * self._m + (1 - b1) * g
-                self._v = b2 * self._v + (1 - b2) * g * g
-                m_hat = self._m / (1 - b1 ** self._t)
-                v_hat = self._v / (1 - b2 ** self._t)
-                step = self.lr * m_hat / (np.sqrt(v_hat) + 1e-8)
-            else:
-                step = self.lr * g
-            self._theta = self._theta - np.clip(step, -self.max_step, self.max_step)
+            moved = self._theta.copy()
+            self._opt.apply(moved, g)
+            self._theta += np.clip(moved - self._theta, -self.max_step, self.max_step)
             self.steps_done += 1
         return losses
 
