@@ -42,6 +42,30 @@ def _data_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", help="last training day, YYYY-MM-DD (default: the dataset's)")
 
 
+# The shape flags' defaults; `fnlab landscape` leaves them unset so that a --session's own
+# shape is used and a contradicting flag is refused.
+SHAPE_DEFAULTS = {"days": 1, "model": "linear", "units": 3, "layers": 1}
+
+
+def _run_flags(p: argparse.ArgumentParser, shape_defaults: bool = True) -> None:
+    """The flags that set one run (`fnlab train`'s; `fnlab landscape` shares them)."""
+    d = SHAPE_DEFAULTS if shape_defaults else dict.fromkeys(SHAPE_DEFAULTS)
+    _data_flags(p)
+    p.add_argument("--days", type=int, default=d["days"], help="days of features (1-365)")
+    p.add_argument("--model", choices=MODELS, default=d["model"])
+    p.add_argument("--units", type=int, default=d["units"], help="units per layer (networks)")
+    p.add_argument("--layers", type=int, default=d["layers"], help="hidden layers (networks)")
+    p.add_argument("--loss", choices=LOSSES, default="mae")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, help="default: what converges")
+    p.add_argument("--batch-size", type=int, help="mini-batch size (default: full batch)")
+    p.add_argument("--lr", type=float, help="learning rate (default: the model's)")
+    lim = p.add_mutually_exclusive_group()
+    lim.add_argument("--epochs", type=int, help="stop after this many epochs")
+    lim.add_argument("--updates", type=int, help="stop after this many updates")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--init", type=_init_pair, help="start at w,b (linear; training unit)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="fnlab",
@@ -51,21 +75,25 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     t = sub.add_parser("train", help="train one model and print a summary")
-    _data_flags(t)
-    t.add_argument("--days", type=int, default=1, help="days of features (1-365)")
-    t.add_argument("--model", choices=MODELS, default="linear")
-    t.add_argument("--units", type=int, default=3, help="units per layer (networks)")
-    t.add_argument("--layers", type=int, default=1, help="hidden layers (networks)")
-    t.add_argument("--loss", choices=LOSSES, default="mae")
-    t.add_argument("--optimizer", choices=OPTIMIZERS, help="default: what converges")
-    t.add_argument("--batch-size", type=int, help="mini-batch size (default: full batch)")
-    t.add_argument("--lr", type=float, help="learning rate (default: the model's)")
-    lim = t.add_mutually_exclusive_group()
-    lim.add_argument("--epochs", type=int, help="stop after this many epochs")
-    lim.add_argument("--updates", type=int, help="stop after this many updates")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--init", type=_init_pair, help="start at w,b (linear; training unit)")
+    _run_flags(t)
     t.add_argument("--json", action="store_true", help="print one JSON object")
+
+    ls = sub.add_parser("landscape", help="a network's loss landscape (Li et al. 2018) "
+                        "around its trained parameters")
+    _run_flags(ls, shape_defaults=False)
+    ls.add_argument("--kind", choices=("random", "pca", "interpolate"), default="random",
+                    help="filter-normalized random plane, PCA plane of the training path, "
+                         "or the line from the start (or --seed2's minimum) to the end")
+    ls.add_argument("--grid", type=int, default=41, help="points per axis (2-201)")
+    ls.add_argument("--span", type=float,
+                    help="half-width of the axes (default: 1 for random, the path for pca)")
+    ls.add_argument("--plane-seed", type=int, default=0, help="seed of the random directions")
+    ls.add_argument("--seed2", type=int,
+                    help="interpolate: from the minimum of this seed's run to this run's")
+    ls.add_argument("--session", metavar="FILE", help="a saved session's run instead of "
+                    "training from the flags")
+    ls.add_argument("--png", metavar="FILE", help="also write the picture")
+    ls.add_argument("--json", action="store_true", help="print one JSON object")
 
     tb = sub.add_parser("table", help="reproduce the lecture's three tables")
     _data_flags(tb)
@@ -93,8 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return {"train": cmd_train, "table": cmd_table, "datasets": cmd_datasets}[
-            args.command](args)
+        return {"train": cmd_train, "table": cmd_table, "datasets": cmd_datasets,
+                "landscape": cmd_landscape}[args.command](args)
     except (CliError, ConfigError, ValueError, OSError) as exc:
         print(f"fnlab {args.command}: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
@@ -110,14 +138,26 @@ def _load_data(name: str, column: str | None, split: str | None, days: int) -> A
     return window(load_series(name, column), days, split)
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    from core.experiments import default_config, train_result
+def _run_config(args: argparse.Namespace, **override: Any) -> RunConfig:
+    """The RunConfig the run flags describe (unset shape flags take their defaults)."""
+    from core.experiments import default_config
 
-    config = default_config(
+    fields = dict(
         dataset=args.data, column=args.column, split=args.split, days=args.days,
         model=args.model, units=args.units, layers=args.layers, loss=args.loss,
         optimizer=args.optimizer, batch_size=args.batch_size, lr=args.lr,
         limit_updates=args.updates, limit_epochs=args.epochs, seed=args.seed, init=args.init)
+    fields.update(override)
+    for key, default in SHAPE_DEFAULTS.items():
+        if fields[key] is None:
+            fields[key] = default
+    return default_config(**fields)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from core.experiments import train_result
+
+    config = _run_config(args)
     data = _load_data(config.dataset, config.column, config.split, config.days)
     result = train_result(config, data)
     if args.json:
@@ -141,6 +181,85 @@ def cmd_train(args: argparse.Namespace) -> int:
         shown = ", ".join(f"{v:.2f}" for v in w[:7]) + (", ..." if len(w) > 7 else "")
         print(f"  b = {fmt(result['params']['b'])}, w = {shown}")
     return 0
+
+
+def cmd_landscape(args: argparse.Namespace) -> int:
+    """Train (or load) a network, then print / draw its loss landscape."""
+    from core import landscape as ls
+    from core.landscape_run import build_plane, landscape_json, train_recording
+
+    ls.check_grid(args.grid)
+    if args.updates == 0 or args.epochs == 0:
+        raise CliError("the network would be untrained (0 updates): its landscape is "
+                       "that of random weights; give --updates N >= 1")
+    if args.seed2 is not None and args.kind != "interpolate":
+        raise CliError("--seed2 goes with --kind interpolate")
+    if args.session:
+        run = _session_run(args)
+    else:
+        config = _run_config(args, model=args.model or "relu")
+        run = train_recording(config)
+    other = None
+    if args.seed2 is not None:
+        if args.seed2 == run.config.seed:
+            raise CliError("--seed2 must differ from the run's seed")
+        other = train_recording(run.config.replace(seed=args.seed2), run.data).params
+    plane = build_plane(args.kind, run, args.plane_seed, other)
+    data = run.data
+    land = ls.landscape(run.config.model, plane, data.x_train, data.y_train, run.config.loss,
+                        args.grid, run.trajectory, args.span, float(data.scale))
+    if args.png:
+        from core.landscape_png import write_png
+
+        write_png(args.png, land, _landscape_title(run, land, args.seed2), data.unit or "value")
+    result = landscape_json(run, land)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    fmt = data.fmt if run.config.loss == "mae" else (lambda v: f"{v:,.4g}")
+    a1, a2, low = land.min_at
+    print(_landscape_title(run, land, args.seed2))
+    print(f"  training loss {fmt(run.train_loss)}; at the plane's centre {fmt(land.center_loss)}")
+    where = f"a1 = {a1:.3g}" + ("" if land.a2 is None else f", a2 = {a2:.3g}")
+    print(f"  lowest grid point {fmt(low)} at {where}")
+    if land.explained_variance is not None:
+        ev = land.explained_variance
+        print(f"  the plane holds {ev[0]:.1%} + {ev[1]:.1%} of the path's variance")
+    if args.png:
+        print(f"  picture written to {args.png}")
+    return 0
+
+
+def _session_run(args: argparse.Namespace) -> Any:
+    """The run a saved session describes; flags that contradict its network are refused."""
+    from core.landscape_run import train_recording
+    from core.session import load_session
+
+    session = load_session(args.session)
+    config = session.run_config()
+    for key in SHAPE_DEFAULTS:
+        given = getattr(args, key)
+        if given is not None and given != getattr(config, key):
+            raise CliError(f"{args.session}: the session's network has {key} "
+                           f"{getattr(config, key)!r}, not {given!r} (drop --{key})")
+    if config.is_linear:
+        raise CliError(f"{args.session}: the session holds a linear model; landscapes are "
+                       "drawn for networks")
+    if config.limit_updates is None and config.limit_epochs is None:
+        if args.updates is None and args.epochs is None:
+            raise CliError(f"{args.session}: the session's run has no update limit: give "
+                           "--updates N")
+        config = config.replace(limit_updates=args.updates, limit_epochs=args.epochs)
+    return train_recording(config)
+
+
+def _landscape_title(run: Any, land: Any, seed2: int | None = None) -> str:
+    cfg = run.config
+    what = {"random": "random filter-normalized plane", "pca": "PCA plane of the path",
+            "interpolate": "line from start to end" if seed2 is None else
+            f"line from seed {seed2}'s minimum to seed {cfg.seed}'s"}[land.kind]
+    return (f"{cfg.days}-day {cfg.model} {cfg.layers} x {cfg.units}, {cfg.loss.upper()}, "
+            f"{run.updates:,} updates: {what}")
 
 
 def cmd_table(args: argparse.Namespace) -> int:
