@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.controls.float_slider import FloatSlider
+from gui.mathtext import rich
 from gui.theme import DARK, Theme
 
 SLIDER_STEPS = 400
@@ -100,6 +101,8 @@ class LecturePanel(QWidget):
         self.formula.setObjectName("lectureFormula")
         self.formula.setWordWrap(True)
         self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        for label in (self.title, self.caption, self.formula):   # indices drawn as indices
+            label.setTextFormat(Qt.TextFormat.RichText)
         self.sliders = WBSliders(self)
         self.sliders.hide()
         for wdg in (self.title, self.caption, self.formula, self.sliders):
@@ -137,9 +140,9 @@ class LecturePanel(QWidget):
         self.apply_theme(DARK)
 
     def show_step(self, index: int, step: Any) -> None:
-        self.title.setText(step.title)
-        self.caption.setText(step.caption)
-        self.formula.setText(step.formula)
+        self.title.setText(rich(step.title))
+        self.caption.setText(rich(step.caption))
+        self.formula.setText(rich(step.formula))
         self.formula.setVisible(bool(step.formula))
         self.counter.setText(f"{index + 1} / {self._n}")
         with QSignalBlocker(self.steps_box):

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QWidget
 
 from core.snapshot import Snapshot
 from gui.live_label import LiveLabel
+from gui.mathtext import plain
 from gui.theme import DARK, Theme
 from gui.views.base import (
     MovingPoints,
@@ -108,9 +109,9 @@ class FitView(View):
                 shown = min(cfg.units, MAX_PIECES)
                 more = f" (first {shown} of {cfg.units} drawn)" if cfg.units > shown else ""
                 if cfg.layers == 1:
-                    self._note.setText(
+                    self._note.setText(plain(
                         f"model curve = constant b (dashed) + the sum of {cfg.units} pieces "
-                        f"c_i {_act(cfg.model)}(b_i + w_i x1) (faint){more}.")
+                        f"c_i {_act(cfg.model)}(b_i + w_i x1) (faint){more}."))
                 else:
                     self._note.setText(f"{cfg.layers} hidden layers: the pieces are no longer "
                                        "single units, only the whole curve is drawn.")
@@ -122,7 +123,7 @@ class FitView(View):
         elif cfg.is_linear:
             self._set_mode("weights")
             self._plot.setLabel("bottom", "j: the value j days before")
-            self._plot.setLabel("left", "weight w_j")
+            self._plot.setLabel("left", plain("weight w_j"))
             self._set_title(f"Fitted function: weight of the value j days before "
                             f"({cfg.days} days)")
             self._plot.setXRange(0.3, cfg.days + 0.7, padding=0.02)
@@ -174,8 +175,8 @@ class FitView(View):
             if self._off_chart:
                 return
             b = float(snap.params["b"]) * self._scale
-            self._note.setText(f"b = {_num(b)} {self._unit};  w_1 = {w[0]:.2f}"
-                               + (f", w_2 = {w[1]:.2f}" if len(w) > 1 else "")
+            self._note.setText(plain(f"b = {_num(b)} {self._unit};  w_1 = {w[0]:.2f}"
+                                     + (f", w_2 = {w[1]:.2f}" if len(w) > 1 else ""))
                                + f";  sum of weights = {float(w.sum()):.2f}")
         elif snap.pred_train is not None and snap.pred_unseen is not None:
             s = self._scale
