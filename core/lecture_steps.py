@@ -22,7 +22,7 @@ STEP_KEYS = {"title", "caption", "formula", "config", "views", "updates", "speed
              "options"}
 VIEW_NAMES = ("controls", "surface", "fit", "series", "loss", "table", "builder")
 OPTION_KEYS = {"errors", "sliders", "reference_path", "tables", "zoom", "track", "start",
-               "log_loss"}
+               "log_loss", "path_numbers"}
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,9 @@ def parse_step(name: str, raw: Any) -> LectureStep:
         raise StepError(f"{name}: option 'start' must be two numbers")
     if not isinstance(options.get("log_loss", False), bool):
         raise StepError(f"{name}: option 'log_loss' must be true or false")
+    numbers = options.get("path_numbers", 0)
+    if isinstance(numbers, bool) or not isinstance(numbers, int) or not 0 <= numbers <= 50:
+        raise StepError(f"{name}: option 'path_numbers' must be a whole number from 0 to 50")
     tables = options.get("tables")
     if tables is not None and not isinstance(tables, (bool, dict)):
         raise StepError(f"{name}: option 'tables' must be true or an object")

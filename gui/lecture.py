@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget
 
 from core.config import ConfigError, RunConfig, one_line
@@ -31,6 +32,7 @@ KEY_HINTS = [("Next lecture step", "PgDown  or  Space  or  Right  or  Down"),
              ("Present full screen / leave", "F11  (Esc leaves)")]
 TAKEN_KEYS = frozenset({"PgDown", "PgUp", "Space", "Right", "Left", "Up", "Down",
                         "Backspace", "F11", "Esc"})
+PLAY_KEY = "P"     # Play / Pause while Space turns the page
 
 
 class TablesThread(QThread):
@@ -148,8 +150,30 @@ class LectureController(QObject):
         overlay = getattr(window, "shortcut_overlay", None)
         if overlay is not None:
             overlay.add_hints(KEY_HINTS, TAKEN_KEYS)
+        self._lent_keys: dict[QAction, list[QKeySequence]] = {}
+        self._take_action_keys()
         if self.errors:
             window.show_banner("Lecture: " + " · ".join(self.errors))
+
+    def _take_action_keys(self) -> None:
+        """The menus show only keys that act: actions lose the keys the clicker takes (their
+        menu entry would otherwise promise Space plays), and Play / Pause gets P."""
+        portable = QKeySequence.SequenceFormat.PortableText
+        for act in self.window.findChildren(QAction):
+            keys = act.shortcuts()
+            kept = [k for k in keys if k.toString(portable) not in TAKEN_KEYS]
+            if len(kept) != len(keys):
+                self._lent_keys[act] = keys
+                act.setShortcuts(kept)
+        play = getattr(self.window, "play_action", None)
+        if play is not None and not play.shortcuts():
+            self._lent_keys.setdefault(play, [])
+            play.setShortcuts([QKeySequence(PLAY_KEY)])
+
+    def _give_back_action_keys(self) -> None:
+        for act, keys in self._lent_keys.items():
+            act.setShortcuts(keys)
+        self._lent_keys = {}
 
     # ---- navigation ---------------------------------------------------------------------
     @property
@@ -194,6 +218,8 @@ class LectureController(QObject):
         surface = win.views["surface"]
         if hasattr(surface, "set_reference_path"):
             surface.set_reference_path(None, "")
+        if hasattr(surface, "set_path_numbers"):
+            surface.set_path_numbers(int(opts.get("path_numbers", 0)))
         self.panel.sliders.setVisible(bool(opts.get("sliders")))
         loss_view = win.views["loss"]
         if hasattr(loss_view, "log_y"):   # a loss that explodes reads on a log scale
@@ -370,6 +396,7 @@ class LectureController(QObject):
         overlay = getattr(self.window, "shortcut_overlay", None)
         if overlay is not None:
             overlay.remove_hints(KEY_HINTS, TAKEN_KEYS)
+        self._give_back_action_keys()
 
 
 def open_lecture(window: Any, step: int = 0, folder: str | Path = LECTURE_DIR

@@ -29,6 +29,7 @@ N_CONTOURS = 14
 MAX_CHOICES = 300          # parameters offered in the pickers (a deep net has 30,000)
 FAR_PARAM = 1e6            # before a slice's grid exists, parameters beyond this are off it
 RECHECK_FRAMES = 15        # how often (in frames) to ask whether a slice is out of date
+PATH_DOTS = 120            # a path this short shows every update as a dot (zig-zags read)
 
 
 class SurfaceView(View):
@@ -52,6 +53,8 @@ class SurfaceView(View):
         self._bar_label = "loss"
         self._box: tuple[float, float, float, float] | None = None   # grid's a0, a1, b0, b1
         self._diverged_shown = False
+        self._numbers: list[pg.TextItem] = []     # update numbers beside a path's first dots
+        self._numbered = 0
 
         bar = QWidget(self)
         row = QHBoxLayout(bar)
@@ -86,13 +89,15 @@ class SurfaceView(View):
         self._bar.setImageItem(self._image, insert_in=item)
         self._contours = pg.PlotCurveItem()
         self._path = pg.PlotCurveItem()
+        self._dots = pg.ScatterPlotItem(symbol="o")
         self._star = pg.ScatterPlotItem(symbol="star")
         self._current = pg.ScatterPlotItem(symbol="o")
         self._arrow_line = pg.PlotCurveItem()
         self._arrow_head = pg.ArrowItem(headLen=14, tailLen=None, pxMode=True)
         self._message = text_item(theme, "", anchor=(0.5, 0.5), size_pt=theme.title_pt)
-        for z, it in enumerate((self._contours, self._path, self._star, self._arrow_line,
-                                self._arrow_head, self._current, self._message)):
+        for z, it in enumerate((self._contours, self._path, self._dots, self._star,
+                                self._arrow_line, self._arrow_head, self._current,
+                                self._message)):
             it.setZValue(z)
             item.addItem(it, ignoreBounds=True)
         self._arrow_head.hide()
@@ -150,6 +155,25 @@ class SurfaceView(View):
         self._reference_label.setText(label)
         self._reference_label.setPos(float(p[-1, 0]), float(p[-1, 1]))
         self._reference_label.setVisible(bool(label))
+
+    def set_path_numbers(self, count: int) -> None:
+        """Write the update number beside each of the path's first `count` dots on the
+        surface (0: none): a too-large η's jumps read 0, 1, 2 ... from side to side."""
+        self._numbered = max(0, int(count))
+        item = self._plot.getPlotItem()
+        while len(self._numbers) < self._numbered:
+            label = text_item(self.theme, "", anchor=(0.5, 1.3))
+            label.setZValue(8)
+            item.addItem(label, ignoreBounds=True)
+            self._numbers.append(label)
+        self._style_numbers()
+        for label in self._numbers[self._numbered:]:
+            label.hide()
+
+    def path_numbers(self) -> list[tuple[str, float, float]]:
+        """The update numbers written now: (text, a, b) each."""
+        return [(lab.textItem.toPlainText(), lab.pos().x(), lab.pos().y())
+                for lab in self._numbers if lab.isVisible()]
 
     def reference_path(self) -> np.ndarray | None:
         """The reference path drawn now, or None."""
@@ -237,8 +261,10 @@ class SurfaceView(View):
         if on_path and len(snap.path):
             px, py, clipped = self._clip_path(snap.path)
             self._path.setData(px, py, connect="finite" if clipped else "all")
+            self._draw_dots(px, py)
         else:
             self._path.setData([], [])
+            self._dots.setData([], [])
         if inside:
             self._draw_arrow(a, b, da, db)
         else:
@@ -257,6 +283,9 @@ class SurfaceView(View):
             self._diverged_shown = False
             self._hide_message()
         self._path.setData([], [])
+        self._dots.setData([], [])
+        for label in self._numbers:
+            label.hide()
         self._current.setData([], [])
         self._arrow_line.setData([], [])
         self._arrow_head.hide()
@@ -272,6 +301,10 @@ class SurfaceView(View):
         contour.setAlpha(110)
         self._contours.setPen(pg.mkPen(contour, width=max(1.0, t.line_width / 2)))
         segmented(self._path, t.pen(t.path))
+        self._dots.setSize(t.point_size + 3)
+        self._dots.setPen(None)
+        self._dots.setBrush(t.brush(t.path))
+        self._style_numbers()
         size = 3 * t.point_size + 6
         self._star.setSymbol("star")
         self._star.setSize(size)
@@ -297,6 +330,18 @@ class SurfaceView(View):
             self._show_grid(*_grid_arrays(self._surface))
 
     # ----- drawing helpers ----------------------------------------------------------------
+    def _style_numbers(self) -> None:
+        t = self.theme
+        back = pg.mkColor(t.background)
+        back.setAlpha(200)
+        for label in getattr(self, "_numbers", ()):
+            label.setColor(t.foreground)
+            label.fill = pg.mkBrush(back)
+            font = label.textItem.font()
+            font.setPointSize(t.font_pt)
+            font.setBold(True)
+            label.setFont(font)
+
     def _style_bar_label(self) -> None:
         # The bar is too narrow for an axis label beside its ticks: the loss is named in
         # the title and the tooltip instead.
@@ -375,6 +420,36 @@ class SurfaceView(View):
             py[bad] = np.nan
             return px, py, True
         return px, py, False
+
+    def _draw_dots(self, px: np.ndarray, py: np.ndarray) -> None:
+        """Each update of a short path as a dot: a step that overshoots to the other side
+        of the valley reads as a jump, not as one line drawn over itself."""
+        if len(px) > PATH_DOTS:
+            self._dots.setData([], [])
+            return
+        ok = np.isfinite(px) & np.isfinite(py)
+        self._dots.setData(px[ok], py[ok])
+        if not self._numbered:
+            return
+        if self._box is not None:
+            a0, a1, b0, b1 = self._box
+            with np.errstate(invalid="ignore"):
+                ok &= (px >= a0) & (px <= a1) & (py >= b0) & (py <= b1)
+        out = np.flatnonzero(~ok)
+        shown = np.arange(min(self._numbered, int(out[0]) if len(out) else len(ok)))
+        for k, label in enumerate(self._numbers[:self._numbered]):
+            if k < len(shown):
+                i = int(shown[k])
+                label.setText(str(i))
+                label.setPos(float(px[i]), float(py[i]))
+                label.show()
+            else:
+                label.hide()
+
+    def path_dots(self) -> np.ndarray:
+        """The dots drawn now, (n, 2) in the axes' parameters."""
+        x, y = self._dots.getData()
+        return np.column_stack([np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)])
 
     def _show_diverged(self, on: bool) -> None:
         if on == self._diverged_shown:

@@ -7,11 +7,13 @@ import json
 import shutil
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 
 from core.lecture_steps import LECTURE_DIR, load_steps
@@ -218,3 +220,60 @@ def test_the_shortcut_overlay_lists_the_clicker_keys(qtbot, lecture):
     win.shortcut_overlay.close_overlay()
     ctl.shutdown()
     assert "Next lecture step" not in dict(win.shortcut_overlay.entries())
+
+
+def _menu_keys(win, title: str) -> dict[str, str]:
+    """What a menu shows: each entry's text and the key text Qt draws beside it."""
+    menu = next(a.menu() for a in win.menuBar().actions() if a.text().replace("&", "") == title)
+    return {a.text(): a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            for a in menu.actions() if a.text()}
+
+
+def test_the_run_menu_shows_the_keys_that_act_in_lecture_mode(qtbot, lecture, fast_steps):
+    win, ctl = lecture(fast_steps, step=5)       # gradient descent: a step that plays
+    wait_ready(qtbot, ctl)
+    shown = _menu_keys(win, "Run")
+    assert "Space" not in " ".join(shown.values())
+    assert shown["Play / Pause"] == "P"
+    assert shown["Step one update"] == "S"
+    win.pause()
+    qtbot.waitUntil(lambda: not win.playing, timeout=5000)
+    page = ctl.index
+    QTest.keyClick(win, Qt.Key.Key_P)             # the key the menu shows plays ...
+    qtbot.waitUntil(lambda: win.playing, timeout=5000)
+    assert ctl.index == page
+    QTest.keyClick(win, Qt.Key.Key_P)             # ... and pauses
+    qtbot.waitUntil(lambda: not win.playing, timeout=5000)
+    QTest.keyClick(win, Qt.Key.Key_Space)         # Space turns the page, as the overlay says
+    assert ctl.index == page + 1
+    ctl.shutdown()                                # out of lecture mode Space plays again
+    assert _menu_keys(win, "Run")["Play / Pause"] == "Space"
+
+
+def _one_step(tmp_path: Path, slug: str, **changes) -> Path:
+    """A lecture folder holding only the shipped step `slug`, with `changes` applied."""
+    folder = tmp_path / "one"
+    folder.mkdir(exist_ok=True)
+    path = next(LECTURE_DIR.glob(f"*{slug}*.json"))
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    raw.update(changes)
+    (folder / path.name).write_text(json.dumps(raw), encoding="utf-8")
+    return folder
+
+
+def test_too_large_a_rate_shows_numbered_jumps_from_side_to_side(qtbot, lecture, tmp_path):
+    win, ctl = lecture(_one_step(tmp_path, "lr-large", speed=200))
+    wait_ready(qtbot, ctl)
+    surface = win.views["surface"]
+    star_w = surface._surface.w_star
+    dots = surface.path_dots()
+    assert len(dots) > 10
+    numbers = surface.path_numbers()
+    assert [int(t) for t, _, _ in numbers] == list(range(len(numbers)))
+    assert len(numbers) >= 6, "fewer than six jumps shown before the path leaves"
+    sides = [np.sign(a - star_w) for _, a, _ in numbers[1:]]
+    assert all(s1 == -s0 for s0, s1 in pairwise(sides))
+    gaps = [abs(a - star_w) for _, a, _ in numbers[1:]]     # each side's jumps grow
+    assert all(g2 > g0 for g0, g2 in zip(gaps, gaps[2:], strict=False))
+    assert numbers[1][1] > star_w                  # the caption: update 1 lands right
+    assert "right" in ctl.step.caption
