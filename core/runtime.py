@@ -11,6 +11,7 @@ import ctypes
 import gc
 import os
 import sys
+import threading
 
 # One BLAS / OpenMP thread, as the app runs: the products in a linear update are far too
 # small to split across threads, and on the lecture laptop's second core the GUI thread
@@ -81,3 +82,19 @@ def settle_garbage_collector() -> None:
     objects made from here on are scanned; these stay alive for the app's life anyway."""
     gc.collect()
     gc.freeze()
+
+
+def lower_priority(nice: int) -> bool:
+    """Lower the calling thread's CPU priority (Linux: a thread has its own nice value).
+
+    On two cores the GUI thread, the training thread and a slice computation are three
+    busy threads; at equal priority a slice (hundreds of ms for a deep network) delays
+    frames. True if the priority was lowered."""
+    if not hasattr(os, "setpriority") or not sys.platform.startswith("linux"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, max(os.getpriority(os.PRIO_PROCESS, tid), nice))
+    except OSError:
+        return False
+    return True

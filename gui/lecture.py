@@ -7,11 +7,10 @@ the lecture's tables train in the background. `fnlab --lecture` starts in gui/ap
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QThread, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget
 
@@ -23,6 +22,7 @@ from core.lecture_steps import (
     lecture_table_rows,
     load_steps,
 )
+from gui.background import BackgroundJob
 
 NEXT_KEYS = {Qt.Key.Key_PageDown, Qt.Key.Key_Right, Qt.Key.Key_Space, Qt.Key.Key_Down}
 PREV_KEYS = {Qt.Key.Key_PageUp, Qt.Key.Key_Left, Qt.Key.Key_Backspace, Qt.Key.Key_Up}
@@ -33,36 +33,6 @@ KEY_HINTS = [("Next lecture step", "PgDown  or  Space  or  Right  or  Down"),
 TAKEN_KEYS = frozenset({"PgDown", "PgUp", "Space", "Right", "Left", "Up", "Down",
                         "Backspace", "F11", "Esc"})
 PLAY_KEY = "P"     # Play / Pause while Space turns the page
-
-
-class TablesThread(QThread):
-    """Trains the lecture's three tables in the background, one row at a time; stoppable
-    between updates (checked every few dozen)."""
-
-    row_ready = Signal(object)     # a result row for the loss table
-    failed = Signal(str)
-
-    def __init__(self, dataset: str = "channel", net_updates: int = 300,
-                 parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("fnlab-lecture-tables")
-        self._dataset = dataset
-        self._net_updates = net_updates
-        self._stop = threading.Event()
-
-    def stop(self, timeout_ms: int = 3000) -> bool:
-        self._stop.set()
-        return self.wait(timeout_ms)
-
-    def run(self) -> None:
-        try:
-            self._run()
-        except Exception as exc:  # shown as a banner, never a traceback
-            self.failed.emit(one_line(exc))
-
-    def _run(self) -> None:
-        for row in lecture_table_rows(self._dataset, self._net_updates, self._stop.is_set):
-            self.row_ready.emit(row)
 
 
 class KeyFilter(QObject):
@@ -122,7 +92,7 @@ class LectureController(QObject):
         self._awaiting: RunConfig | None = None
         self._run_id: int | None = None
         self._ready = False
-        self._tables: TablesThread | None = None
+        self._tables: BackgroundJob | None = None
         self._tables_done = True
         self._presenting = False
         self._theme_before: str | None = None
@@ -339,14 +309,16 @@ class LectureController(QObject):
         table = self.window.views["table"]
         table.clear_rows()
         self._tables_done = False
-        thread = TablesThread(self.step.config.dataset, net_updates)
-        thread.row_ready.connect(table.add_row)
-        thread.failed.connect(lambda text: self.window.show_banner(f"Lecture tables: {text}"))
-        thread.finished.connect(self._on_tables_finished)
-        self._tables = thread
-        thread.start()
+        dataset = self.step.config.dataset
+        job = BackgroundJob("fnlab-lecture-tables", parent=self)
+        job.item_ready.connect(lambda _token, row: table.add_row(row))
+        job.failed.connect(lambda _token, text: self.window.show_banner(
+            f"Lecture tables: {text}"))
+        job.finished.connect(self._on_tables_finished)
+        self._tables = job
+        job.start(lambda stop: lecture_table_rows(dataset, net_updates, stop))
 
-    def _on_tables_finished(self) -> None:
+    def _on_tables_finished(self, _token: int) -> None:
         if self.sender() is not self._tables:
             return
         self._tables_done = True
@@ -355,7 +327,8 @@ class LectureController(QObject):
 
     def _stop_tables(self) -> None:
         if self._tables is not None:
-            self._tables.stop(5000)
+            if self._tables.stop(5.0):    # joined: the job object can go
+                self._tables.deleteLater()
             self._tables = None
         self._tables_done = True
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import threading
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QThread
 from PySide6.QtGui import QGuiApplication
 
 from core import results
@@ -149,7 +148,7 @@ def test_slice_worker_stops_mid_computation_and_leaves_no_thread(qtbot, trained)
     assert worker.is_running()
     worker.stop()
     assert not worker.is_running()
-    assert not [t for t in threading.enumerate() if t.name == "fnlab-slice"]
+    assert not [t for t in worker.findChildren(QThread) if t.isRunning()]
     qtbot.wait(50)
     assert all(not piece.complete for piece in got)
 
@@ -440,7 +439,8 @@ def test_a_slice_thread_runs_below_the_gui_and_training_threads():
     import sys
     import threading
 
-    from gui.views.slice_worker import SLICE_NICE, lower_priority
+    from core.runtime import lower_priority
+    from gui.views.slice_worker import SLICE_NICE
 
     if not sys.platform.startswith("linux"):
         pytest.skip("per-thread nice values are a Linux feature")
@@ -448,7 +448,7 @@ def test_a_slice_thread_runs_below_the_gui_and_training_threads():
     seen: list[int] = []
 
     def body() -> None:
-        assert lower_priority()
+        assert lower_priority(SLICE_NICE)
         seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
 
     t = threading.Thread(target=body)

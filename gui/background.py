@@ -1,0 +1,118 @@
+"""Background jobs of the GUI: a generator run in its own QThread, its items sent back queued.
+
+The training worker's design (gui/worker.py: a QObject moved to a QThread, queued signals
+to the GUI thread, stop and join on close) for the app's smaller jobs: a loss slice
+(surface view) and the lecture's tables. A job is a plain function `fn(should_stop)`
+returning an iterator (the maths stays in core/, testable headless); it checks
+`should_stop()` between items and inside long ones. `start(fn)` stops and joins the
+previous job first; `stop()` asks the job to stop and joins its thread. Every item carries
+its job's token, and a stopped job's token is outdated at once, so a late item of an old
+job is recognised and dropped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from core.config import one_line
+from core.runtime import lower_priority
+
+Job = Callable[[Callable[[], bool]], Iterable[Any]]
+
+
+class _Runner(QObject):
+    """Lives in the job's thread: runs the generator and emits what it yields."""
+
+    item = Signal(int, object)
+    failed = Signal(int, str)
+    done = Signal(int)
+
+    def __init__(self, fn: Job, token: int, stop: threading.Event, nice: int) -> None:
+        super().__init__()
+        self._fn, self._token, self._stop, self._nice = fn, token, stop, nice
+
+    @Slot()
+    def run(self) -> None:
+        if self._nice:
+            lower_priority(self._nice)
+        try:
+            for item in self._fn(self._stop.is_set):
+                if self._stop.is_set():
+                    break
+                self.item.emit(self._token, item)
+        except Exception as exc:  # shown by the receiver; never a traceback on screen
+            if not self._stop.is_set():
+                self.failed.emit(self._token, one_line(exc))
+        finally:
+            self.done.emit(self._token)
+            QThread.currentThread().quit()     # ends the thread's event loop after this slot
+
+
+class BackgroundJob(QObject):
+    """At most one job at a time in its own QThread; `item_ready(token, item)`,
+    `failed(token, message)` and `finished(token)` arrive queued on the GUI thread."""
+
+    item_ready = Signal(int, object)
+    failed = Signal(int, str)
+    finished = Signal(int)
+
+    def __init__(self, name: str, nice: int = 0, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._name, self._nice = name, nice
+        self._token = 0
+        self._stop = threading.Event()
+        self._thread: QThread | None = None
+        self._runner: _Runner | None = None
+        self._stragglers: list[tuple[QThread, _Runner]] = []   # never destroyed running
+
+    @property
+    def token(self) -> int:
+        """Id of the newest job; an item with another token is outdated."""
+        return self._token
+
+    def is_running(self) -> bool:
+        self._stragglers = [(t, r) for t, r in self._stragglers if t.isRunning()]
+        return bool(self._stragglers) or (self._thread is not None and self._thread.isRunning())
+
+    def start(self, fn: Job) -> int:
+        """Stop any running job, start `fn(should_stop)`; returns the new job's token."""
+        self.stop()
+        self._token += 1
+        stop = self._stop = threading.Event()
+        thread = QThread(self)             # a child while it runs: findChildren sees it
+        thread.setObjectName(self._name)
+        runner = _Runner(fn, self._token, stop, self._nice)
+        runner.moveToThread(thread)
+        runner.item.connect(self.item_ready)
+        runner.failed.connect(self.failed)
+        runner.done.connect(self.finished)
+        thread.started.connect(runner.run)
+        self._thread, self._runner = thread, runner
+        thread.start()
+        return self._token
+
+    def stop(self, timeout: float = 2.0) -> bool:
+        """Ask the running job to stop and join its thread; True if it ended in time. Its
+        items still on their way are outdated from now on."""
+        self._stop.set()
+        thread, runner = self._thread, self._runner
+        if thread is None or runner is None:
+            return True
+        self._token += 1
+        deadline = time.perf_counter() + timeout
+        # quit() is repeated: the job may still be inside its slot, before exec() began
+        while True:
+            thread.quit()
+            if thread.wait(50) or time.perf_counter() > deadline:
+                break
+        self._thread = self._runner = None
+        if thread.isRunning():
+            self._stragglers.append((thread, runner))   # keep it visible to is_running()
+            return False
+        thread.setParent(None)                  # joined: Python's reference frees it
+        return True
