@@ -47,8 +47,10 @@ def _data_flags(p: argparse.ArgumentParser) -> None:
 SHAPE_DEFAULTS = {"days": 1, "model": "linear", "units": 3, "layers": 1}
 
 
-def _run_flags(p: argparse.ArgumentParser, shape_defaults: bool = True) -> None:
-    """The flags that set one run (`fnlab train`'s; `fnlab landscape` shares them)."""
+def _run_flags(p: argparse.ArgumentParser, shape_defaults: bool = True,
+               one_optimizer: bool = True) -> None:
+    """The flags that set one run (`fnlab train`'s; `fnlab landscape` shares them, and
+    `fnlab race`, whose racers each take their own optimizer and learning rate)."""
     d = SHAPE_DEFAULTS if shape_defaults else dict.fromkeys(SHAPE_DEFAULTS)
     _data_flags(p)
     p.add_argument("--days", type=int, default=d["days"], help="days of features (1-365)")
@@ -56,14 +58,32 @@ def _run_flags(p: argparse.ArgumentParser, shape_defaults: bool = True) -> None:
     p.add_argument("--units", type=int, default=d["units"], help="units per layer (networks)")
     p.add_argument("--layers", type=int, default=d["layers"], help="hidden layers (networks)")
     p.add_argument("--loss", choices=LOSSES, default="mae")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, help="default: what converges")
+    if one_optimizer:
+        p.add_argument("--optimizer", choices=OPTIMIZERS, help="default: what converges")
+        p.add_argument("--lr", type=float, help="learning rate (default: the model's)")
     p.add_argument("--batch-size", type=int, help="mini-batch size (default: full batch)")
-    p.add_argument("--lr", type=float, help="learning rate (default: the model's)")
     lim = p.add_mutually_exclusive_group()
     lim.add_argument("--epochs", type=int, help="stop after this many epochs")
     lim.add_argument("--updates", type=int, help="stop after this many updates")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", type=_init_pair, help="start at w,b (linear; training unit)")
+
+
+def _name_list(text: str) -> list[str]:
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    unknown = [n for n in names if n not in OPTIMIZERS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown optimizer {unknown[0]!r}; use {', '.join(OPTIMIZERS)}")
+    return names
+
+
+def _number_list(text: str) -> list[float]:
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes numbers separated by commas, got {text!r}"
+                                         ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,6 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--png", metavar="FILE", help="also write the picture")
     ls.add_argument("--json", action="store_true", help="print one JSON object")
 
+    r = sub.add_parser("race", help="several optimizers from one start, step for step")
+    _run_flags(r, one_optimizer=False)
+    r.add_argument("--optimizers", type=_name_list, default=["gd", "momentum", "adam"],
+                   help=f"2-6 of {','.join(OPTIMIZERS)} (default gd,momentum,adam)")
+    r.add_argument("--lr", type=_number_list,
+                   help="one learning rate per optimizer (default: each one's own)")
+    r.add_argument("--momentum", type=_number_list,
+                   help="one momentum per optimizer (momentum, nesterov; default 0.9)")
+    r.add_argument("--json", action="store_true", help="print a JSON list, one per racer")
+
     tb = sub.add_parser("table", help="reproduce the lecture's three tables")
     _data_flags(tb)
     tb.add_argument("--loss", choices=LOSSES, default="mae")
@@ -121,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return {"train": cmd_train, "table": cmd_table, "datasets": cmd_datasets,
-                "landscape": cmd_landscape}[args.command](args)
+        return {"train": cmd_train, "race": cmd_race, "table": cmd_table,
+                "datasets": cmd_datasets, "landscape": cmd_landscape}[args.command](args)
     except (CliError, ConfigError, ValueError, OSError) as exc:
         print(f"fnlab {args.command}: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
@@ -260,6 +290,66 @@ def _landscape_title(run: Any, land: Any, seed2: int | None = None) -> str:
             f"line from seed {seed2}'s minimum to seed {cfg.seed}'s"}[land.kind]
     return (f"{cfg.days}-day {cfg.model} {cfg.layers} x {cfg.units}, {cfg.loss.upper()}, "
             f"{run.updates:,} updates: {what}")
+
+
+RACE_UPDATES = 1000   # a race's default budget: every racer takes this many updates
+
+
+def cmd_race(args: argparse.Namespace) -> int:
+    import time
+
+    import numpy as np
+
+    from core.engine import default_settings
+    from core.experiments import default_config, describe
+    from core.models import parse_scalar
+    from core.race import MAX_RACERS, Race, Racer
+    from core.results import unit_factor
+
+    names = args.optimizers
+    if not 2 <= len(names) <= MAX_RACERS:
+        raise CliError(f"--optimizers takes 2 to {MAX_RACERS} names, got {len(names)}")
+    for flag, values in (("--lr", args.lr), ("--momentum", args.momentum)):
+        if values is not None and len(values) != len(names):
+            raise CliError(f"{flag} takes one value per optimizer ({len(names)}), "
+                           f"got {len(values)}")
+    base = default_config(
+        dataset=args.data, column=args.column, split=args.split, days=args.days,
+        model=args.model, units=args.units, layers=args.layers, loss=args.loss,
+        batch_size=args.batch_size, limit_updates=args.updates or (
+            None if args.epochs else RACE_UPDATES),
+        limit_epochs=args.epochs, seed=args.seed, init=args.init)
+    racers = [Racer(name,
+                    args.lr[i] if args.lr else default_settings(base.model, base.loss,
+                                                                name)["lr"],
+                    args.momentum[i] if args.momentum else base.momentum)
+              for i, name in enumerate(names)]
+    data = _load_data(base.dataset, base.column, base.split, base.days)
+    race = Race(base, racers, data)
+    start = time.perf_counter()
+    while not race.done:
+        race.run(200)
+    seconds = time.perf_counter() - start
+    out = []
+    scale = float(data.scale)
+    for racer, trainer in zip(racers, race.trainers, strict=True):
+        snap = trainer.snapshot(extras=False)
+        factors = [unit_factor(base.model, parse_scalar(n)[0], scale) for n in snap.track]
+        path = (snap.path * np.asarray(factors)).tolist()
+        out.append({**describe(trainer, seconds), "optimizer": racer.optimizer,
+                    "path": path})
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    fmt = data.fmt
+    print(f"{data.name}: {base.days}-day {base.model} model, {base.loss.upper()} loss, "
+          f"{len(racers)} racers from one start, {seconds:.2f} s")
+    for row in out:
+        what = row["stop_reason"] if row["diverged"] else (
+            f"L = {fmt(row['train_loss'])}, L' = {fmt(row['unseen_loss'])}")
+        print(f"  {row['optimizer']:<9} lr {row['config']['lr']:<8g} "
+              f"{row['updates']:>7,} updates  {what}")
+    return 0
 
 
 def cmd_table(args: argparse.Namespace) -> int:

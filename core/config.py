@@ -15,7 +15,7 @@ from typing import Any
 
 MODELS = ("linear", "sigmoid", "hard-sigmoid", "relu")
 LOSSES = ("mae", "mse")
-OPTIMIZERS = ("gd", "momentum", "adam")
+OPTIMIZERS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 
 MAX_DAYS = 365
 MAX_UNITS = 4096

@@ -67,14 +67,22 @@ class _Thinned:
 # Defaults that converge (see `default_settings`). Linear models use Adam: the features
 # are strongly correlated (x_j are neighbouring days), so plain gradient descent with any
 # stable learning rate needs millions of updates for 28 or 56 days.
+# AdaGrad's steps shrink as 1/sqrt(t), so it starts larger; RMSProp's are ~lr each, as
+# Adam's are, but without Adam's first moment it needs a smaller lr to settle.
 _LINEAR_DEFAULTS = {
     "gd": {"lr": 1e-4, "limit_updates": 100_000},
     "momentum": {"lr": 1e-4, "limit_updates": 100_000},
+    "nesterov": {"lr": 1e-4, "limit_updates": 100_000},
+    "adagrad": {"lr": 0.1, "limit_updates": 30_000},
+    "rmsprop": {"lr": 1e-3, "limit_updates": 30_000},
     "adam": {"lr": 3e-3, "limit_updates": 30_000},
 }
 _NET_DEFAULTS = {
     "gd": {"lr": 1e-3, "limit_updates": 5_000},
     "momentum": {"lr": 3e-4, "limit_updates": 5_000},
+    "nesterov": {"lr": 3e-4, "limit_updates": 5_000},
+    "adagrad": {"lr": 1e-2, "limit_updates": 3_000},
+    "rmsprop": {"lr": 1e-3, "limit_updates": 3_000},
     "adam": {"lr": 3e-3, "limit_updates": 3_000},
 }
 

@@ -82,7 +82,13 @@ def train_result(config: RunConfig, data: Any = None,
             on_update(trainer.update - before)
         if trainer.update == before:  # no progress: a limit or divergence ended it
             break
-    seconds = time.perf_counter() - start
+    return describe(trainer, time.perf_counter() - start)
+
+
+def describe(trainer: Any, seconds: float) -> dict[str, Any]:
+    """A finished (or stopped) run as `fnlab train --json` prints it: losses and
+    parameters in the data unit."""
+    config = trainer.config
     snap = trainer.snapshot(extras=False)
     scale = float(trainer.data.scale)
     ref = lecture_reference(config)

@@ -22,10 +22,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from core.optimizers import BETA1, BETA2, EPS
+from core.optimizers import ADAGRAD_EPS, BETA1, BETA2, EPS, RMS_ALPHA
 
-GD, MOMENTUM, ADAM = 0, 1, 2
-KINDS = {"gd": GD, "momentum": MOMENTUM, "adam": ADAM}
+GD, MOMENTUM, ADAM, NESTEROV, ADAGRAD, RMSPROP = 0, 1, 2, 3, 4, 5
+KINDS = {"gd": GD, "momentum": MOMENTUM, "adam": ADAM, "nesterov": NESTEROV,
+         "adagrad": ADAGRAD, "rmsprop": RMSPROP}
 
 
 @njit(cache=True, nogil=True)
@@ -149,10 +150,12 @@ def run(zt: np.ndarray, seq: np.ndarray, taps: np.ndarray, z: np.ndarray,
         ms: np.ndarray, tmp: np.ndarray, rows: np.ndarray) -> None:
     """len(rows) updates from theta (with r, s, gsum as `start` leaves them, and left so);
     rows[k] = theta after update k + 1. `t` = updates the optimizer took before; ms holds
-    momentum's velocity (row 0, zero before the first update) or Adam's M and S."""
+    the velocity (row 0, zero before the first update), the squared-gradient sum or
+    average (row 1) or Adam's M and S, as `NumpyOptimizer.state_rows` lays them out."""
     p, n = theta.shape[0], r.shape[0]
     inv_n = 1.0 / n
     b1, b2, eps = BETA1, BETA2, EPS   # module constants: frozen into the compiled code
+    alpha, eps_ada = RMS_ALPHA, ADAGRAD_EPS
     root = np.sqrt(1.0 - b2)
     g = tmp
     for k in range(rows.shape[0]):
@@ -167,6 +170,21 @@ def run(zt: np.ndarray, seq: np.ndarray, taps: np.ndarray, z: np.ndarray,
                 v = ms[0, i] * momentum + g[i]
                 ms[0, i] = v
                 theta[i] = theta[i] - v * lr
+        elif kind == NESTEROV:
+            for i in range(p):
+                v = ms[0, i] * momentum + g[i]
+                ms[0, i] = v
+                theta[i] = theta[i] - (g[i] + v * momentum) * lr
+        elif kind == ADAGRAD:
+            for i in range(p):
+                sq = ms[1, i] + g[i] * g[i]
+                ms[1, i] = sq
+                theta[i] = theta[i] - g[i] / (np.sqrt(sq) + eps_ada) * lr
+        elif kind == RMSPROP:
+            for i in range(p):
+                sq = ms[1, i] * alpha + g[i] * g[i] * (1.0 - alpha)
+                ms[1, i] = sq
+                theta[i] = theta[i] - g[i] / (np.sqrt(sq) + eps) * lr
         else:
             step = t + k + 1
             c1 = 1.0 - b1 ** step

@@ -1,11 +1,16 @@
-"""Plain gradient descent, momentum and Adam, for a numpy vector and for torch tensors.
+"""Gradient descent, momentum, Nesterov, AdaGrad, RMSProp and Adam, for a numpy vector
+and for torch tensors.
 
 Both implementations follow the same formulas (those of ``torch.optim.SGD`` with
-dampening 0 and ``torch.optim.Adam``), so a linear run (numpy) and a network run (torch)
-mean the same thing by "momentum 0.9" or "Adam, lr 1e-3":
+dampening 0, with and without ``nesterov``, ``torch.optim.Adagrad``, ``torch.optim.RMSprop``
+and ``torch.optim.Adam`` at their defaults), so a linear run (numpy) and a network run
+(torch) mean the same thing by "momentum 0.9" or "Adam, lr 1e-3":
 
 - gd:       theta <- theta - lr * g
 - momentum: v <- mu * v + g (v = g on the first update); theta <- theta - lr * v
+- nesterov: v <- mu * v + g (likewise); theta <- theta - lr * (g + mu * v)
+- adagrad:  s <- s + g^2; theta <- theta - lr * g / (sqrt(s) + 1e-10)
+- rmsprop:  s <- a s + (1 - a) g^2 (a = 0.99); theta <- theta - lr * g / (sqrt(s) + 1e-8)
 - adam:     m <- b1 m + (1 - b1) g; s <- b2 s + (1 - b2) g^2;
             theta <- theta - lr * (m / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps)
 
@@ -25,6 +30,13 @@ import numpy as np
 BETA1 = 0.9
 BETA2 = 0.999
 EPS = 1e-8
+ADAGRAD_EPS = 1e-10   # torch.optim.Adagrad's default eps
+RMS_ALPHA = 0.99      # torch.optim.RMSprop's default smoothing constant (its eps is EPS)
+
+# Every optimizer by name, in the order a menu lists them. "Momentum-like" ones keep a
+# velocity (row 0 of the state); "scaled" ones keep a running sum of squared gradients.
+KINDS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
+HAS_MOMENTUM = frozenset({"momentum", "nesterov"})
 
 
 class NumpyOptimizer:
@@ -67,11 +79,15 @@ class NumpyOptimizer:
 
     def state_rows(self) -> np.ndarray:
         """The (2, size) state for an update loop written elsewhere (the compiled linear
-        kernels): row 0 = momentum's velocity or Adam's M, row 1 = Adam's S, zeroed before
-        the first update (momentum's first v = mu * 0 + g = g, as `apply` makes it)."""
-        if self.kind == "momentum" and self.buf is None:
+        kernels): row 0 = the velocity (momentum, Nesterov) or Adam's M, row 1 = the sum
+        (AdaGrad) or average (RMSProp) of squared gradients or Adam's S, zeroed before the
+        first update (momentum's first v = mu * 0 + g = g, as `apply` makes it)."""
+        if self.kind in HAS_MOMENTUM and self.buf is None:
             self._ms[0].fill(0.0)
             self.buf = self._ms[0]
+        elif self.kind in ("adagrad", "rmsprop") and self.sq is None:
+            self._ms[1].fill(0.0)
+            self.sq = self._ms[1]
         elif self.kind == "adam" and self.sq is None:
             self._ms.fill(0.0)
             self.buf, self.sq = self._ms[0], self._ms[1]
@@ -84,7 +100,7 @@ class NumpyOptimizer:
         if kind == "gd":
             np.multiply(g, self.lr, g)
             np.subtract(theta, g, theta)
-        elif kind == "momentum":
+        elif kind in HAS_MOMENTUM:
             buf = self.buf
             if buf is None:
                 self.buf = buf = self._ms[0]
@@ -92,8 +108,28 @@ class NumpyOptimizer:
             else:
                 np.multiply(buf, self.momentum, buf)
                 np.add(buf, g, buf)
-            np.multiply(buf, self.lr, g)
+            if kind == "nesterov":
+                np.multiply(buf, self.momentum, self._tmp)
+                np.add(g, self._tmp, g)
+                np.multiply(g, self.lr, g)
+            else:
+                np.multiply(buf, self.lr, g)
             np.subtract(theta, g, theta)
+        elif kind in ("adagrad", "rmsprop"):
+            if self.sq is None:
+                self._ms[1].fill(0.0)
+                self.sq = self._ms[1]
+            sq, tmp = self.sq, self._tmp
+            np.multiply(g, g, tmp)
+            if kind == "rmsprop":
+                np.multiply(sq, RMS_ALPHA, sq)
+                np.multiply(tmp, 1.0 - RMS_ALPHA, tmp)
+            np.add(sq, tmp, sq)
+            np.sqrt(sq, tmp)
+            np.add(tmp, ADAGRAD_EPS if kind == "adagrad" else EPS, tmp)
+            np.divide(g, tmp, tmp)
+            np.multiply(tmp, self.lr, tmp)
+            np.subtract(theta, tmp, theta)
         else:
             ms, gg, tmp = self._ms, self._gg, self._tmp
             if self.sq is None:
@@ -114,15 +150,29 @@ class NumpyOptimizer:
 
     def preview(self, g: np.ndarray) -> np.ndarray:
         """The update `apply(theta, g)` would add to theta, without changing any state."""
-        if self.kind == "gd":
+        kind = self.kind
+        if kind == "gd":
             return -self.lr * g
-        if self.kind == "momentum":
+        if kind in HAS_MOMENTUM:
             v = g.copy() if self.buf is None else self.momentum * self.buf + g
-            return -self.lr * v
+            return -self.lr * (g + self.momentum * v if kind == "nesterov" else v)
+        if kind in ("adagrad", "rmsprop"):
+            old = 0.0 if self.sq is None else self.sq
+            if kind == "adagrad":
+                return -self.lr * g / (np.sqrt(old + g * g) + ADAGRAD_EPS)
+            s = RMS_ALPHA * old + (1.0 - RMS_ALPHA) * g * g
+            return -self.lr * g / (np.sqrt(s) + EPS)
         m = g + (0.0 if self.buf is None else BETA1 * self.buf)
         s = g * g + (0.0 if self.sq is None else BETA2 * self.sq)
         k, e = self._adam_coefs(self.t + 1)
         return -k * m / (np.sqrt(s) + e)
+
+    def velocity(self) -> np.ndarray | None:
+        """Momentum's velocity v (or Adam's first moment m), for drawing; None before the
+        first update or for optimizers without one."""
+        if self.buf is None:
+            return None
+        return self.buf * (1.0 - BETA1) if self.kind == "adam" else self.buf.copy()
 
 
 class TorchOptimizer:
@@ -147,16 +197,31 @@ class TorchOptimizer:
         import torch
 
         self.t += 1
-        params = self.params
-        if self.kind == "gd":
+        params, kind = self.params, self.kind
+        if kind == "gd":
             torch._foreach_add_(params, grads, alpha=-self.lr)
-        elif self.kind == "momentum":
+        elif kind in HAS_MOMENTUM:
             if self.buf is None:
                 self.buf = [g.clone() for g in grads]
             else:
                 torch._foreach_mul_(self.buf, self.momentum)
                 torch._foreach_add_(self.buf, grads)
-            torch._foreach_add_(params, self.buf, alpha=-self.lr)
+            if kind == "nesterov":
+                step = torch._foreach_add(grads, self.buf, alpha=self.momentum)
+                torch._foreach_add_(params, step, alpha=-self.lr)
+            else:
+                torch._foreach_add_(params, self.buf, alpha=-self.lr)
+        elif kind in ("adagrad", "rmsprop"):
+            if self.sq is None:
+                self.sq = [torch.zeros_like(p) for p in params]
+            if kind == "adagrad":
+                torch._foreach_addcmul_(self.sq, grads, grads, 1.0)
+            else:
+                torch._foreach_mul_(self.sq, RMS_ALPHA)
+                torch._foreach_addcmul_(self.sq, grads, grads, 1.0 - RMS_ALPHA)
+            denom = torch._foreach_sqrt(self.sq)
+            torch._foreach_add_(denom, ADAGRAD_EPS if kind == "adagrad" else EPS)
+            torch._foreach_addcdiv_(params, grads, denom, value=-self.lr)
         else:
             if self.buf is None:
                 self.buf = [torch.zeros_like(p) for p in params]
@@ -174,22 +239,32 @@ class TorchOptimizer:
 
     def preview(self, grads: list[np.ndarray]) -> list[np.ndarray]:
         """The update `apply` would make for these (float64 numpy) gradients, no state change."""
-        if self.kind == "gd":
+        kind = self.kind
+
+        def state(rows: list[Any] | None, i: int) -> np.ndarray | float:
+            return 0.0 if rows is None else rows[i].detach().double().numpy()
+
+        if kind == "gd":
             return [-self.lr * g for g in grads]
-        if self.kind == "momentum":
-            if self.buf is None:
-                return [-self.lr * g for g in grads]
-            return [-self.lr * (self.momentum * b.detach().double().numpy() + g)
-                    for b, g in zip(self.buf, grads, strict=True)]
+        if kind in HAS_MOMENTUM:
+            out = []
+            for i, g in enumerate(grads):
+                v = g if self.buf is None else self.momentum * state(self.buf, i) + g
+                out.append(-self.lr * (g + self.momentum * v if kind == "nesterov" else v))
+            return out
+        if kind == "adagrad":
+            return [-self.lr * g / (np.sqrt(state(self.sq, i) + g * g) + ADAGRAD_EPS)
+                    for i, g in enumerate(grads)]
+        if kind == "rmsprop":
+            return [-self.lr * g / (np.sqrt(RMS_ALPHA * state(self.sq, i)
+                                            + (1.0 - RMS_ALPHA) * g * g) + EPS)
+                    for i, g in enumerate(grads)]
         t = self.t + 1
         c1 = 1.0 - BETA1 ** t
         c2 = math.sqrt(1.0 - BETA2 ** t)
         out = []
         for i, g in enumerate(grads):
-            m = (1.0 - BETA1) * g
-            s = (1.0 - BETA2) * g * g
-            if self.buf is not None and self.sq is not None:
-                m = m + BETA1 * self.buf[i].detach().double().numpy()
-                s = s + BETA2 * self.sq[i].detach().double().numpy()
+            m = (1.0 - BETA1) * g + BETA1 * state(self.buf, i)
+            s = (1.0 - BETA2) * g * g + BETA2 * state(self.sq, i)
             out.append(-(self.lr / c1) * m / (np.sqrt(s) / c2 + EPS))
         return out

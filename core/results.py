@@ -72,23 +72,28 @@ def model_label(config: RunConfig) -> str:
     return f"{days}, {config.layers} layers x {config.units} {act}"
 
 
-def params_in_data_unit(model: str, params: dict[str, np.ndarray], scale: float
-                        ) -> dict[str, Any]:
-    """Parameters re-expressed for inputs and outputs in the data's own unit.
+def unit_factor(model: str, key: str, scale: float) -> float:
+    """What a parameter array named `key` is multiplied by to go from the training unit to
+    the data's own unit.
 
     The model is trained on x / scale and predicts y / scale, so y = scale * f(x / scale):
     weights on the inputs divide by the scale, output weights and the output bias multiply.
     Hidden layers beyond the first are unit-free and stay as they are.
     """
+    if model == "linear":
+        return scale if key == "b" else 1.0
+    if key == "W1":
+        return 1.0 / scale
+    return scale if key in ("c", "b") else 1.0
+
+
+def params_in_data_unit(model: str, params: dict[str, np.ndarray], scale: float
+                        ) -> dict[str, Any]:
+    """Parameters re-expressed for inputs and outputs in the data's own unit (see
+    `unit_factor`)."""
     out: dict[str, Any] = {}
     for name, value in params.items():
-        arr = np.asarray(value, dtype=float)
-        if model == "linear":
-            arr = arr * scale if name == "b" else arr
-        elif name == "W1":
-            arr = arr / scale
-        elif name in ("c", "b"):
-            arr = arr * scale
+        arr = np.asarray(value, dtype=float) * unit_factor(model, name, scale)
         out[name] = arr.tolist() if arr.ndim else float(arr)
     return out
 

@@ -11,7 +11,7 @@ import sys
 
 from core.runtime import keep_freed_memory, use_engine_threads
 
-HEADLESS = {"train", "table", "datasets", "landscape"}
+HEADLESS = {"train", "race", "table", "datasets", "landscape"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,7 +35,8 @@ from gui.controls.number_controls import LearningRateControl, SpeedControl
 MODEL_NAMES = {"linear": "Linear", "sigmoid": "Sigmoid", "hard-sigmoid": "Hard sigmoid",
                "relu": "ReLU"}
 LOSS_NAMES = {"mae": "MAE  |y - ŷ|", "mse": "MSE  (y - ŷ)²"}
-OPTIMIZER_NAMES = {"gd": "Gradient descent", "momentum": "Momentum", "adam": "Adam"}
+OPTIMIZER_NAMES = {"gd": "Gradient descent", "momentum": "Momentum", "nesterov": "Nesterov",
+                   "adagrad": "AdaGrad", "rmsprop": "RMSProp", "adam": "Adam"}
 IMPORT_ITEM = "Import CSV..."
 DEBOUNCE_MS = 150
 

@@ -45,7 +45,8 @@ def _reference(x: np.ndarray, y: np.ndarray, optimizer: str, lr: float, n: int
     return rows
 
 
-@pytest.mark.parametrize("optimizer,lr", [("gd", 0.01), ("momentum", 0.005), ("adam", 0.01)])
+@pytest.mark.parametrize("optimizer,lr", [("gd", 0.01), ("momentum", 0.005), ("nesterov", 0.005),
+                                          ("adagrad", 0.05), ("rmsprop", 0.003), ("adam", 0.01)])
 @pytest.mark.parametrize("days", [1, 3, 12])
 def test_kernel_updates_equal_the_numpy_formulas(optimizer: str, lr: float, days: int) -> None:
     x, y = _windows(_series(), days)

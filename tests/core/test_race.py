@@ -1,0 +1,127 @@
+"""Optimizers racing from one start, and the critical learning rate of the MSE surface."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from core.cli import main
+from core.config import RunConfig
+from core.data import load_series, window
+from core.engine import Trainer
+from core.race import Race, Racer, critical_lr
+
+
+def _one_day(name: str):
+    return window(load_series(name), 1, None)
+
+
+@pytest.mark.parametrize("dataset", ["channel", "wikipedia", "births"])
+def test_gradient_descent_converges_below_the_critical_rate_and_diverges_above(dataset):
+    data = _one_day(dataset)
+    crit = critical_lr(data)
+    base = RunConfig(dataset=dataset, loss="mse", optimizer="gd", limit_updates=4000)
+    below = Trainer(base.replace(lr=0.95 * crit), data)
+    below.run(4000)
+    above = Trainer(base.replace(lr=1.05 * crit), data)
+    above.run(4000)
+    assert above.diverged
+    assert not below.diverged
+    # Below the bound the top direction contracts by |1 - 0.95 * 2| = 0.9 per update:
+    # after 4,000 updates the loss sits at its least-squares minimum.
+    x = np.hstack([data.x_train.reshape(-1, 1), np.ones((len(data.y_train), 1))])
+    coef, *_ = np.linalg.lstsq(x, data.y_train.reshape(-1), rcond=None)
+    best = float(np.mean((x @ coef - data.y_train.reshape(-1)) ** 2)) * data.scale ** 2
+    assert below.train_loss() <= best * 1.01
+
+
+def test_the_critical_rate_is_two_over_the_hessians_largest_eigenvalue():
+    data = _one_day("channel")
+    x = data.x_train.reshape(-1)
+    h = 2.0 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
+    assert critical_lr(data) == pytest.approx(2.0 / np.linalg.eigvalsh(h).max(), rel=1e-12)
+
+
+def test_each_racer_moves_exactly_as_the_same_run_alone():
+    data = _one_day("channel")
+    base = RunConfig(loss="mae", init=(0.2, 1.5), limit_updates=300)
+    racers = [Racer("gd", 0.05), Racer("momentum", 0.02), Racer("nesterov", 0.02),
+              Racer("adam", 0.05)]
+    race = Race(base, racers, data)
+    while not race.done:
+        race.run(64)
+    for racer, trainer in zip(racers, race.trainers, strict=True):
+        alone = Trainer(base.replace(optimizer=racer.optimizer, lr=racer.lr), data)
+        alone.run(300)
+        assert trainer.update == alone.update == 300
+        np.testing.assert_array_equal(trainer.params()["w"], alone.params()["w"])
+        np.testing.assert_array_equal(trainer.params()["b"], alone.params()["b"])
+    ends = {tuple(np.round(t.snapshot(extras=False).path[-1], 6)) for t in race.trainers}
+    assert len(ends) == len(racers)   # different optimizers, different places
+
+
+def test_a_diverging_racer_stops_alone_and_the_others_go_on():
+    data = _one_day("channel")
+    crit = critical_lr(data)
+    base = RunConfig(loss="mse", init=(0.2, 1.5), limit_updates=2000)
+    race = Race(base, [Racer("gd", 3.0 * crit), Racer("gd", 0.5 * crit),
+                       Racer("adam", 0.05)], data)
+    while not race.done:
+        race.run(100)
+    wild, calm, adam = race.trainers
+    assert wild.diverged and wild.update < 2000
+    assert not calm.diverged and calm.update == 2000
+    assert not adam.diverged and adam.update == 2000
+
+
+def test_a_racers_learning_rate_changes_at_its_next_update():
+    data = _one_day("channel")
+    race = Race(RunConfig(loss="mse", limit_updates=100), [Racer("gd", 0.01),
+                                                           Racer("gd", 0.01)], data)
+    race.run(10)
+    race.set_lr(0, 0.02)
+    assert race.trainers[0].config.lr == 0.02 and race.trainers[1].config.lr == 0.01
+    assert race.trainers[0].update == 10   # no reset
+
+
+def test_fnlab_race_prints_one_object_per_racer(capsys):
+    rc = main(["race", "--optimizers", "gd,momentum,adam", "--lr", "0.05,0.05,0.003",
+               "--updates", "150", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [r["optimizer"] for r in out] == ["gd", "momentum", "adam"]
+    train_keys = {"train_loss", "unseen_loss", "params", "updates", "epochs", "seconds",
+                  "diverged"}
+    for r in out:
+        assert train_keys <= r.keys()
+        assert r["updates"] == 150
+        assert np.asarray(r["path"]).shape[1] == 2
+        assert len(r["path"]) >= 150   # every update of a short run is recorded
+    # The racers share their start: the first path point is the same for all.
+    assert len({tuple(r["path"][0]) for r in out}) == 1
+
+
+def test_fnlab_race_numbers_equal_fnlab_train(capsys):
+    assert main(["race", "--optimizers", "gd,adam", "--lr", "0.05,0.003", "--updates",
+                 "120", "--json"]) == 0
+    race = json.loads(capsys.readouterr().out)
+    for racer in race:
+        assert main(["train", "--optimizer", racer["optimizer"], "--lr",
+                     str(racer["config"]["lr"]), "--updates", "120", "--json"]) == 0
+        alone = json.loads(capsys.readouterr().out)
+        assert alone["params"] == racer["params"]
+        assert alone["train_loss"] == racer["train_loss"]
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["race", "--optimizers", "gd"], "2 to 6"),
+    (["race", "--optimizers", "gd,sgdx"], "unknown optimizer"),
+    (["race", "--optimizers", "gd,adam", "--lr", "0.1"], "one value per optimizer"),
+    (["race", "--optimizers", "gd,adam", "--lr", "0.1,-1"], "learning rate"),
+])
+def test_bad_race_input_is_one_line(argv, needle, capsys):
+    assert main(argv) != 0
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and needle in err
