@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -112,6 +113,10 @@ class Trainer:
 
             series = data_mod.load_series(config.dataset, config.column)
             data = data_mod.window(series, config.days, config.split)
+        # Called after every chunk of updates as on_chunk(update_before, traj): traj holds
+        # the two tracked parameters after each update of the chunk (a race's timeline
+        # keeps them at full resolution; the trainer's own path is thinned).
+        self.on_chunk: Callable[[int, np.ndarray], None] | None = None
         self._config = config
         self._data = data
         self._x = np.ascontiguousarray(data.x_train, dtype=np.float64)
@@ -273,6 +278,8 @@ class Trainer:
                 self._update += did
                 n -= did
                 self._record_chunk_path(start, did, n == 0)
+                if self.on_chunk is not None:
+                    self.on_chunk(start, self._traj[:did])
                 if self._update % self._hist.every == 0 or n == 0:
                     train = self._core.train_loss()
                     self._record_history(train)
@@ -299,6 +306,8 @@ class Trainer:
             self._update += chunk
             n -= chunk
             self._record_chunk_path(start, chunk, n == 0)
+            if self.on_chunk is not None:
+                self.on_chunk(start, self._traj)
             train = core.train_loss()
             worst = self._record_chunk_history(start, rows, train, n == 0)
             if not worst <= train:   # a worse (or nan) history point inside the chunk

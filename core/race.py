@@ -9,6 +9,7 @@ which plain gradient descent diverges.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,66 @@ from core.config import ConfigError, RunConfig
 from core.engine import Trainer
 
 MIN_RACERS, MAX_RACERS = 1, 6
+FULL_UPDATES = 2048   # a timeline keeps each of a run's first updates...
+LATE_POINTS = 2048    # ...then at most this many more, thinned by halves as the run goes on
+
+
+class Timeline:
+    """Where one run's two tracked parameters were, update by update: every update of its
+    first FULL_UPDATES, then every `every`-th (doubling so at most LATE_POINTS later points
+    are kept). `at(k)` finds the recorded moment at or before update k by bisection, so a
+    scrubber can jump anywhere in a long run at the cost of a lookup."""
+
+    def __init__(self, a: float, b: float) -> None:
+        self.updates: list[int] = [0]
+        self.points: list[tuple[float, float]] = [(a, b)]
+        self.every = 2
+
+    def add_chunk(self, start: int, traj: np.ndarray) -> None:
+        """Record a chunk: traj[i] = the tracked pair after update start + i + 1."""
+        n = len(traj)
+        if not n:
+            return
+        ups = np.arange(start + 1, start + n + 1)
+        keep = (ups <= FULL_UPDATES) | (ups % self.every == 0)
+        keep[-1] = True     # the newest moment is always there (the run may stop here)
+        if self.updates[-1] > FULL_UPDATES and self.updates[-1] % self.every:
+            # the previous chunk's newest moment was kept only because it was the newest
+            self.updates.pop()
+            self.points.pop()
+        rows = np.asarray(traj, dtype=np.float64)[keep]
+        self.updates.extend(ups[keep].tolist())
+        self.points.extend(zip(rows[:, 0].tolist(), rows[:, 1].tolist(), strict=True))
+        late = bisect.bisect_right(self.updates, FULL_UPDATES)
+        while len(self.updates) - late > LATE_POINTS:
+            self.every *= 2
+            late_u, late_p = self.updates[late:], self.points[late:]
+            kept = [i for i, u in enumerate(late_u) if u % self.every == 0]
+            if kept[-1:] != [len(late_u) - 1]:
+                kept.append(len(late_u) - 1)
+            self.updates[late:] = [late_u[i] for i in kept]
+            self.points[late:] = [late_p[i] for i in kept]
+
+    def __len__(self) -> int:
+        return len(self.updates)
+
+    @property
+    def last_update(self) -> int:
+        return self.updates[-1]
+
+    def index_at(self, update: int) -> int:
+        """Index of the newest recorded moment at or before `update`."""
+        return max(bisect.bisect_right(self.updates, update) - 1, 0)
+
+    def at(self, update: int) -> tuple[int, float, float]:
+        """(recorded update, a, b) at or just before `update`."""
+        i = self.index_at(update)
+        return (self.updates[i], *self.points[i])
+
+    def path(self, upto: int | None = None) -> np.ndarray:
+        """The recorded points (n, 2) up to and including update `upto` (all by default)."""
+        end = len(self.updates) if upto is None else self.index_at(upto) + 1
+        return np.asarray(self.points[:end], dtype=np.float64).reshape(-1, 2)
 
 
 @dataclass(frozen=True)
@@ -47,13 +108,24 @@ class Race:
         self.trainers = [Trainer(base.replace(optimizer=r.optimizer, lr=r.lr,
                                               momentum=r.momentum), data)
                          for r in self.racers]
+        self.timelines: list[Timeline] = []
+        self._new_timelines()
         if start is not None:
             self.set_start(*start)
+
+    def _new_timelines(self) -> None:
+        self.timelines = []
+        for t in self.trainers:
+            a, b = (t.get_scalar(name) for name in t.track)
+            line = Timeline(a, b)
+            t.on_chunk = line.add_chunk
+            self.timelines.append(line)
 
     def set_start(self, w: float, b: float) -> None:
         """Every racer restarts from the same (w, b) of the tracked parameters."""
         for t in self.trainers:
             t.set_start(w, b)
+        self._new_timelines()
 
     def set_lr(self, index: int, lr: float) -> None:
         """A racer's new learning rate, from its next update on (no reset)."""

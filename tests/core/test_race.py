@@ -125,3 +125,47 @@ def test_bad_race_input_is_one_line(argv, needle, capsys):
     assert main(argv) != 0
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and needle in err
+
+
+def test_the_timeline_keeps_every_early_update_and_thins_the_rest():
+    from core.race import FULL_UPDATES, LATE_POINTS
+
+    data = _one_day("channel")
+    race = Race(RunConfig(loss="mae", init=(0.2, 1.5), limit_updates=30_000),
+                [Racer("gd", 0.01), Racer("adam", 0.01)], data)
+    alone = Trainer(RunConfig(loss="mae", init=(0.2, 1.5), optimizer="gd", lr=0.01,
+                              limit_updates=30_000), data)
+    seen: dict[int, tuple[float, float]] = {}
+
+    def keep(start: int, traj: np.ndarray) -> None:
+        for i, (a, b) in enumerate(traj):
+            seen[start + i + 1] = (float(a), float(b))
+
+    alone.on_chunk = keep
+    while not race.done:
+        race.run(777)
+    alone.run(30_000)
+    line = race.timelines[0]
+    assert line.updates[: FULL_UPDATES + 1] == list(range(FULL_UPDATES + 1))
+    assert len(line) <= FULL_UPDATES + 1 + LATE_POINTS
+    assert line.last_update == 30_000
+    # Every recorded moment is exactly where the run was at that update.
+    for k in (1, 2, 17, 2048, line.updates[-50], 30_000):
+        u, a, b = line.at(k)
+        assert u == k
+        assert (a, b) == seen[k]
+    # Between recorded moments, at() answers the newest one before.
+    late = [u for u in line.updates if u > FULL_UPDATES]
+    gap = late[1] - late[0]
+    assert gap > 1 and line.at(late[0] + gap - 1)[0] == late[0]
+    assert np.array_equal(line.path()[-1], seen[30_000])
+
+
+def test_a_new_start_starts_new_timelines():
+    data = _one_day("channel")
+    race = Race(RunConfig(loss="mse", limit_updates=100), [Racer("gd", 0.01),
+                                                           Racer("momentum", 0.01)], data)
+    race.run(50)
+    race.set_start(0.5, 2.0)
+    for line in race.timelines:
+        assert line.updates == [0] and line.points == [(0.5, 2.0)]
