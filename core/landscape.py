@@ -48,6 +48,7 @@ TRAJECTORY_POINTS = 256               # recorded parameter vectors kept, at most
 TRAJECTORY_BYTES = 64 << 20           # ... and at most this much memory (float32 rows)
 RANDOM_SPAN = 1.0                     # random planes: a in [-1, 1], as in Li et al.'s plots
 INTERPOLATE_RANGE = (-0.5, 1.5)       # alpha beyond both ends shows the walls
+FLOAT32_MAX = 3e38                    # recorded rows are float32
 PCA_MARGIN = 1.25                     # PCA planes: the path's extent times this
 BATCH_ELEMENTS = 262_144              # floats of one batch's (points, N, units) activation
                                       # (1 MB: the batch stays in cache)
@@ -272,6 +273,8 @@ class Trajectory:
         vec = params if isinstance(params, np.ndarray) else flatten(params)
         if vec.size != self.n_params:
             raise ValueError("parameters of another network")
+        if not np.all(np.abs(vec) < FLOAT32_MAX):    # a diverged run: nothing to plot there
+            return
         if self._updates and update <= self._updates[-1]:
             if update < self._updates[-1]:      # a restart: the path begins again
                 self.clear()
@@ -299,15 +302,16 @@ class Trajectory:
         self._updates, self._losses, self._last = [], [], None
         self.every, self._calls = 1, 0
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(updates (n,), parameters (n, P) float64, losses (n,)), oldest first."""
+    def arrays(self, dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(updates (n,), parameters (n, P) as `dtype` (a copy), losses (n,)), oldest
+        first; float32 halves the copy of a big network's path."""
         n = len(self._updates)
-        ups, rows, losses = list(self._updates), self._rows[:n].astype(np.float64), \
+        ups, rows, losses = list(self._updates), self._rows[:n].astype(dtype), \
             list(self._losses)
         if self._last_is_new():
             assert self._last is not None
             ups.append(self._last[0])
-            rows = np.vstack([rows, self._last[1][None, :].astype(np.float64)])
+            rows = np.vstack([rows, self._last[1][None, :].astype(dtype)])
             losses.append(self._last[2])
         return np.asarray(ups, dtype=np.int64), rows, np.asarray(losses, dtype=np.float64)
 

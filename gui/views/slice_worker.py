@@ -1,4 +1,5 @@
-"""Background computation of a 2-D loss slice (`core.slices.iter_slice`) for the surface view.
+"""Background computation of a 2-D loss slice (`core.slices.iter_slice`, or a network's
+loss landscape) for the surface view.
 
 A slice of a network's loss costs up to one forward pass per grid point, too slow for the
 GUI thread, so it runs as a `gui.background.BackgroundJob` at a lower CPU priority: the
@@ -9,6 +10,7 @@ the token of its request so a late grid of an old request is recognised and drop
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -41,9 +43,11 @@ class SliceWorker(QObject):
     def is_running(self) -> bool:
         return self._job.is_running()
 
-    def start(self, **kwargs: Any) -> int:
-        """Cancel any running slice, start `iter_slice(**kwargs)`; returns the request token."""
-        return self._job.start(lambda stop: slices.iter_slice(should_stop=stop, **kwargs))
+    def start(self, compute: Callable[..., Iterator[Any]] | None = None, **kwargs: Any) -> int:
+        """Cancel any running slice, start `compute(should_stop=..., **kwargs)` (by default
+        `core.slices.iter_slice`), emitting each piece it yields; returns the request token."""
+        pieces = compute or slices.iter_slice
+        return self._job.start(lambda stop: pieces(should_stop=stop, **kwargs))
 
     def stop(self, timeout: float = 2.0) -> bool:
         """Ask the running computation to stop and join it; True if it ended in time."""

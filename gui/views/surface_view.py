@@ -23,7 +23,9 @@ from core.slices import slice_window
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
 from gui.views.base import View, cache_static, segmented, text_item
+from gui.views.landscape_live import LivePiece
 from gui.views.slice_worker import SliceWorker
+from gui.views.surface_landscape import LandscapeMode
 
 N_CONTOURS = 14
 MAX_CHOICES = 300          # parameters offered in the pickers (a deep net has 30,000)
@@ -32,7 +34,7 @@ RECHECK_FRAMES = 15        # how often (in frames) to ask whether a slice is out
 PATH_DOTS = 120            # a path this short shows every update as a dot (zig-zags read)
 
 
-class SurfaceView(View):
+class SurfaceView(LandscapeMode, View):
     """Heat map + contours of the loss over two parameters, with the descent drawn on it."""
 
     title = "Error surface"
@@ -59,12 +61,12 @@ class SurfaceView(View):
         bar = QWidget(self)
         row = QHBoxLayout(bar)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("slice through", bar))
+        named: list[QWidget] = [QLabel("slice through", bar)]
         self._combo_a = QComboBox(bar)
         self._combo_b = QComboBox(bar)
-        row.addWidget(self._combo_a)
-        row.addWidget(QLabel("and", bar))
-        row.addWidget(self._combo_b)
+        named += [self._combo_a, QLabel("and", bar), self._combo_b]
+        for w in named:
+            row.addWidget(w)
         self._refresh = QPushButton("Refresh slice", bar)
         row.addWidget(self._refresh)
         row.addStretch(1)
@@ -110,6 +112,7 @@ class SurfaceView(View):
         for it in (self._reference, self._reference_label):
             item.addItem(it, ignoreBounds=True)
             it.hide()
+        self._init_landscape(row, bar, named)
         self._restyle()
 
         self._plot.scene().sigMouseClicked.connect(self._on_click)
@@ -184,7 +187,10 @@ class SurfaceView(View):
     def refresh_slice(self) -> None:
         """Recompute the slice at the newest parameters."""
         if not self._exact and self._last_snap is not None:
-            self._start_slice(self._last_snap)
+            if self.kind == "named":
+                self._start_slice(self._last_snap)
+            else:
+                self._start_landscape(self._last_snap)
 
     # ----- View interface -----------------------------------------------------------------
     def shutdown(self) -> None:
@@ -226,6 +232,7 @@ class SurfaceView(View):
                 f"★ global minimum L = {self._fmt(surf.loss_star)} at w = {surf.w_star:.2f}, "
                 f"b = {surf.b_star * data.scale:,.0f} {data.unit}.  Click to start there.")
             self._hide_message()
+            self._landscape_run(False, 0)
             return
         self._pickers.show()
         choices = _pickable(self._param_names)
@@ -240,9 +247,12 @@ class SurfaceView(View):
         self._label_slice()
         self._show_message("computing slice...")
         self.track_requested.emit(a, b)
+        self._landscape_run(not cfg.is_linear, len(self._param_names))
 
     def _draw(self, snap: Snapshot) -> None:
         self._last_snap = snap
+        if not self._exact and self._landscape_draw(snap):
+            return
         a_name, b_name = self._names
         try:
             a = models.get_scalar(snap.params, a_name)
@@ -305,6 +315,7 @@ class SurfaceView(View):
         self._dots.setPen(None)
         self._dots.setBrush(t.brush(t.path))
         self._style_numbers()
+        self._curve.setPen(t.pen(t.estimate, t.line_width + 1))
         size = 3 * t.point_size + 6
         self._star.setSymbol("star")
         self._star.setSize(size)
@@ -359,8 +370,12 @@ class SurfaceView(View):
         hi = float(np.percentile(loss[finite], 99))
         delta = max(0.02 * (hi - lo), 1e-12 * max(abs(lo), 1.0))
         filled = np.where(finite, np.minimum(loss, hi), hi)
-        v = np.log10(filled - lo + delta)
-        levels = (math.log10(delta), math.log10(hi - lo + delta))
+        if self.log_colours:
+            v = np.log10(filled - lo + delta)
+            levels = (math.log10(delta), math.log10(hi - lo + delta))
+        else:
+            v = filled
+            levels = (lo, max(hi, lo + delta))
         da = (a[-1] - a[0]) / max(len(a) - 1, 1)
         db = (b[-1] - b[0]) / max(len(b) - 1, 1)
         self._image.setImage(v.T, autoLevels=False)
@@ -370,7 +385,8 @@ class SurfaceView(View):
         ticks = []
         for f in (1.0, 1.02, 1.05, 1.1, 1.25, 1.5, 2, 3, 5, 10, 30, 100, 1e3, 1e4):
             val = lo * f if lo > 0 else lo + (hi - lo) * (f - 1) / 100
-            pos = math.log10(val - lo + delta) if lo <= val <= hi else None
+            pos = (math.log10(val - lo + delta) if self.log_colours else val) \
+                if lo <= val <= hi else None
             # Keep ticks apart: at least 7% of the bar's height between labels.
             if pos is not None and (not ticks or pos - ticks[-1][0] > 0.07 * (levels[1]
                                                                               - levels[0])):
@@ -532,7 +548,12 @@ class SurfaceView(View):
                            n=41 if cfg.model != "linear" else 80, coarse=13, scale=data.scale)
 
     def _on_grid(self, token: int, piece: Any) -> None:
-        if token != self._worker.token or self._exact or tuple(piece.names) != self._names:
+        if token != self._worker.token or self._exact:
+            return
+        if isinstance(piece, LivePiece):
+            self._on_landscape_piece(piece)
+            return
+        if self.kind != "named" or tuple(piece.names) != self._names:
             return
         self._surface = piece
         self._show_grid(piece.a1, piece.a2, piece.loss)
@@ -573,6 +594,11 @@ class SurfaceView(View):
         if not a or not b or a == b or (a, b) == self._names:
             return
         self._names = (a, b)
+        self._on_pick_named()
+
+    def _on_pick_named(self) -> None:
+        """Show the slice through the two named parameters (new pick or kind)."""
+        a, b = self._names
         self._worker.stop()
         self._surface = None
         self._box = None
@@ -588,7 +614,8 @@ class SurfaceView(View):
             self._start_slice(self._last_snap)
 
     def _on_click(self, ev: Any) -> None:
-        if ev.button() != Qt.MouseButton.LeftButton or self._config is None:
+        if ev.button() != Qt.MouseButton.LeftButton or self._config is None \
+                or self.kind != "named":
             return
         vb = self._plot.getViewBox()
         pos = ev.scenePos()

@@ -148,6 +148,14 @@ def test_the_trajectory_stays_bounded_and_keeps_its_ends():
     assert list(traj.arrays()[0]) == [3]
 
 
+def test_a_diverged_runs_parameters_are_not_recorded():
+    traj = ls.Trajectory(3)
+    traj.add(0, np.zeros(3))
+    traj.add(1, np.array([1e300, 0.0, 0.0]))
+    traj.add(2, np.array([np.nan, 0.0, 0.0]))
+    assert list(traj.arrays()[0]) == [0]
+
+
 def test_a_huge_network_records_fewer_points_not_more_memory():
     n = 56 * 1000 + 1000 + 3 * (1000 * 1000 + 1000) + 1000 + 1     # 4 x 1,000 ReLU
     traj = ls.Trajectory(n)

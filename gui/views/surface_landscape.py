@@ -1,0 +1,283 @@
+"""The surface view's loss-landscape mode (a mixin of `SurfaceView`), for networks.
+
+One control picks the kind of slice: named parameters (the view's own slice through two
+scalars), a random filter-normalized plane, the PCA plane of the trajectory, or the line
+from the run's start to now (core.landscape). A landscape is computed on the view's
+slice thread (coarse, then fine) around the newest parameters and recomputed when the run
+has moved on, as named slices are; the recorded path is projected on it and grows every
+frame, with the current point and the grid's lowest point. A line is drawn as a curve of
+the loss over alpha, with the path's own losses as dots.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QWidget
+
+from core import landscape as ls
+from core.snapshot import Snapshot
+from gui.views.landscape_live import KIND_LABELS, KINDS, LivePiece, Projector, live_pieces
+
+GRID, COARSE = 41, 13
+
+
+class LandscapeMode:
+    """Mixin: the kind-of-slice control, the recorded path and the landscape's drawing.
+
+    Uses the SurfaceView's items (_image, _contours, _path, _star, _current, _bar, _plot,
+    _note, _worker) and its slice bookkeeping (_slice_params, _moved_far, _frames).
+    """
+
+    _plot: Any
+    _image: Any
+    _contours: Any
+    _path: Any
+    _star: Any
+    _current: Any
+    _bar: Any
+    _note: Any
+    _worker: Any
+    _config: Any
+    _data: Any
+    _fmt: Any
+    _frames: int
+    _slice_params: np.ndarray | None
+    _slice_update: int
+    _slice_loss: float
+    _last_snap: Snapshot | None
+    _box: tuple[float, float, float, float] | None
+
+    def _init_landscape(self, row: QHBoxLayout, bar: QWidget, named: list[QWidget]) -> None:
+        self._kind = "named"
+        self._named_widgets = named
+        self._kind_label = QLabel("kind of slice", bar)
+        self._kind_combo = QComboBox(bar)
+        self._kind_combo.addItems([KIND_LABELS[k] for k in KINDS])
+        self._kind_combo.setToolTip("Named parameters: two scalars, all others fixed. "
+                                    "Random / PCA / interpolation: every parameter moves "
+                                    "(loss landscapes as in Li et al. 2018).")
+        self._log_box = QCheckBox("log colours", bar)
+        self._log_box.setChecked(True)
+        self._log_box.setToolTip("colour by log(loss - lowest), so the valley shows")
+        row.insertWidget(0, self._kind_label)
+        row.insertWidget(1, self._kind_combo)
+        row.insertWidget(row.count() - 1, self._log_box)
+        self._traj: ls.Trajectory | None = None
+        self._live: LivePiece | None = None
+        self._projector: Projector | None = None
+        self._lpath: list[tuple[float, float]] = []
+        self._lpath_last = -1
+        self._curve = pg.PlotCurveItem()
+        self._curve.setZValue(0.5)
+        self._plot.getPlotItem().addItem(self._curve, ignoreBounds=True)
+        self._kind_combo.activated.connect(self._on_kind)
+        self._log_box.toggled.connect(self._on_log)
+
+    # ----- public -------------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        """The kind of slice shown: "named", "random", "pca" or "interpolate"."""
+        return self._kind
+
+    def choose_kind(self, kind: str) -> None:
+        """Show this kind of slice (as if picked in the control)."""
+        self._kind_combo.setCurrentIndex(KINDS.index(kind))
+        self._on_kind()
+
+    def set_log_colours(self, on: bool) -> None:
+        self._log_box.setChecked(on)
+
+    @property
+    def log_colours(self) -> bool:
+        return self._log_box.isChecked()
+
+    # ----- run and frames -----------------------------------------------------------------
+    def _landscape_run(self, network: bool, n_params: int) -> None:
+        """A new run: a fresh recorded path; the kind control only for networks."""
+        self._traj = ls.Trajectory(n_params) if network else None
+        self._live, self._projector, self._lpath, self._lpath_last = None, None, [], -1
+        self._curve.setData([], [])
+        self._kind_label.setVisible(network)
+        self._kind_combo.setVisible(network)
+        if not network and self._kind != "named":
+            self._kind = "named"
+            self._kind_combo.setCurrentIndex(0)
+        self._show_kind_widgets()
+        if self._kind != "named":
+            self._enter_kind()
+
+    def _record(self, snap: Snapshot) -> None:
+        if self._traj is not None and snap.params:
+            self._traj.add(snap.update, snap.params, float(snap.train_loss))
+
+    def _landscape_draw(self, snap: Snapshot) -> bool:
+        """Draw a frame in a landscape kind (True), or leave it to the named slice."""
+        self._record(snap)
+        if self._kind == "named":
+            return False
+        if self._projector is not None and snap.update != self._lpath_last:
+            with np.errstate(all="ignore"):          # a diverged run's 1e300s
+                a1, a2 = self._projector(snap.params)
+            if self._projector.line:
+                a2 = float(snap.train_loss)
+            if not (np.isfinite(a1) and np.isfinite(a2)):
+                a1 = a2 = float("nan")               # a gap in the path, no current point
+            if snap.update > self._lpath_last:
+                self._lpath.append((a1, a2))
+            self._lpath_last = snap.update
+            pts = np.asarray(self._lpath, dtype=np.float64).reshape(-1, 2)
+            self._path.setData(pts[:, 0], pts[:, 1], connect="finite")
+            self._current.setData([a1], [a2])
+        self._frames += 1
+        if self._slice_params is None:
+            if not self._worker.is_running():
+                self._start_landscape(snap)
+        elif (snap.done or self._frames % 15 == 0) and self._moved_far(snap):  # type: ignore[attr-defined]
+            self._start_landscape(snap)
+        return True
+
+    def _start_landscape(self, snap: Snapshot) -> None:
+        cfg, data = self._config, self._data
+        if cfg is None or data is None or self._traj is None:
+            return
+        ups, rows, losses = self._traj.arrays(np.float32)
+        if self._kind == "pca" and len(rows) < 3:
+            self._show_message("PCA of the trajectory needs a few recorded steps: "  # type: ignore[attr-defined]
+                               "press Play")
+            return
+        if not np.isfinite(ls.flatten(snap.params)).all():
+            return
+        self._slice_params = ls.flatten(snap.params)
+        self._slice_update = snap.update
+        self._slice_loss = float(snap.train_loss)
+        self._worker.start(compute=live_pieces, kind=self._kind, model=cfg.model,
+                           params=snap.params, rows=rows, losses=losses,
+                           first_update=int(ups[0]) if len(ups) else 0, x=data.x_train,
+                           y=data.y_train, loss=cfg.loss, scale=float(data.scale), n=GRID,
+                           coarse=COARSE)
+
+    # ----- the control --------------------------------------------------------------------
+    def _show_kind_widgets(self) -> None:
+        named = self._kind == "named"
+        for w in self._named_widgets:
+            w.setVisible(named)
+
+    def _on_kind(self, *_: Any) -> None:
+        kind = KINDS[max(self._kind_combo.currentIndex(), 0)]
+        if kind == self._kind:
+            return
+        self._kind = kind
+        self._show_kind_widgets()
+        if kind == "named":
+            self._reset_drawing()
+            self._bar.show()
+            self._on_pick_named()  # type: ignore[attr-defined]
+            return
+        self._enter_kind()
+
+    def _enter_kind(self) -> None:
+        self._reset_drawing()
+        self._set_title(f"Loss landscape: {KIND_LABELS[self._kind]}")  # type: ignore[attr-defined]
+        self._note.setText("")
+        self._show_message("computing landscape...")  # type: ignore[attr-defined]
+        if self._last_snap is not None:
+            self._start_landscape(self._last_snap)
+
+    def _reset_drawing(self) -> None:
+        self._worker.stop()
+        self._surface = None
+        self._box = None
+        self._slice_params = None
+        self._live, self._projector, self._lpath, self._lpath_last = None, None, [], -1
+        self._image.clear()
+        self._contours.setData([], [])
+        self._star.setData([], [])
+        self._curve.setData([], [])
+        self._clear_items()  # type: ignore[attr-defined]
+
+    def _on_log(self, _on: bool) -> None:
+        if self._live is not None and self._live.land.a2 is not None:
+            land = self._live.land
+            self._show_grid(land.a1, land.a2, land.loss)  # type: ignore[attr-defined]
+        elif self._kind == "named" and getattr(self, "_surface", None) is not None:
+            s = self._surface
+            self._show_grid(s.a1, s.a2, s.loss)  # type: ignore[attr-defined]
+
+    # ----- a computed piece ---------------------------------------------------------------
+    def _on_landscape_piece(self, piece: LivePiece) -> None:
+        if piece.kind != self._kind:
+            return
+        first = self._live is None or self._live.plane is not piece.plane
+        self._live = piece
+        land = piece.land
+        if first:
+            self._projector = Projector(piece.plane)
+            self._lpath = [(float(a), float(b)) for a, b in piece.path]
+            self._lpath_last = self._slice_update
+        if land.a2 is None:
+            self._show_line(land)
+        else:
+            self._curve.setData([], [])
+            self._bar.show()
+            self._show_grid(land.a1, land.a2, land.loss)  # type: ignore[attr-defined]
+        m1, m2, low = land.min_at
+        self._star.setData([m1], [low if land.a2 is None else m2])
+        if self._lpath:
+            pts = np.asarray(self._lpath, dtype=np.float64)
+            self._path.setData(pts[:, 0], pts[:, 1], connect="finite")
+            self._current.setData([pts[-1, 0]], [pts[-1, 1]])
+        self._hide_message()  # type: ignore[attr-defined]
+        self._label_landscape(piece)
+
+    def _show_line(self, land: ls.Landscape) -> None:
+        """Interpolation: the loss over alpha as a curve, no heat map."""
+        self._image.clear()
+        self._contours.setData([], [])
+        self._bar.hide()
+        loss = land.loss[0]
+        self._curve.setData(land.a1, np.where(np.isfinite(loss), loss, np.nan),
+                            connect="finite")
+        finite = loss[np.isfinite(loss)]
+        ys = np.concatenate([finite, [p[1] for p in self._lpath if np.isfinite(p[1])]])
+        lo = float(ys.min()) if ys.size else 0.0
+        hi = float(np.percentile(ys, 98)) if ys.size else 1.0
+        hi = hi if hi > lo else lo + 1.0
+        pad = 0.05 * (hi - lo)
+        self._box = (float(land.a1[0]), float(land.a1[-1]), lo - pad, hi + pad)
+        self._plot.getViewBox().setRange(xRange=(land.a1[0], land.a1[-1]),
+                                         yRange=(lo - pad, hi + pad), padding=0)
+
+    def _label_landscape(self, piece: LivePiece) -> None:
+        cfg = self._config
+        loss = cfg.loss.upper() if cfg is not None else "loss"
+        land = piece.land
+        n = sum(int(np.size(v)) for k, v in piece.plane.center.items()
+                if k.startswith("W") or k == "c")
+        self._set_title(f"Loss landscape ({loss}): {KIND_LABELS[piece.kind]} around "  # type: ignore[attr-defined]
+                        f"update {self._slice_update:,}")
+        low = self._fmt(land.min_at[2])
+        if piece.kind == "random":
+            self._plot.setLabel("bottom", "a1 (random direction 1)")
+            self._plot.setLabel("left", "a2 (random direction 2)")
+            text = (f"All {n:,} weights move along two random directions, each unit's "
+                    "scaled to that unit's own size (filter-normalized, Li et al. 2018; "
+                    "biases held): at ±1 every unit moves by its own norm.")
+        elif piece.kind == "pca":
+            e1, e2 = land.explained_variance or (float("nan"), float("nan"))
+            self._plot.setLabel("bottom", f"PC1 ({e1:.0%} of the path's variance)")
+            self._plot.setLabel("left", f"PC2 ({e2:.0%})")
+            text = (f"The plane of the training path's two main directions: they hold "
+                    f"{e1:.0%} + {e2:.0%} of its variance. The path is drawn on it.")
+        else:
+            self._plot.setLabel("bottom", f"α (0 = update {piece.first_update:,}, 1 = now)")
+            self._plot.setLabel("left", loss)
+            text = ("The loss on the straight line from the start to now, every parameter "
+                    "moving together (Goodfellow et al. 2015); the path's points are at "
+                    "their own loss, below the line where training found a better way.")
+        text += f"  ★ lowest on the grid: {low}."
+        if not land.complete:
+            text += "  (coarse preview, refining...)"
+        self._note.setText(text)

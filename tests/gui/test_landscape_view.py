@@ -1,0 +1,137 @@
+"""The surface view's loss landscapes reach the screen: heat map, path, current point,
+the line's curve; the path grows live; the log-colour option changes the picture."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.config import RunConfig
+from core.engine import Trainer
+from gui.theme import DARK
+from gui.views.surface_view import SurfaceView
+from tests.gui.pixels import colour_mask, grab_rgb
+
+
+def _net() -> Trainer:
+    return Trainer(RunConfig(days=7, model="relu", units=10, layers=2, optimizer="adam",
+                             lr=3e-3, limit_updates=2000))
+
+
+def _open(qtbot, trainer: Trainer, updates: int = 300) -> SurfaceView:
+    view = SurfaceView(DARK)
+    qtbot.addWidget(view)
+    view.resize(800, 600)
+    view.show()
+    view.set_run(trainer.config, trainer.data, trainer.param_names())
+    view.show_snapshot(trainer.snapshot())
+    for _ in range(updates // 25):          # the view records the path frame by frame
+        trainer.run(25)
+        view.show_snapshot(trainer.snapshot())
+    return view
+
+
+def _wait_complete(qtbot, view: SurfaceView) -> None:
+    qtbot.waitUntil(lambda: view._live is not None and view._live.land.complete
+                    and not view.busy(), timeout=60000)
+
+
+def _plot_rgb(view: SurfaceView) -> np.ndarray:
+    img = grab_rgb(view)
+    geo = view._plot.geometry()
+    return img[geo.top():geo.bottom(), geo.left():geo.right()]
+
+
+def _heat(img: np.ndarray) -> int:
+    """Pixels in viridis' blue-green-yellow body (not the dark background, not white)."""
+    r, g, b = (img[..., i].astype(int) for i in range(3))
+    return int((((g > 70) & (b > 90) & (r < 90)) | ((r > 150) & (g > 180) & (b < 90))).sum())
+
+
+@pytest.mark.parametrize("kind", ["random", "pca"])
+def test_a_plane_shows_heat_map_path_and_current_point(qtbot, kind):
+    trainer = _net()
+    view = _open(qtbot, trainer)
+    view.choose_kind(kind)
+    _wait_complete(qtbot, view)
+    img = _plot_rgb(view)
+    assert _heat(img) > 0.3 * img.shape[0] * img.shape[1]
+    assert colour_mask(img, DARK.current, tol=20).sum() > 30        # the current point
+    assert colour_mask(img, DARK.path, tol=10).sum() > 10           # the projected path
+    title = view._title_label.text()
+    assert "Loss landscape" in title and "update 300" in title
+    bottom = view._plot.getPlotItem().getAxis("bottom").labelText
+    if kind == "pca":
+        assert "%" in bottom and "variance" in view._note.text()
+    else:
+        assert "random direction" in bottom and "filter-normalized" in view._note.text()
+    # The named parameters' pickers are hidden, the kind control shows.
+    assert view._kind_combo.isVisible() and not view._combo_a.isVisible()
+    view.shutdown()
+
+
+def test_interpolation_is_a_curve_not_a_heat_map(qtbot):
+    trainer = _net()
+    view = _open(qtbot, trainer)
+    view.choose_kind("interpolate")
+    _wait_complete(qtbot, view)
+    img = _plot_rgb(view)
+    assert _heat(img) < 0.02 * img.shape[0] * img.shape[1]
+    assert colour_mask(img, DARK.estimate, tol=20).sum() > 200      # the loss over alpha
+    assert colour_mask(img, DARK.current, tol=20).sum() > 30
+    land = view._live.land
+    assert land.a2 is None and land.loss.shape == (1, 41)
+    j = int(np.argmin(np.abs(land.a1 - 1.0)))
+    assert land.loss[0, j] == pytest.approx(trainer.train_loss(), rel=1e-6)
+    assert "α" in view._plot.getPlotItem().getAxis("bottom").labelText
+    view.shutdown()
+
+
+def test_the_projected_path_grows_live(qtbot):
+    trainer = _net()
+    view = _open(qtbot, trainer)
+    view.choose_kind("pca")
+    _wait_complete(qtbot, view)
+    before = len(view._path.getData()[0])
+    img_before = _plot_rgb(view)
+    for _ in range(4):
+        trainer.run(25)
+        view.show_snapshot(trainer.snapshot())
+    assert len(view._path.getData()[0]) == before + 4
+    assert (np.abs(_plot_rgb(view).astype(int) - img_before).sum(axis=2) > 60).sum() > 5
+    view.shutdown()
+
+
+def test_log_colours_change_the_picture(qtbot):
+    trainer = _net()
+    view = _open(qtbot, trainer)
+    view.choose_kind("random")
+    _wait_complete(qtbot, view)
+    log_img = _plot_rgb(view)
+    view.set_log_colours(False)
+    linear_img = _plot_rgb(view)
+    changed = (np.abs(log_img.astype(int) - linear_img).sum(axis=2) > 60).mean()
+    assert changed > 0.2
+    view.shutdown()
+
+
+def test_back_to_named_parameters_and_no_kind_for_linear_models(qtbot):
+    trainer = _net()
+    view = _open(qtbot, trainer, updates=50)
+    view.choose_kind("random")
+    view.choose_kind("named")
+    assert view._combo_a.isVisible()
+    qtbot.waitUntil(lambda: "slice through" in view._title_label.text(), timeout=5000)
+    view.shutdown()
+    linear = Trainer(RunConfig(days=7, limit_updates=10))
+    lin_view = _open(qtbot, linear, updates=0)
+    assert not lin_view._kind_combo.isVisible() and lin_view.kind == "named"
+    lin_view.shutdown()
+
+
+def test_pca_before_a_path_exists_says_so(qtbot):
+    trainer = _net()
+    view = _open(qtbot, trainer, updates=0)
+    view.choose_kind("pca")
+    assert view._message.isVisible() and "PCA" in view._message.toPlainText()
+    view.shutdown()
