@@ -7,9 +7,12 @@ the lecture's tables train in the background. `fnlab --lecture` starts in gui/ap
 
 from __future__ import annotations
 
+import html
+import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget
@@ -22,6 +25,7 @@ from core.lecture_steps import (
     lecture_table_rows,
     load_steps,
 )
+from core.losses import loss_value
 from gui.background import BackgroundJob
 
 NEXT_KEYS = {Qt.Key.Key_PageDown, Qt.Key.Key_Right, Qt.Key.Key_Space, Qt.Key.Key_Down}
@@ -97,6 +101,7 @@ class LectureController(QObject):
         self._presenting = False
         self._theme_before: str | None = None
         self._zoom_pending: dict[str, Any] = {}
+        self._data: Any = None
 
         self.panel = LecturePanel(steps)
         dock = QDockWidget("Lecture", window)
@@ -191,6 +196,8 @@ class LectureController(QObject):
         if hasattr(surface, "set_path_numbers"):
             surface.set_path_numbers(int(opts.get("path_numbers", 0)))
         self.panel.sliders.setVisible(bool(opts.get("sliders")))
+        self.panel.show_values(None)
+        self._data = None
         loss_view = win.views["loss"]
         if hasattr(loss_view, "log_y"):   # a loss that explodes reads on a log scale
             loss_view.log_y.setChecked(bool(opts.get("log_loss")))
@@ -228,6 +235,7 @@ class LectureController(QObject):
             return
         self._awaiting = None
         self._run_id = int(info.run_id)
+        self._data = info.data
         win = self.window
         opts = step.options
         track = opts.get("track")
@@ -264,6 +272,8 @@ class LectureController(QObject):
         if self._zoom_pending:
             self._apply_zoom(self._zoom_pending)
             self._zoom_pending = {}
+        if step.options.get("errors") and self._data is not None:
+            self.panel.show_values(loss_values_html(snap, self._data, step.config.loss))
         # a step that only plays (no entry budget) is ready once it shows a few updates
         if not self._ready and step.updates == 0 and snap.update >= 3:
             self._ready = True
@@ -370,6 +380,22 @@ class LectureController(QObject):
         if overlay is not None:
             overlay.remove_hints(KEY_HINTS, TAKEN_KEYS)
         self._give_back_action_keys()
+
+
+def loss_values_html(snap: Any, data: Any, used: str) -> str | None:
+    """MAE and MSE of the estimate shown, side by side in the data's unit (MSE also as its
+    square root, in views again), the step's own loss in bold; None before an estimate."""
+    if snap.pred_train is None or len(snap.pred_train) != len(data.y_train):
+        return None
+    y = np.asarray(data.y_train, dtype=np.float64) * float(data.scale)
+    pred = np.asarray(snap.pred_train, dtype=np.float64)
+    mae, mse = loss_value("mae", pred, y), loss_value("mse", pred, y)
+    unit = html.escape(data.unit or "value")
+    parts = {"mae": f"MAE = {mae:,.0f} {unit}",
+             "mse": f"MSE = {mse:,.0f} {unit}<sup>2</sup> &nbsp;(√MSE = {math.sqrt(mse):,.0f}"
+                    f" {unit})"}
+    shown = [f"<b>{text}</b>" if name == used else text for name, text in parts.items()]
+    return "&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;".join(shown)
 
 
 def open_lecture(window: Any, step: int = 0, folder: str | Path = LECTURE_DIR

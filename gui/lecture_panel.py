@@ -101,11 +101,15 @@ class LecturePanel(QWidget):
         self.formula.setObjectName("lectureFormula")
         self.formula.setWordWrap(True)
         self.formula.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
-        for label in (self.title, self.caption, self.formula):   # indices drawn as indices
-            label.setTextFormat(Qt.TextFormat.RichText)
+        # the loss of the estimate shown, in the losses the step compares (MAE / MSE)
+        self.values = QLabel()
+        self.values.setObjectName("lectureValues")
+        self.values.hide()
+        for label in (self.title, self.caption, self.formula, self.values):
+            label.setTextFormat(Qt.TextFormat.RichText)   # indices drawn as indices
         self.sliders = WBSliders(self)
         self.sliders.hide()
-        for wdg in (self.title, self.caption, self.formula, self.sliders):
+        for wdg in (self.title, self.caption, self.formula, self.values, self.sliders):
             text.addWidget(wdg)
         outer.addLayout(text, 1)
 
@@ -150,6 +154,15 @@ class LecturePanel(QWidget):
         self.prev_button.setEnabled(index > 0)
         self.next_button.setEnabled(index + 1 < self._n)
 
+    def show_values(self, html: str | None) -> None:
+        """One line of loss values (rich text) under the formula; None hides it."""
+        if html is None:
+            self.values.hide()
+            return
+        if html != self.values.text():
+            self.values.setText(html)
+        self.values.show()
+
     def set_presenting(self, on: bool) -> None:
         self.present_button.setText("Leave presentation (F11)" if on else "Present (F11)")
 
@@ -160,6 +173,7 @@ class LecturePanel(QWidget):
             f"QLabel#lectureCaption {{ font-size: {t.title_pt + 2}pt; }}"
             f"QLabel#lectureFormula {{ font-size: {t.title_pt + 4}pt; color: {t.accent};"
             f" font-family: 'DejaVu Serif', serif; font-style: italic; }}"
+            f"QLabel#lectureValues {{ font-size: {t.title_pt + 2}pt; }}"
             f"QLabel#lectureCounter {{ font-size: {t.title_pt}pt; font-weight: bold;"
             f" min-width: 70px; }}"
             f"QLabel#lectureSliderName {{ font-size: {t.title_pt + 2}pt; font-style: italic;"

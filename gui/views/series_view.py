@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QWidget
 
 from core.snapshot import Snapshot
@@ -27,6 +28,7 @@ from gui.views.date_axis import DateAxis
 
 DAY = 86400.0
 OPENING_DAYS = 45          # 2021-01-01 .. 2021-02-14 in the lecture
+ERROR_BAR_DAYS = 0.6       # an error bar's width: 60% of the day it belongs to
 
 
 class SeriesView(View):
@@ -66,8 +68,9 @@ class SeriesView(View):
         self._real_range = (0.0, 1.0)
         self._period = ""
         self._off_chart = False
-        # e_n as vertical bars between real and estimate (lecture mode's loss step)
-        self._errors = pg.PlotCurveItem()   # unnamed: no legend entry when hidden
+        # e_n as bars between real and estimate (lecture mode's loss step), ERROR_BAR_DAYS
+        # wide so each day's gap reads on a projector (a 1-px line did not)
+        self._errors = pg.BarGraphItem(x=[], y0=[], height=[], width=ERROR_BAR_DAYS * DAY)
         self._errors.setZValue(-5)
         self._errors.setVisible(False)
         style_axes.addItem(self._errors)
@@ -94,7 +97,7 @@ class SeriesView(View):
         self._real_range = ((float(finite.min()), float(finite.max())) if len(finite)
                             else (0.0, 1.0))
         self._off_chart = False
-        self._errors.setData([], [])
+        self._set_bars(np.empty(0), np.empty(0), np.empty(0))
         self._estimate.setData([], [])
         split_t = float(epoch_seconds(np.asarray([data.split]))[0]) + 0.5 * DAY
         self._split.setPos(split_t)
@@ -143,7 +146,7 @@ class SeriesView(View):
         if self._off_chart:
             self._off_chart = False
             self._note.setText(self._period)
-        self._errors.setData([], [])
+        self._set_bars(np.empty(0), np.empty(0), np.empty(0))
 
     # ----- errors e_n (additive, used by lecture mode) ---------------------------------------
     def show_errors(self, on: bool) -> None:
@@ -152,32 +155,37 @@ class SeriesView(View):
         if on:
             self._draw_errors()
         else:
-            self._errors.setData([], [])
+            self._set_bars(np.empty(0), np.empty(0), np.empty(0))
 
     def errors_shown(self) -> int:
         """How many e_n bars are drawn (0 when hidden or before an estimate exists)."""
-        if not self._errors.isVisible() or self._errors.xData is None:
-            return 0
-        return len(self._errors.xData) // 2
+        x = self._errors.opts.get("x")
+        return 0 if not self._errors.isVisible() or x is None else len(x)
+
+    def error_bars(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The bars drawn: (centre time, low end, high end) each, in the axes' units."""
+        o = self._errors.opts
+        x, y0, h = (np.asarray(o.get(k) if o.get(k) is not None else [], dtype=np.float64)
+                    for k in ("x", "y0", "height"))
+        return x, y0, y0 + h
+
+    def _set_bars(self, x: np.ndarray, low: np.ndarray, high: np.ndarray) -> None:
+        self._errors.setOpts(x=x, y0=low, height=high - low, width=ERROR_BAR_DAYS * DAY)
 
     def _draw_errors(self) -> None:
         ok = np.isfinite(self._pred) & np.isfinite(self._real_all[:len(self._pred)]) \
             if len(self._real_all) == len(self._pred) else np.zeros(0, dtype=bool)
         if not ok.any():
-            self._errors.setData([], [])
+            self._set_bars(np.empty(0), np.empty(0), np.empty(0))
             return
-        x = self._x_all[ok]
-        xs = np.repeat(x, 2)
-        ys = np.empty(2 * len(x))
-        ys[0::2] = self._real_all[ok]
-        ys[1::2] = self._pred[ok]
-        self._errors.setData(xs, ys, connect="pairs")
+        real, pred = self._real_all[ok], self._pred[ok]
+        self._set_bars(self._x_all[ok], np.minimum(real, pred), np.maximum(real, pred))
 
     def _restyle(self) -> None:
         t = self.theme
         segmented(self._real, t.pen(t.real, t.line_width))
         segmented(self._estimate, t.pen(t.estimate, t.line_width))
-        self._errors.setPen(t.pen(t.arrow, max(1.0, t.line_width * 0.6), alpha=170))
+        self._errors.setOpts(pen=None, brush=pg.mkBrush(error_bar_color(t)))
         self._unseen_region.setBrush(t.brush(t.unseen_color, 40))
         for line in self._unseen_region.lines:
             line.setPen(t.pen(t.unseen_color, 0, alpha=0))
@@ -210,3 +218,11 @@ class SeriesView(View):
         x = self._split.value()
         self._train_label.setPos(x, y1)
         self._unseen_label.setPos(x, y1)
+
+
+def error_bar_color(theme: Theme) -> QColor:
+    """Opaque grey halfway between the theme's text and background: apart from the red real
+    curve and the blue estimate (the projector's arrow red was one with the real curve)."""
+    fg, bg = QColor(theme.foreground), QColor(theme.background)
+    return QColor(*((a + b) // 2 for a, b in ((fg.red(), bg.red()), (fg.green(), bg.green()),
+                                             (fg.blue(), bg.blue()))))

@@ -277,3 +277,85 @@ def test_too_large_a_rate_shows_numbered_jumps_from_side_to_side(qtbot, lecture,
     assert all(g2 > g0 for g0, g2 in zip(gaps, gaps[2:], strict=False))
     assert numbers[1][1] > star_w                  # the caption: update 1 lands right
     assert "right" in ctl.step.caption
+
+
+def _shown(label) -> str:
+    """The text a rich-text label draws."""
+    from PySide6.QtGui import QTextDocument
+
+    doc = QTextDocument()
+    doc.setHtml(label.text())
+    return doc.toPlainText()
+
+
+def _bar_pixel_width(view, x: float, y: float) -> int:
+    """Width in pixels of the error bar through (x, y) (plot units) in a grab of `view`."""
+    from PySide6.QtCore import QPointF
+
+    from gui.views.series_view import error_bar_color
+
+    plot = view._plot
+    scene = plot.getViewBox().mapViewToScene(QPointF(x, y))
+    at = plot.mapTo(view, plot.mapFromScene(scene))
+    img = view.grab().toImage()
+    want = error_bar_color(view.theme)
+
+    def is_bar(px: int) -> bool:
+        c = img.pixelColor(px, at.y())
+        return abs(c.red() - want.red()) + abs(c.green() - want.green()) \
+            + abs(c.blue() - want.blue()) < 30
+
+    # a 1-px grid line may cross the bar: runs join over gaps of up to 2 px
+    bar = [px for px in range(max(0, at.x() - 60), min(img.width(), at.x() + 61))
+           if is_bar(px)]
+    assert bar, "no bar colour around the bar's centre"
+    runs, start = [], bar[0]
+    for a, b in pairwise(bar):
+        if b - a > 3:
+            runs.append((start, a))
+            start = b
+    runs.append((start, bar[-1]))
+    left, right = min(runs, key=lambda r: min(abs(r[0] - at.x()), abs(r[1] - at.x())))
+    return right - left + 1
+
+
+@pytest.mark.parametrize("theme", ["projector", "dark"])
+def test_the_loss_step_draws_each_error_as_a_visible_bar(qtbot, lecture, theme):
+    win, ctl = lecture(step=2)
+    win.apply_theme(theme)
+    wait_ready(qtbot, ctl)
+    series = win.views["series"]
+    qtbot.waitUntil(lambda: series.errors_shown() > 1000, timeout=10000)
+    x, low, high = series.error_bars()
+    (x0, x1), _ = series._plot.getViewBox().viewRange()
+    seen = np.flatnonzero((x > x0) & (x < x1))
+    tallest = seen[np.argmax((high - low)[seen])]
+    width = _bar_pixel_width(series, x[tallest], 0.5 * (low[tallest] + high[tallest]))
+    assert width >= 8, f"an error bar is {width} px wide"
+
+
+def test_the_mse_step_shows_mae_and_mse_side_by_side_with_their_values(qtbot, lecture):
+    from core.data import load_builtin, window
+
+    win, ctl = lecture(step=3)
+    wait_ready(qtbot, ctl)
+    assert ctl.step.config.loss == "mse"
+    qtbot.waitUntil(lambda: ctl.panel.values.isVisible() and "MAE" in _shown(ctl.panel.values),
+                    timeout=10000)
+    text = _shown(ctl.panel.values)
+    cfg = ctl.step.config
+    data = window(load_builtin(cfg.dataset), cfg.days, cfg.split)
+    w, b = cfg.init
+    e = (b + w * data.x_train[:, 0] - data.y_train) * data.scale
+    mae, mse = float(np.mean(np.abs(e))), float(np.mean(e * e))
+    assert f"MAE = {mae:,.0f} views" in text
+    assert f"MSE = {mse:,.0f} views2" in text                 # views² (2 set as a power)
+    assert f"√MSE = {np.sqrt(mse):,.0f} views" in text
+    assert abs(win.latest.train_loss - mse) < 1e-6 * mse       # the trainer's own MSE
+    label = ctl.panel.values
+    assert label.height() < 2 * label.fontMetrics().height()   # one line: side by side
+    img = label.grab().toImage()
+    fg = label.palette().windowText().color()
+    ink = sum(1 for px in range(0, img.width(), 2) for py in range(0, img.height(), 2)
+              if abs(img.pixelColor(px, py).lightness() - fg.lightness()) < 40)
+    assert ink > 50, "the values are not drawn"
