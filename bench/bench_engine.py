@@ -31,12 +31,15 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from bench import Result, calls_for  # noqa: E402
+from bench.reference import GEMM_N, sgemm_gflops  # noqa: E402
 from core.config import RunConfig  # noqa: E402
 from core.data import Windowed, load_builtin, window  # noqa: E402
 from core.engine import Trainer, default_settings  # noqa: E402
 
 LINEAR_FLOOR = 20.0
-NET_FLOOR = 1.0
+NET_FLOOR = 1.5
+SGEMM_FLOOR = 0.6       # a network update's matrix FLOPs per second / the sgemm peak
+SGEMM_MIN_UNITS = 100   # ... for layers this wide (10 units: the products are too small)
 TARGET_SECONDS = 0.2    # per timed repeat and side
 REPEAT = 7              # interleaved ours / baseline, so a busy moment hits both
 
@@ -103,6 +106,19 @@ def torch_loop(case: Case, data: Windowed, optimizer: str, lr: float, momentum: 
     return run
 
 
+def update_flops(case: Case, samples: int) -> float:
+    """Floating-point operations of one update's matrix products (2 per multiply-add):
+    forward h W^T per layer, backward dW = da^T h per layer and dh = da W for every layer
+    but the first, the output layer's three matrix-vector products. Element-wise work is
+    left out: the count is what a perfect sgemm would have to do."""
+    flops, fan_in = 0.0, case.days
+    for layer in range(case.layers):
+        products = 3 if layer else 2
+        flops += products * 2.0 * samples * fan_in * case.units
+        fan_in = case.units
+    return flops + 3 * 2.0 * samples * fan_in
+
+
 def timed(run: Callable[[int], None], n: int) -> float:
     t0 = time.perf_counter()
     run(n)
@@ -119,7 +135,7 @@ def calibrate(run: Callable[[int], None], min_seconds: float = 0.05) -> float:
         n *= 4
 
 
-def measure(case: Case, data: Windowed) -> Result:
+def measure(case: Case, data: Windowed) -> Iterator[Result]:
     settings = default_settings(case.model, LOSS, case.optimizer)
     cfg = RunConfig(days=case.days, model=case.model, units=case.units, layers=case.layers,
                     loss=LOSS, optimizer=settings["optimizer"], lr=settings["lr"])
@@ -141,7 +157,18 @@ def measure(case: Case, data: Windowed) -> Result:
     if trainer.update - start != n * REPEAT:
         note += f"; STOPPED EARLY at {trainer.update:,}: {trainer.stop_reason}"
         ours = float("nan")
-    return Result(case.label, ours, base, "updates/s", case.floor, note=note)
+    yield Result(case.label, ours, base, "updates/s", case.floor, note=note)
+    if case.model != "linear":
+        # Against the sgemm peak measured now (the machine's load drifts during a run):
+        # the best repeat of each, the least disturbed by other work.
+        flops = update_flops(case, len(data.x_train))
+        peak, _ = sgemm_gflops(repeat=6)
+        rate = n / min(ours_t) * flops / 1e9
+        floor = SGEMM_FLOOR if case.units >= SGEMM_MIN_UNITS else None
+        yield Result(f"{case.label}: share of sgemm peak", rate, peak, "GFLOP/s", floor,
+                     note=f"{flops / 1e6:.1f} MFLOP an update (matrix products), best "
+                          f"repeat; torch.mm {GEMM_N}^3 on 1 thread measured just before"
+                          + ("" if floor else "; too small to be bound by products"))
 
 
 def blas_threads() -> str:
@@ -169,4 +196,4 @@ def main() -> Iterator[Result]:
     series = load_builtin("channel")
     windows = {days: window(series, days) for days in sorted({c.days for c in CASES})}
     for case in CASES:
-        yield measure(case, windows[case.days])
+        yield from measure(case, windows[case.days])

@@ -1,0 +1,141 @@
+"""The machine's reference, measured at the start of every `make bench` run.
+
+Machines differ (and a shared one differs from minute to minute), so absolute figures mean
+little without the machine beside them. Two numbers describe what our figures depend on:
+
+- Python: the time of a 10-million-step pure-Python `for` loop (interpreter speed: what
+  the GUI thread's drawing and the trainer's bookkeeping cost);
+- sgemm: single-thread float32 matrix products, torch.mm 1024 x 1024 x 1024, in GFLOP/s
+  (the arithmetic a network update is made of; the networks' bench reports its updates'
+  FLOPs per second against this peak).
+
+Both are best-of a few repeats: on a busy machine the fastest repeat is the least
+disturbed one, which is what a peak means.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+LOOP_STEPS = 10_000_000
+GEMM_N = 1024
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The machine and the moment: what a figure measured in this run must be read with."""
+
+    python_loop_s: float          # 10-million-step pure-Python for loop, best of repeats
+    sgemm_gflops: float           # torch.mm 1024^3 float32 on one thread, best of repeats
+    sgemm_median_gflops: float
+    load: tuple[float, float, float]
+    cores: int
+    cpu: str
+    python: str
+    torch: str
+    date: str                     # UTC, ISO 8601
+    commit: str                   # short hash, "+dirty" when the work tree has changes
+
+    def lines(self) -> list[str]:
+        """The header `python -m bench` prints first."""
+        load = ", ".join(f"{v:.2f}" for v in self.load)
+        return [
+            f"reference: Python {LOOP_STEPS // 1_000_000}M-step for loop "
+            f"{self.python_loop_s:.2f} s; sgemm {GEMM_N}^3 on 1 thread "
+            f"{self.sgemm_gflops:.0f} GFLOP/s (median {self.sgemm_median_gflops:.0f})",
+            f"machine: {self.cpu}, {self.cores} cores; load {load} (1/5/15 min); "
+            f"Python {self.python}, torch {self.torch}",
+            f"run: {self.date}, commit {self.commit}",
+        ]
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def python_loop_seconds(steps: int = LOOP_STEPS, repeat: int = 3) -> float:
+    """Best time of a pure-Python loop adding `steps` integers."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        total = 0
+        for i in range(steps):
+            total += i
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def sgemm_gflops(n: int = GEMM_N, repeat: int = 12) -> tuple[float, float]:
+    """(best, median) GFLOP/s of torch.mm on n x n float32 matrices with one thread."""
+    import statistics
+
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        gen = torch.Generator().manual_seed(0)
+        a = torch.randn(n, n, generator=gen)
+        b = torch.randn(n, n, generator=gen)
+        out = torch.empty(n, n)
+        torch.mm(a, b, out=out)
+        rates = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            torch.mm(a, b, out=out)
+            rates.append(2.0 * n**3 / (time.perf_counter() - t0) / 1e9)
+    finally:
+        torch.set_num_threads(before)
+    return max(rates), statistics.median(rates)
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def git_commit() -> str:
+    """The checked-out commit (short), with "+dirty" if tracked files changed; "?" outside
+    a git work tree."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=10, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def measure() -> Reference:
+    import torch
+
+    best, median = sgemm_gflops()
+    return Reference(
+        python_loop_s=python_loop_seconds(), sgemm_gflops=best, sgemm_median_gflops=median,
+        load=os.getloadavg(), cores=os.cpu_count() or 1, cpu=cpu_name(),
+        python=platform.python_version(), torch=torch.__version__,
+        date=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), commit=git_commit())
+
+
+_current: Reference | None = None
+
+
+def current() -> Reference:
+    """This run's reference (measured once, at the first call)."""
+    global _current
+    if _current is None:
+        _current = measure()
+    return _current
