@@ -8,8 +8,13 @@ memory setting) so the CLI trains the way the app does.
 from __future__ import annotations
 
 import sys
+import time
 
 from core.runtime import keep_freed_memory, use_engine_threads
+
+# When `fnlab` began (this module is the console script's first import): the start-up
+# probe (gui.app, FNLAB_STARTUP_PROBE) counts from here.
+STARTED = time.perf_counter()
 
 HEADLESS = {"train", "race", "table", "datasets", "landscape"}
 

@@ -36,6 +36,10 @@ from gui.theme import THEMES, Theme, apply_pyqtgraph, readable_on, stylesheet
 from gui.worker import RunEnd, RunInfo, WorkerHandle, start_is_init
 
 FRAME_MS = 33
+# The worker (and with it torch, numba and the data: ~1 s of imports holding the GIL)
+# starts once the window has painted, so it does not delay the first window; at most this
+# long after show() where the platform sends no paint.
+FIRST_PAINT_WAIT_MS = 500
 VIEW_KEYS = ("surface", "fit", "series", "loss", "table")
 OPTIONAL_VIEWS = ("builder",)   # docked but hidden until the View menu (or a lecture step) shows it
 
@@ -159,6 +163,7 @@ class MainWindow(QMainWindow):
     """Owns the worker thread and the views; `shutdown()` (or closing) stops both."""
 
     frame_drawn = Signal(object)   # the snapshot just drawn (tests, screenshots)
+    first_painted = Signal()       # the window's first paint (start-up bench)
 
     def __init__(self, config: RunConfig | None = None, theme: str | None = None,
                  persist: bool = True) -> None:
@@ -178,6 +183,7 @@ class MainWindow(QMainWindow):
         self._rate = (time.perf_counter(), 0, 0.0)  # (t, update, updates/s) for the status
         self._playing = False
         self._closed = False
+        self._painted = False
 
         self._build_banner()
         self.views = create_views(self._theme)
@@ -217,8 +223,27 @@ class MainWindow(QMainWindow):
         self._timer.setInterval(FRAME_MS)
         self._timer.timeout.connect(self._draw_frame)
         self._timer.start()
-        self.handle.start()
         self._install_classroom_tools()
+        QTimer.singleShot(0, self._start_worker_after_paint)
+
+    # ---- start-up ---------------------------------------------------------------------
+    def _start_worker_after_paint(self) -> None:
+        """Start the worker now if the window is not shown (yet), else once it painted."""
+        if self._painted or not self.isVisible():
+            self._start_worker()
+        else:
+            QTimer.singleShot(FIRST_PAINT_WAIT_MS, self._start_worker)
+
+    def _start_worker(self) -> None:
+        if not self._closed and not self.handle.started:
+            self.handle.start()
+
+    def paintEvent(self, event: Any) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            self.first_painted.emit()
+            QTimer.singleShot(0, self._start_worker)
 
     def _install_classroom_tools(self) -> None:
         """Export menu, sessions (autosave only when persisting) and the "?" overlay."""

@@ -368,8 +368,10 @@ class WorkerHandle:
         self.worker = TrainingWorker(config)
         self.worker.moveToThread(self.thread)
         self.thread.started.connect(self.worker.run)
+        self.started = False
 
     def start(self) -> None:
+        self.started = True
         self.thread.start()
 
     def stop(self, timeout_ms: int = 1000) -> bool:
