@@ -250,9 +250,10 @@ class Trainer:
 
     @property
     def gil_free(self) -> bool:
-        """True when an update runs as one compiled call that releases the GIL (a linear
-        model, full batch, MAE: `core.linear_kernels`). Other updates run Python between
-        their numeric kernels, so another busy Python thread slows them down."""
+        """True when a chunk of updates runs as one compiled call that releases the GIL (a
+        linear model, full batch, MAE: `core.linear_kernels`; a network: TorchScript,
+        `core.net_kernels`). Other updates run Python between their numeric kernels, so
+        another busy Python thread (the GUI's) slows them down."""
         return bool(self._core.gil_free)
 
     # -- training ------------------------------------------------------------------------

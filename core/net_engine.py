@@ -1,10 +1,11 @@
 """Networks (sigmoid, hard-sigmoid, ReLU; L layers of K units): a hand-written torch backward.
 
 float32 tensors for the whole training set are built once; an update is one forward pass
-(oneDNN's linear kernel where torch has it, else ``addmm``), a hand-written backward pass
+(oneDNN's linear kernel where torch has it, else ``torch.mm``), a hand-written backward pass
 (no autograd graph, no ``.grad`` bookkeeping; tests/core/test_net_engine.py compares it
-with autograd) and the fused ``_foreach`` optimizer of
-`core.optimizers`. Mini-batches are slices of a copy of the data shuffled once per epoch.
+with autograd) and the fused ``_foreach`` optimizer step, a chunk of them compiled by
+TorchScript into one call that releases the GIL (`core.net_kernels`). Mini-batches are
+slices of a copy of the data shuffled once per epoch.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import torch
 
 from core.config import updates_per_epoch
 from core.models import parse_scalar, set_scalar
-from core.optimizers import TorchOptimizer
+from core.net_kernels import compiled
+from core.optimizers import KERNEL_CONSTS, TorchOptimizer
 
 _ACT = {"sigmoid": torch.sigmoid, "relu": torch.relu,
         "hard-sigmoid": torch.nn.functional.hardsigmoid}
@@ -27,16 +29,9 @@ _ACT = {"sigmoid": torch.sigmoid, "relu": torch.relu,
 _ACT_ = {"sigmoid": torch.sigmoid_, "relu": torch.relu_,
          "hard-sigmoid": torch.nn.functional.hardsigmoid}
 
-# The activations' backward kernels (what autograd calls for relu_, sigmoid_, hardsigmoid).
-_relu_backward = torch.ops.aten.threshold_backward
-_sigmoid_backward = torch.ops.aten.sigmoid_backward
-_hardsigmoid_backward = torch.ops.aten.hardsigmoid_backward
-_hardsigmoid = torch.nn.functional.hardsigmoid
-
-
-
-def _mm(a: Any, b: Any, out: Any) -> Any:
-    return torch.mm(a, b) if out is None else torch.mm(a, b, out=out)
+# Epochs of shuffled data one `train_updates` call may be handed (a mini-batch run's
+# chunk is cut into calls of at most this many epochs: bounded memory for the copies).
+MAX_EPOCHS_A_CALL = 8
 
 
 def _onednn_linear() -> Any:
@@ -93,7 +88,7 @@ class NetCore:
         self.opt = TorchOptimizer(optimizer, lr, momentum, self.tensors)
         # Detached views of the parameters (updated in place, so the views stay current).
         self._pt = [tt.detach() for tt in self.tensors]
-        self._bufs: dict[int, tuple[list[Any], list[Any]]] = {}
+        self._grad, self._train, self.gil_free = compiled()
         self.gen = torch.Generator().manual_seed(seed)
         self.last_loss = float("nan")
         # The parameters' version (bumped by every update and `set_params`) and the
@@ -140,113 +135,57 @@ class NetCore:
         """Take up to n updates; stop after one whose batch loss was not finite.
 
         `track` = ((tensor, flat index), (tensor, flat index)): their values after each
-        update go to `self.traj` (the path). Returns the number of updates taken.
+        update go to `self.traj` (the path). Returns the number of updates taken. The
+        updates run in `core.net_kernels.train_updates`, one call per chunk (per
+        MAX_EPOCHS_A_CALL epochs of a mini-batch run) that releases the GIL.
         """
-        opt, step = self.opt, self._grad_step
-        self.traj = traj = np.empty((n, 2))
-        # numpy views of the (in-place updated) parameters: reading a tracked value costs
-        # an index, not a tensor op.
-        flat = [t.detach().view(-1).numpy() for t in self.tensors]
-        isfinite = math.isfinite
+        traj = torch.empty((n, 2), dtype=torch.float64)
+        self.traj = traj.numpy()
         memo = self._memo
-        reuse = memo is not None and memo.key == self._key(False)
+        first = memo if memo is not None and memo.key == self._key(False) else None
         self._version += 1
+        opt = self.opt
+        buf, sq = opt.state()
+        where = [] if track is None else [*track[0], *track[1]]
+        lin = _LINEAR is not None
+        done = 0
         with torch.no_grad():
-            for k in range(n):
-                xb, yb = self._batch()
-                if k == 0 and reuse and memo is not None:   # a snapshot's pass, same batch
-                    loss, grads = memo.loss, memo.grads
-                else:
-                    loss, grads = step(xb, yb)
-                opt.apply(grads)
-                if self.batch_size is not None:
-                    self.pos += 1
-                    if self.pos == self.updates_per_epoch:
-                        self._reshuffle()
-                if track is not None:
-                    traj[k, 0] = flat[track[0][0]][track[0][1]]
-                    traj[k, 1] = flat[track[1][0]][track[1][1]]
+            while done < n:
+                xs, ys, k = self._epochs(n - done)
+                did, loss, epoch, pos = self._train(
+                    self._pt, buf, sq, xs, ys, self.pos, self.batch_size or 0, k,
+                    self.model, self.loss, lin, opt.kind, opt.lr, opt.momentum, opt.t,
+                    KERNEL_CONSTS, first.loss if first is not None else math.nan,
+                    first.grads if first is not None else [], where, traj[done:])
+                first = None
+                opt.t += did
+                done += did
                 self.last_loss = loss
-                if not isfinite(loss):
-                    return k + 1
-        return n
+                if self.batch_size is not None:
+                    self.xs, self.ys, self.pos = xs[epoch], ys[epoch], pos
+                if did < k:
+                    break
+        return done
 
-    def _buffers(self, rows: int) -> tuple[list[Any], list[Any]]:
-        """Per-layer float32 buffers for a batch of `rows` samples, reused across updates:
-        pre-activations (rows, units) and the backward's dh (rows, fan_in) for layers >= 2."""
-        bufs = self._bufs.get(rows)
-        if bufs is None:
-            if len(self._bufs) > 3:      # the full batch, B and a last partial batch
-                self._bufs.clear()
-            shapes = [tuple(self.tensors[2 * i].shape) for i in range(self.layers)]
-            bufs = ([torch.empty((rows, k)) for k, _ in shapes],
-                    [torch.empty((rows, fan_in)) for _, fan_in in shapes])
-            self._bufs[rows] = bufs
-        return bufs
+    def _epochs(self, n: int) -> tuple[list[Any], list[Any], int]:
+        """The data for up to n updates from here: the current epoch's copy and as many
+        newly shuffled ones as the updates reach (at most MAX_EPOCHS_A_CALL), and how many
+        updates they cover. The shuffles are drawn in the order updates reach them."""
+        if self.batch_size is None:
+            return [self.x], [self.y], n
+        per = self.updates_per_epoch
+        k = min(n, MAX_EPOCHS_A_CALL * per - self.pos)
+        xs, ys = [self.xs], [self.ys]
+        for _ in range((self.pos + k) // per):
+            perm = torch.randperm(self.n, generator=self.gen)
+            xs.append(self.x.index_select(0, perm))
+            ys.append(self.y.index_select(0, perm))
+        return xs, ys, k
 
     def _grad_step(self, x: Any, y: Any) -> tuple[float, list[Any]]:
-        """The batch loss and the gradients of every parameter, by a hand-written backward
-        pass (call under no_grad): the numbers of autograd on `forward` + the loss, without
-        building a graph; each activation's backward is the kernel autograd uses.
-        The products stay in torch: numpy's OpenBLAS was slower here with one thread. With
-        oneDNN (`_LINEAR`) the forward pass is bit-for-bit autograd's and the weight
-        gradients differ only in float32 rounding (a sum over the samples in another order);
-        without it, the products go through `torch.mm` into reused buffers.
-        """
-        t, pt, layers, model = self.tensors, self._pt, self.layers, self.model
-        lin = _LINEAR
-        pre_bufs, dh_bufs = self._buffers(len(x)) if lin is None else ([], [])
-        mm = _mm
-        hs = [x]
-        pre: list[Any] = []
-        h = x
-        for layer in range(layers):
-            w, b = pt[2 * layer], pt[2 * layer + 1]
-            if lin is not None and model == "relu":
-                h = lin(h, w, b, "relu", [], "")
-            else:
-                a = lin(h, w, b, "none", [], "") if lin is not None else \
-                    mm(h, w.t(), pre_bufs[layer]).add_(b)
-                if model == "hard-sigmoid":   # its backward needs the input
-                    pre.append(a)
-                    h = _hardsigmoid(a)
-                else:
-                    h = self.act_(a)
-            hs.append(h)
-        r = torch.addmv(t[-1], h, t[-2]).sub_(y)
-        nb = len(r)
-        if self.loss == "mae":
-            e = torch.sign(r)
-            loss = float(torch.dot(r, e)) / nb
-            e.mul_(1.0 / nb)
-        else:
-            loss = float(torch.dot(r, r)) / nb
-            e = r.mul_(2.0 / nb)
-        grads: list[Any] = [None] * len(t)
-        grads[-2] = torch.mv(h.t(), e)
-        grads[-1] = e.sum()
-        dh = torch.outer(e, t[-2])
-        for layer in range(layers - 1, -1, -1):
-            if model == "relu":
-                da = _relu_backward(dh, hs[layer + 1], 0)
-            elif model == "sigmoid":
-                da = _sigmoid_backward(dh, hs[layer + 1])
-            else:
-                da = _hardsigmoid_backward(dh, pre[layer])
-            w = pt[2 * layer]
-            if lin is not None:
-                if w.shape[0] > w.shape[1]:   # dW = (h^T da)^T: 2x faster for 1,000 units
-                    grads[2 * layer] = lin(hs[layer].t(), da.t(), None, "none", [], "") \
-                        .t().contiguous()
-                else:
-                    grads[2 * layer] = lin(da.t(), hs[layer].t(), None, "none", [], "")
-            else:
-                grads[2 * layer] = mm(da.t(), hs[layer], None)
-            grads[2 * layer + 1] = da.sum(0)
-            if layer:
-                dh = lin(da, w.t(), None, "none", [], "") if lin is not None else \
-                    mm(da, w, dh_bufs[layer])
-        return loss, grads
+        """The batch loss and the gradients of every parameter (call under no_grad), by
+        `core.net_kernels.grad_pass`: the numbers of autograd on `forward` + the loss."""
+        return self._grad(self._pt, x, y, self.model, self.loss, _LINEAR is not None)
 
     def _full_loss(self, x: Any, y: Any) -> float:
         if len(x) == 0:
@@ -267,8 +206,6 @@ class NetCore:
 
     def unseen_loss(self) -> float:
         return self._full_loss(self.x_unseen, self.y_unseen)
-
-    gil_free = False   # Python runs between the torch calls of an update
 
     def predict(self, which: str) -> np.ndarray:
         """The model's outputs on the training or unseen samples (its float32 forward pass,

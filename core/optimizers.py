@@ -37,6 +37,9 @@ RMS_ALPHA = 0.99      # torch.optim.RMSprop's default smoothing constant (its ep
 # velocity (row 0 of the state); "scaled" ones keep a running sum of squared gradients.
 KINDS = ("gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 HAS_MOMENTUM = frozenset({"momentum", "nesterov"})
+SCALED = frozenset({"adagrad", "rmsprop", "adam"})   # keep a sum of squared gradients
+# The constants in the order `core.net_kernels.optimizer_step` takes them.
+KERNEL_CONSTS = [BETA1, BETA2, EPS, ADAGRAD_EPS, RMS_ALPHA]
 
 
 class NumpyOptimizer:
@@ -176,7 +179,8 @@ class NumpyOptimizer:
 
 
 class TorchOptimizer:
-    """The same optimizers over a list of torch tensors, with fused ``_foreach`` ops."""
+    """The same optimizers' state over a list of torch tensors; the update itself is
+    `core.net_kernels.optimizer_step` (fused ``_foreach`` ops, compiled with the chunk)."""
 
     def __init__(self, kind: str, lr: float, momentum: float, params: list[Any]) -> None:
         self.kind = kind
@@ -193,52 +197,32 @@ class TorchOptimizer:
         self.sq = None
 
     def apply(self, grads: list[Any]) -> None:
-        """Update the parameters in place for gradients `grads` (call under no_grad)."""
+        """Update the parameters in place for gradients `grads` (call under no_grad): the
+        step a network's compiled chunk takes (`core.net_kernels.optimizer_step`)."""
+        from core.net_kernels import optimizer_step
+
+        buf, sq = self.state()
+        self.t += 1
+        optimizer_step(self.params, grads, buf, sq, self.kind, self.lr, self.momentum,
+                       self.t, KERNEL_CONSTS)
+
+    def state(self) -> tuple[list[Any], list[Any]]:
+        """(velocity or Adam's first moments, the squared gradients' sums) for an update
+        loop written elsewhere (`core.net_kernels.optimizer_step`), zeroed before the first
+        update (momentum's first v = mu * 0 + g = g, as torch.optim makes it); [] where
+        the optimizer keeps none."""
         import torch
 
-        self.t += 1
-        params, kind = self.params, self.kind
-        if kind == "gd":
-            torch._foreach_add_(params, grads, alpha=-self.lr)
-        elif kind in HAS_MOMENTUM:
-            if self.buf is None:
-                self.buf = [g.clone() for g in grads]
-            else:
-                torch._foreach_mul_(self.buf, self.momentum)
-                torch._foreach_add_(self.buf, grads)
-            if kind == "nesterov":
-                step = torch._foreach_add(grads, self.buf, alpha=self.momentum)
-                torch._foreach_add_(params, step, alpha=-self.lr)
-            else:
-                torch._foreach_add_(params, self.buf, alpha=-self.lr)
-        elif kind in ("adagrad", "rmsprop"):
-            if self.sq is None:
-                self.sq = [torch.zeros_like(p) for p in params]
-            if kind == "adagrad":
-                torch._foreach_addcmul_(self.sq, grads, grads, 1.0)
-            else:
-                torch._foreach_mul_(self.sq, RMS_ALPHA)
-                torch._foreach_addcmul_(self.sq, grads, grads, 1.0 - RMS_ALPHA)
-            denom = torch._foreach_sqrt(self.sq)
-            torch._foreach_add_(denom, ADAGRAD_EPS if kind == "adagrad" else EPS)
-            torch._foreach_addcdiv_(params, grads, denom, value=-self.lr)
-        else:
-            if self.buf is None:
-                self.buf = [torch.zeros_like(p) for p in params]
-                self.sq = [torch.zeros_like(p) for p in params]
-            assert self.sq is not None
-            torch._foreach_lerp_(self.buf, grads, 1.0 - BETA1)
-            torch._foreach_mul_(self.sq, BETA2)
-            torch._foreach_addcmul_(self.sq, grads, grads, 1.0 - BETA2)
-            c1 = 1.0 - BETA1 ** self.t
-            c2 = math.sqrt(1.0 - BETA2 ** self.t)
-            denom = torch._foreach_sqrt(self.sq)
-            torch._foreach_div_(denom, c2)
-            torch._foreach_add_(denom, EPS)
-            torch._foreach_addcdiv_(params, self.buf, denom, value=-self.lr / c1)
+        if self.kind in (*HAS_MOMENTUM, "adam") and self.buf is None:
+            self.buf = [torch.zeros_like(p) for p in self.params]
+        if self.kind in SCALED and self.sq is None:
+            self.sq = [torch.zeros_like(p) for p in self.params]
+        buf = self.buf if self.kind in (*HAS_MOMENTUM, "adam") and self.buf is not None else []
+        sq = self.sq if self.kind in SCALED and self.sq is not None else []
+        return buf, sq
 
     def preview(self, grads: list[np.ndarray]) -> list[np.ndarray]:
-        """The update `apply` would make for these (float64 numpy) gradients, no state change."""
+        """The next update's change for these (float64 numpy) gradients, no state change."""
         kind = self.kind
 
         def state(rows: list[Any] | None, i: int) -> np.ndarray | float:

@@ -30,10 +30,11 @@ SNAPSHOT_SHARE = 0.08
 # answer within one. A slow snapshot (3 x 100 ReLU) then comes every second chunk; the
 # training-loss pass that ends each chunk is the next update's own (core.net_engine).
 CHUNK_SECONDS = 0.025
-# Flat out, a run whose updates need the GIL (networks; see `Trainer.gil_free`) gets
-# snapshots no faster than the GUI can draw them in this share of the time: while the GUI
-# thread draws a frame (Python, holding the GIL) such a worker all but stops: 30 frames a
-# second cost a 3 x 100 ReLU ~0.65 of its headless speed, ~14 (this share) ~0.83 (bench).
+# Flat out, a run whose updates need the GIL (a linear MSE or mini-batch run: numpy
+# between the updates; see `Trainer.gil_free`) gets snapshots no faster than the GUI can
+# draw them in this share of the time: while the GUI thread draws a frame (Python, holding
+# the GIL) such a worker all but stops. (Networks used to be such runs: 30 frames a second
+# cost a 3 x 100 ReLU ~0.65 of its headless speed; their chunks now release the GIL.)
 FRAME_SHARE = 0.12
 FRAME_SAMPLE_MAX = 0.03         # a frame that took longer (a slice computed) counts as this
 SLOWEST_FRAMES = 0.08           # ... and snapshots still come at least ~12 times a second

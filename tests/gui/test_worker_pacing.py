@@ -68,13 +68,14 @@ def test_a_snapshot_leaves_when_nearly_due_but_never_faster_than_30_a_second(wor
 
 
 def test_frames_space_the_snapshots_of_a_run_that_needs_the_gil(qtbot) -> None:
-    """A network flat out: snapshots no faster than the GUI draws them in FRAME_SHARE of
-    the time. A compiled linear run (GIL released) and a paced run keep ~30 a second."""
+    """A run whose updates hold the GIL (a linear MSE run: numpy between the updates) flat
+    out: snapshots no faster than the GUI draws them in FRAME_SHARE of the time. A compiled
+    run (GIL released: linear MAE, a network) and a paced run keep ~30 a second."""
     from gui.worker import FRAME_SAMPLE_MAX, FRAME_SHARE, SLOWEST_FRAMES
 
-    net = RunConfig(dataset="channel", days=7, model="relu", units=4, layers=1)
-    w = TrainingWorker(net)
-    w._trainer = Trainer(net)
+    numpy_run = RunConfig(dataset="channel", days=7, model="linear", loss="mse")
+    w = TrainingWorker(numpy_run)
+    w._trainer = Trainer(numpy_run)
     assert not w._trainer.gil_free
     for _ in range(40):
         w.report_frame(0.008)                      # the GUI: 8 ms a frame
@@ -91,10 +92,12 @@ def test_frames_space_the_snapshots_of_a_run_that_needs_the_gil(qtbot) -> None:
     w._process_commands()
     assert w._snapshot_due_in() <= PUBLISH_INTERVAL
 
-    lin = TrainingWorker(LINEAR)
-    lin._trainer = Trainer(LINEAR)
-    assert lin._trainer.gil_free
-    lin.report_frame(0.012)
-    lin._frame_cost = 0.012
-    lin._last_publish = time.perf_counter()
-    assert lin._snapshot_due_in() <= PUBLISH_INTERVAL
+    net = RunConfig(dataset="channel", days=7, model="relu", units=4, layers=1)
+    for config in (LINEAR, net):
+        compiled = TrainingWorker(config)
+        compiled._trainer = Trainer(config)
+        assert compiled._trainer.gil_free
+        compiled.report_frame(0.012)
+        compiled._frame_cost = 0.012
+        compiled._last_publish = time.perf_counter()
+        assert compiled._snapshot_due_in() <= PUBLISH_INTERVAL
