@@ -41,7 +41,10 @@ FRAME_MS = 33
 # long after show() where the platform sends no paint.
 FIRST_PAINT_WAIT_MS = 500
 VIEW_KEYS = ("surface", "fit", "series", "loss", "table")
-OPTIONAL_VIEWS = ("builder",)   # docked but hidden until the View menu (or a lecture step) shows it
+# Docked but hidden until the View menu (or a lecture step) shows them; each is a tab
+# beside the view it belongs with.
+OPTIONAL_VIEWS = ("builder", "race")
+OPTIONAL_TITLES = {"builder": ("Curve builder", "fit"), "race": ("Optimizer race", "surface")}
 
 
 def make_settings() -> QSettings:
@@ -144,13 +147,14 @@ def create_views(theme: Theme) -> dict[str, QWidget]:
     from gui.views.builder_view import BuilderView
     from gui.views.fit_view import FitView
     from gui.views.loss_view import LossView
+    from gui.views.race_view import RaceView
     from gui.views.series_view import SeriesView
     from gui.views.surface_view import SurfaceView
     from gui.views.table_view import LossTableView
 
     return {"surface": SurfaceView(theme), "fit": FitView(theme), "series": SeriesView(theme),
             "loss": LossView(theme), "table": LossTableView(theme),
-            "builder": BuilderView(theme)}
+            "builder": BuilderView(theme), "race": RaceView(theme)}
 
 
 def builtin_datasets() -> list[tuple[str, str]]:
@@ -218,6 +222,8 @@ class MainWindow(QMainWindow):
         surface.start_requested.connect(self.set_start)
         surface.track_requested.connect(w.set_track)
         self.views["table"].record_requested.connect(self.record)
+        if "race" in self.views:
+            self.views["race"].rows_ready.connect(self._add_race_rows)
 
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_MS)
@@ -300,21 +306,24 @@ class MainWindow(QMainWindow):
         self._build_optional_docks()
 
     def _build_optional_docks(self) -> None:
-        """The curve builder: a tab beside the fit view, hidden, raised when shown."""
-        builder = self.views.get("builder")
-        if builder is None:
-            return
-        dock = QDockWidget("Curve builder", self)
-        dock.setObjectName("dock_builder")
-        dock.setWidget(builder)
-        self.docks["builder"] = dock
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.tabifyDockWidget(self.docks["fit"], dock)
-        self.docks["fit"].raise_()
-        dock.hide()
-        # raise after Qt has shown it (a shown tab is not necessarily the current one)
-        dock.toggleViewAction().triggered.connect(
-            lambda on: on and QTimer.singleShot(0, dock.raise_))
+        """The curve builder (a tab beside the fit view) and the optimizer race (beside the
+        surface): hidden, raised when shown."""
+        for key in OPTIONAL_VIEWS:
+            view = self.views.get(key)
+            if view is None:
+                continue
+            title, beside = OPTIONAL_TITLES[key]
+            dock = QDockWidget(title, self)
+            dock.setObjectName(f"dock_{key}")
+            dock.setWidget(view)
+            self.docks[key] = dock
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            self.tabifyDockWidget(self.docks[beside], dock)
+            self.docks[beside].raise_()
+            dock.hide()
+            # raise after Qt has shown it (a shown tab is not necessarily the current one)
+            dock.toggleViewAction().triggered.connect(
+                lambda on, d=dock: on and QTimer.singleShot(0, d.raise_))
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
@@ -454,6 +463,11 @@ class MainWindow(QMainWindow):
             self._active = self._active.replace(init=(float(w), float(b)))
             self._config = self._active
             self.panel.set_init(self._active.init)
+
+    def _add_race_rows(self, rows: list[dict[str, Any]]) -> None:
+        """A finished race: one loss-table row per racer."""
+        for row in rows:
+            self.views["table"].add_row(row)
 
     def record(self) -> None:
         """Add the current run, as it stands, to the loss table."""

@@ -1,0 +1,685 @@
+"""The optimizer race: 2-6 optimizers from one start on the lecture's exact 1-day surface.
+
+Why a view of its own: the race shows *why* optimizers behave differently (GD crawls
+down the valley, momentum overshoots and swings back, Adam takes steps of one size), so
+every racer needs its own trail, ball and loss curve on one shared surface. The racers
+are `core.race.Race` (ordinary Trainers, the numbers of `fnlab train`), driven by one
+background job (gui/background.py, the app's one threading idiom) that reads a mailbox
+of commands between paced chunks and hands back immutable frames; this view keeps the
+newest frame and draws it on a timer. A timeline under the plots replays any recorded
+moment (drag back, step back and forth, play back at 0.25x to 10x); in step mode the
+explanation panel shows the lecture's w1 = w0 - eta dL/dw with the current numbers and
+the surface shows the gradient step, the momentum part and the step taken as arrows.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import contourpy
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core import surface
+from core.config import OPTIMIZERS, ConfigError, RunConfig, one_line
+from core.optimizers import HAS_MOMENTUM
+from core.race import MAX_RACERS, Race, Racer, critical_lr
+from core.results import result_row
+from core.snapshot import Snapshot
+from gui.background import BackgroundJob
+from gui.theme import DARK, Theme
+from gui.views.base import View
+
+# Bright on both colour maps (viridis, cividis) and on both themes' backgrounds.
+RACER_COLORS = ("#ff3b30", "#ff9f0a", "#ff2dff", "#00e5ff", "#ffffff", "#b6ff00")
+NAMES = {"gd": "GD", "momentum": "Momentum", "nesterov": "Nesterov", "adagrad": "AdaGrad",
+         "rmsprop": "RMSProp", "adam": "Adam"}
+DEFAULT_RACERS = (("gd", 0.05), ("momentum", 0.02), ("adam", 0.05), ("rmsprop", 0.02),
+                  ("nesterov", 0.02), ("adagrad", 0.5))
+SPEEDS = (("1 / s", 1), ("3 / s", 3), ("10 / s", 10), ("30 / s", 30), ("100 / s", 100),
+          ("1,000 / s", 1000), ("max", 0))
+REPLAY_FACTORS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
+FRAME_MS = 33
+N_CONTOURS = 12
+MAX_CHUNK = 2000        # updates per chunk at max speed (a linear update costs ~us)
+
+
+@dataclass(frozen=True)
+class RacerFrame:
+    """One racer at one moment, copied out of the worker thread."""
+
+    optimizer: str
+    lr: float
+    updates: np.ndarray          # recorded update numbers (timeline)
+    points: np.ndarray           # (n, 2) the tracked (w, b) at those updates
+    snap: Snapshot               # the trainer's own snapshot (losses, gradient, next step)
+
+
+@dataclass(frozen=True)
+class RaceFrame:
+    racers: tuple[RacerFrame, ...]
+    done: bool
+    epoch: int                    # which race (a new start or new racers: a new number)
+
+
+def _frame(race: Race, epoch: int) -> RaceFrame:
+    out = []
+    for t, line in zip(race.trainers, race.timelines, strict=True):
+        out.append(RacerFrame(t.config.optimizer, t.config.lr,
+                              np.asarray(line.updates, dtype=np.int64), line.path(),
+                              t.snapshot(extras=False)))
+    return RaceFrame(tuple(out), race.done, epoch)
+
+
+def race_job(race: Race, inbox: queue.Queue, epoch: int):
+    """The race's loop for a BackgroundJob: commands from `inbox` between chunks, updates
+    paced to the chosen rate (0 = as fast as it goes), a frame after each chunk.
+
+    Commands: ("play", bool), ("rate", per_second), ("step", n), ("lr", i, lr),
+    ("start", w, b)."""
+
+    def job(should_stop):
+        playing, rate, owed = False, 10.0, 0.0
+        last = time.perf_counter()
+        yield _frame(race, epoch)
+        while not should_stop():
+            changed = False
+            steps = 0
+            while True:
+                try:
+                    cmd = inbox.get_nowait()
+                except queue.Empty:
+                    break
+                changed = True
+                if cmd[0] == "play":
+                    playing, owed = bool(cmd[1]), 0.0
+                    last = time.perf_counter()
+                elif cmd[0] == "rate":
+                    rate, owed = float(cmd[1]), 0.0
+                elif cmd[0] == "step":
+                    steps += int(cmd[1])
+                elif cmd[0] == "lr":
+                    race.set_lr(int(cmd[1]), float(cmd[2]))
+                elif cmd[0] == "start":
+                    race.set_start(float(cmd[1]), float(cmd[2]))
+            now = time.perf_counter()
+            n = steps
+            if playing and not race.done:
+                if rate <= 0:
+                    n += MAX_CHUNK
+                else:
+                    owed += (now - last) * rate
+                    n += int(owed)
+                    owed -= int(owed)
+            last = now
+            if n and not race.done:
+                race.run(n)
+                changed = True
+            if changed:
+                yield _frame(race, epoch)
+            time.sleep(0.0 if playing and rate <= 0 else FRAME_MS / 2000.0)
+
+    return job
+
+
+class RaceView(View):
+    """Racers' controls, the shared surface with trails, the loss curves and a timeline."""
+
+    title = "Optimizer race"
+    rows_ready = Signal(list)     # loss-table rows, one per racer, when a race ends
+
+    def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
+        super().__init__(theme, parent)
+        self._race: Race | None = None
+        self._inbox: queue.Queue = queue.Queue()
+        self._job = BackgroundJob("race", parent=self)
+        self._job.item_ready.connect(self._on_item)
+        self._job.failed.connect(self._on_failed)
+        self._slots: list[int] = []     # the grid row of each racer of the current race
+        self._frame: RaceFrame | None = None
+        self._drawn: RaceFrame | None = None
+        self._epoch = 0
+        self._reported = -1
+        self._scrub: int | None = None     # None: follow the live end
+        self._replay: float | None = None  # replay position while playing back
+        self._playing = False
+        self._loss_name = "mae"
+        self._data: Any = None
+        self._surface: Any = None
+        self._build()
+        self._timer = QTimer(self)
+        self._timer.setInterval(FRAME_MS)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+
+    # ----- layout --------------------------------------------------------------------------
+    def _build(self) -> None:
+        top = QHBoxLayout()
+        self._layout.addLayout(top, 1)
+        side = QVBoxLayout()
+        top.addLayout(side, 0)
+        grid = QGridLayout()
+        side.addLayout(grid)
+        for col, text in enumerate(("", "optimizer", "learning rate η", "momentum μ")):
+            grid.addWidget(QLabel(text, self), 0, col)
+        self._rows: list[tuple[QCheckBox, QComboBox, QDoubleSpinBox, QDoubleSpinBox]] = []
+        for i in range(MAX_RACERS):
+            on = QCheckBox(self)
+            on.setChecked(i < 3)
+            kind = QComboBox(self)
+            for name in OPTIMIZERS:
+                kind.addItem(NAMES[name], name)
+            kind.setCurrentIndex(OPTIMIZERS.index(DEFAULT_RACERS[i][0]))
+            lr = QDoubleSpinBox(self)
+            lr.setDecimals(5)
+            lr.setRange(1e-5, 100.0)
+            lr.setSingleStep(0.005)
+            lr.setValue(DEFAULT_RACERS[i][1])
+            mu = QDoubleSpinBox(self)
+            mu.setDecimals(2)
+            mu.setRange(0.0, 0.99)
+            mu.setSingleStep(0.05)
+            mu.setValue(0.9)
+            on.setStyleSheet(f"QCheckBox::indicator {{ border: 3px solid {RACER_COLORS[i]}; }}")
+            for col, w in enumerate((on, kind, lr, mu)):
+                grid.addWidget(w, i + 1, col)
+            kind.currentIndexChanged.connect(lambda _=0, r=i: self._on_kind(r))
+            lr.editingFinished.connect(lambda r=i: self._on_lr(r))
+            self._rows.append((on, kind, lr, mu))
+            self._on_kind(i)
+        form = QGridLayout()
+        side.addLayout(form)
+        form.addWidget(QLabel("loss", self), 0, 0)
+        self._loss = QComboBox(self)
+        self._loss.addItem("MAE |y - ŷ|", "mae")
+        self._loss.addItem("MSE (y - ŷ)²", "mse")
+        self._loss.currentIndexChanged.connect(lambda _=0: self._on_loss())
+        form.addWidget(self._loss, 0, 1)
+        form.addWidget(QLabel("updates", self), 1, 0)
+        self._budget = QSpinBox(self)
+        self._budget.setRange(1, 1_000_000)
+        self._budget.setValue(500)
+        form.addWidget(self._budget, 1, 1)
+        form.addWidget(QLabel("speed", self), 2, 0)
+        self._speed = QComboBox(self)
+        for text, rate in SPEEDS:
+            self._speed.addItem(text, rate)
+        self._speed.setCurrentIndex(3)
+        self._speed.currentIndexChanged.connect(
+            lambda _=0: self._send("rate", self._speed.currentData()))
+        form.addWidget(self._speed, 2, 1)
+        buttons = QHBoxLayout()
+        side.addLayout(buttons)
+        self._start_button = QPushButton("New race", self)
+        self._start_button.clicked.connect(self.new_race)
+        self._play_button = QPushButton("Play", self)
+        self._play_button.clicked.connect(self.toggle_play)
+        self._step_button = QPushButton("Step", self)
+        self._step_button.clicked.connect(self.step)
+        for b in (self._start_button, self._play_button, self._step_button):
+            buttons.addWidget(b)
+        self._critical = QLabel(self)
+        self._critical.setWordWrap(True)
+        side.addWidget(self._critical)
+        self._explain_pick = QComboBox(self)
+        self._explain_pick.currentIndexChanged.connect(lambda _=0: self._redraw())
+        side.addWidget(QLabel("one update, explained:", self))
+        side.addWidget(self._explain_pick)
+        self._explain = QLabel(self)
+        self._explain.setTextFormat(Qt.TextFormat.RichText)
+        self._explain.setWordWrap(True)
+        self._explain.setMinimumWidth(260)
+        side.addWidget(self._explain)
+        self._status = QLabel(self)
+        self._status.setWordWrap(True)
+        side.addWidget(self._status)
+        side.addStretch(1)
+
+        plots = QVBoxLayout()
+        top.addLayout(plots, 1)
+        self._plot = self._make_plot("w", "b")
+        self._plot.setMouseEnabled(x=False, y=False)
+        self._image = pg.ImageItem()
+        self._image.setColorMap(pg.colormap.get(self._theme.colormap))
+        self._plot.addItem(self._image)
+        self._contours = pg.PlotCurveItem()
+        self._plot.addItem(self._contours)
+        self._star = pg.ScatterPlotItem(symbol="star", size=18)
+        self._plot.addItem(self._star)
+        self._trails: list[pg.PlotCurveItem] = []
+        self._balls: list[pg.ScatterPlotItem] = []
+        for _ in range(MAX_RACERS):
+            trail = pg.PlotCurveItem()
+            ball = pg.ScatterPlotItem(size=14)
+            self._plot.addItem(trail)
+            self._plot.addItem(ball)
+            self._trails.append(trail)
+            self._balls.append(ball)
+        # The explained update: -eta * gradient, the momentum part, the step taken.
+        self._arrows = [pg.PlotCurveItem() for _ in range(3)]
+        for a in self._arrows:
+            self._plot.addItem(a)
+        self._plot.scene().sigMouseClicked.connect(self._on_click)
+        plots.addWidget(self._plot, 3)
+        self._loss_plot = self._make_plot("update", "training loss (log scale)")
+        self._loss_plot.setLogMode(y=True)
+        # PlotDataItems: they follow the plot's log mode (a bare curve item would not)
+        self._loss_curves = [self._loss_plot.plot() for _ in range(MAX_RACERS)]
+        self._marker = pg.InfiniteLine(angle=90)
+        self._loss_plot.addItem(self._marker)
+        plots.addWidget(self._loss_plot, 2)
+        scrub = QHBoxLayout()
+        plots.addLayout(scrub)
+        self._back = QPushButton("◀ step back", self)
+        self._back.clicked.connect(lambda: self.scrub_by(-1))
+        self._fwd = QPushButton("step ▶", self)
+        self._fwd.clicked.connect(lambda: self.scrub_by(1))
+        self._slider = QSlider(Qt.Orientation.Horizontal, self)
+        self._slider.setRange(0, 0)
+        self._slider.sliderMoved.connect(self.scrub_to)
+        self._replay_factor = QComboBox(self)
+        for f in REPLAY_FACTORS:
+            self._replay_factor.addItem(f"{f:g}x", f)
+        self._replay_factor.setCurrentIndex(2)
+        self._replay_button = QPushButton("Replay", self)
+        self._replay_button.clicked.connect(self.replay)
+        self._live = QPushButton("Live", self)
+        self._live.clicked.connect(self.follow_live)
+        self._when = QLabel(self)
+        for w in (self._back, self._slider, self._fwd, self._when, self._replay_factor,
+                  self._replay_button, self._live):
+            scrub.addWidget(w, 1 if w is self._slider else 0)
+        self._restyle()
+
+    # ----- the interface the window uses ---------------------------------------------------
+    def set_run(self, config: RunConfig, data: Any, param_names: list[str],
+                run_id: int | None = None) -> None:
+        """Keep the main run's data for the race's 1-day window."""
+        from core.data import window
+
+        self._config = config
+        try:
+            self._data = data if data.days == 1 else window(data.series, 1, config.split)
+        except (ValueError, AttributeError) as exc:
+            self._data = None
+            self._status.setText(f"no race on this data: {one_line(exc)}")
+            return
+        self._base = RunConfig(dataset=config.dataset, column=config.column,
+                               split=config.split)
+        if self._race is None or self._race.trainers[0].data is not self._data:
+            self._on_loss()
+
+    def show_snapshot(self, snap: Snapshot) -> None:
+        """The main run's snapshots are not the race's: nothing to draw."""
+
+    def shutdown(self) -> None:
+        self._timer.stop()
+        self._job.stop()
+
+    def busy(self) -> bool:
+        return self._job.is_running()
+
+    # ----- racers ---------------------------------------------------------------------------
+    def racers(self) -> list[tuple[int, Racer]]:
+        """(row, racer) for every ticked row."""
+        out = []
+        for i, (on, kind, lr, mu) in enumerate(self._rows):
+            if on.isChecked():
+                out.append((i, Racer(kind.currentData(), lr.value(), mu.value())))
+        return out
+
+    def _on_kind(self, i: int) -> None:
+        _, kind, _, mu = self._rows[i]
+        mu.setEnabled(kind.currentData() in HAS_MOMENTUM)
+
+    def _on_lr(self, i: int) -> None:
+        """A racer's learning rate applies at its next update (no new race)."""
+        if i in self._slots:
+            self._send("lr", self._slots.index(i), self._rows[i][2].value())
+
+    def _on_loss(self) -> None:
+        self._loss_name = self._loss.currentData()
+        data = self._data
+        if data is None:
+            return
+        self._surface = surface.linear_surface(data.x_train[:, 0], data.y_train,
+                                               self._loss_name, n=160, scale=data.scale)
+        self._show_surface()
+        if self._loss_name == "mse":
+            crit = critical_lr(data)
+            self._critical.setText(
+                f"Critical learning rate (MSE): plain GD converges for η < {crit:.4g} and "
+                f"diverges above: 2 / λ_max of the loss's Hessian.")
+        else:
+            self._critical.setText(
+                "MAE has no critical learning rate: the loss is piecewise linear, so a "
+                "too-large step does not blow up but zig-zags across the valley.")
+        self.new_race()
+
+    def new_race(self, start: tuple[float, float] | None = None) -> None:
+        """Start the ticked racers from `start` (default: the model's usual start)."""
+        if self._data is None:
+            return
+        chosen = self.racers()
+        if len(chosen) < 2:
+            self._status.setText("tick at least two optimizers to race")
+            return
+        self._job.stop()
+        self._epoch += 1
+        self._slots = [i for i, _ in chosen]
+        base = self._base.replace(loss=self._loss_name, limit_updates=self._budget.value())
+        try:
+            race = Race(base, [r for _, r in chosen], self._data, start)
+        except ConfigError as exc:
+            self._status.setText(one_line(exc))
+            return
+        self._race = race
+        self._frame = self._drawn = None
+        self._reported = -1
+        self._scrub = None
+        self._replay = None
+        self._inbox = queue.Queue()
+        self._explain_pick.blockSignals(True)
+        self._explain_pick.clear()
+        for i, r in chosen:
+            self._explain_pick.addItem(f"{NAMES[r.optimizer]} (η {r.lr:g})", i)
+        self._explain_pick.blockSignals(False)
+        self._send("rate", self._speed.currentData())
+        self._send("play", self._playing)
+        self._job.start(race_job(race, self._inbox, self._epoch))
+        self._status.setText(f"{len(chosen)} racers from one start; click the surface to "
+                             "start them all from another point")
+
+    def _send(self, *cmd: Any) -> None:
+        self._inbox.put(cmd)
+
+    def set_speed(self, per_second: int) -> None:
+        """Updates a second per racer (0: as fast as it goes), as the speed box offers."""
+        self._speed.setCurrentIndex(max(self._speed.findData(per_second), 0))
+
+    def toggle_play(self) -> None:
+        self._playing = not self._playing
+        self._play_button.setText("Pause" if self._playing else "Play")
+        if self._playing:
+            self.follow_live()
+        self._send("play", self._playing)
+
+    def step(self) -> None:
+        """One update for every racer (step mode: the explanation shows its numbers)."""
+        if self._playing:
+            self.toggle_play()
+        self.follow_live()
+        self._send("step", 1)
+
+    # ----- timeline -------------------------------------------------------------------------
+    def scrub_to(self, update: int) -> None:
+        """Show every racer as it was at `update` (its recorded moment at or before it)."""
+        if self._playing:
+            self.toggle_play()
+        self._replay = None
+        self._scrub = max(int(update), 0)
+        self._redraw()
+
+    def scrub_by(self, moments: int) -> None:
+        """Step back or forth by recorded moments of the explained racer."""
+        frame = self._frame
+        if frame is None:
+            return
+        r = self._explained(frame)
+        ups = r.updates
+        now = self._scrub if self._scrub is not None else int(ups[-1])
+        i = int(np.searchsorted(ups, now, side="right")) - 1 + moments
+        self.scrub_to(int(ups[min(max(i, 0), len(ups) - 1)]))
+
+    def follow_live(self) -> None:
+        self._scrub = None
+        self._replay = None
+        self._redraw()
+
+    def replay(self) -> None:
+        """Play the recorded race back from the start at the chosen factor of the speed."""
+        if self._playing:
+            self.toggle_play()
+        self._replay = 0.0
+        self._scrub = 0
+        self._redraw()
+
+    def shown_update(self) -> int | None:
+        """The update the views show now (None before the first frame)."""
+        if self._frame is None:
+            return None
+        if self._scrub is not None:
+            return self._scrub
+        return max(int(r.updates[-1]) for r in self._frame.racers)
+
+    def shown_points(self) -> list[tuple[int, float, float]]:
+        """(update, w, b) each racer's ball is drawn at."""
+        frame, k = self._frame, self.shown_update()
+        if frame is None or k is None:
+            return []
+        out = []
+        for r in frame.racers:
+            i = max(int(np.searchsorted(r.updates, k, side="right")) - 1, 0)
+            out.append((int(r.updates[i]), float(r.points[i, 0]), float(r.points[i, 1])))
+        return out
+
+    # ----- drawing --------------------------------------------------------------------------
+    def _on_item(self, token: int, frame: Any) -> None:
+        if token == self._job.token and frame.epoch == self._epoch:
+            self._frame = frame
+
+    def _on_failed(self, token: int, message: str) -> None:
+        if token == self._job.token:
+            self._status.setText(f"the race stopped: {message}")
+
+    def _tick(self) -> None:
+        if self._replay is not None and self._frame is not None:
+            rate = self._speed.currentData() or 300
+            self._replay += rate * self._replay_factor.currentData() * FRAME_MS / 1000.0
+            end = self.shown_update_live()
+            if self._replay >= end:
+                self._replay = None
+                self._scrub = None
+            else:
+                self._scrub = int(self._replay)
+            self._redraw()
+        elif self._frame is not self._drawn:
+            self._redraw()
+
+    def shown_update_live(self) -> int:
+        frame = self._frame
+        return 0 if frame is None else max(int(r.updates[-1]) for r in frame.racers)
+
+    def _explained(self, frame: RaceFrame) -> RacerFrame:
+        row = self._explain_pick.currentData()
+        i = self._slots.index(row) if row in self._slots else 0
+        return frame.racers[min(i, len(frame.racers) - 1)]
+
+    def _redraw(self) -> None:
+        frame = self._frame
+        self._drawn = frame
+        if frame is None:
+            return
+        k = self.shown_update()
+        live_end = self.shown_update_live()
+        theme = self._theme
+        slots = self._slots
+        for j in range(MAX_RACERS):
+            if j >= len(frame.racers):
+                self._trails[j].setData([], [])
+                self._balls[j].setData([], [])
+                self._loss_curves[j].setData([], [])
+                continue
+            r = frame.racers[j]
+            color = RACER_COLORS[slots[j]]
+            end = max(int(np.searchsorted(r.updates, k, side="right")), 1)
+            pts = r.points[:end]
+            self._trails[j].setData(pts[:, 0], pts[:, 1])
+            self._trails[j].setPen(theme.pen(color, theme.line_width))
+            self._balls[j].setData([pts[-1, 0]], [pts[-1, 1]], brush=pg.mkBrush(color),
+                                   pen=pg.mkPen("#000000", width=2))
+            hu, ht = r.snap.hist_update, r.snap.hist_train
+            ok = np.isfinite(ht) & (ht > 0)
+            self._loss_curves[j].setData(hu[ok], ht[ok])
+            self._loss_curves[j].setPen(theme.pen(color, theme.line_width))
+        self._marker.setPos(k)
+        self._slider.blockSignals(True)
+        self._slider.setRange(0, live_end)
+        self._slider.setValue(k)
+        self._slider.blockSignals(False)
+        self._when.setText(f"update {k:,} of {live_end:,}"
+                           + ("" if self._scrub is None else "  (replay)"))
+        self._draw_explanation(frame, k)
+        self._report(frame)
+
+    def _draw_explanation(self, frame: RaceFrame, k: int) -> None:
+        """The explained racer's next update: arrows on the surface and its numbers."""
+        r = self._explained(frame)
+        live = self._scrub is None or k >= int(r.updates[-1])
+        for a in self._arrows:
+            a.setData([], [])
+        if not live:
+            u, w, b = self.shown_points()[frame.racers.index(r)]
+            self._explain.setText(f"<b>{NAMES[r.optimizer]}</b> at update {u:,}: "
+                                  f"w = {w:.4f}, b = {b:.4f} (replay)")
+            return
+        s = r.snap
+        scale = float(self._data.scale)
+        w0, b0 = float(r.points[-1, 0]), float(r.points[-1, 1])
+        gw, gb = float(s.grad["w"][0]), float(s.grad["b"])
+        sw, sb = float(s.step["w"][0]), float(s.step["b"])
+        gdw, gdb = -r.lr * gw, -r.lr * gb
+        theme = self._theme
+        self._arrow(0, w0, b0, gdw, gdb, theme.pen(theme.arrow, theme.line_width))
+        self._arrow(2, w0, b0, sw, sb, theme.pen("#ffffff" if theme.name == "dark"
+                                                  else "#000000", theme.line_width))
+        extra = ""
+        if r.optimizer in HAS_MOMENTUM:
+            mw, mb = sw - gdw, sb - gdb
+            self._arrow(1, w0 + gdw, b0 + gdb, mw, mb,
+                        theme.pen(theme.current, theme.line_width, style=Qt.PenStyle.DashLine))
+            extra = (f"<br>momentum part μv: ({mw:+.4g}, {mb:+.4g})"
+                     "<br>step taken = −η∇L + momentum part")
+        elif r.optimizer != "gd":
+            extra = ("<br>step taken: each coordinate scaled by its own running "
+                     "gradient size (not −η∇L)")
+        b_unit = f" (b in {self._data.unit}/{scale:g})" if scale != 1 else ""
+        self._explain.setText(
+            f"<b>{NAMES[r.optimizer]}</b>, update {s.update:,} → {s.update + 1:,}{b_unit}"
+            f"<br>∂L/∂w = {gw:+.4g}, ∂L/∂b = {gb:+.4g}, η = {r.lr:g}"
+            f"<br>−η∇L = ({gdw:+.4g}, {gdb:+.4g})"
+            f"<br>w<sup>1</sup> = w<sup>0</sup> + Δw = {w0:.4f} {sw:+.4g} = {w0 + sw:.4f}"
+            f"<br>b<sup>1</sup> = b<sup>0</sup> + Δb = {b0:.4f} {sb:+.4g} = {b0 + sb:.4f}"
+            + extra)
+
+    def _arrow(self, i: int, x: float, y: float, dx: float, dy: float, pen: Any) -> None:
+        """A line with a head, drawn as one segmented curve (no per-frame items)."""
+        if not (math.isfinite(dx) and math.isfinite(dy)) or (dx == 0 and dy == 0):
+            self._arrows[i].setData([], [])
+            return
+        vb = self._plot.getViewBox()
+        (x0, x1), (y0, y1) = vb.viewRange()
+        sx, sy = max(x1 - x0, 1e-12), max(y1 - y0, 1e-12)
+        ux, uy = dx / sx, dy / sy
+        length = math.hypot(ux, uy)
+        head = min(0.03, 0.4 * length)
+        ang = math.atan2(uy, ux)
+        pts_x, pts_y = [x, x + dx], [y, y + dy]
+        for side in (-1, 1):
+            a = ang + math.pi - side * 0.45
+            pts_x += [x + dx, x + dx + head * math.cos(a) * sx]
+            pts_y += [y + dy, y + dy + head * math.sin(a) * sy]
+        conn = np.array([1, 0, 1, 0, 1, 0], dtype=bool)
+        self._arrows[i].setData(np.array(pts_x), np.array(pts_y), connect=conn)
+        self._arrows[i].setPen(pen)
+
+    def _report(self, frame: RaceFrame) -> None:
+        """When the race ends, each racer's row goes to the loss table (once)."""
+        notes = []
+        for r in frame.racers:
+            if r.snap.diverged:
+                notes.append(f"{NAMES[r.optimizer]} (η {r.lr:g}) diverged at update "
+                             f"{r.snap.update:,}; the others go on")
+        if notes:
+            self._status.setText("; ".join(notes))
+        if not frame.done or self._reported == frame.epoch or self._race is None:
+            return
+        self._reported = frame.epoch
+        rows = []
+        for r, t in zip(frame.racers, self._race.trainers, strict=True):
+            row = result_row(t.config, r.snap, self._data)
+            row["model"] = f"race: {row['model']}, {NAMES[r.optimizer]}"
+            rows.append(row)
+        self.rows_ready.emit(rows)
+
+    def _show_surface(self) -> None:
+        s = self._surface
+        if s is None:
+            return
+        loss = np.asarray(s.loss, dtype=np.float64)
+        lo, hi = float(loss.min()), float(np.percentile(loss, 99))
+        delta = max(0.02 * (hi - lo), 1e-12)
+        v = np.log10(np.minimum(loss, hi) - lo + delta)
+        a, b = s.w, s.b
+        da, db = (a[-1] - a[0]) / (len(a) - 1), (b[-1] - b[0]) / (len(b) - 1)
+        self._image.setImage(v.T, autoLevels=True)
+        self._image.setRect(QRectF(a[0] - da / 2, b[0] - db / 2, a[-1] - a[0] + da,
+                                   b[-1] - b[0] + db))
+        xs, ys, conn = [], [], []
+        gen = contourpy.contour_generator(x=a, y=b, z=v)
+        for level in np.linspace(float(v.min()), float(v.max()), N_CONTOURS + 2)[1:-1]:
+            for line in gen.lines(level):
+                if len(line) < 2:
+                    continue
+                xs.append(line[:, 0])
+                ys.append(line[:, 1])
+                c = np.ones(len(line), dtype=bool)
+                c[-1] = False
+                conn.append(c)
+        if xs:
+            self._contours.setData(np.concatenate(xs), np.concatenate(ys),
+                                   connect=np.concatenate(conn))
+        self._star.setData([s.w_star], [s.b_star])
+        self._plot.getViewBox().setRange(xRange=(a[0], a[-1]), yRange=(b[0], b[-1]),
+                                         padding=0)
+        self._plot.setLabel("left", "b" + (f" ({self._data.unit} / {self._data.scale:g})"
+                                           if self._data.scale != 1 else ""))
+        self._set_title(f"Optimizer race on the exact 1-day {self._loss_name.upper()} "
+                        "surface")
+
+    def _on_click(self, ev: Any) -> None:
+        """A click on the surface starts every racer from there."""
+        if ev.button() != Qt.MouseButton.LeftButton or self._surface is None:
+            return
+        vb = self._plot.getViewBox()
+        if not vb.sceneBoundingRect().contains(ev.scenePos()):
+            return
+        p = vb.mapSceneToView(ev.scenePos())
+        self.new_race((float(p.x()), float(p.y())))
+
+    def _restyle(self) -> None:
+        theme = self._theme
+        self._image.setColorMap(pg.colormap.get(theme.colormap))
+        self._contours.setPen(theme.pen(theme.foreground, 1.0, alpha=90))
+        self._star.setBrush(pg.mkBrush(theme.minimum))
+        self._star.setPen(pg.mkPen("#000000", width=1.5))
+        self._marker.setPen(theme.pen(theme.foreground, 1.0, alpha=150))
+        self._redraw()

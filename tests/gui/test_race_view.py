@@ -1,0 +1,120 @@
+"""The optimizer race as the class sees it: trails and balls on the surface, a diverging
+racer stopping alone, the timeline replaying recorded moments, rows in the loss table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF
+
+from core.race import critical_lr
+from gui.views.race_view import RACER_COLORS
+from tests.gui.pixels import colour_mask, grab_rgb
+
+
+def _open_race(win, qtbot):
+    win.docks["race"].show()
+    win.docks["race"].raise_()
+    view = win.views["race"]
+    qtbot.waitUntil(lambda: view._frame is not None, timeout=10000)
+    return view
+
+
+def _play_until(view, qtbot, updates: int) -> None:
+    view.toggle_play()
+    qtbot.waitUntil(lambda: view.shown_update_live() >= updates, timeout=30000)
+    view.toggle_play()
+
+
+def test_racers_trails_and_balls_reach_the_screen(open_window, qtbot):
+    win = open_window(size=(1600, 1000))
+    view = _open_race(win, qtbot)
+    view.set_speed(0)       # as fast as it goes
+    _play_until(view, qtbot, 200)
+    qtbot.waitUntil(lambda: view._drawn is view._frame, timeout=5000)
+    img = grab_rgb(view._plot)
+    for slot in view._slots:      # every racer's colour is on screen (its trail, its ball)
+        assert colour_mask(img, RACER_COLORS[slot], tol=10).sum() > 10, slot
+    # The ball drawn last sits on top: its colour is at its point, mapped to pixels.
+    vb = view._plot.getViewBox()
+    _, w, b = view.shown_points()[-1]
+    pos = view._plot.mapFromScene(vb.mapViewToScene(QPointF(w, b)))
+    ratio = img.shape[1] / view._plot.width()
+    y, x = round(pos.y() * ratio), round(pos.x() * ratio)
+    patch = img[y - 2:y + 3, x - 2:x + 3]
+    assert colour_mask(patch, RACER_COLORS[view._slots[-1]], tol=10).any()
+    # Each ball sits where its racer's timeline says it is.
+    for (u, w, b), t in zip(view.shown_points(), view._race.trainers, strict=True):
+        line = view._race.timelines[view._race.trainers.index(t)]
+        assert (u, w, b) == line.at(u)
+
+
+def test_a_diverging_racer_stops_alone_with_its_note(open_window, qtbot):
+    win = open_window()
+    view = _open_race(win, qtbot)
+    view._loss.setCurrentIndex(1)          # MSE: a critical rate exists
+    crit = critical_lr(view._data)
+    assert f"{crit:.4g}" in view._critical.text()
+    view._rows[0][2].setValue(min(3.0 * crit, 100.0))   # GD far above the bound
+    view._budget.setValue(400)
+    view.new_race()
+    view.set_speed(0)
+    view.toggle_play()
+    qtbot.waitUntil(lambda: view._frame is not None and view._frame.done, timeout=30000)
+    frame = view._frame
+    assert frame.racers[0].snap.diverged
+    assert all(not r.snap.diverged and r.snap.update == 400 for r in frame.racers[1:])
+    qtbot.waitUntil(lambda: "diverged" in view._status.text(), timeout=5000)
+    # The finished race left one row per racer in the loss table.
+    rows = win.views["table"].rows()
+    assert sum(r["model"].startswith("race:") for r in rows) == len(frame.racers)
+
+
+def test_scrubbing_back_shows_the_recorded_moment(open_window, qtbot):
+    win = open_window()
+    view = _open_race(win, qtbot)
+    view.set_speed(0)
+    _play_until(view, qtbot, 300)
+    view.scrub_to(37)
+    pts = view.shown_points()
+    for (u, w, b), line in zip(pts, view._race.timelines, strict=True):
+        assert u == 37 and (w, b) == line.at(37)[1:]
+    view.scrub_by(-1)
+    assert [p[0] for p in view.shown_points()] == [36] * len(pts)
+    view.scrub_by(2)
+    assert view.shown_update() == 38
+    view.follow_live()
+    assert view.shown_update() == view.shown_update_live()
+
+
+def test_step_mode_explains_the_next_update_with_its_numbers(open_window, qtbot):
+    win = open_window()
+    view = _open_race(win, qtbot)
+    view._explain_pick.setCurrentIndex(1)     # momentum
+    view.step()
+    qtbot.waitUntil(lambda: view._frame is not None and
+                    view._frame.racers[1].snap.update == 1, timeout=10000)
+    qtbot.waitUntil(lambda: view._drawn is view._frame, timeout=5000)
+    text = view._explain.text()
+    r = view._frame.racers[1]
+    assert "∂L/∂w" in text and f"{float(r.snap.grad['w'][0]):+.4g}" in text
+    assert "momentum part" in text
+    # The step shown is the step the next update takes.
+    before = r.points[-1].copy()
+    step = np.array([float(r.snap.step["w"][0]), float(r.snap.step["b"])])
+    view.step()
+    qtbot.waitUntil(lambda: view._frame.racers[1].snap.update == 2, timeout=10000)
+    after = view._frame.racers[1].points[-1]
+    np.testing.assert_allclose(after - before, step, rtol=1e-9, atol=1e-12)
+    # The arrows are on screen: the step arrow's colour shows in the grab.
+    qtbot.waitUntil(lambda: view._drawn is view._frame, timeout=5000)
+    img = grab_rgb(view._plot)
+    assert colour_mask(img, win._theme.arrow, tol=20).sum() > 5
+
+
+@pytest.mark.parametrize("theme", ["dark", "projector"])
+def test_the_race_dock_shows_in_both_themes(open_window, qtbot, theme):
+    win = open_window(theme=theme)
+    view = _open_race(win, qtbot)
+    img = grab_rgb(win)
+    assert view.isVisible() and view.width() > 300 and img.std() > 10
