@@ -22,7 +22,7 @@ STEP_KEYS = {"title", "caption", "formula", "config", "views", "updates", "speed
              "options"}
 VIEW_NAMES = ("controls", "surface", "fit", "series", "loss", "table", "builder")
 OPTION_KEYS = {"errors", "sliders", "reference_path", "tables", "zoom", "track", "start",
-               "log_loss", "path_numbers"}
+               "log_loss", "path_numbers", "builder"}
 
 
 @dataclass(frozen=True)
@@ -100,12 +100,53 @@ def parse_step(name: str, raw: Any) -> LectureStep:
     numbers = options.get("path_numbers", 0)
     if isinstance(numbers, bool) or not isinstance(numbers, int) or not 0 <= numbers <= 50:
         raise StepError(f"{name}: option 'path_numbers' must be a whole number from 0 to 50")
+    if options.get("builder") is not None:
+        _check_builder(name, options["builder"])
     tables = options.get("tables")
     if tables is not None and not isinstance(tables, (bool, dict)):
         raise StepError(f"{name}: option 'tables' must be true or an object")
     return LectureStep(name, raw["title"].strip(), raw["caption"].strip(),
                        str(raw.get("formula", "")).strip(), config, tuple(views), updates,
                        None if speed is None else float(speed), play, dict(options))
+
+
+def _check_builder(name: str, spec: Any) -> None:
+    """Option 'builder': {"target": [[x, y], ...], "constant": c, "pieces": [{"kind", "c",
+    "b", "w"}, ...], "fit": bool}: the curve builder's start, fitted on entry if "fit"."""
+    from core.pieces import KINDS, PiecewiseLinear
+
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    if not isinstance(spec, dict):
+        raise StepError(f"{name}: option 'builder' must be an object")
+    _only(name, spec, {"target", "constant", "pieces", "fit"}, "builder key(s)")
+    target = spec.get("target")
+    if not isinstance(target, list) or len(target) < 2 or not all(
+            isinstance(p, list) and len(p) == 2 and all(number(v) for v in p) for p in target):
+        raise StepError(f"{name}: builder 'target' must be a list of [x, y] corners")
+    try:
+        PiecewiseLinear([p[0] for p in target], [p[1] for p in target])
+    except ValueError as exc:
+        raise StepError(f"{name}: builder 'target': {exc}") from None
+    if not number(spec.get("constant", 0.0)):
+        raise StepError(f"{name}: builder 'constant' must be a number")
+    pieces = spec.get("pieces", [])
+    if not isinstance(pieces, list) or not all(
+            isinstance(p, dict) and p.get("kind") in KINDS
+            and all(number(p.get(k)) for k in ("c", "b", "w")) for p in pieces):
+        raise StepError(f"{name}: builder 'pieces' must be a list of {{kind, c, b, w}} "
+                        f"(kinds: {', '.join(KINDS)})")
+    if not isinstance(spec.get("fit", False), bool):
+        raise StepError(f"{name}: builder 'fit' must be true or false")
+
+
+def builder_state(spec: dict[str, Any]) -> dict[str, Any]:
+    """The curve builder's `restore_state` dict for a validated 'builder' option."""
+    target = spec["target"]
+    return {"target": {"xs": [float(p[0]) for p in target], "ys": [float(p[1]) for p in target]},
+            "constant": float(spec.get("constant", 0.0)),
+            "pieces": [{k: p[k] for k in ("kind", "c", "b", "w")} for p in spec.get("pieces", [])]}
 
 
 def load_steps(folder: str | Path = LECTURE_DIR) -> tuple[list[LectureStep], list[str]]:

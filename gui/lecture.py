@@ -21,6 +21,7 @@ from core.config import ConfigError, RunConfig, one_line
 from core.lecture_steps import (
     LECTURE_DIR,
     LectureStep,
+    builder_state,
     full_batch_path,
     lecture_table_rows,
     load_steps,
@@ -115,6 +116,9 @@ class LectureController(QObject):
         self.panel.jump_requested.connect(self.go)
         self.panel.present_clicked.connect(self.toggle_presentation)
         self.panel.sliders.moved.connect(self._on_slider)
+        builder = window.views.get("builder")
+        if builder is not None:
+            builder.fit_finished.connect(self._on_builder_fitted)
 
         w = window.worker
         w.run_started.connect(self._on_run_started)
@@ -158,7 +162,12 @@ class LectureController(QObject):
     @property
     def ready(self) -> bool:
         """The current step's entry training and background tables have finished."""
-        return self._ready and self._tables_done
+        return self._ready and self._tables_done and not self._builder_fitting()
+
+    def _builder_fitting(self) -> bool:
+        builder = self.window.views.get("builder")
+        return bool(self.step is not None and self.step.options.get("builder")
+                    and builder is not None and builder.fitting)
 
     @property
     def presenting(self) -> bool:
@@ -196,6 +205,7 @@ class LectureController(QObject):
         if hasattr(surface, "set_path_numbers"):
             surface.set_path_numbers(int(opts.get("path_numbers", 0)))
         self.panel.sliders.setVisible(bool(opts.get("sliders")))
+        self._set_up_builder(opts.get("builder"))
         self.panel.show_values(None)
         self._data = None
         loss_view = win.views["loss"]
@@ -217,6 +227,19 @@ class LectureController(QObject):
         self.step_changed.emit(n)
 
     # ---- step parts -----------------------------------------------------------------------
+    def _set_up_builder(self, spec: dict[str, Any] | None) -> None:
+        """The curve builder's target and starting pieces; with "fit", gradient descent
+        moves the pieces into place on screen (the step is ready when it settles)."""
+        builder = self.window.views.get("builder")
+        if builder is None:
+            return
+        if not spec:
+            builder.stop_fit()    # a fit left running by the previous step
+            return
+        builder.restore_state(builder_state(spec))
+        if spec.get("fit"):
+            builder.start_fit()
+
     def _show_views(self, step: LectureStep) -> None:
         """Show exactly the step's docks; the window owns every view, the builder included."""
         win = self.window
@@ -264,6 +287,10 @@ class LectureController(QObject):
             self._ready = True
             if self._tables_done:
                 self.step_ready.emit(self.index)
+
+    def _on_builder_fitted(self) -> None:
+        if self.step is not None and self.step.options.get("builder") and self.ready:
+            self.step_ready.emit(self.index)
 
     def _on_frame(self, snap: Any) -> None:
         step = self.step

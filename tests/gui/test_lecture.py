@@ -359,3 +359,46 @@ def test_the_mse_step_shows_mae_and_mse_side_by_side_with_their_values(qtbot, le
     ink = sum(1 for px in range(0, img.width(), 2) for py in range(0, img.height(), 2)
               if abs(img.pixelColor(px, py).lightness() - fg.lightness()) < 40)
     assert ink > 50, "the values are not drawn"
+
+
+def test_two_relus_are_fitted_into_a_flat_ramp_flat_hard_sigmoid(qtbot, lecture):
+    step = next(i for i, s in enumerate(load_steps()[0]) if "relu" in s.name
+                and "two" in s.title.lower())
+    win, ctl = lecture(step=step)
+    wait_ready(qtbot, ctl)
+    builder = win.views["builder"]
+    qtbot.waitUntil(lambda: not builder.fitting, timeout=60000)
+    assert win.docks["builder"].isVisible()
+    pieces = builder.drawn_pieces()
+    assert [p.kind for p in builder.pieces] == ["relu", "relu"]
+    x, total = builder.drawn_sum()
+    t = builder.target
+    inside = (x >= t.xs[0]) & (x <= t.xs[-1])
+    rise = float(np.ptp(total[inside]))
+    assert rise > 0.5 * float(np.ptp(t.ys))
+    for k, y in enumerate(pieces):           # alive: each is zero somewhere, moves elsewhere
+        y = y[inside]
+        assert np.mean(np.abs(y) < 1e-6 * rise) > 0.1, f"ReLU {k + 1} never switches off"
+        assert np.ptp(y) > 0.3 * rise, f"ReLU {k + 1} is dead (flat)"
+    thirds = np.array_split(np.flatnonzero(inside), 5)
+    first, last = total[thirds[0]], total[thirds[-1]]
+    middle = total[thirds[2]]
+    assert np.ptp(first) < 0.03 * rise and np.ptp(last) < 0.03 * rise     # flat, flat
+    assert np.all(np.diff(middle) > 0) and np.ptp(middle) > 0.1 * rise     # ramp
+    assert abs(float(np.mean(last)) - float(np.mean(first)) - rise) < 0.05 * rise
+    # both pieces reach the screen in their own colours (alpha 190 over the background)
+    from PySide6.QtGui import QColor
+
+    from gui.views.builder_view import PALETTE
+
+    img = builder.plot.grab().toImage()
+    back = QColor(builder.theme.background)
+    for colour in PALETTE[:2]:
+        c = QColor(colour)
+        want = [round(a * 190 / 255 + b * 65 / 255) for a, b in
+                ((c.red(), back.red()), (c.green(), back.green()), (c.blue(), back.blue()))]
+        hits = sum(1 for px in range(img.width()) for py in range(0, img.height(), 2)
+                   if abs(img.pixelColor(px, py).red() - want[0])
+                   + abs(img.pixelColor(px, py).green() - want[1])
+                   + abs(img.pixelColor(px, py).blue() - want[2]) < 40)
+        assert hits > 100, f"piece colour {colour} not on screen ({hits} px)"
