@@ -28,6 +28,10 @@ from gui.views.base import (
 
 MAX_PIECES = 30
 FAR_WEIGHT = 1e3     # a day's weight beyond this is a diverged run's; bars stop there
+LEGEND_EVERY = 15   # frames between checks of which corner the legend covers least
+# (legend anchor, offset in px): top-left, bottom-right, top-right, bottom-left
+LEGEND_CORNERS = (((0, 0), (10, 10)), ((1, 1), (-10, -10)), ((1, 0), (-10, 10)),
+                  ((0, 1), (10, -10)))
 PIECE_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
                 "#ff7f0e")
 
@@ -55,6 +59,10 @@ class FitView(View):
         self._saved_note = ""
         self._suffix = ""
         self._unit = ""
+        self._frames = 0
+        self._corner = 0
+        self._user_zoomed = False   # the user's own zoom is never overridden
+        self._plot.getViewBox().sigRangeChangedManually.connect(self._on_user_zoom)
 
         item = self._plot.getPlotItem()
         self._train_pts = MovingPoints(name="training data")
@@ -90,6 +98,8 @@ class FitView(View):
         ys = ys[np.isfinite(ys)]
         self._y_range = (float(ys.min()), float(ys.max())) if len(ys) else (0.0, 1.0)
         self._off_chart = False
+        self._user_zoomed = False
+        self._frames = 0
         if cfg.days == 1:
             self._set_mode("curve")
             # Only one-hidden-layer networks are "a constant + a sum of pieces".
@@ -159,6 +169,10 @@ class FitView(View):
                     self._pieces[i].setData(cx, p, connect="finite" if bad else "all")
                 c, bad = tame([snap.constant, snap.constant], lo, hi)
                 self._constant.setData(cx[[0, -1]], c, connect="finite" if bad else "all")
+                self._keep_pieces_in_view(k)
+            self._frames += 1
+            if snap.done or self._frames % LEGEND_EVERY == 1:
+                self._place_legend()
             self._show_off_chart(off or snap.diverged)
             if self._off_chart:
                 return
@@ -191,6 +205,72 @@ class FitView(View):
                     real, p = real[keep], p[keep]
                 move_points(pts, real * s, p)
             self._show_off_chart(any_off or snap.diverged)
+
+    def _on_user_zoom(self, *_: object) -> None:
+        self._user_zoomed = True
+
+    def _keep_pieces_in_view(self, k: int) -> None:
+        """Widen the y range (never narrow it) so no piece is cut off below or above the
+        axes: a piece with c < 0 lies under the data."""
+        if self._user_zoomed:
+            return
+        ys = [self._pieces[i].getData()[1] for i in range(k)]
+        ys.append(self._constant.getData()[1])
+        ys = [y for y in ys if y is not None and len(y)]
+        if not ys:
+            return
+        y = np.concatenate(ys)
+        y = y[np.isfinite(y)]
+        if not len(y):
+            return
+        (_, _), (y0, y1) = self._plot.getViewBox().viewRange()
+        lo, hi = float(y.min()), float(y.max())
+        if lo >= y0 and hi <= y1:
+            return
+        pad = 0.05 * (max(hi, y1) - min(lo, y0))
+        self._plot.setYRange(min(lo - pad, y0), max(hi + pad, y1), padding=0)
+
+    def _place_legend(self) -> None:
+        """Move the legend to the corner where it hides least: never over the dashed
+        constant if a corner avoids it, then as few curve and data points as possible."""
+        legend = self._plot.getPlotItem().legend
+        if legend is None or not legend.isVisible():
+            return
+        vb = self._plot.getViewBox()
+        box = vb.sceneBoundingRect()
+        size = legend.boundingRect().size()
+        if box.width() <= 0 or size.width() <= 0:
+            return
+        lines = [it.getData() for it in (self._curve, *self._pieces) if it.isVisible()]
+        points = [it.getData() for it in (self._train_pts, self._unseen_pts)]
+        const = self._constant.getData()[1] if self._constant.isVisible() else None
+        scores = []
+        for (ax, ay), (dx, dy) in LEGEND_CORNERS:
+            left = box.left() + dx + ax * (box.width() - size.width())
+            top = box.top() + dy + ay * (box.height() - size.height())
+            p0 = vb.mapSceneToView(pg.QtCore.QPointF(left, top))
+            p1 = vb.mapSceneToView(pg.QtCore.QPointF(left + size.width(), top + size.height()))
+            xr = sorted((p0.x(), p1.x()))
+            yr = sorted((p0.y(), p1.y()))
+            score = 0.0
+            if const is not None and len(const) and yr[0] <= float(const[0]) <= yr[1]:
+                score += 1e6
+            for weight, items in ((50.0, lines), (1.0, points)):
+                for x, y in items:
+                    if x is None or y is None or not len(x):
+                        continue
+                    inside = (x >= xr[0]) & (x <= xr[1]) & (y >= yr[0]) & (y <= yr[1])
+                    score += weight * float(np.count_nonzero(inside))
+            scores.append(score)
+        best = min(range(len(scores)), key=lambda i: (scores[i], i != self._corner))
+        if best != self._corner:
+            self._corner = best
+            (ax, ay), offset = LEGEND_CORNERS[best]
+            legend.anchor(itemPos=(ax, ay), parentPos=(ax, ay), offset=offset)
+
+    def legend_rect(self) -> pg.QtCore.QRectF:
+        """Where the legend is drawn (scene pixels)."""
+        return self._plot.getPlotItem().legend.sceneBoundingRect()
 
     def _show_off_chart(self, off: bool) -> None:
         """Say in words that a diverged model left the chart (its numbers mean nothing)."""

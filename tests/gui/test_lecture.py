@@ -402,3 +402,30 @@ def test_two_relus_are_fitted_into_a_flat_ramp_flat_hard_sigmoid(qtbot, lecture)
                    + abs(img.pixelColor(px, py).green() - want[1])
                    + abs(img.pixelColor(px, py).blue() - want[2]) < 40)
         assert hits > 100, f"piece colour {colour} not on screen ({hits} px)"
+
+
+@pytest.mark.parametrize("theme", ["projector", "dark"])
+def test_the_sigmoid_step_shows_every_piece_whole_and_the_constant_uncovered(
+        qtbot, lecture, theme):
+    from PySide6.QtCore import QPointF
+
+    step = next(i for i, s in enumerate(load_steps()[0]) if "sigmoids" in s.name)
+    win, ctl = lecture(step=step)
+    win.apply_theme(theme)
+    wait_ready(qtbot, ctl)
+    fit = win.views["fit"]
+    qtbot.wait(300)
+    vb = fit._plot.getViewBox()
+    (_, _), (y0, y1) = vb.viewRange()
+    pieces = [c.getData()[1] for c in fit._pieces if c.getData()[1] is not None
+              and len(c.getData()[1])]
+    assert len(pieces) == ctl.step.config.units
+    for k, y in enumerate(pieces):
+        assert y0 <= float(np.min(y)) and float(np.max(y)) <= y1, f"piece {k + 1} is cut off"
+    cx, cy = fit._constant.getData()
+    legend = fit.legend_rect()
+    left = vb.mapViewToScene(QPointF(float(cx[0]), float(cy[0])))
+    right = vb.mapViewToScene(QPointF(float(cx[-1]), float(cy[-1])))
+    covered = legend.top() <= left.y() <= legend.bottom() and \
+        legend.left() < right.x() and left.x() < legend.right()
+    assert not covered, "the legend covers the dashed constant"
