@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
@@ -28,6 +28,9 @@ from core.lecture_steps import (
 )
 from core.losses import loss_value
 from gui.background import BackgroundJob
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
 
 NEXT_KEYS = {Qt.Key.Key_PageDown, Qt.Key.Key_Right, Qt.Key.Key_Space, Qt.Key.Key_Down}
 PREV_KEYS = {Qt.Key.Key_PageUp, Qt.Key.Key_Left, Qt.Key.Key_Backspace, Qt.Key.Key_Up}
@@ -85,7 +88,7 @@ class LectureController(QObject):
     step_changed = Signal(int)          # index of the step now shown
     step_ready = Signal(int)            # its entry training (and tables) finished
 
-    def __init__(self, window: Any, steps: list[LectureStep], errors: list[str] | None = None
+    def __init__(self, window: MainWindow, steps: list[LectureStep], errors: list[str] | None = None
                  ) -> None:
         super().__init__(window)
         from gui.lecture_panel import LecturePanel
@@ -126,9 +129,7 @@ class LectureController(QObject):
         window.frame_drawn.connect(self._on_frame)
         self._filter = KeyFilter(self)
         QApplication.instance().installEventFilter(self._filter)
-        overlay = getattr(window, "shortcut_overlay", None)
-        if overlay is not None:
-            overlay.add_hints(KEY_HINTS, TAKEN_KEYS)
+        window.shortcut_overlay.add_hints(KEY_HINTS, TAKEN_KEYS)
         self._lent_keys: dict[QAction, list[QKeySequence]] = {}
         self._take_action_keys()
         if self.errors:
@@ -144,8 +145,8 @@ class LectureController(QObject):
             if len(kept) != len(keys):
                 self._lent_keys[act] = keys
                 act.setShortcuts(kept)
-        play = getattr(self.window, "play_action", None)
-        if play is not None and not play.shortcuts():
+        play = self.window.play_action
+        if not play.shortcuts():
             self._lent_keys.setdefault(play, [])
             play.setShortcuts([QKeySequence(PLAY_KEY)])
 
@@ -158,6 +159,10 @@ class LectureController(QObject):
     @property
     def step(self) -> LectureStep | None:
         return self.steps[self.index] if 0 <= self.index < len(self.steps) else None
+
+    def current_step(self) -> int | None:
+        """The step shown (0-based), None before the first is shown (sessions save it)."""
+        return self.index if 0 <= self.index < len(self.steps) else None
 
     @property
     def ready(self) -> bool:
@@ -196,21 +201,16 @@ class LectureController(QObject):
         self.panel.show_step(n, step)
         self._show_views(step)
         opts = step.options
-        series = win.views["series"]
-        if hasattr(series, "show_errors"):
-            series.show_errors(bool(opts.get("errors")))
-        surface = win.views["surface"]
-        if hasattr(surface, "set_reference_path"):
-            surface.set_reference_path(None, "")
-        if hasattr(surface, "set_path_numbers"):
-            surface.set_path_numbers(int(opts.get("path_numbers", 0)))
+        win.series_view.show_errors(bool(opts.get("errors")))
+        surface = win.surface_view
+        surface.set_reference_path(None, "")
+        surface.set_path_numbers(int(opts.get("path_numbers", 0)))
         self.panel.sliders.setVisible(bool(opts.get("sliders")))
         self._set_up_builder(opts.get("builder"))
         self.panel.show_values(None)
         self._data = None
-        loss_view = win.views["loss"]
-        if hasattr(loss_view, "log_y"):   # a loss that explodes reads on a log scale
-            loss_view.log_y.setChecked(bool(opts.get("log_loss")))
+        # a loss that explodes reads on a log scale
+        win.loss_view.log_y.setChecked(bool(opts.get("log_loss")))
         self._zoom_pending = dict(opts.get("zoom") or {})
         config = step.config
         if step.updates > 0:
@@ -263,8 +263,8 @@ class LectureController(QObject):
         opts = step.options
         track = opts.get("track")
         if track:
-            surface = win.views["surface"]
-            if hasattr(surface, "choose") and not surface.is_exact:
+            surface = win.surface_view
+            if not surface.is_exact:
                 surface.choose(str(track[0]), str(track[1]))
             win.worker.set_track(str(track[0]), str(track[1]))
         start = opts.get("start")
@@ -333,7 +333,7 @@ class LectureController(QObject):
         except (ConfigError, ValueError) as exc:
             self.window.show_banner(f"Lecture: no full-batch path ({one_line(exc)})")
             return
-        surface = self.window.views["surface"]
+        surface = self.window.surface_view
         surface.set_reference_path(path, "full batch")
 
     def _on_slider(self, w: float, b: float) -> None:
@@ -343,7 +343,7 @@ class LectureController(QObject):
     def _start_tables(self, spec: Any) -> None:
         spec = spec if isinstance(spec, dict) else {}
         net_updates = int(spec.get("net_updates", 300))
-        table = self.window.views["table"]
+        table = self.window.table_view
         table.clear_rows()
         self._tables_done = False
         dataset = self.step.config.dataset
@@ -403,9 +403,7 @@ class LectureController(QObject):
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self._filter)
-        overlay = getattr(self.window, "shortcut_overlay", None)
-        if overlay is not None:
-            overlay.remove_hints(KEY_HINTS, TAKEN_KEYS)
+        self.window.shortcut_overlay.remove_hints(KEY_HINTS, TAKEN_KEYS)
         self._give_back_action_keys()
 
 
@@ -425,7 +423,7 @@ def loss_values_html(snap: Any, data: Any, used: str) -> str | None:
     return "&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;".join(shown)
 
 
-def open_lecture(window: Any, step: int = 0, folder: str | Path = LECTURE_DIR
+def open_lecture(window: MainWindow, step: int = 0, folder: str | Path = LECTURE_DIR
                  ) -> LectureController:
     """Put `window` in lecture mode at `step` (0-based)."""
     steps, errors = load_steps(folder)
@@ -440,7 +438,7 @@ def open_lecture(window: Any, step: int = 0, folder: str | Path = LECTURE_DIR
     return controller
 
 
-def ready_to_grab(window: Any, controller: LectureController) -> bool:
+def ready_to_grab(window: MainWindow, controller: LectureController) -> bool:
     """The step trained, its tables filled, and every view idle (for screenshots)."""
     from gui.screenshot import views_idle
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
@@ -34,6 +34,15 @@ from gui.live_label import LiveLabel
 from gui.session import SETTINGS_ENV
 from gui.theme import THEMES, Theme, apply_pyqtgraph, readable_on, stylesheet
 from gui.worker import RunEnd, RunInfo, WorkerHandle, start_is_init
+
+if TYPE_CHECKING:
+    from gui.lecture import LectureController
+    from gui.session import SessionController
+    from gui.views.base import View
+    from gui.views.loss_view import LossView
+    from gui.views.series_view import SeriesView
+    from gui.views.surface_view import SurfaceView
+    from gui.views.table_view import LossTableView
 
 FRAME_MS = 33
 # The worker (and with it torch, numba and the data: ~1 s of imports holding the GIL)
@@ -142,7 +151,7 @@ class Banner(QFrame):
         self.updateGeometry()
 
 
-def create_views(theme: Theme) -> dict[str, QWidget]:
+def create_views(theme: Theme) -> dict[str, View]:
     """The five views, keyed as VIEW_KEYS, and the optional ones (OPTIONAL_VIEWS)."""
     from gui.views.builder_view import BuilderView
     from gui.views.fit_view import FitView
@@ -188,6 +197,9 @@ class MainWindow(QMainWindow):
         self._playing = False
         self._closed = False
         self._painted = False
+        # Set by the classroom tools below and by lecture mode (gui/lecture.open_lecture).
+        self.sessions: SessionController | None = None
+        self.lecture: LectureController | None = None
 
         self._build_banner()
         self.views = create_views(self._theme)
@@ -289,7 +301,7 @@ class MainWindow(QMainWindow):
         self.docks["controls"] = controls
         for key in VIEW_KEYS:
             view = self.views[key]
-            dock = QDockWidget(getattr(view, "title", key), self)
+            dock = QDockWidget(view.title or key, self)
             dock.setObjectName(f"dock_{key}")
             dock.setWidget(view)
             self.docks[key] = dock
@@ -327,11 +339,12 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
-        file_menu = mb.addMenu("&File")
+        self.file_menu = file_menu = mb.addMenu("&File")
         self._action(file_menu, "Import CSV…", self.import_csv, QKeySequence.StandardKey.Open)
         self._action(file_menu, "Save screenshot…", self.save_screenshot_dialog, "Ctrl+Shift+S")
         file_menu.addSeparator()
-        self._action(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.quit_action = self._action(file_menu, "Quit", self.close,
+                                        QKeySequence.StandardKey.Quit)
 
         view_menu = mb.addMenu("&View")
         theme_menu = view_menu.addMenu("Theme")
@@ -434,6 +447,28 @@ class MainWindow(QMainWindow):
     def playing(self) -> bool:
         return self._playing
 
+    # ---- the views others drive (lecture mode, sessions), typed --------------------------
+    @property
+    def surface_view(self) -> SurfaceView:
+        return self.views["surface"]  # type: ignore[return-value]
+
+    @property
+    def series_view(self) -> SeriesView:
+        return self.views["series"]  # type: ignore[return-value]
+
+    @property
+    def loss_view(self) -> LossView:
+        return self.views["loss"]  # type: ignore[return-value]
+
+    @property
+    def table_view(self) -> LossTableView:
+        return self.views["table"]  # type: ignore[return-value]
+
+    @property
+    def closed(self) -> bool:
+        """True once the window shut down (its worker joined): nothing more to save."""
+        return self._closed
+
     def play(self) -> None:
         self.panel.flush()
         self.worker.play()
@@ -527,8 +562,7 @@ class MainWindow(QMainWindow):
         self._latest = None
         self._rate = (time.perf_counter(), 0, 0.0)
         for view in self.views.values():
-            if hasattr(view, "set_run"):
-                view.set_run(info.config, info.data, info.param_names, info.run_id)
+            view.set_run(info.config, info.data, info.param_names, info.run_id)
         self.panel.set_train_count(len(info.data.y_train))
 
     def _on_snapshot(self, snap: Any) -> None:
@@ -607,12 +641,11 @@ class MainWindow(QMainWindow):
         self._timer.stop()
         self.handle.stop(1000)
         for view in self.views.values():
-            if hasattr(view, "shutdown"):
-                view.shutdown()
+            view.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_settings()
-        if getattr(self, "sessions", None) is not None and not self._closed:
+        if self.sessions is not None and not self._closed:
             self.sessions.close_clean()
         self.shutdown()
         super().closeEvent(event)

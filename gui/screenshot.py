@@ -32,7 +32,7 @@ def wait_until(cond: Callable[[], bool], timeout: float) -> bool:
 
 def views_idle(window: Any) -> bool:
     """True when no view is still computing in the background (e.g. a surface slice)."""
-    return not any(bool(getattr(v, "busy", lambda: False)()) for v in window.views.values())
+    return not any(v.busy() for v in window.views.values())
 
 
 def render(window: Any, path: Path, updates: int, timeout: float = 120.0) -> tuple[bool, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer
@@ -30,6 +30,9 @@ from core import session as S
 from core.config import ConfigError, RunConfig
 from core.session import Session, SessionError
 
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+
 AUTOSAVE_MS = 30_000
 RECOVERED_NAME = "autosave.recovered.json"
 SETTINGS_ENV = "FNLAB_SETTINGS_DIR"
@@ -45,7 +48,7 @@ def settings_dir() -> Path:
 
 
 # ---- window <-> session ---------------------------------------------------------------------
-def view_ranges(window: Any) -> dict[str, list[list[float]]]:
+def view_ranges(window: MainWindow) -> dict[str, list[list[float]]]:
     """Each view's visible range, for views that have a plot."""
     out = {}
     for key, view in window.views.items():
@@ -56,7 +59,7 @@ def view_ranges(window: Any) -> dict[str, list[list[float]]]:
     return out
 
 
-def apply_ranges(window: Any, zoom: dict[str, list[list[float]]]) -> None:
+def apply_ranges(window: MainWindow, zoom: dict[str, list[list[float]]]) -> None:
     for key, ((x0, x1), (y0, y1)) in zoom.items():
         view = window.views.get(key)
         plots = view.findChildren(pg.PlotWidget) if view is not None else []
@@ -64,23 +67,15 @@ def apply_ranges(window: Any, zoom: dict[str, list[list[float]]]) -> None:
             plots[0].getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
 
-def lecture_step(window: Any) -> int | None:
-    """The lecture step shown, if lecture mode is on (duck-typed: gui/lecture.py)."""
-    lecture = getattr(window, "lecture", None)
-    if lecture is None or not getattr(lecture, "active", True):
-        return None
-    for name in ("current_step", "step_index", "index", "current"):
-        value = getattr(lecture, name, None)
-        value = value() if callable(value) else value
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value if value >= 0 else None   # -1: lecture open, no step shown yet
-    return None
+def lecture_step(window: MainWindow) -> int | None:
+    """The lecture step shown (0-based), if lecture mode is on and shows one."""
+    return None if window.lecture is None else window.lecture.current_step()
 
 
-def capture(window: Any) -> Session:
+def capture(window: MainWindow) -> Session:
     """The window's state as a Session."""
     return Session(config=window.config.to_dict(), theme=window.theme.name,
-                   lecture_step=lecture_step(window), rows=window.views["table"].rows(),
+                   lecture_step=lecture_step(window), rows=window.table_view.rows(),
                    zoom=view_ranges(window), layout=S.encode_layout(window.saveState()))
 
 
@@ -98,7 +93,7 @@ def check_restorable(session: Session) -> RunConfig:
     return config
 
 
-def restore(window: Any, session: Session) -> None:
+def restore(window: MainWindow, session: Session) -> None:
     """Put `session` into the window (validate with `check_restorable` first)."""
     config = check_restorable(session)
     if session.layout:
@@ -106,17 +101,13 @@ def restore(window: Any, session: Session) -> None:
     window.apply_theme(session.theme)
     if Path(config.dataset).is_file():   # an imported CSV: a choice with a readable name
         window.panel.add_dataset(config.dataset, f"{Path(config.dataset).stem} (imported)")
-    table = window.views["table"]
+    table = window.table_view
     table.clear_rows()
     for row in session.rows:
         table.add_row(row)
     step = session.lecture_step
-    lecture = getattr(window, "lecture", None)
-    if step is not None and lecture is not None:
-        for name in ("go", "go_to", "show_step", "set_step"):
-            if callable(getattr(lecture, name, None)):
-                getattr(lecture, name)(step)
-                break
+    if step is not None and window.lecture is not None:
+        window.lecture.go(step)
     window.set_config(config)
     if session.zoom:
         _ZoomAfterRun(window, session.zoom)
@@ -126,7 +117,7 @@ class _ZoomAfterRun(QObject):
     """Views set their own range when a run starts or a surface arrives: apply the saved
     zoom now, and again once the (new) run has drawn a frame and no view is busy."""
 
-    def __init__(self, window: Any, zoom: dict[str, list[list[float]]]) -> None:
+    def __init__(self, window: MainWindow, zoom: dict[str, list[list[float]]]) -> None:
         super().__init__(window)
         self._window, self._zoom = window, zoom
         apply_ranges(window, zoom)
@@ -170,7 +161,8 @@ class RestoreBar(QFrame):
 class SessionController(QObject):
     """File menu entries, autosave and the restore offer for one window."""
 
-    def __init__(self, window: Any, autosave: bool = True, folder: Path | None = None) -> None:
+    def __init__(self, window: MainWindow, autosave: bool = True,
+                 folder: Path | None = None) -> None:
         super().__init__(window)
         self._window = window
         self.folder = folder or settings_dir()
@@ -194,25 +186,19 @@ class SessionController(QObject):
         if autosave:
             self._offer_previous()
             window.worker.run_finished.connect(lambda *_: self.autosave())
-            window.views["table"]._model.rowsInserted.connect(lambda *_: self.autosave())
+            window.table_view.row_added.connect(self.autosave)
             self._timer.start()
 
     # ---- menu ---------------------------------------------------------------------------
     def _add_menu_entries(self) -> None:
         w = self._window
-        file_menu = next((a.menu() for a in w.menuBar().actions()
-                          if a.menu() and a.text().replace("&", "") == "File"), None)
-        if file_menu is None:
-            file_menu = w.menuBar().addMenu("&File")
-        quit_action = next((a for a in file_menu.actions()
-                            if a.text().replace("&", "") == "Quit"), None)
+        file_menu, quit_action = w.file_menu, w.quit_action
         self.save_action = file_menu.addAction("Save session…", self.save_dialog)
         self.open_action = file_menu.addAction("Open session…", self.open_dialog)
-        if quit_action is not None:   # keep Quit last
-            for act in (self.save_action, self.open_action):
-                file_menu.removeAction(act)
-                file_menu.insertAction(quit_action, act)
-            file_menu.insertSeparator(quit_action)
+        for act in (self.save_action, self.open_action):   # keep Quit last
+            file_menu.removeAction(act)
+            file_menu.insertAction(quit_action, act)
+        file_menu.insertSeparator(quit_action)
 
     def save_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self._window, "Save session",
@@ -254,7 +240,7 @@ class SessionController(QObject):
 
     def autosave(self) -> None:
         """Write the autosave (unclean: the app is running); errors only in the status."""
-        if not self.autosave_enabled or getattr(self._window, "_closed", False):
+        if not self.autosave_enabled or self._window.closed:
             return
         try:
             S.write_autosave(self.folder, capture(self._window), clean=False)

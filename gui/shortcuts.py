@@ -128,10 +128,7 @@ class ShortcutOverlay(QWidget):
 def install_shortcut_overlay(window: Any) -> ShortcutOverlay:
     """The overlay plus a Help > Keyboard shortcuts action (? and F1) on `window`."""
     overlay = ShortcutOverlay(window)
-    help_menu = next((a.menu() for a in window.menuBar().actions()
-                      if a.menu() and a.text().replace("&", "") == "Help"), None)
-    if help_menu is None:
-        help_menu = window.menuBar().addMenu("&Help")
+    help_menu = window.menuBar().addMenu("&Help")   # the last menu; only this adds it
     act = QAction("Keyboard shortcuts", window)
     act.setShortcuts([QKeySequence(k) for k in OPEN_KEYS])
     act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)

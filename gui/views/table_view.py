@@ -136,6 +136,7 @@ class LossTableView(View):
 
     title = "Loss table"
     record_requested = Signal()
+    row_added = Signal()              # a finished run or a lecture table's row arrived
 
     def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(theme, parent)
@@ -160,6 +161,7 @@ class LossTableView(View):
         self._model = LossTableModel(self)
         self.table = QTableView(self)
         self.table.setModel(self._model)
+        self._model.rowsInserted.connect(lambda *_: self.row_added.emit())
         self.table.setAlternatingRowColors(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)

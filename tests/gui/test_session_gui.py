@@ -172,8 +172,15 @@ def test_question_mark_overlay_lists_the_shortcuts(qtbot, open_window, tmp_path)
 def test_the_lecture_step_is_read_from_the_lecture_controller():
     from types import SimpleNamespace
 
+    from gui.lecture import LectureController
     from gui.session import lecture_step
 
-    assert lecture_step(SimpleNamespace()) is None                       # no lecture mode
-    assert lecture_step(SimpleNamespace(lecture=SimpleNamespace(index=-1))) is None
-    assert lecture_step(SimpleNamespace(lecture=SimpleNamespace(index=4))) == 4
+    def window(index: int) -> SimpleNamespace:
+        """A window in lecture mode at `index` of five steps (the controller's own method)."""
+        ctl = SimpleNamespace(index=index, steps=[None] * 5)
+        return SimpleNamespace(lecture=SimpleNamespace(
+            current_step=lambda: LectureController.current_step(ctl)))
+
+    assert lecture_step(SimpleNamespace(lecture=None)) is None           # no lecture mode
+    assert lecture_step(window(-1)) is None
+    assert lecture_step(window(4)) == 4
