@@ -8,20 +8,23 @@ bottom, installed as the window's Export menu by `install_export_menu`.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyqtgraph as pg
 import pyqtgraph.exporters as pg_exporters
 from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 
 from core import results
+from core.config import one_line
+from gui.views.base import View
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
 
 TABLE_FORMATS = {".csv": results.to_csv, ".md": results.to_markdown,
                  ".tex": results.to_latex}
@@ -40,7 +43,7 @@ def plot_item(view: QWidget) -> pg.PlotItem | None:
     return plots[0].getPlotItem() if plots else None
 
 
-def export_view_png(view: QWidget, path: str | Path, scale: float = 1.0) -> QSize:
+def export_view_png(view: View, path: str | Path, scale: float = 1.0) -> QSize:
     """The view's plot as a PNG, `scale` times its on-screen size; returns the size."""
     item = _need_plot(view)
     exporter = pg_exporters.ImageExporter(item)
@@ -50,7 +53,7 @@ def export_view_png(view: QWidget, path: str | Path, scale: float = 1.0) -> QSiz
     return QImage(str(path)).size()
 
 
-def export_view_svg(view: QWidget, path: str | Path) -> None:
+def export_view_svg(view: View, path: str | Path) -> None:
     """The view's plot as SVG (vector: stays sharp on any projector).
 
     pyqtgraph's exporter first; it cannot parse some paths Qt 6 writes (images, text),
@@ -99,10 +102,10 @@ def export_table(rows: Sequence[dict[str, Any]], path: str | Path) -> str:
     return text
 
 
-def _need_plot(view: QWidget) -> pg.PlotItem:
+def _need_plot(view: View) -> pg.PlotItem:
     item = plot_item(view)
     if item is None:
-        raise ExportError(f"{getattr(view, 'title', 'this view')} has no plot to export")
+        raise ExportError(f"{view.title or 'this view'} has no plot to export")
     return item
 
 
@@ -164,56 +167,55 @@ def write_gif(frames: Sequence[QImage], path: str | Path, fps: float = 10.0,
 
 
 def ffmpeg_path() -> str | None:
-    """The ffmpeg program: on the PATH, else the one the optional `imageio-ffmpeg` package
-    carries (`pip install function-lab[video]`), else None."""
-    found = shutil.which("ffmpeg")
-    if found:
-        return found
+    """The ffmpeg program the optional `imageio-ffmpeg` package drives (its own binary, else
+    the system's; `pip install function-lab[video]`), or None without the package or any
+    ffmpeg."""
     try:
         import imageio_ffmpeg
     except ImportError:
         return None
     try:
         return str(imageio_ffmpeg.get_ffmpeg_exe())
-    except RuntimeError:      # the package is there but its binary is not
+    except RuntimeError:      # the package is there but no ffmpeg binary is
         return None
 
 
 def write_mp4(frames: Sequence[QImage], path: str | Path, fps: float = 10.0,
               progress: Progress | None = None) -> bool:
-    """An H.264 MP4 through the ffmpeg binary; False when cancelled."""
+    """An H.264 MP4 through `imageio_ffmpeg.write_frames`; False when cancelled (nothing
+    written)."""
     name = Path(path).name
-    exe = ffmpeg_path()
-    if exe is None:
-        raise ExportError(f"{name}: MP4 needs the ffmpeg program, which is not installed "
-                          "(install ffmpeg, or export a GIF)")
+    if ffmpeg_path() is None:
+        raise ExportError(f"{name}: MP4 needs ffmpeg, through the imageio-ffmpeg package, "
+                          "which is not installed (pip install \"function-lab[video]\", "
+                          "or export a GIF)")
     if not frames:
         raise ExportError(f"{name}: no frames were recorded")
+    import imageio_ffmpeg
+
     w, h = frames[0].width() // 2 * 2, frames[0].height() // 2 * 2   # yuv420p: even sizes
-    cmd = [exe, "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24",
-           "-s", f"{w}x{h}", "-r", f"{fps:g}", "-i", "-", "-c:v", "libx264",
-           "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path)]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    writer = imageio_ffmpeg.write_frames(
+        str(path), (w, h), pix_fmt_in="rgb24", pix_fmt_out="yuv420p", fps=fps,
+        codec="libx264", quality=None, macro_block_size=2, ffmpeg_log_level="error",
+        output_params=["-movflags", "+faststart"])
     cancelled = False
     try:
+        writer.send(None)                    # starts ffmpeg
         for i, frame in enumerate(frames):
             if progress is not None and not progress(i, len(frames)):
                 cancelled = True
                 break
             image = frame.copy(0, 0, w, h).convertToFormat(QImage.Format.Format_RGB888)
             raw, line = bytes(image.constBits()), image.bytesPerLine()
-            proc.stdin.write(b"".join(raw[y * line:y * line + w * 3] for y in range(h)))
-    except BrokenPipeError:
-        pass
-    finally:
-        proc.stdin.close()
-        err = proc.stderr.read().decode("utf-8", "replace")
-        proc.wait()
+            writer.send(b"".join(raw[y * line:y * line + w * 3] for y in range(h)))
+        writer.close()                       # waits for ffmpeg to finish the file
+    except (OSError, RuntimeError) as exc:
+        writer.close()
+        Path(path).unlink(missing_ok=True)
+        raise ExportError(f"{name}: ffmpeg failed: {one_line(exc)[:200]}") from None
     if cancelled:
         Path(path).unlink(missing_ok=True)
         return False
-    if proc.returncode != 0:
-        raise ExportError(f"{name}: ffmpeg failed: {' '.join(err.split())[:200]}")
     return True
 
 
@@ -224,7 +226,7 @@ class FrameRecorder(QObject):
     progressed = Signal(int, int)     # (frames taken, frames wanted)
     finished = Signal(list)
 
-    def __init__(self, window: Any, target: QWidget, frames: int = 60, fps: float = 10.0,
+    def __init__(self, window: MainWindow, target: QWidget, frames: int = 60, fps: float = 10.0,
                  seconds: float | None = None, max_width: int = MAX_FRAME_WIDTH) -> None:
         super().__init__(window)
         self._window, self._target = window, target
@@ -283,19 +285,15 @@ def _ask_path(window: QWidget, title: str, name: str, filter_: str) -> str | Non
     return path if Path(path).suffix else path + suffix
 
 
-def _report(window: Any, text: str) -> None:
-    if hasattr(window, "show_banner"):
-        window.show_banner(text)
-    else:
-        QMessageBox.warning(window, "Export", text)
+def _report(window: MainWindow, text: str) -> None:
+    window.show_banner(text)
 
 
-def _status(window: Any, text: str) -> None:
-    if hasattr(window, "statusBar"):
-        window.statusBar().showMessage(text, 5000)
+def _status(window: MainWindow, text: str) -> None:
+    window.statusBar().showMessage(text, 5000)
 
 
-def _run(window: Any, what: str, job: Callable[[], Any]) -> None:
+def _run(window: MainWindow, what: str, job: Callable[[], Any]) -> None:
     try:
         job()
     except ExportError as exc:
@@ -304,35 +302,35 @@ def _run(window: Any, what: str, job: Callable[[], Any]) -> None:
     _status(window, f"Exported {what}")
 
 
-def view_png_dialog(window: Any, key: str) -> None:
+def view_png_dialog(window: MainWindow, key: str) -> None:
     path = _ask_path(window, "Export view as PNG", f"{key}.png", "PNG images (*.png)")
     if path:
         _run(window, Path(path).name,
              lambda: export_view_png(window.views[key], path, scale=2.0))
 
 
-def view_svg_dialog(window: Any, key: str) -> None:
+def view_svg_dialog(window: MainWindow, key: str) -> None:
     path = _ask_path(window, "Export view as SVG", f"{key}.svg", "SVG images (*.svg)")
     if path:
         _run(window, Path(path).name, lambda: export_view_svg(window.views[key], path))
 
 
-def window_png_dialog(window: Any) -> None:
+def window_png_dialog(window: MainWindow) -> None:
     path = _ask_path(window, "Export window as PNG", "function-lab.png", "PNG images (*.png)")
     if path:
         _run(window, Path(path).name, lambda: export_window_png(window, path))
 
 
-def table_dialog(window: Any, suffix: str) -> None:
+def table_dialog(window: MainWindow, suffix: str) -> None:
     names = {".csv": "CSV files (*.csv)", ".md": "Markdown files (*.md)",
              ".tex": "LaTeX files (*.tex)"}
     path = _ask_path(window, "Export loss table", f"losses{suffix}", names[suffix])
     if path:
         _run(window, Path(path).name,
-             lambda: export_table(window.views["table"].rows(), path))
+             lambda: export_table(window.table_view.rows(), path))
 
 
-def animation_dialog(window: Any, target_key: str | None, suffix: str, frames: int = 60,
+def animation_dialog(window: MainWindow, target_key: str | None, suffix: str, frames: int = 60,
                      fps: float = 10.0) -> FrameRecorder | None:
     """Record `frames` while training (Play is pressed for you), then write GIF / MP4,
     with a cancellable progress dialog for both phases."""
@@ -387,16 +385,16 @@ def animation_dialog(window: Any, target_key: str | None, suffix: str, frames: i
 
     recorder.finished.connect(write)
     recorder.start()
-    if hasattr(window, "playing") and not window.playing:
+    if not window.playing:
         window.play()
     return recorder
 
 
-def install_export_menu(window: Any) -> Any:
+def install_export_menu(window: MainWindow) -> Any:
     """An Export menu on `window`'s menu bar, covering every export."""
     menu = window.menuBar().addMenu("E&xport")
     plots = [k for k, v in window.views.items() if plot_item(v) is not None]
-    titles = {k: getattr(window.views[k], "title", k) or k for k in window.views}
+    titles = {k: view.title or k for k, view in window.views.items()}
     png = menu.addMenu("View as PNG")
     svg = menu.addMenu("View as SVG")
     for key in plots:
