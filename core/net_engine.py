@@ -11,6 +11,7 @@ slices of a copy of the data shuffled once per epoch.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,13 +33,19 @@ _ACT_ = {"sigmoid": torch.sigmoid_, "relu": torch.relu_,
 # Epochs of shuffled data one `train_updates` call may be handed (a mini-batch run's
 # chunk is cut into calls of at most this many epochs: bounded memory for the copies).
 MAX_EPOCHS_A_CALL = 8
+# oneDNN's linear kernel is private torch API (torch.ops.mkldnn._linear_pointwise): set
+# this variable to 1 to use the public torch.mm path instead (tests run both).
+TORCH_MM_ENV = "FNLAB_TORCH_MM"
 
 
 def _onednn_linear() -> Any:
     """oneDNN's a @ w.T (+ bias), the kernel torch's compiled CPU code calls, or None where
     this torch build lacks it. On this machine's AMD CPU it runs the lecture's matrix
     products (1,400 x 100 x 100) in about half the time of `torch.mm` (MKL), and gives the
-    same float32 numbers for the forward pass."""
+    same float32 numbers for the forward pass. `FNLAB_TORCH_MM=1` declines it (a torch
+    whose private kernel misbehaves)."""
+    if os.environ.get(TORCH_MM_ENV, "") not in ("", "0"):
+        return None
     op = getattr(getattr(torch.ops, "mkldnn", None), "_linear_pointwise", None)
     if op is None or not torch.backends.mkldnn.is_available():
         return None

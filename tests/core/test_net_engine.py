@@ -47,6 +47,14 @@ def test_hand_written_gradients_equal_autograd(monkeypatch: pytest.MonkeyPatch, 
         np.testing.assert_allclose(g.double().numpy(), w, rtol=1e-4, atol=1e-6, err_msg=name)
 
 
+def test_an_environment_switch_forces_the_public_torch_mm_path(monkeypatch):
+    monkeypatch.setenv(net_engine.TORCH_MM_ENV, "1")
+    assert net_engine._onednn_linear() is None
+    monkeypatch.setenv(net_engine.TORCH_MM_ENV, "0")
+    if torch.backends.mkldnn.is_available() and net_engine._LINEAR is not None:
+        assert net_engine._onednn_linear() is not None
+
+
 @pytest.mark.parametrize("batch_size", [None, 64])
 def test_snapshots_between_updates_change_nothing(batch_size: int | None) -> None:
     """A snapshot's gradient pass is reused by the next update: same numbers either way."""
