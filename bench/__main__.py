@@ -15,7 +15,7 @@ from __future__ import annotations
 
 # Before numpy's import (the reference loads torch, torch loads numpy): OpenBLAS reads its
 # thread count once, when it loads, and every benchmark runs with the app's settings.
-from gui.launcher import use_engine_threads
+from core.runtime import use_engine_threads
 
 use_engine_threads()
 
