@@ -40,10 +40,9 @@ TORCH_MM_ENV = "FNLAB_TORCH_MM"
 
 def _onednn_linear() -> Any:
     """oneDNN's a @ w.T (+ bias), the kernel torch's compiled CPU code calls, or None where
-    this torch build lacks it. On this machine's AMD CPU it runs the lecture's matrix
-    products (1,400 x 100 x 100) in about half the time of `torch.mm` (MKL), and gives the
-    same float32 numbers for the forward pass. `FNLAB_TORCH_MM=1` declines it (a torch
-    whose private kernel misbehaves)."""
+    this torch build lacks it. It gives the same float32 numbers as autograd's forward
+    pass (and fuses the ReLU); `core.net_kernels` says which products it runs.
+    `FNLAB_TORCH_MM=1` declines it (a torch whose private kernel misbehaves)."""
     if os.environ.get(TORCH_MM_ENV, "") not in ("", "0"):
         return None
     op = getattr(getattr(torch.ops, "mkldnn", None), "_linear_pointwise", None)
