@@ -3,7 +3,8 @@
 The baseline is what a course notebook writes: `nn.Sequential` + `torch.optim`, the full
 batch as float32 tensors built once, `zero_grad / loss / backward / step` per update. Both
 sides take the same number of updates with the same optimizer, learning rate and loss on
-the same data; the ratio is our updates per second over the baseline's.
+the same data; the ratio is our updates per second over the baseline's, both timed in
+this thread's CPU time (`timed`), repeats interleaved.
 
 Both sides run with the thread settings the product uses (`core.runtime.THREADS`, set by
 the `fnlab` script and the app before numpy loads): one OpenBLAS / OpenMP thread and
@@ -120,9 +121,13 @@ def update_flops(case: Case, samples: int) -> float:
 
 
 def timed(run: Callable[[int], None], n: int) -> float:
-    t0 = time.perf_counter()
+    """CPU seconds of this thread for run(n): both sides run in this thread with one torch
+    / BLAS thread, so on a quiet machine this is their wall time, and on a shared one it
+    leaves out the time other processes had the core (which the wall clock would charge to
+    whichever side was running)."""
+    t0 = time.thread_time()
     run(n)
-    return time.perf_counter() - t0
+    return time.thread_time() - t0
 
 
 def calibrate(run: Callable[[int], None], min_seconds: float = 0.05) -> float:

@@ -9,8 +9,11 @@ little without the machine beside them. Two numbers describe what our figures de
   (the arithmetic a network update is made of; the networks' bench reports its updates'
   FLOPs per second against this peak).
 
-Both are best-of a few repeats: on a busy machine the fastest repeat is the least
-disturbed one, which is what a peak means.
+Both are timed in the CPU time of the thread that runs them (one thread each: the loop,
+and torch.mm with torch's thread count set to 1), best of a few repeats: on a shared
+machine the wall clock also counts the time other processes had the core, and a 30 ms
+product is almost never left alone that long on a busy one. On a quiet machine the two
+clocks agree.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 class Reference:
     """The machine and the moment: what a figure measured in this run must be read with."""
 
-    python_loop_s: float          # 10-million-step pure-Python for loop, best of repeats
-    sgemm_gflops: float           # torch.mm 1024^3 float32 on one thread, best of repeats
+    python_loop_s: float          # 10-million-step pure-Python for loop, best of repeats (CPU)
+    sgemm_gflops: float           # torch.mm 1024^3 float32 on one thread, best (CPU time)
     sgemm_median_gflops: float
     load: tuple[float, float, float]
     cores: int
@@ -63,11 +66,11 @@ def python_loop_seconds(steps: int = LOOP_STEPS, repeat: int = 3) -> float:
     """Best time of a pure-Python loop adding `steps` integers."""
     best = float("inf")
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         total = 0
         for i in range(steps):
             total += i
-        best = min(best, time.perf_counter() - t0)
+        best = min(best, time.thread_time() - t0)
     return best
 
 
@@ -87,9 +90,9 @@ def sgemm_gflops(n: int = GEMM_N, repeat: int = 12) -> tuple[float, float]:
         torch.mm(a, b, out=out)
         rates = []
         for _ in range(repeat):
-            t0 = time.perf_counter()
+            t0 = time.thread_time()
             torch.mm(a, b, out=out)
-            rates.append(2.0 * n**3 / (time.perf_counter() - t0) / 1e9)
+            rates.append(2.0 * n**3 / max(time.thread_time() - t0, 1e-9) / 1e9)
     finally:
         torch.set_num_threads(before)
     return max(rates), statistics.median(rates)
