@@ -64,8 +64,18 @@ def keep_freed_memory() -> bool:
         bool(mallopt(M_TRIM_THRESHOLD, KEEP_FREED_BYTES))
 
 
+# How long a thread in Python keeps the GIL once another thread asks for it (Python's
+# default: 5 ms). The GUI thread and the training thread both run Python between their
+# compiled calls (a frame's paint callbacks; a chunk's bookkeeping and snapshot), and each
+# time one wants the GIL back while the other is in Python it waits up to this long: at
+# 5 ms, a few such waits a frame make a 20 ms frame, and a few a chunk cost training.
+SWITCH_INTERVAL = 0.001
+
+
 def tune_training_thread() -> None:
-    """What the thread that trains sets first: torch's thread count and the memory setting."""
+    """What the thread that trains sets first: torch's thread count, the memory setting,
+    and (the process now has two busy Python threads) the GIL's switch interval."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
     try:
         import torch
 
