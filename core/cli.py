@@ -1,4 +1,4 @@
-"""`fnlab train`, `fnlab table`, `fnlab datasets`: the engine from the command line.
+"""`fnlab train | table | sweep | race | landscape | datasets`: the engine from the shell.
 
 Every failure a user can cause (bad flag value, bad CSV, bad config) ends with one line on
 stderr and exit code 2, never a traceback. JSON output is a stable interface.
@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from core.config import LOSSES, MODELS, OPTIMIZERS, ConfigError, RunConfig, one_line
+from core.sweep import SweepError
+from core.sweep_grid import CONFIRM_CELLS, VARY_FIELDS, GridError
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 
 
 class CliError(Exception):
@@ -48,7 +51,7 @@ SHAPE_DEFAULTS = {"days": 1, "model": "linear", "units": 3, "layers": 1}
 
 
 def _run_flags(p: argparse.ArgumentParser, shape_defaults: bool = True,
-               one_optimizer: bool = True) -> None:
+               one_optimizer: bool = True, one_seed: bool = True) -> None:
     """The flags that set one run (`fnlab train`'s; `fnlab landscape` shares them, and
     `fnlab race`, whose racers each take their own optimizer and learning rate)."""
     d = SHAPE_DEFAULTS if shape_defaults else dict.fromkeys(SHAPE_DEFAULTS)
@@ -65,7 +68,8 @@ def _run_flags(p: argparse.ArgumentParser, shape_defaults: bool = True,
     lim = p.add_mutually_exclusive_group()
     lim.add_argument("--epochs", type=int, help="stop after this many epochs")
     lim.add_argument("--updates", type=int, help="stop after this many updates")
-    p.add_argument("--seed", type=int, default=0)
+    if one_seed:
+        p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", type=_init_pair, help="start at w,b (linear; training unit)")
 
 
@@ -84,6 +88,12 @@ def _number_list(text: str) -> list[float]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"takes numbers separated by commas, got {text!r}"
                                          ) from None
+
+
+def _scheduler_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                   help="an existing Dask scheduler (default: one worker process per core "
+                        "on this machine)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,6 +135,26 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one momentum per optimizer (momentum, nesterov; default 0.9)")
     r.add_argument("--json", action="store_true", help="print a JSON list, one per racer")
 
+    sw = sub.add_parser(
+        "sweep", help="train a grid of settings x seeds on Dask and compare the cells",
+        description="Every cell x seed is a full `fnlab train` run; the train flags set "
+                    "what the cells share. Cells run in parallel: one worker process per "
+                    "core, or on an existing Dask cluster (--scheduler). A cell's losses are "
+                    "means over its seeds that did not diverge, a spread their standard "
+                    "deviation.")
+    _run_flags(sw, one_seed=False)
+    sw.add_argument("--vary", action="append", default=[], metavar="NAME=VALUES",
+                    help=f"a varied setting ({', '.join(VARY_FIELDS)}): a list "
+                         "(batch=8,32,full) or a range (lr=1e-4:1e-1:log:9, "
+                         "units=10:100:lin:4); repeat for a grid")
+    sw.add_argument("--seeds", default="0", help="seeds per cell, e.g. 0,1,2 (default 0)")
+    sw.add_argument("--json", action="store_true", help="print a JSON list, one per cell")
+    sw.add_argument("--csv", metavar="FILE", help="also write the cells to a CSV file")
+    sw.add_argument("--yes", action="store_true",
+                    help=f"run a grid of more than {CONFIRM_CELLS} cells")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    _scheduler_flag(sw)
+
     tb = sub.add_parser("table", help="reproduce the lecture's three tables")
     _data_flags(tb)
     tb.add_argument("--loss", choices=LOSSES, default="mae")
@@ -135,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     tb.add_argument("--csv", metavar="FILE", help="also write the rows to a CSV file")
     tb.add_argument("--markdown", action="store_true", help="print Markdown tables")
     tb.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    _scheduler_flag(tb)
 
     d = sub.add_parser("datasets", help="list the built-in datasets")
     d.add_argument("--json", action="store_true")
@@ -151,14 +182,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     try:
-        return {"train": cmd_train, "race": cmd_race, "table": cmd_table,
+        return {"train": cmd_train, "race": cmd_race, "table": cmd_table, "sweep": cmd_sweep,
                 "datasets": cmd_datasets, "landscape": cmd_landscape}[args.command](args)
-    except (CliError, ConfigError, ValueError, OSError) as exc:
+    except (CliError, ConfigError, SweepError, GridError, ValueError, OSError) as exc:
         print(f"fnlab {args.command}: {one_line(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"fnlab {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 
@@ -168,20 +199,28 @@ def _load_data(name: str, column: str | None, split: str | None, days: int) -> A
     return window(load_series(name, column), days, split)
 
 
-def _run_config(args: argparse.Namespace, **override: Any) -> RunConfig:
-    """The RunConfig the run flags describe (unset shape flags take their defaults)."""
-    from core.experiments import default_config
-
+def _run_fields(args: argparse.Namespace, **override: Any) -> dict[str, Any]:
+    """The `default_config` keywords the run flags give (unset shape flags take their
+    defaults); `fnlab sweep`'s cells share these."""
     fields = dict(
         dataset=args.data, column=args.column, split=args.split, days=args.days,
         model=args.model, units=args.units, layers=args.layers, loss=args.loss,
         optimizer=args.optimizer, batch_size=args.batch_size, lr=args.lr,
-        limit_updates=args.updates, limit_epochs=args.epochs, seed=args.seed, init=args.init)
+        limit_updates=args.updates, limit_epochs=args.epochs, init=args.init)
+    if hasattr(args, "seed"):
+        fields["seed"] = args.seed
     fields.update(override)
     for key, default in SHAPE_DEFAULTS.items():
         if fields[key] is None:
             fields[key] = default
-    return default_config(**fields)
+    return fields
+
+
+def _run_config(args: argparse.Namespace, **override: Any) -> RunConfig:
+    """The RunConfig the run flags describe (unset shape flags take their defaults)."""
+    from core.experiments import default_config
+
+    return default_config(**_run_fields(args, **override))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -353,19 +392,12 @@ def cmd_race(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from core.data import load_series, window
+    from core.data import load_series
     from core.experiments import lecture_tables, run_tables, total_updates
     from core.results import format_loss
 
     series = load_series(args.data, args.column)
     exps = lecture_tables(args.data, args.split, args.loss, args.seed, args.net_updates)
-    cache: dict[int, Any] = {}
-
-    def data_for(cfg: RunConfig) -> Any:
-        if cfg.days not in cache:
-            cache[cfg.days] = window(series, cfg.days, cfg.split)
-        return cache[cfg.days]
-
     bar = None
     if not args.no_progress:
         from tqdm import tqdm
@@ -373,15 +405,19 @@ def cmd_table(args: argparse.Namespace) -> int:
         bar = tqdm(total=total_updates(exps), unit="upd", file=sys.stderr, leave=False,
                    desc="fnlab table", dynamic_ncols=True)
     try:
-        rows = run_tables(exps, data_for, bar.update if bar is not None else None)
+        rows, cancelled = run_tables(
+            exps, series, (lambda r: bar.update(r["updates"])) if bar is not None else None,
+            scheduler=args.scheduler)
     finally:
         if bar is not None:
             bar.close()
+    if not rows:
+        raise KeyboardInterrupt if cancelled else CliError("no rows")
     if args.csv:
         _write_csv(Path(args.csv), rows)
     if args.json:
         print(json.dumps(rows))
-        return 0
+        return _finished(args.command, cancelled)
     scale, suffix = rows[0]["scale"], rows[0]["suffix"]
 
     def f(v: float | None) -> str:
@@ -410,14 +446,93 @@ def cmd_table(args: argparse.Namespace) -> int:
                       f"{cells[4]:>9}{cells[5]:>9}")
     total = sum({r["label"]: r["seconds"] for r in rows}.values())
     print(f"\ntotal training time {total:.1f} s")
-    return 0
+    return _finished(args.command, cancelled)
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+def _finished(command: str, cancelled: bool) -> int:
+    """Exit code 0, or 130 after Ctrl-C with a line saying the output is what finished."""
+    if not cancelled:
+        return 0
+    print(f"fnlab {command}: interrupted; printed what finished", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+TABLE_COLUMNS = ["table", "label", "model", "days", "units", "layers", "train_loss",
+                 "unseen_loss", "lecture_train", "lecture_unseen", "updates", "epochs",
+                 "seconds", "diverged"]
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from core.data import load_series
+    from core.sweep_grid import Grid, parse_seeds, parse_vary, run_grid
+
+    vary = [parse_vary(v) for v in args.vary]
+    grid = Grid.build(_run_fields(args), vary, parse_seeds(args.seeds), confirmed=args.yes)
+    series = load_series(args.data, args.column)
+    # A window that cannot be cut (too few days for a split) is one line before any work.
+    from core.data import window
+
+    for days in {c.configs[0].days for c in grid.cells}:
+        window(series, days, args.split)
+    bar = None
+    if not args.no_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=grid.runs, unit="run", file=sys.stderr, leave=False,
+                   desc="fnlab sweep", dynamic_ncols=True)
+    try:
+        result = run_grid(grid, series, on_run=bar.update if bar is not None else None,
+                          scheduler=args.scheduler)
+    finally:
+        if bar is not None:
+            bar.close()
+    cells = result.cells
+    if args.csv:
+        names = [n for n, _ in grid.vary]
+        flat = [{**c["settings"], **{k: v for k, v in c.items() if k != "settings"},
+                 "seeds": " ".join(map(str, c["seeds"]))} for c in cells]
+        _write_csv(Path(args.csv), flat, [*names, *SWEEP_KEYS[1:]])
+    if args.json:
+        print(json.dumps(cells))
+        return _finished(args.command, result.cancelled)
+    _print_sweep(grid, cells, load_series(args.data, args.column).name, result.seconds)
+    return _finished(args.command, result.cancelled)
+
+
+SWEEP_KEYS = ["settings", "train_loss", "unseen_loss", "train_spread", "unseen_spread",
+              "seeds", "diverged", "updates", "seconds"]
+
+
+def _print_sweep(grid: Any, cells: list[dict[str, Any]], name: str, seconds: float) -> None:
+    """One line per cell: its settings, losses +- spread, diverged seeds; best unseen
+    marked."""
+    names = [n for n, _ in grid.vary]
+    ok = [c for c in cells if c["unseen_loss"] is not None]
+    best = min(ok, key=lambda c: c["unseen_loss"]) if ok else None
+    print(f"{name}: {len(cells)} of {len(grid.cells)} cells x {len(grid.seeds)} seed(s)")
+    head = "".join(f"{n:>10}" for n in names)
+    print(f"{head}{'training':>20}{'unseen':>20}{'diverged':>10}{'updates':>9}")
+
+    def f(v: float | None, s: float | None) -> str:
+        return "-" if v is None else f"{v:.4g} ± {s:.2g}"
+
+    for c in cells:
+        vals = "".join(f"{_short(c['settings'][n]):>10}" for n in names)
+        mark = "  *best" if c is best else ""
+        print(f"{vals}{f(c['train_loss'], c['train_spread']):>20}"
+              f"{f(c['unseen_loss'], c['unseen_spread']):>20}"
+              f"{c['diverged']:>7}/{len(c['seeds']):<2}{c['updates']:>9,}{mark}")
+    print(f"\n{seconds:.1f} s")
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]], cols: list[str] | None = None) -> None:
     import csv
 
-    cols = ["table", "label", "model", "days", "units", "layers", "train_loss", "unseen_loss",
-            "lecture_train", "lecture_unseen", "updates", "epochs", "seconds", "diverged"]
+    cols = cols or TABLE_COLUMNS
     try:
         with path.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.writer(fh)

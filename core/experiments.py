@@ -110,20 +110,55 @@ def describe(trainer: Any, seconds: float) -> dict[str, Any]:
     }
 
 
-def run_tables(experiments: list[Experiment], data_for: Callable[[RunConfig], Any],
-               on_update: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
-    """Run each distinct config once; one row per experiment, in order."""
-    done: dict[str, dict[str, Any]] = {}
+def train_task(config: RunConfig, series: Any) -> dict[str, Any]:
+    """One run where it is sent (a Dask worker): window `series` for it, train, describe.
+
+    Top-level and picklable; the series goes to the cluster once and each worker cuts its
+    own window (a few milliseconds) instead of receiving every run's samples."""
+    from core.data import window
+
+    return train_result(config, window(series, config.days, config.split))
+
+
+def run_cost(config: RunConfig) -> float:
+    """A rough relative cost of a run, so the longest runs start first (measured on 2
+    cores: a layer costs about as much as 5,000 more weights in a network's update, a
+    linear update about as much as a network's 1/30 of that)."""
+    updates = config.limit_updates or 1000
+    if config.is_linear:
+        return updates * config.days / 30.0
+    weights = config.days * config.units + config.units**2 * (config.layers - 1)
+    return updates * (weights + 5000.0 * config.layers)
+
+
+def run_tables(experiments: list[Experiment], series: Any,
+               on_run: Callable[[dict[str, Any]], None] | None = None,
+               scheduler: str | None = None, workers: int | None = None
+               ) -> tuple[list[dict[str, Any]], bool]:
+    """Run each distinct config once, in parallel on Dask (`core.sweep`); one row per
+    experiment, in order. Returns (rows, cancelled): on Ctrl-C, the rows that finished."""
+    from core.sweep import run_map
+
+    configs = list({e.config.to_json(): e.config for e in experiments}.values())
+
+    def done(_i: int, result: dict[str, Any]) -> None:
+        if on_run is not None:
+            on_run(result)
+
+    outcome = run_map(train_task, configs, shared=[series], on_result=done,
+                      priorities=[run_cost(c) for c in configs], scheduler=scheduler,
+                      workers=workers)
+    results = {configs[i].to_json(): r for i, r in outcome.results.items()}
     rows = []
     for exp in experiments:
-        key = exp.config.to_json()
-        if key not in done:
-            done[key] = train_result(exp.config, data_for(exp.config), on_update)
         cfg = exp.config
-        rows.append({**done[key], "table": exp.table, "label": exp.label, "days": cfg.days,
+        result = results.get(cfg.to_json())
+        if result is None:
+            continue
+        rows.append({**result, "table": exp.table, "label": exp.label, "days": cfg.days,
                      "model": cfg.model, "units": 0 if cfg.model == "linear" else cfg.units,
                      "layers": 0 if cfg.model == "linear" else cfg.layers})
-    return rows
+    return rows, outcome.cancelled
 
 
 def total_updates(experiments: list[Experiment]) -> int:

@@ -74,7 +74,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="fnlab", description="Function Lab: the desktop app. Headless "
-                "commands: fnlab train | table | datasets.")
+                "commands: fnlab train | table | sweep | race | landscape | datasets.")
     p.add_argument("--preset", help="a preset name (resources/presets/NAME.json) or a path")
     p.add_argument("--screenshot", metavar="FILE.png",
                    help="render offscreen, train, save the window to FILE.png and exit")

@@ -16,7 +16,7 @@ from core.runtime import keep_freed_memory, use_engine_threads
 # probe (gui.app, FNLAB_STARTUP_PROBE) counts from here.
 STARTED = time.perf_counter()
 
-HEADLESS = {"train", "race", "table", "datasets", "landscape"}
+HEADLESS = {"train", "race", "table", "sweep", "datasets", "landscape"}
 
 
 def main(argv: list[str] | None = None) -> int:
