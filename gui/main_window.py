@@ -203,6 +203,12 @@ class MainWindow(QMainWindow):
 
         self._build_banner()
         self.views = create_views(self._theme)
+        # The views others drive (lecture mode, sessions), typed; all are also in `views`.
+        v = self.views
+        self.surface_view: SurfaceView = v["surface"]  # type: ignore[assignment]
+        self.series_view: SeriesView = v["series"]  # type: ignore[assignment]
+        self.loss_view: LossView = v["loss"]  # type: ignore[assignment]
+        self.table_view: LossTableView = v["table"]  # type: ignore[assignment]
         self.panel = ControlPanel(self._config, builtin_datasets())
         self._build_docks()
         self._build_menus()
@@ -446,23 +452,6 @@ class MainWindow(QMainWindow):
     @property
     def playing(self) -> bool:
         return self._playing
-
-    # ---- the views others drive (lecture mode, sessions), typed --------------------------
-    @property
-    def surface_view(self) -> SurfaceView:
-        return self.views["surface"]  # type: ignore[return-value]
-
-    @property
-    def series_view(self) -> SeriesView:
-        return self.views["series"]  # type: ignore[return-value]
-
-    @property
-    def loss_view(self) -> LossView:
-        return self.views["loss"]  # type: ignore[return-value]
-
-    @property
-    def table_view(self) -> LossTableView:
-        return self.views["table"]  # type: ignore[return-value]
 
     @property
     def closed(self) -> bool:
