@@ -1,3 +1,4 @@
+# Over 450 lines: every subcommand's flags and body; one parser keeps flags alike.
 """`fnlab train | table | sweep | race | landscape | datasets`: the engine from the shell.
 
 Every failure a user can cause (bad flag value, bad CSV, bad config) ends with one line on

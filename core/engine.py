@@ -1,3 +1,4 @@
+# Over 450 lines: one class, the Trainer, whose parts share one run's state.
 """The Trainer: one run's updates, live setting changes, bounded history and snapshots.
 
 The numbers are computed by `core.linear_engine.LinearCore` (numpy, no autograd) or

@@ -1,6 +1,7 @@
+# Over 450 lines: one subject, planes through all parameters, sharing one normalization.
 """Loss landscapes of the app's networks, the way the research draws them (Li et al. 2018).
 
-A named-parameter slice (core.surface) varies two scalars out of thousands; the research
+A named-parameter slice (core.slices) varies two scalars out of thousands; the research
 instead moves *all* parameters along two directions d1, d2 and draws
 L(theta* + a1 d1 + a2 d2) around the trained parameters theta*. Three kinds of plane:
 

@@ -1,3 +1,4 @@
+# Over 450 lines: the glue: docks, menus, worker signals, frame timer, each short.
 """The main window: control panel, five rearrangeable views, banner, status line, menus.
 
 The window is glue. The panel makes configs, the worker trains, the views draw. Snapshots

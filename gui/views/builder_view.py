@@ -1,3 +1,4 @@
+# Over 450 lines: one view; plot, pieces, corners and Fit share the model.
 """The curve builder: "red curve = constant + sum of pieces", seen rather than told.
 
 A piecewise-linear target (corners draggable) and a model made of a constant plus pieces

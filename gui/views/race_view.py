@@ -1,3 +1,4 @@
+# Over 450 lines: one view; racers, timeline, step panel share the race shown.
 """The optimizer race: 2-6 optimizers from one start on the lecture's exact 1-day surface.
 
 Why a view of its own: the race shows *why* optimizers behave differently (GD crawls

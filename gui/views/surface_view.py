@@ -1,3 +1,4 @@
+# Over 450 lines: one plot in three modes sharing path, star, arrow, pickers.
 """The error surface: where gradient descent walks, and the step it is about to take.
 
 For the lecture's 1-day linear model the exact loss L(w, b) is drawn as a heat map with
