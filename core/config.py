@@ -37,6 +37,27 @@ def updates_per_epoch(n: int, batch_size: int | None) -> int:
     return -(-n // batch_size)
 
 
+def saved_epoch(state: dict[str, Any], n: int, batch_size: int | None
+                ) -> tuple[int, Any]:
+    """A saved run's place in its epoch, checked against this run's N samples and batch
+    size: (position, the epoch's sample order or None for the full batch). ValueError
+    when it does not fit (a session from other settings)."""
+    import numpy as np
+
+    batch = state["batch_size"]
+    if (None if batch is None else int(batch)) != batch_size:
+        raise ValueError(f"the saved batch size {batch} is not this run's {batch_size}")
+    pos = int(state["pos"])
+    if not 0 <= pos < updates_per_epoch(n, batch_size):
+        raise ValueError(f"the saved batch position {pos} is outside the epoch")
+    if batch_size is None:
+        return pos, None
+    perm = np.asarray(state["perm"], dtype=np.int64)
+    if perm.shape != (n,) or not np.array_equal(np.sort(perm), np.arange(n)):
+        raise ValueError("the saved epoch order is not a permutation of the samples")
+    return pos, perm
+
+
 class ConfigError(ValueError):
     """A setting that makes no sense; the message is one line meant for the user."""
 

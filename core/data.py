@@ -39,9 +39,16 @@ class Series:
     default_split: np.datetime64 | None = None   # last training day
     synthetic: bool = False
     notes: list[str] = field(default_factory=list)
+    file: str = ""                     # an imported CSV's file name, as the user gave it
 
     def __len__(self) -> int:
         return len(self.values)
+
+    @property
+    def where(self) -> str:
+        """How a message names this series: the imported file ("too_short.csv", the file
+        the user chose, not "too_short") or the built-in's name."""
+        return self.file or self.name
 
 
 @dataclass(frozen=True)
@@ -147,7 +154,8 @@ def read_csv(path: str | Path, column: str | None = None, date_column: str | Non
     p = Path(path)
     unit = "" if parsed.column.startswith("column ") else parsed.column
     return Series(dates=parsed.dates, values=parsed.values, name=p.stem, unit=unit,
-                  source=str(p), default_split=None, synthetic=False, notes=parsed.notes)
+                  source=str(p), default_split=None, synthetic=False, notes=parsed.notes,
+                  file=p.name)
 
 
 def load_series(name_or_path: str | Path, column: str | None = None) -> Series:
@@ -226,14 +234,14 @@ def _parse_split(series: Series, split: str | np.datetime64 | None) -> np.dateti
         return np.datetime64(split, "D") if not isinstance(split, str) else \
             np.datetime64(split.strip(), "D")
     except ValueError:
-        raise DataError(f"{series.name}: split '{split}' is not a date "
+        raise DataError(f"{series.where}: split '{split}' is not a date "
                         f"(write the last training day as yyyy-mm-dd)") from None
 
 
 def window(series: Series, days: int, split: str | np.datetime64 | None = None) -> Windowed:
     """Samples (x_1..x_days -> that day) split into training (label <= split) and unseen."""
     if not 1 <= int(days) <= 365:
-        raise DataError(f"{series.name}: days must be between 1 and 365, got {days}")
+        raise DataError(f"{series.where}: days must be between 1 and 365, got {days}")
     days = int(days)
     cut = _parse_split(series, split)
     n = len(series)
@@ -244,7 +252,7 @@ def window(series: Series, days: int, split: str | np.datetime64 | None = None) 
     if n_train < MIN_TRAIN_SAMPLES:
         first = str(series.dates[days]) if n > days else "none"
         raise DataError(
-            f"{series.name}: too few days for a {days}-day window with training up to {cut}: "
+            f"{series.where}: too few days for a {days}-day window with training up to {cut}: "
             f"{n} days give {n_train} training sample{'s' if n_train != 1 else ''} "
             f"(first label {first}); need at least {MIN_TRAIN_SAMPLES}")
     scale, suffix = scale_for(series.values[series.dates <= cut])

@@ -9,6 +9,7 @@ memory stays flat however long a run goes) and publishing `Snapshot` copies.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import time
@@ -30,7 +31,7 @@ from core.models import (
 )
 from core.snapshot import Snapshot
 
-__all__ = ["Trainer", "default_settings"]
+__all__ = ["Trainer", "data_digest", "default_settings"]
 
 MAX_POINTS = 2000      # history and path hold at most this many points, then halve
 CHECK_EVERY = 64       # updates between divergence checks in a long network run
@@ -44,6 +45,19 @@ CURVE_POINTS = 200
 RUNAWAY = 1e4
 
 _run_ids = itertools.count(1)
+STATE_VERSION = 1      # of `Trainer.export_state`'s layout
+
+
+def data_digest(data: Any) -> str:
+    """A fingerprint of a run's windowed data (its training and unseen samples and scale):
+    a saved run is continued only on the very numbers it was trained on."""
+    h = hashlib.sha256()
+    for name in ("x_train", "y_train", "x_unseen", "y_unseen"):
+        arr = np.ascontiguousarray(getattr(data, name), dtype=np.float64)
+        h.update(str(arr.shape).encode())
+        h.update(arr.tobytes())
+    h.update(repr(float(getattr(data, "scale", 1.0))).encode())
+    return h.hexdigest()
 
 
 class _Thinned:
@@ -477,6 +491,63 @@ class Trainer:
         self._core.opt.reset()
         self._core.set_batch_size(self._config.batch_size)
         self._reset_counters()
+
+    # -- sessions --------------------------------------------------------------------------
+    def export_state(self) -> dict[str, Any]:
+        """The run as it stands, as plain data and numpy copies (core.session stores it):
+        settings, the model's parameters and optimizer state, the shuffling, the update
+        count, the loss history, the path and the limits' state. `Trainer.from_state`
+        continues it exactly: its next update is the one this trainer would take."""
+        return {"version": STATE_VERSION, "config": self._config.to_dict(),
+                "data": data_digest(self._data), "core": self._core.export_state(),
+                "update": self._update, "epoch_base": self._epoch_base,
+                "update_base": self._update_base, "chunk_base": self._chunk_base,
+                "seconds": self._seconds, "done": self._done, "diverged": self._diverged,
+                "stop_reason": self._stop_reason,
+                "hist": np.array(self._hist.points, dtype=np.float64).reshape(-1, 3),
+                "hist_every": self._hist.every,
+                "path": np.array(self._path.points, dtype=np.float64).reshape(-1, 2),
+                "path_every": self._path.every, "ref": dict(self._ref),
+                "track": list(self._track)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], data: Any = None) -> Trainer:
+        """A trainer that continues the run `export_state` saved. `data` (optional) is the
+        run's windowed data if already loaded; either way it must be the data the run was
+        saved with. ValueError (or ConfigError) says what does not fit."""
+        version = state.get("version")
+        if version != STATE_VERSION:
+            raise ValueError(f"training state version {version!r}; this Function Lab reads "
+                             f"{STATE_VERSION}")
+        trainer = cls(RunConfig.from_dict(state["config"]), data)
+        if data_digest(trainer.data) != state["data"]:
+            raise ValueError(f"the data of {trainer.config.dataset} changed since the "
+                             "training was saved")
+        trainer._import(state)
+        return trainer
+
+    def _import(self, state: dict[str, Any]) -> None:
+        hist = np.asarray(state["hist"], dtype=np.float64).reshape(-1, 3)
+        path = np.asarray(state["path"], dtype=np.float64).reshape(-1, 2)
+        update = int(state["update"])
+        ref = {str(k): float(v) for k, v in dict(state["ref"]).items()}
+        if update < 0 or set(ref) != set(self._ref):
+            raise ValueError("the saved update count or reference losses make no sense")
+        self.track = (str(state["track"][0]), str(state["track"][1]))
+        self._core.import_state(state["core"])
+        self._update = update
+        self._epoch_base = float(state["epoch_base"])
+        self._update_base = int(state["update_base"])
+        self._chunk_base = int(state["chunk_base"])
+        self._seconds = float(state["seconds"])
+        self._done, self._diverged = bool(state["done"]), bool(state["diverged"])
+        reason = state["stop_reason"]
+        self._stop_reason = None if reason is None else str(reason)
+        self._hist = _Thinned(int(state["hist_every"]))
+        self._hist.points = [(int(u), float(a), float(b)) for u, a, b in hist.tolist()]
+        self._path = _Thinned(int(state["path_every"]))
+        self._path.points = [(float(a), float(b)) for a, b in path.tolist()]
+        self._ref = ref
 
     # -- publishing ------------------------------------------------------------------------
     def snapshot(self, extras: bool = True) -> Snapshot:

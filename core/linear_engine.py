@@ -14,10 +14,12 @@ The last component of the gradient (the "-y" column) is masked to 0, so theta's 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from core import linear_kernels as kernels
-from core.config import updates_per_epoch
+from core.config import saved_epoch, updates_per_epoch
 from core.models import get_scalar, parse_scalar
 from core.optimizers import NumpyOptimizer
 
@@ -87,7 +89,8 @@ class LinearCore:
             self._reshuffle()
 
     def _reshuffle(self) -> None:
-        np.take(self.z, self.rng.permutation(self.n), axis=0, out=self.shuffled)
+        self.perm = self.rng.permutation(self.n)   # kept: a session restores the epoch
+        np.take(self.z, self.perm, axis=0, out=self.shuffled)
         self.pos = 0
 
     def set_params(self, w: np.ndarray, b: float) -> None:
@@ -260,6 +263,54 @@ class LinearCore:
             key, i = parse_scalar(name)
             cols.append(i[0] if key == "w" else self.d)
         return cols[0], cols[1]
+
+    # -- sessions -------------------------------------------------------------------------
+    def export_state(self) -> dict[str, Any]:
+        """Everything the next updates depend on (copies): the parameters, the optimizer,
+        the shuffling generator and the epoch's order, and the full-batch MAE kernel's
+        residuals, signs and gradient sum (kept up to date incrementally, so recomputing
+        them could differ in the last bit)."""
+        state: dict[str, Any] = {
+            "theta": self.theta.copy(), "opt": self.opt.export_state(),
+            "rng": self.rng.bit_generator.state, "batch_size": self.batch_size,
+            "pos": self.pos, "perm": self.perm.copy() if self.batch_size else None,
+            "kernel": None}
+        if self._kernel_theta is not None:
+            state["kernel"] = {"theta": self._kernel_theta.copy(), "r": self._r.copy(),
+                               "s": self._s.copy(), "gsum": self._gsum.copy()}
+        return state
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        """The inverse of `export_state`; ValueError if it does not fit this run."""
+        theta = _fitting(state["theta"], self.theta, "parameters")
+        if theta[-1] != 1.0:
+            raise ValueError("the saved parameters lack the constant 1 at their end")
+        kernel = state["kernel"]
+        if kernel is not None:
+            kernel = {"theta": _fitting(kernel["theta"], self.theta, "kernel parameters"),
+                      "r": _fitting(kernel["r"], self._r, "residuals"),
+                      "s": _fitting(kernel["s"], self._s, "signs"),
+                      "gsum": _fitting(kernel["gsum"], self._gsum, "gradient sum")}
+        pos, perm = saved_epoch(state, self.n, self.batch_size)
+        self.opt.import_state(state["opt"])
+        self.rng.bit_generator.state = state["rng"]
+        self.set_params(theta[: self.d], float(theta[self.d]))
+        if perm is not None:
+            self.perm = perm
+            np.take(self.z, perm, axis=0, out=self.shuffled)
+        self.pos = pos
+        if kernel is not None:
+            self._r[:], self._s[:], self._gsum[:] = kernel["r"], kernel["s"], kernel["gsum"]
+            self._th_work[:] = kernel["theta"]
+            self._kernel_theta = kernel["theta"]
+
+
+def _fitting(value: Any, like: np.ndarray, what: str) -> np.ndarray:
+    """`value` as an array of `like`'s dtype and shape; ValueError naming `what` if not."""
+    arr = np.asarray(value)
+    if arr.shape != like.shape:
+        raise ValueError(f"saved {what} of shape {arr.shape}, expected {like.shape}")
+    return arr.astype(like.dtype, copy=True)
 
 
 def _augment(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.config import updates_per_epoch
+from core.config import saved_epoch, updates_per_epoch
 from core.models import parse_scalar, set_scalar
 from core.net_kernels import compiled
 from core.optimizers import KERNEL_CONSTS, TorchOptimizer
@@ -112,7 +112,7 @@ class NetCore:
             self._reshuffle()
 
     def _reshuffle(self) -> None:
-        perm = torch.randperm(self.n, generator=self.gen)
+        self.perm = perm = torch.randperm(self.n, generator=self.gen)   # a session keeps it
         self.xs = self.x.index_select(0, perm)
         self.ys = self.y.index_select(0, perm)
         self.pos = 0
@@ -157,7 +157,7 @@ class NetCore:
         done = 0
         with torch.no_grad():
             while done < n:
-                xs, ys, k = self._epochs(n - done)
+                xs, ys, perms, k = self._epochs(n - done)
                 did, loss, epoch, pos = self._train(
                     self._pt, buf, sq, xs, ys, self.pos, self.batch_size or 0, k,
                     self.model, self.loss, lin, opt.kind, opt.lr, opt.momentum, opt.t,
@@ -169,24 +169,27 @@ class NetCore:
                 self.last_loss = loss
                 if self.batch_size is not None:
                     self.xs, self.ys, self.pos = xs[epoch], ys[epoch], pos
+                    self.perm = perms[epoch]
                 if did < k:
                     break
         return done
 
-    def _epochs(self, n: int) -> tuple[list[Any], list[Any], int]:
+    def _epochs(self, n: int) -> tuple[list[Any], list[Any], list[Any], int]:
         """The data for up to n updates from here: the current epoch's copy and as many
-        newly shuffled ones as the updates reach (at most MAX_EPOCHS_A_CALL), and how many
-        updates they cover. The shuffles are drawn in the order updates reach them."""
+        newly shuffled ones as the updates reach (at most MAX_EPOCHS_A_CALL), their orders
+        (a session keeps the current one) and how many updates they cover. The shuffles are
+        drawn in the order updates reach them."""
         if self.batch_size is None:
-            return [self.x], [self.y], n
+            return [self.x], [self.y], [None], n
         per = self.updates_per_epoch
         k = min(n, MAX_EPOCHS_A_CALL * per - self.pos)
-        xs, ys = [self.xs], [self.ys]
+        xs, ys, perms = [self.xs], [self.ys], [self.perm]
         for _ in range((self.pos + k) // per):
             perm = torch.randperm(self.n, generator=self.gen)
+            perms.append(perm)
             xs.append(self.x.index_select(0, perm))
             ys.append(self.y.index_select(0, perm))
-        return xs, ys, k
+        return xs, ys, perms, k
 
     def _grad_step(self, x: Any, y: Any) -> tuple[float, list[Any]]:
         """The batch loss and the gradients of every parameter (call under no_grad), by
@@ -288,3 +291,38 @@ class NetCore:
         if len(idx) != t.dim() or any(not 0 <= i < n for i, n in zip(idx, t.shape, strict=True)):
             raise ValueError(f"this model has no parameter {name!r}")
         return float(t.detach()[idx]) if idx else float(t.detach())
+
+    # -- sessions -------------------------------------------------------------------------
+    def export_state(self) -> dict[str, Any]:
+        """Everything the next updates depend on (float32 copies of the parameters, the
+        optimizer, the shuffling generator and the epoch's order)."""
+        return {"params": {k: t.detach().numpy().copy()
+                           for k, t in zip(self.names, self.tensors, strict=True)},
+                "opt": self.opt.export_state(),
+                "gen": self.gen.get_state().numpy().copy(),
+                "batch_size": self.batch_size, "pos": self.pos,
+                "perm": self.perm.numpy().copy() if self.batch_size else None,
+                "last_loss": self.last_loss}
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        """The inverse of `export_state`; ValueError if it does not fit this run."""
+        params = state["params"]
+        shapes = {k: tuple(t.shape) for k, t in zip(self.names, self.tensors, strict=True)}
+        got = {k: tuple(np.shape(v)) for k, v in params.items()}
+        if got != shapes:
+            raise ValueError(f"saved parameters {got} do not fit this network {shapes}")
+        pos, perm = saved_epoch(state, self.n, self.batch_size)
+        gen = torch.from_numpy(np.asarray(state["gen"], dtype=np.uint8).copy())
+        self.opt.import_state(state["opt"])
+        try:
+            self.gen.set_state(gen)
+        except RuntimeError as exc:
+            raise ValueError(f"the saved shuffling generator does not load ({exc})") from None
+        self.set_params(params)
+        if perm is not None:
+            self.perm = torch.from_numpy(perm)
+            self.xs = self.x.index_select(0, self.perm)
+            self.ys = self.y.index_select(0, self.perm)
+        self.pos = pos
+        self.last_loss = float(state["last_loss"])
+

@@ -177,6 +177,28 @@ class NumpyOptimizer:
             return None
         return self.buf * (1.0 - BETA1) if self.kind == "adam" else self.buf.copy()
 
+    # -- sessions -------------------------------------------------------------------------
+    def export_state(self) -> dict[str, Any]:
+        """Everything the next update depends on (copies): a restored optimizer takes
+        exactly the update this one would have taken."""
+        return {"kind": self.kind, "lr": self.lr, "momentum": self.momentum, "t": self.t,
+                "has_buf": self.buf is not None, "has_sq": self.sq is not None,
+                "ms": self._ms.copy()}
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        """The inverse of `export_state`; ValueError (nothing changed) if it does not fit."""
+        ms = np.asarray(state["ms"], dtype=np.float64)
+        if ms.shape != self._ms.shape:
+            raise ValueError(f"optimizer state of shape {ms.shape}, expected {self._ms.shape}")
+        kind, t = str(state["kind"]), int(state["t"])
+        if kind not in KINDS or t < 0:
+            raise ValueError(f"bad optimizer state ({kind!r}, t = {t})")
+        self.kind, self.t = kind, t
+        self.lr, self.momentum = float(state["lr"]), float(state["momentum"])
+        self._ms[:] = ms
+        self.buf = self._ms[0] if state["has_buf"] else None
+        self.sq = self._ms[1] if state["has_sq"] else None
+
 
 class TorchOptimizer:
     """The same optimizers' state over a list of torch tensors; the update itself is
@@ -252,3 +274,33 @@ class TorchOptimizer:
             s = (1.0 - BETA2) * g * g + BETA2 * state(self.sq, i)
             out.append(-(self.lr / c1) * m / (np.sqrt(s) / c2 + EPS))
         return out
+
+    # -- sessions -------------------------------------------------------------------------
+    def export_state(self) -> dict[str, Any]:
+        """Everything the next update depends on, as float32 numpy copies."""
+        def arrays(ts: list[Any] | None) -> list[np.ndarray] | None:
+            return None if ts is None else [t.detach().numpy().copy() for t in ts]
+
+        return {"kind": self.kind, "lr": self.lr, "momentum": self.momentum, "t": self.t,
+                "buf": arrays(self.buf), "sq": arrays(self.sq)}
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        """The inverse of `export_state`; ValueError (nothing changed) if it does not fit."""
+        import torch
+
+        shapes = [tuple(p.shape) for p in self.params]
+
+        def tensors(arrs: list[Any] | None) -> list[Any] | None:
+            if arrs is None:
+                return None
+            got = [tuple(np.shape(a)) for a in arrs]
+            if got != shapes:
+                raise ValueError(f"optimizer state of shapes {got}, expected {shapes}")
+            return [torch.tensor(np.asarray(a), dtype=torch.float32) for a in arrs]
+
+        kind, t = str(state["kind"]), int(state["t"])
+        if kind not in KINDS or t < 0:
+            raise ValueError(f"bad optimizer state ({kind!r}, t = {t})")
+        buf, sq = tensors(state["buf"]), tensors(state["sq"])
+        self.kind, self.t, self.buf, self.sq = kind, t, buf, sq
+        self.lr, self.momentum = float(state["lr"]), float(state["momentum"])

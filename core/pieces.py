@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -99,6 +100,22 @@ class PiecewiseLinear:
         xs[i] = float(np.clip(x, lo, hi)) if lo <= hi else xs[i]
         ys[i] = float(y)
         return PiecewiseLinear(xs, ys)
+
+
+def builder_from_state(state: Any) -> tuple[PiecewiseLinear, float, list[Piece]]:
+    """The curve builder's target, constant and pieces from its saved state (plain data:
+    {"target": {"xs", "ys"}, "constant", "pieces": [{"kind", "c", "b", "w"}]}); ValueError
+    for a malformed one, so a session is checked before anything changes."""
+    try:
+        target = PiecewiseLinear(state["target"]["xs"], state["target"]["ys"])
+        pieces = [Piece(str(p["kind"]), float(p["c"]), float(p["b"]), float(p["w"]))
+                  for p in state["pieces"]]
+        constant = float(state["constant"])
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a curve-builder state: {exc}") from exc
+    if not all(np.isfinite([constant] + [v for p in pieces for v in (p.c, p.b, p.w)])):
+        raise ValueError("the curve builder's numbers must be finite")
+    return target, constant, pieces
 
 
 def zigzag() -> PiecewiseLinear:

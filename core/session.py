@@ -1,11 +1,19 @@
 """A session file: what a lecturer or student would hate to lose, as one JSON document.
 
-Settings, theme, lecture step, loss-table rows, each view's zoom and the window layout.
-Writes are atomic (a temporary file in the same folder, then `os.replace`), so a crash
-mid-write leaves the previous file whole. Reads validate everything before returning, so
-a truncated, corrupt or newer-version file is refused with one line and changes nothing.
-The autosave helpers keep one such file in the settings folder with a "clean" flag that a
-normal exit sets; an unclean autosave at start means the app or the machine died.
+Settings, theme, lecture step, loss-table rows, each view's zoom, the window layout, the
+curve builder and the training itself (`core.engine.Trainer.export_state`: parameters,
+optimizer state, update count, loss history, path), so that opening it continues the run
+exactly where it was. Arrays are stored bit for bit (base64 of their bytes). Writes are
+atomic (a temporary file in the same folder, then `os.replace`), so a crash mid-write
+leaves the previous file whole. Reads validate everything before returning, so a
+truncated, corrupt or newer-version file is refused with one line and changes nothing.
+
+Autosaves: each running app owns one autosave file (`AutosaveSlot`, named by its process
+id and a random tag) and holds an exclusive lock on a lock file beside it for as long as it
+runs; the operating system drops the lock when the process ends, however it ends. An
+autosave whose lock can be taken belongs to an app that is gone (`claim_orphans`); one
+whose lock is held belongs to a running app and is never offered. A normal exit deletes
+its own autosave.
 """
 
 from __future__ import annotations
@@ -16,18 +24,31 @@ import contextlib
 import json
 import math
 import os
+import sys
 import tempfile
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+import numpy as np
 
 from core.config import ConfigError, RunConfig
 from core.results import COLUMNS
 
 FORMAT = "function-lab-session"
-VERSION = 1
-AUTOSAVE_NAME = "autosave.fnlab-session.json"
-MAX_BYTES = 64 * 1024 * 1024   # a session is kilobytes; anything huge is not one of ours
+VERSION = 2                      # 2: the training, the curve builder, the writer's pid
+AUTOSAVE_NAME = "autosave.fnlab-session.json"   # version 1's single shared autosave
+AUTOSAVE_PREFIX = "autosave-"
+AUTOSAVE_SUFFIX = ".fnlab-session.json"
+LOCK_SUFFIX = ".lock"
+# A session with a big network's training (1,000 ReLUs x 4 layers with Adam: ~50 MB of
+# base64) is large; anything bigger than this is not one of ours.
+MAX_BYTES = 512 * 1024 * 1024
+# Array dtypes a session may hold (float64 linear state, float32 network state, int64
+# epoch orders, int8 signs, uint8 generator states).
+DTYPES = ("<f8", "<f4", "<i8", "|i1", "|u1")
+ARRAY_KEY = "__ndarray__"
 
 
 class SessionError(ValueError):
@@ -45,14 +66,91 @@ class Session:
     zoom: dict[str, list[list[float]]] = field(default_factory=dict)  # key -> [[x0,x1],[y0,y1]]
     layout: str | None = None        # base64 of QMainWindow.saveState()
     clean: bool = True               # False while the app that wrote it is still running
+    training: dict[str, Any] | None = None   # Trainer.export_state() (numpy arrays inside)
+    builder: dict[str, Any] | None = None    # the curve builder's state (plain data)
+    pid: int | None = None           # the process that wrote it (autosaves)
 
     def run_config(self) -> RunConfig:
         return RunConfig.from_dict(self.config)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON document (arrays encoded, see `encode_arrays`)."""
         return {"format": FORMAT, "version": VERSION, "config": self.config,
                 "theme": self.theme, "lecture_step": self.lecture_step, "rows": self.rows,
-                "zoom": self.zoom, "layout": self.layout, "clean": self.clean}
+                "zoom": self.zoom, "layout": self.layout, "clean": self.clean,
+                "training": encode_arrays(self.training), "builder": self.builder,
+                "pid": self.pid}
+
+    def __eq__(self, other: object) -> bool:
+        """Field by field, arrays compared bit for bit (numpy's == is elementwise)."""
+        if not isinstance(other, Session):
+            return NotImplemented
+        return _same(self.__dict__, other.__dict__)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+                and a.dtype == b.dtype and a.shape == b.shape
+                and a.tobytes() == b.tobytes())
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return bool(a == b)
+
+
+# ---- arrays, bit for bit -------------------------------------------------------------------
+def encode_arrays(obj: Any) -> Any:
+    """`obj` with every numpy array (and numpy scalar) replaced by JSON-safe data: an
+    array becomes {"__ndarray__": dtype, "shape": [...], "data": base64 of its
+    little-endian bytes}, so float64 parameters come back to the last bit."""
+    if isinstance(obj, np.ndarray):
+        arr = obj.astype(obj.dtype.newbyteorder("<"), order="C", copy=False)  # keeps 0-d
+        if arr.dtype.str not in DTYPES:
+            raise SessionError(f"cannot store an array of type {arr.dtype}")
+        return {ARRAY_KEY: arr.dtype.str, "shape": list(arr.shape),
+                "data": base64.b64encode(arr.tobytes()).decode("ascii")}
+    if isinstance(obj, dict):
+        return {str(k): encode_arrays(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [encode_arrays(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def decode_arrays(obj: Any) -> Any:
+    """The inverse of `encode_arrays`; SessionError for a malformed array."""
+    if isinstance(obj, dict):
+        if ARRAY_KEY in obj:
+            return _decode_array(obj)
+        return {k: decode_arrays(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [decode_arrays(v) for v in obj]
+    return obj
+
+
+def _decode_array(doc: dict[str, Any]) -> np.ndarray:
+    dtype, shape, data = doc.get(ARRAY_KEY), doc.get("shape"), doc.get("data")
+    if dtype not in DTYPES:
+        raise SessionError(f"an array of unknown type {dtype!r} in the training")
+    if not (isinstance(shape, list) and all(isinstance(n, int) and not isinstance(n, bool)
+                                            and n >= 0 for n in shape)):
+        raise SessionError(f"an array with a bad shape {shape!r} in the training")
+    if not isinstance(data, str):
+        raise SessionError("an array without its data in the training")
+    try:
+        raw = base64.b64decode(data.encode("ascii"), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise SessionError("an array's data is not valid base64") from None
+    dt = np.dtype(dtype)
+    if len(raw) != dt.itemsize * math.prod(shape):
+        raise SessionError(f"an array of shape {shape} holds {len(raw)} bytes, not "
+                           f"{dt.itemsize * math.prod(shape)}")
+    return np.frombuffer(raw, dtype=dt).reshape(shape).astype(dt.newbyteorder("="))
 
 
 def encode_layout(state: bytes) -> str:
@@ -162,8 +260,19 @@ def session_from_dict(doc: Any) -> Session:
     clean = doc.get("clean", True)
     if not isinstance(clean, bool):
         raise SessionError("\"clean\" must be true or false")
+    training = doc.get("training")
+    if training is not None:
+        if not isinstance(training, dict) or not isinstance(training.get("config"), dict):
+            raise SessionError("\"training\" must be a saved run with its settings")
+        training = decode_arrays(training)
+    builder = doc.get("builder")
+    if builder is not None and not isinstance(builder, dict):
+        raise SessionError("\"builder\" must be the curve builder's state or null")
+    pid = doc.get("pid")
+    if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0):
+        raise SessionError(f"\"pid\" must be a process id or null, got {pid!r}")
     return Session(config=dict(config), theme=theme, lecture_step=step, rows=rows, zoom=zoom,
-                   layout=layout, clean=clean)
+                   layout=layout, clean=clean, training=training, builder=builder, pid=pid)
 
 
 def _check_rows(rows: Any) -> list[dict[str, Any]]:
@@ -200,28 +309,203 @@ def _finite(v: Any) -> bool:
 
 # ---- autosave ------------------------------------------------------------------------------
 def autosave_path(folder: str | Path) -> Path:
+    """Version 1's single autosave (still read: an unclean one is offered once)."""
     return Path(folder) / AUTOSAVE_NAME
 
 
-def write_autosave(folder: str | Path, session: Session, clean: bool = False) -> Path:
-    """Save the running app's state; `clean=True` only on a normal exit."""
-    session.clean = clean
-    path = autosave_path(folder)
-    save_session(path, session)
-    return path
+def _lock_path(autosave: Path) -> Path:
+    return autosave.with_name(autosave.name[: -len(AUTOSAVE_SUFFIX)] + LOCK_SUFFIX)
 
 
-def pending_autosave(folder: str | Path) -> Session | None:
-    """The autosave of an app that did not exit cleanly, if any.
+class _Lock:
+    """An exclusive, non-blocking lock on a file, dropped by the OS when the process ends
+    (flock on POSIX, msvcrt.locking on Windows). Without either, `held` is False and the
+    writer's process id decides (`pid_alive`)."""
 
-    A clean or missing autosave gives None; an unreadable one raises SessionError (the
-    caller keeps the file with `quarantine`, so nothing is deleted).
-    """
-    path = autosave_path(folder)
-    if not path.exists():
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: IO[bytes] | None = None
+
+    @staticmethod
+    def supported() -> bool:
+        return _flock() is not None or sys.platform == "win32"
+
+    def acquire(self) -> bool:
+        """True if this process now holds the lock; False if another holder has it."""
+        fh = open(self.path, "a+b")   # noqa: SIM115 - held open for the lock's life
+        try:
+            flock = _flock()
+            if flock is not None:
+                import fcntl
+
+                flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            elif sys.platform == "win32":
+                import msvcrt
+
+                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            fh.close()
+            return False
+        self._fh = fh
+        return True
+
+    @property
+    def held(self) -> bool:
+        return self._fh is not None
+
+    def release(self, delete: bool) -> None:
+        """Drop the lock (deleting the lock file first if `delete`)."""
+        if delete:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+        if self._fh is not None:
+            with contextlib.suppress(OSError):
+                self._fh.close()
+            self._fh = None
+
+
+def _flock() -> Any:
+    try:
+        import fcntl
+    except ImportError:
         return None
-    session = load_session(path)
-    return None if session.clean else session
+    return fcntl.flock
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (used only where files cannot be locked)."""
+    if pid <= 0:
+        return False
+    if sys.platform == "win32":
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32   # type: ignore[attr-defined]
+        handle = kernel32.OpenProcess(0x100000, False, pid)   # SYNCHRONIZE
+        if not handle:
+            return False
+        try:
+            return kernel32.WaitForSingleObject(handle, 0) == 0x102   # WAIT_TIMEOUT
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class AutosaveSlot:
+    """This app's own autosave: `autosave-<pid>-<tag>.fnlab-session.json`, with the lock
+    beside it held from construction to `close` (or the process's end)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.pid = os.getpid()
+        stem = f"{AUTOSAVE_PREFIX}{self.pid}-{uuid.uuid4().hex[:8]}"
+        self.path = self.folder / f"{stem}{AUTOSAVE_SUFFIX}"
+        self._lock = _Lock(self.folder / f"{stem}{LOCK_SUFFIX}")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            held = self._lock.acquire()
+        except OSError as exc:
+            raise SessionError(f"{self.folder}: cannot keep an autosave there "
+                               f"({exc.strerror or exc})") from None
+        if not held and _Lock.supported():
+            raise SessionError(f"{self._lock.path.name}: cannot lock the autosave")
+
+    def write(self, session: Session) -> Path:
+        """Save the running app's state (unclean: the app is running)."""
+        session.clean, session.pid = False, self.pid
+        save_session(self.path, session)
+        return self.path
+
+    def close(self) -> None:
+        """A normal exit: the autosave and its lock go (nothing to offer next time)."""
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        self._lock.release(delete=True)
+
+    def abandon(self) -> None:
+        """Drop the lock but keep the file, as a crash would (tests, `kill -9`)."""
+        self._lock.release(delete=False)
+
+
+@dataclass
+class Orphan:
+    """An autosave whose app is gone, claimed by this process (its lock held) so that no
+    other app offers it at the same time. `session` is None when it could not be read
+    (`error` says why)."""
+
+    path: Path
+    session: Session | None
+    error: str | None
+    _lock: _Lock
+
+    def forget(self) -> None:
+        """Restored or discarded: delete the file and its lock."""
+        with contextlib.suppress(OSError):
+            os.unlink(self.path)
+        self._lock.release(delete=True)
+
+    def quarantine(self) -> Path:
+        """Unreadable: keep it as NAME.corrupt (never deleted) and drop the lock."""
+        kept = quarantine(self.path)
+        self._lock.release(delete=True)
+        return kept
+
+    def release(self) -> None:
+        """Leave it for a later start (the lock is dropped; the file stays)."""
+        self._lock.release(delete=False)
+
+
+def claim_orphans(folder: str | Path) -> list[Orphan]:
+    """The autosaves in `folder` whose app is no longer running, newest first, each
+    claimed. An autosave whose lock another process (or another window of this one)
+    holds belongs to a running app and is left alone; a clean version-1 autosave has
+    nothing to offer."""
+    folder = Path(folder)
+    found: list[tuple[float, Orphan]] = []
+    names = sorted(folder.glob(f"{AUTOSAVE_PREFIX}*{AUTOSAVE_SUFFIX}"))
+    legacy = autosave_path(folder)
+    if legacy.exists():
+        names.append(legacy)
+    for path in names:
+        lock = _Lock(_lock_path(path))
+        try:
+            if not lock.acquire():
+                continue                  # its app is running (or another app claimed it)
+            mtime = path.stat().st_mtime
+        except OSError:                   # gone meanwhile (its app closed normally)
+            lock.release(delete=False)
+            continue
+        try:
+            session: Session | None = load_session(path)
+            error = None
+        except SessionError as exc:
+            session, error = None, str(exc)
+        if session is not None and (session.clean or (
+                not _Lock.supported() and session.pid is not None
+                and session.pid != os.getpid() and pid_alive(session.pid))):
+            lock.release(delete=False)    # nothing to offer, or its writer still runs
+            continue
+        found.append((mtime, Orphan(path, session, error, lock)))
+    _drop_stale_locks(folder)
+    found.sort(key=lambda item: -item[0])
+    return [orphan for _, orphan in found]
+
+
+def _drop_stale_locks(folder: Path) -> None:
+    """Lock files left without an autosave (an app that died before its first autosave)."""
+    for lock_file in folder.glob(f"{AUTOSAVE_PREFIX}*{LOCK_SUFFIX}"):
+        stem = lock_file.name[: -len(LOCK_SUFFIX)]
+        if (folder / f"{stem}{AUTOSAVE_SUFFIX}").exists():
+            continue
+        lock = _Lock(lock_file)
+        with contextlib.suppress(OSError):
+            if lock.acquire():
+                lock.release(delete=True)
 
 
 def quarantine(path: str | Path) -> Path:

@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # One BLAS thread, Qt painting in the GUI thread (core.runtime); before numpy's import.
     use_engine_threads()
-    if args.screenshot or not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    if args.screenshot:   # without a display, the launcher (`fnlab`) has said so and ended
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
     from PySide6.QtCore import qInstallMessageHandler

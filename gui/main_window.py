@@ -504,6 +504,22 @@ class MainWindow(QMainWindow):
         self.panel.show_config(config)
         self._on_config(config)
 
+    def training_state(self) -> dict[str, Any] | None:
+        """The run as it stands (`core.engine.Trainer.export_state`, taken in the worker
+        thread after the commands already given): what a session saves."""
+        return self.worker.export_state()
+
+    def restore_run(self, config: RunConfig, trainer: Any = None) -> None:
+        """Continue a saved run, paused: `trainer` is `Trainer.from_state(...)`, built and
+        checked by the caller; without one, `config` starts afresh. The knobs show
+        `config`; the run it replaces gets no table row (a session brings its own)."""
+        self.panel.show_config(config)
+        self._config = self._active = config
+        if trainer is None:
+            self.worker.new_run(config)
+        else:
+            self.worker.adopt(trainer, config)
+
     def show_banner(self, text: str) -> None:
         self.banner.show_message(text)
 

@@ -1,16 +1,19 @@
 """Sessions in the window: File > Save / Open session, autosave, and the restore offer.
 
-What goes into a session is read from the window (`capture`), and a session is put back
-(`restore`) only after it was fully validated, so a bad file never changes the current
-state. Autosave writes every 30 s and whenever a run ends or a row is recorded; a normal
-close marks it clean. An unclean autosave at start (the app or the machine died) is moved
-aside and offered back on a non-modal bar with Restore / Discard: never a blocking dialog.
+What goes into a session is read from the window (`capture`): settings, rows, zoom, layout,
+the curve builder and the training itself, so a session continues the run exactly where
+it was. A session is put back (`restore`) only after it was fully checked, its trainer
+already rebuilt (`check_restorable`), so a bad file never changes the current state.
+Autosave writes every 30 s and whenever a run ends or a row is recorded, into this app's
+own autosave (`core.session.AutosaveSlot`); a normal close deletes it. At start the
+autosaves of apps that are gone (killed, crashed, the machine died) are offered back, one
+at a time, on a non-modal bar with Restore / Discard; a running app's autosave never is.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,14 +30,14 @@ from PySide6.QtWidgets import (
 )
 
 from core import session as S
-from core.config import ConfigError, RunConfig
-from core.session import Session, SessionError
+from core.config import ConfigError, RunConfig, one_line
+from core.session import AutosaveSlot, Orphan, Session, SessionError
 
 if TYPE_CHECKING:
+    from core.engine import Trainer
     from gui.main_window import MainWindow
 
 AUTOSAVE_MS = 30_000
-RECOVERED_NAME = "autosave.recovered.json"
 SETTINGS_ENV = "FNLAB_SETTINGS_DIR"
 
 
@@ -73,29 +76,58 @@ def lecture_step(window: MainWindow) -> int | None:
 
 
 def capture(window: MainWindow) -> Session:
-    """The window's state as a Session."""
+    """The window's state as a Session, with the training as it stands."""
+    builder = window.views.get("builder")
     return Session(config=window.config.to_dict(), theme=window.theme.name,
                    lecture_step=lecture_step(window), rows=window.table_view.rows(),
-                   zoom=view_ranges(window), layout=S.encode_layout(window.saveState()))
+                   zoom=view_ranges(window), layout=S.encode_layout(window.saveState()),
+                   training=window.training_state(),
+                   builder=builder.state() if builder is not None else None)
 
 
-def check_restorable(session: Session) -> RunConfig:
-    """Everything `restore` needs, checked before anything changes."""
+@dataclass
+class Restorable:
+    """A checked session with what `restore` needs already built."""
+
+    session: Session
+    config: RunConfig
+    trainer: Trainer | None           # continues the saved run (None: start afresh)
+
+
+def check_restorable(session: Session) -> Restorable:
+    """Everything `restore` needs, checked (and the saved run rebuilt) before anything
+    changes; SessionError says what does not fit."""
     try:
         config = session.run_config()
     except ConfigError as exc:
         raise SessionError(f"bad settings: {exc}") from None
     from core.data import list_datasets
+    from core.engine import Trainer
+    from core.pieces import builder_from_state
 
     if config.dataset not in {i.name for i in list_datasets()} \
             and not Path(config.dataset).is_file():
         raise SessionError(f"its data file {config.dataset} is missing")
-    return config
+    if session.builder is not None:
+        try:
+            builder_from_state(session.builder)
+        except ValueError as exc:
+            raise SessionError(f"bad curve builder: {exc}") from None
+    trainer = None
+    if session.training is not None:
+        try:
+            trainer = Trainer.from_state(session.training)
+        except (ValueError, KeyError, TypeError, OSError) as exc:   # ConfigError, DataError
+            raise SessionError(f"its training cannot be continued ({one_line(exc)})") \
+                from None
+        if config.replace(init=None).needs_new_run(trainer.config.replace(init=None)):
+            raise SessionError("its training belongs to other settings than its own")
+    return Restorable(session, config, trainer)
 
 
-def restore(window: MainWindow, session: Session) -> None:
-    """Put `session` into the window (validate with `check_restorable` first)."""
-    config = check_restorable(session)
+def restore(window: MainWindow, ready: Restorable) -> None:
+    """Put a checked session (`check_restorable`) into the window."""
+    session, config = ready.session, ready.config
     if session.layout:
         window.restoreState(S.decode_layout(session.layout))
     window.apply_theme(session.theme)
@@ -108,14 +140,18 @@ def restore(window: MainWindow, session: Session) -> None:
     step = session.lecture_step
     if step is not None and window.lecture is not None:
         window.lecture.go(step)
-    window.set_config(config)
+    builder = window.views.get("builder")
+    if session.builder is not None and builder is not None:
+        builder.restore_state(session.builder)
+    window.restore_run(config, ready.trainer)
     if session.zoom:
         _ZoomAfterRun(window, session.zoom)
 
 
 class _ZoomAfterRun(QObject):
     """Views set their own range when a run starts or a surface arrives: apply the saved
-    zoom now, and again once the (new) run has drawn a frame and no view is busy."""
+    zoom now, and again once the (new) run has drawn a frame and no view that draws the
+    run is busy (an optional view's own work, a race or a fit, does not count)."""
 
     def __init__(self, window: MainWindow, zoom: dict[str, list[list[float]]]) -> None:
         super().__init__(window)
@@ -128,11 +164,13 @@ class _ZoomAfterRun(QObject):
         self._timer.start()
 
     def _poll(self) -> None:
+        from gui.main_window import VIEW_KEYS  # the window imports this module
+
         w = self._window
         self._tries += 1
         ready = (w.latest is not None and w.run_info is not None
                  and w.latest.run_id >= w.run_info.run_id
-                 and not any(v.busy() for v in w.views.values()))
+                 and not any(w.views[k].busy() for k in VIEW_KEYS if k in w.views))
         if ready or self._tries > 200:   # 10 s at most
             self._timer.stop()
             apply_ranges(w, self._zoom)
@@ -159,15 +197,15 @@ class RestoreBar(QFrame):
 
 # ---- the controller -------------------------------------------------------------------------
 class SessionController(QObject):
-    """File menu entries, autosave and the restore offer for one window."""
+    """File menu entries, this app's autosave and the restore offer for one window."""
 
     def __init__(self, window: MainWindow, autosave: bool = True,
                  folder: Path | None = None) -> None:
         super().__init__(window)
         self._window = window
         self.folder = folder or settings_dir()
-        self.autosave_enabled = autosave
-        self.pending: Session | None = None
+        self.slot: AutosaveSlot | None = None
+        self._orphans: list[Orphan] = []      # claimed, not yet answered; [0] is offered
         self._add_menu_entries()
         self._bar = QToolBar("Restore session")
         self._bar.setObjectName("restoreSessionBar")
@@ -184,10 +222,19 @@ class SessionController(QObject):
         self._timer.setInterval(AUTOSAVE_MS)
         self._timer.timeout.connect(self.autosave)
         if autosave:
+            try:   # our own autosave first, so the search below never claims it
+                self.slot = AutosaveSlot(self.folder)
+            except SessionError as exc:
+                self._tell(f"Autosave is off: {exc}")
+                return
             self._offer_previous()
             window.worker.run_finished.connect(lambda *_: self.autosave())
             window.table_view.row_added.connect(self.autosave)
             self._timer.start()
+
+    @property
+    def autosave_enabled(self) -> bool:
+        return self.slot is not None
 
     # ---- menu ---------------------------------------------------------------------------
     def _add_menu_entries(self) -> None:
@@ -224,65 +271,67 @@ class SessionController(QObject):
         return True
 
     def open(self, path: str | Path) -> bool:
-        """Load, validate, then restore; a bad file changes nothing and says why."""
+        """Load, check, then restore; a bad file changes nothing and says why."""
         try:
-            session = S.load_session(path)
-            check_restorable(session)
+            ready = check_restorable(S.load_session(path))
         except SessionError as exc:
             msg = str(exc)
             name = Path(path).name
             self._window.show_banner("Session not opened: "
                                      + (msg if msg.startswith(name) else f"{name}: {msg}"))
             return False
-        restore(self._window, session)
+        restore(self._window, ready)
         self.autosave()
         return True
 
     def autosave(self) -> None:
-        """Write the autosave (unclean: the app is running); errors only in the status."""
-        if not self.autosave_enabled or self._window.closed:
+        """Write this app's autosave; errors only in the status line."""
+        if self.slot is None or self._window.closed:
             return
         try:
-            S.write_autosave(self.folder, capture(self._window), clean=False)
+            self.slot.write(capture(self._window))
         except SessionError as exc:
             self._window.statusBar().showMessage(f"Autosave failed: {exc}", 10000)
 
     def close_clean(self) -> None:
-        """A normal exit: the last state, marked clean, so no restore is offered."""
-        if not self.autosave_enabled:
-            return
+        """A normal exit: this app's autosave goes; unanswered offers stay for next time."""
         self._timer.stop()
-        # nothing to tell on the way out: on failure the unclean copy stays as it was
-        with contextlib.suppress(SessionError):
-            S.write_autosave(self.folder, capture(self._window), clean=True)
+        for orphan in self._orphans:
+            orphan.release()
+        self._orphans = []
+        if self.slot is not None:
+            self.slot.close()
+            self.slot = None
 
     # ---- restore offer ------------------------------------------------------------------
     def _offer_previous(self) -> None:
-        auto = S.autosave_path(self.folder)
-        recovered = self.folder / RECOVERED_NAME
-        try:
-            pending = S.pending_autosave(self.folder)
-            if pending is not None:   # move it aside: our own autosaves must not overwrite it
-                os.replace(auto, recovered)
-            elif recovered.exists():  # offered before, neither restored nor discarded
-                pending = S.load_session(recovered)
-        except SessionError as exc:
-            bad = auto if auto.exists() else recovered
-            kept = S.quarantine(bad) if bad.exists() else bad
-            self._tell(f"The autosave could not be restored ({exc}); it is kept as "
-                       f"{kept.name}.")
-            return
-        except OSError as exc:
-            self._tell(f"The autosave could not be moved aside: {exc}")
-            return
+        for orphan in S.claim_orphans(self.folder):
+            if orphan.session is not None:
+                self._orphans.append(orphan)
+                continue
+            try:
+                kept = orphan.quarantine().name
+            except OSError:
+                kept = orphan.path.name
+                orphan.release()
+            self._tell(f"The autosave could not be restored ({orphan.error}); it is kept "
+                       f"as {kept}.")
+        self._show_offer()
+
+    def _show_offer(self) -> None:
+        pending = self.pending
         if pending is None:
+            self._bar.hide()
             return
-        self.pending = pending
         rows = len(pending.rows)
+        run = pending.training
+        trained = f", {run['update']:,} updates" if run is not None else ""
+        more = len(self._orphans) - 1
         self.restore_bar.label.setText(
-            "Function Lab did not close normally last time. Restore that session "
-            f"({pending.config.get('model', '?')} on {pending.config.get('dataset', '?')}, "
-            f"{rows} table row{'s' if rows != 1 else ''})?")
+            "Function Lab did not close normally. Restore that session "
+            f"({pending.config.get('model', '?')} on {pending.config.get('dataset', '?')}"
+            f"{trained}, {rows} table row{'s' if rows != 1 else ''})?"
+            + (f" ({more} more after this one)" if more > 0 else ""))
         self._bar.show()
 
     def _tell(self, text: str) -> None:
@@ -290,25 +339,34 @@ class SessionController(QObject):
         QTimer.singleShot(0, self, lambda: self._window.show_banner(text))
 
     @property
+    def pending(self) -> Session | None:
+        """The session offered for restoring now, if any."""
+        return self._orphans[0].session if self._orphans else None
+
+    @property
     def offering(self) -> bool:
         return self.pending is not None
 
     def restore_pending(self) -> bool:
-        session, self.pending = self.pending, None
-        self._bar.hide()
-        if session is None:
+        if not self._orphans:
             return False
+        orphan = self._orphans.pop(0)
         try:
-            check_restorable(session)
+            if orphan.session is None:   # never offered (see `_offer_previous`)
+                raise SessionError(orphan.error or "unreadable")
+            ready = check_restorable(orphan.session)
         except SessionError as exc:
             self._window.show_banner(f"The autosave could not be restored: {exc}")
+            orphan.release()      # kept on disk, offered again next time
+            self._show_offer()
             return False
-        restore(self._window, session)
-        (self.folder / RECOVERED_NAME).unlink(missing_ok=True)
-        self.autosave()
+        restore(self._window, ready)
+        self.autosave()           # the state lives in this app's autosave now
+        orphan.forget()
+        self._show_offer()
         return True
 
     def discard_pending(self) -> None:
-        self.pending = None
-        self._bar.hide()
-        (self.folder / RECOVERED_NAME).unlink(missing_ok=True)
+        if self._orphans:
+            self._orphans.pop(0).forget()
+        self._show_offer()

@@ -64,6 +64,15 @@ class RunEnd:
 
 
 MAX_QUEUED_STEPS = 1000   # step presses queued while the worker was busy
+EXPORT_TIMEOUT = 10.0     # seconds the GUI waits for the trainer's state (a session)
+
+
+class _StateRequest:
+    """A request for the trainer's state, answered in the worker thread."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.state: dict[str, Any] | None = None
 
 
 class TrainingWorker(QObject):
@@ -95,6 +104,8 @@ class TrainingWorker(QObject):
         self._frame_cost = 0.0            # the GUI's, for drawing one (`report_frame`)
         self._paced_from = (0.0, 0)       # (time, update) the current speed counts from
         self._ended_run = -1              # run_id whose end was already announced
+        self._running = False             # the thread's loop is running
+        self._exports: list[_StateRequest] = []   # waiting for the trainer's state
 
     # ---- commands (any thread) -------------------------------------------------------
     def _post(self, key: str, value: Any = True) -> None:
@@ -104,12 +115,35 @@ class TrainingWorker(QObject):
 
     def new_run(self, config: RunConfig) -> None:
         """Start a new run (model, days or data changed); the current one ends."""
+        self._replace_run("new_run", config)
+
+    def adopt(self, trainer: Any, config: RunConfig) -> None:
+        """Continue a saved run (a session): `trainer` (`Trainer.from_state`, built and
+        checked by the caller, never used by it again) replaces the current run, paused;
+        `config` is the run's settings as the window knows them (a clicked start)."""
+        self._replace_run("adopt", (trainer, config))
+
+    def _replace_run(self, key: str, value: Any) -> None:
         with self._lock:
-            self._box.pop("apply", None)
-            self._box.pop("reset", None)
-            self._box.pop("start", None)
-            self._box["new_run"] = config
+            for stale in ("apply", "reset", "start", "new_run", "adopt"):
+                self._box.pop(stale, None)
+            self._box[key] = value
         self._wake.set()
+
+    def export_state(self) -> dict[str, Any] | None:
+        """The current run's `Trainer.export_state()` after every command posted before
+        (None before the first run, or if the worker does not answer). Taken in the
+        worker thread between chunks, so the GUI waits at most a chunk (~25 ms)."""
+        request = _StateRequest()
+        with self._lock:
+            queued = self._running
+            if queued:
+                self._exports.append(request)
+        if not queued:   # not started or stopped: nobody else touches the trainer
+            return None if self._trainer is None else self._trainer.export_state()
+        self._wake.set()
+        request.done.wait(EXPORT_TIMEOUT)
+        return request.state
 
     def apply(self, config: RunConfig) -> None:
         """Live changes (lr, batch size, optimizer, loss, limits) at the next update."""
@@ -160,6 +194,8 @@ class TrainingWorker(QObject):
     def run(self) -> None:
         """The thread's body: returns only when `stop()` is called."""
         tune_training_thread()
+        with self._lock:
+            self._running = True
         while not self._stop:
             try:
                 forced = self._process_commands()
@@ -174,9 +210,13 @@ class TrainingWorker(QObject):
                 self._run_chunk()
                 self._publish(force=forced)
             except Exception as exc:  # never let the thread die silently
+                self._answer_exports()
                 self._playing = False
                 self.playing_changed.emit(False)
                 self.error.emit(one_line(exc))
+        with self._lock:
+            self._running = False
+        self._answer_exports()   # those queued before the loop ended
         self.stopped.emit()
 
     def _take(self) -> tuple[dict[str, Any], int]:
@@ -191,6 +231,9 @@ class TrainingWorker(QObject):
         forced = False
         if "new_run" in box:
             forced |= self._start_run(box["new_run"])
+        if "adopt" in box:
+            self._adopt(*box["adopt"])
+            forced = True
         if "apply" in box and self._trainer is not None:
             cfg = box["apply"]
             try:
@@ -243,7 +286,30 @@ class TrainingWorker(QObject):
                     break
             self._check_end()
             forced = True
+        self._answer_exports()
         return forced
+
+    def _answer_exports(self) -> None:
+        with self._lock:
+            requests, self._exports = self._exports, []
+        for request in requests:
+            try:
+                request.state = None if self._trainer is None else \
+                    self._trainer.export_state()
+            finally:
+                request.done.set()
+
+    def _adopt(self, trainer: Any, config: RunConfig) -> None:
+        """A saved run continues here, paused; a finished one is not announced again."""
+        self._trainer = trainer
+        self._config = config
+        self._ended_run = trainer.run_id if trainer.done else -1
+        self._paced_from = (time.perf_counter(), trainer.update)
+        if self._playing:
+            self._playing = False
+            self.playing_changed.emit(False)
+        self.run_started.emit(RunInfo(config, trainer.data, list(trainer.param_names()),
+                                      int(trainer.updates_per_epoch), int(trainer.run_id)))
 
     def _start_run(self, config: RunConfig, keep_data: bool = False) -> bool:
         """Build a new Trainer here, in the worker thread; the old run stays on failure."""

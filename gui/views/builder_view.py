@@ -34,6 +34,7 @@ from core.pieces import (
     Fitter,
     Piece,
     PiecewiseLinear,
+    builder_from_state,
     evaluate,
     exact_pieces,
     from_data,
@@ -556,13 +557,7 @@ class BuilderView(View):
 
     def restore_state(self, state: dict[str, Any]) -> None:
         """The inverse of `state`; ValueError (nothing changed) for a malformed dict."""
-        try:
-            target = PiecewiseLinear(state["target"]["xs"], state["target"]["ys"])
-            pieces = [Piece(str(p["kind"]), float(p["c"]), float(p["b"]), float(p["w"]))
-                      for p in state["pieces"]]
-            constant = float(state["constant"])
-        except (KeyError, TypeError) as exc:
-            raise ValueError(f"not a curve-builder state: {exc}") from exc
+        target, constant, pieces = builder_from_state(state)
         self.stop_fit()
         self.set_target(target, keep_model=False)
         self.set_model(constant, pieces)

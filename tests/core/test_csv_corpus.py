@@ -108,10 +108,30 @@ def test_too_short_for_the_window_is_refused(name: str) -> None:
         window(read_csv(CSV / name), 1)
 
 
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_import_message_names_the_file_as_given(name: str) -> None:
+    """Refused at reading or at windowing (too few days, a bad split, 30 days): the
+    message starts with the file's name and extension, never the bare stem."""
+    messages = []
+    try:
+        series = read_csv(CSV / name)
+    except DataError as exc:
+        messages.append(str(exc))
+    else:
+        for days, split in ((1, None), (30, None), (1, "2001-13-01"), (1, "1990-01-01")):
+            try:
+                window(series, days, split)
+            except DataError as exc:
+                messages.append(str(exc))
+    assert len(messages) >= (1 if EXPECTED[name][0] == "refuse" else 3)
+    for msg in messages:
+        assert msg.startswith((f"{name}: ", f"{name}, row ")), msg
+
+
 def test_long_enough_series_refuse_a_window_that_does_not_fit() -> None:
     s = read_csv(CSV / "thousands_unquoted.csv")          # 14 days
     assert len(window(s, 7).y_train) >= 2
-    with pytest.raises(DataError, match=r"^thousands_unquoted: too few days for a 30-day"):
+    with pytest.raises(DataError, match=r"^thousands_unquoted\.csv: too few days for a 30-day"):
         window(s, 30)
     with pytest.raises(DataError, match="too few days"):
         window(s, 1, "2021-01-01")
@@ -129,7 +149,8 @@ def test_cli_trains_or_exits_2_with_one_line(name: str, capsys: pytest.CaptureFi
         assert out == ""
         lines = err.splitlines()
         assert len(lines) == 1 and "Traceback" not in err
-        assert lines[0].startswith(f"fnlab train: {Path(name).stem}")
+        assert lines[0].startswith(f"fnlab train: {name}: ") or \
+            lines[0].startswith(f"fnlab train: {name}, row ")
         if EXPECTED[name][0] == "refuse":
             with pytest.raises(DataError) as exc:
                 read_csv(CSV / name)

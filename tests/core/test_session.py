@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 
 import pytest
 
@@ -41,7 +40,7 @@ def test_round_trip_is_exact(tmp_path):
     assert back.run_config() == RunConfig(days=7, lr=0.02, init=(0.5, -1.25), batch_size=8)
     assert S.decode_layout(back.layout) == b"\x00\xffQt state\x01"
     doc = json.loads(path.read_text(encoding="utf-8"))
-    assert doc["format"] == "function-lab-session" and doc["version"] == 1
+    assert doc["format"] == "function-lab-session" and doc["version"] == S.VERSION
 
 
 def test_a_session_without_a_lecture_step_keeps_null(tmp_path):
@@ -70,7 +69,7 @@ def test_truncated_file_is_refused(tmp_path, cut):
     (b'{"format": "function-lab-session", "version": 1, "config": {,}}', "corrupt JSON"),
     (b'[1, 2, 3]', "not a Function Lab session"),
     (b'{"format": "something-else", "version": 1, "config": {}}', "not a Function Lab"),
-    (b'{"format": "function-lab-session", "version": 2, "config": {}}', "newer Function Lab"),
+    (b'{"format": "function-lab-session", "version": 3, "config": {}}', "newer Function Lab"),
     (b'{"format": "function-lab-session", "version": "1", "config": {}}', "bad version"),
     (b'{"format": "function-lab-session", "version": 1, "config": {"days": 0}}', "days"),
     (b'{"format": "function-lab-session", "version": 1, "config": {"colour": 1}}', "colour"),
@@ -82,6 +81,14 @@ def test_truncated_file_is_refused(tmp_path, cut):
      "base64"),
     (b'{"format": "function-lab-session", "version": 1, "config": {}, "lecture_step": -1}',
      "lecture_step"),
+    (b'{"format": "function-lab-session", "version": 2, "config": {}, "training": [1]}',
+     "training"),
+    (b'{"format": "function-lab-session", "version": 2, "config": {}, "training":'
+     b' {"config": {}, "core": {"__ndarray__": "<f8", "shape": [2], "data": "AAAA"}}}',
+     "holds 3 bytes"),
+    (b'{"format": "function-lab-session", "version": 2, "config": {}, "builder": 3}',
+     "builder"),
+    (b'{"format": "function-lab-session", "version": 2, "config": {}, "pid": -4}', "pid"),
 ])
 def test_bad_files_are_refused_with_one_line(tmp_path, content, words):
     path = tmp_path / "bad.json"
@@ -124,21 +131,11 @@ def test_unserialisable_session_leaves_the_old_file_intact(tmp_path):
     assert path.read_bytes() == before
 
 
-def test_autosave_clean_flag_and_quarantine(tmp_path):
-    assert S.pending_autosave(tmp_path) is None
-    S.write_autosave(tmp_path, _session())
-    pending = S.pending_autosave(tmp_path)
-    assert pending is not None and pending.rows == _session().rows
-    S.write_autosave(tmp_path, _session(), clean=True)
-    assert S.pending_autosave(tmp_path) is None
-
-    path = S.autosave_path(tmp_path)
-    path.write_text('{"format": "function-lab-session", "vers', encoding="utf-8")
-    with pytest.raises(SessionError, match="truncated"):
-        S.pending_autosave(tmp_path)
-    kept = S.quarantine(path)
-    assert kept.name.endswith(".corrupt") and kept.read_text(encoding="utf-8").endswith("vers")
-    assert not path.exists()
-    path.write_text("again", encoding="utf-8")
-    assert S.quarantine(path).name.endswith(".corrupt.1")
-    assert len(os.listdir(tmp_path)) == 2
+def test_a_version_1_file_still_opens(tmp_path):
+    path = tmp_path / "old.json"
+    doc = _session().to_dict()
+    for key in ("training", "builder", "pid"):
+        del doc[key]
+    path.write_text(json.dumps(dict(doc, version=1)), encoding="utf-8")
+    back = load_session(path)
+    assert back.rows == _session().rows and back.training is None and back.builder is None

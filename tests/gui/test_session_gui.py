@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 
 from core import session as S
 from core.config import RunConfig
-from gui.main_window import MainWindow
+from gui.main_window import VIEW_KEYS, MainWindow
 
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
               pytest.mark.qt_log_ignore("does not support propagateSizeHints")]
@@ -46,7 +46,7 @@ def _zoom(win: MainWindow, key: str) -> list[float]:
 def test_save_and_open_restore_settings_rows_and_zoom(qtbot, open_window, tmp_path):
     win = open_window()
     _fill(qtbot, win)
-    qtbot.waitUntil(lambda: not any(v.busy() for v in win.views.values()), timeout=10000)
+    qtbot.waitUntil(lambda: not any(win.views[k].busy() for k in VIEW_KEYS), timeout=10000)
     from gui.session import apply_ranges
 
     apply_ranges(win, {"fit": [[-0.5, 9.5], [1.0, 7.0]]})
@@ -77,7 +77,7 @@ def test_a_bad_session_file_changes_nothing(qtbot, open_window, tmp_path):
     assert win.sessions.save(good)
     text = good.read_text(encoding="utf-8")
     cases = {"cut.json": text[: len(text) // 2],
-             "newer.json": text.replace('"version": 1', '"version": 7'),
+             "newer.json": text.replace(f'"version": {S.VERSION}', '"version": 7'),
              "junk.json": "\x00\x01 not json"}
     for name, content in cases.items():
         (tmp_path / name).write_text(content, encoding="utf-8")
@@ -96,8 +96,11 @@ def test_a_killed_apps_autosave_is_offered_and_restores(qtbot, settings_dir, ope
         _fill(qtbot, first)
         first.sessions.autosave()
         rows, config = first.views["table"].rows(), first.config
-        assert not S.load_session(S.autosave_path(settings_dir)).clean
-    finally:   # "killed": threads stopped, but no close, so no clean mark
+        saved = first.sessions.slot.path
+        assert not S.load_session(saved).clean
+        assert not open_window().sessions.offering     # its app still runs
+    finally:   # "killed": threads stopped and the lock gone, but no clean close
+        first.sessions.slot.abandon()
         first.shutdown()
         first.deleteLater()
 
@@ -105,44 +108,50 @@ def test_a_killed_apps_autosave_is_offered_and_restores(qtbot, settings_dir, ope
     assert win.sessions.offering
     bar = win.sessions.restore_bar
     assert bar.isVisible() and "2 table rows" in bar.label.text()
+    assert "2 updates" in bar.label.text()
     # the offer survives this window's own autosaves until it is answered
     win.sessions.autosave()
+    assert saved.exists()
     qtbot.mouseClick(bar.restore_button, Qt.MouseButton.LeftButton)
     assert not bar.isVisible() and not win.sessions.offering
     qtbot.waitUntil(lambda: win.run_info.config == config, timeout=10000)
     assert win.views["table"].rows() == rows
     assert win.config == config
+    assert not saved.exists()                          # answered: not offered again
+    assert S.load_session(win.sessions.slot.path).rows == rows   # lives on in ours
 
 
 def test_a_clean_exit_offers_nothing_and_discard_forgets(qtbot, settings_dir, open_window):
     win = open_window()
     _steps(qtbot, win, 1)
     win.record()
+    own = win.sessions.slot.path
+    assert own.exists()
     win.close()
-    assert S.load_session(S.autosave_path(settings_dir)).clean
+    assert not own.exists()                            # a normal exit leaves nothing
     again = open_window()
     assert not again.sessions.offering
 
     again.sessions.autosave()          # pretend this one dies too
+    again.sessions.slot.abandon()
     again.shutdown()
     third = open_window()
     assert third.sessions.offering
     qtbot.mouseClick(third.sessions.restore_bar.discard_button, Qt.MouseButton.LeftButton)
     assert not third.sessions.offering and third.views["table"].rows() == []
-    from gui.session import RECOVERED_NAME
-
-    assert not (settings_dir / RECOVERED_NAME).exists()   # discarded: not offered again
+    fourth = open_window()
+    assert not fourth.sessions.offering                # discarded: not offered again
 
 
 def test_a_corrupt_autosave_is_kept_and_reported(qtbot, settings_dir, open_window):
-    S.autosave_path(settings_dir).write_text('{"format": "function-lab-session", "ver',
-                                             encoding="utf-8")
+    bad = settings_dir / f"autosave-1-dead{S.AUTOSAVE_SUFFIX}"
+    bad.write_text('{"format": "function-lab-session", "ver', encoding="utf-8")
     win = open_window()
     assert not win.sessions.offering
     qtbot.waitUntil(lambda: "autosave could not be restored" in win.banner.text(),
                     timeout=3000)
     assert "truncated" in win.banner.text()
-    kept = settings_dir / (S.AUTOSAVE_NAME + ".corrupt")
+    kept = settings_dir / (bad.name + ".corrupt")
     assert kept.read_text(encoding="utf-8").endswith('"ver')
 
 
