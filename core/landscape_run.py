@@ -4,6 +4,7 @@ plane the user asked for, evaluate the grid, and describe it as the CLI's JSON o
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +30,10 @@ class TrainedRun:
     updates: int
 
 
-def train_recording(config: RunConfig, data: Any = None) -> TrainedRun:
-    """Train `config` to its limit, recording the parameters every RECORD_EVERY updates."""
+def train_recording(config: RunConfig, data: Any = None,
+                    should_stop: Callable[[], bool] | None = None) -> TrainedRun:
+    """Train `config` to its limit, recording the parameters every RECORD_EVERY updates.
+    `should_stop()` (checked between recordings) ends the training early: Stopped."""
     from core.engine import Trainer
 
     if config.is_linear:
@@ -42,12 +45,42 @@ def train_recording(config: RunConfig, data: Any = None) -> TrainedRun:
     traj = ls.Trajectory(ls.flatten(start).size)
     traj.add(0, start, _training_unit_loss(trainer))
     while not trainer.done:
+        if should_stop is not None and should_stop():
+            raise Stopped
         before = trainer.update
         trainer.run(RECORD_EVERY)
         if trainer.update == before:
             break
         traj.add(trainer.update, trainer.params(), _training_unit_loss(trainer))
     return _finished(trainer, start, traj)
+
+
+class Stopped(Exception):
+    """A background computation was asked to stop."""
+
+
+def compare_landscapes(config: RunConfig, layers: Sequence[int], updates: int, n: int = 31,
+                       should_stop: Callable[[], bool] | None = None
+                       ) -> Iterator[tuple[TrainedRun, ls.Landscape]]:
+    """The lecture's comparison: `config`'s network with each number of `layers`, trained
+    `updates` updates from the same seed, each with its random filter-normalized plane
+    (same seed, same +-1 axes: the paper's way to compare minima of different networks).
+    Yields (run, landscape) per network as it is done; nothing more once stopped."""
+    stop = should_stop or (lambda: False)
+    data = None
+    for depth in layers:
+        cfg = config.replace(layers=int(depth), limit_updates=int(updates), limit_epochs=None)
+        try:
+            run = train_recording(cfg, data, stop)
+        except Stopped:
+            return
+        data = run.data
+        plane = ls.random_plane(run.params, 0)
+        for land in ls.iter_landscape(cfg.model, plane, data.x_train, data.y_train, cfg.loss,
+                                      n, 0, run.trajectory, None, float(data.scale), stop):
+            yield run, land
+        if stop():
+            return
 
 
 def _training_unit_loss(trainer: Any) -> float:

@@ -20,9 +20,11 @@ from core.config import ConfigError, RunConfig, one_line
 LECTURE_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets" / "lecture"
 STEP_KEYS = {"title", "caption", "formula", "config", "views", "updates", "speed", "play",
              "options"}
-VIEW_NAMES = ("controls", "surface", "fit", "series", "loss", "table", "builder")
+VIEW_NAMES = ("controls", "surface", "fit", "series", "loss", "table", "builder",
+              "landscapes")
 OPTION_KEYS = {"errors", "sliders", "reference_path", "tables", "zoom", "track", "start",
-               "log_loss", "path_numbers", "builder"}
+               "log_loss", "path_numbers", "builder", "landscapes"}
+LANDSCAPE_KEYS = {"layers", "updates", "grid"}
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ def parse_step(name: str, raw: Any) -> LectureStep:
     tables = options.get("tables")
     if tables is not None and not isinstance(tables, (bool, dict)):
         raise StepError(f"{name}: option 'tables' must be true or an object")
+    _check_landscapes(name, options.get("landscapes"))
     return LectureStep(name, raw["title"].strip(), raw["caption"].strip(),
                        str(raw.get("formula", "")).strip(), config, tuple(views), updates,
                        None if speed is None else float(speed), play, dict(options))
@@ -147,6 +150,24 @@ def builder_state(spec: dict[str, Any]) -> dict[str, Any]:
     return {"target": {"xs": [float(p[0]) for p in target], "ys": [float(p[1]) for p in target]},
             "constant": float(spec.get("constant", 0.0)),
             "pieces": [{k: p[k] for k in ("kind", "c", "b", "w")} for p in spec.get("pieces", [])]}
+
+
+def _check_landscapes(name: str, spec: Any) -> None:
+    """The side-by-side landscapes option: {"layers": [1, 4], "updates": N, "grid": n}."""
+    if spec is None:
+        return
+    if not isinstance(spec, dict):
+        raise StepError(f"{name}: option 'landscapes' must be an object")
+    _only(name, spec, LANDSCAPE_KEYS, "landscapes key(s)")
+    layers = spec.get("layers", [1, 4])
+    if not isinstance(layers, list) or len(layers) != 2 or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 10 for v in layers):
+        raise StepError(f"{name}: landscapes 'layers' must be two layer counts from 1 to 10")
+    for key, lo, hi in (("updates", 1, 100_000), ("grid", 2, 201)):
+        v = spec.get(key, lo)
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise StepError(f"{name}: landscapes '{key}' must be a whole number from "
+                            f"{lo:,} to {hi:,}")
 
 
 def load_steps(folder: str | Path = LECTURE_DIR) -> tuple[list[LectureStep], list[str]]:

@@ -224,6 +224,11 @@ class LectureController(QObject):
             win.reset()
         if opts.get("tables"):
             self._start_tables(opts["tables"])
+        compare = win.views.get("landscapes")
+        if compare is not None:
+            compare.stop()
+            if opts.get("landscapes"):
+                compare.compare(step.config, opts["landscapes"])
         self.step_changed.emit(n)
 
     # ---- step parts -----------------------------------------------------------------------

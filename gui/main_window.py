@@ -53,8 +53,12 @@ FIRST_PAINT_WAIT_MS = 500
 VIEW_KEYS = ("surface", "fit", "series", "loss", "table")
 # Docked but hidden until the View menu (or a lecture step) shows them; each is a tab
 # beside the view it belongs with.
-OPTIONAL_VIEWS = ("builder", "race")
-OPTIONAL_TITLES = {"builder": ("Curve builder", "fit"), "race": ("Optimizer race", "surface")}
+OPTIONAL_VIEWS = ("builder", "race", "landscapes")
+# The side-by-side landscapes are no tab: a hidden tab beside the surface left a stray tab
+# bar over the controls.
+OPTIONAL_TITLES: dict[str, tuple[str, str | None]] = {
+    "builder": ("Curve builder", "fit"), "race": ("Optimizer race", "surface"),
+    "landscapes": ("Loss landscapes", None)}
 
 
 def make_settings() -> QSettings:
@@ -156,6 +160,7 @@ def create_views(theme: Theme) -> dict[str, View]:
     """The five views, keyed as VIEW_KEYS, and the optional ones (OPTIONAL_VIEWS)."""
     from gui.views.builder_view import BuilderView
     from gui.views.fit_view import FitView
+    from gui.views.landscape_compare_view import LandscapeCompareView
     from gui.views.loss_view import LossView
     from gui.views.race_view import RaceView
     from gui.views.series_view import SeriesView
@@ -164,7 +169,8 @@ def create_views(theme: Theme) -> dict[str, View]:
 
     return {"surface": SurfaceView(theme), "fit": FitView(theme), "series": SeriesView(theme),
             "loss": LossView(theme), "table": LossTableView(theme),
-            "builder": BuilderView(theme), "race": RaceView(theme)}
+            "builder": BuilderView(theme), "race": RaceView(theme),
+            "landscapes": LandscapeCompareView(theme)}
 
 
 def builtin_datasets() -> list[tuple[str, str]]:
@@ -325,8 +331,8 @@ class MainWindow(QMainWindow):
         self._build_optional_docks()
 
     def _build_optional_docks(self) -> None:
-        """The curve builder (a tab beside the fit view) and the optimizer race (beside the
-        surface): hidden, raised when shown."""
+        """The curve builder (a tab beside the fit view), the optimizer race (beside the
+        surface) and the side-by-side landscapes: hidden, raised when shown."""
         for key in OPTIONAL_VIEWS:
             view = self.views.get(key)
             if view is None:
@@ -337,8 +343,9 @@ class MainWindow(QMainWindow):
             dock.setWidget(view)
             self.docks[key] = dock
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-            self.tabifyDockWidget(self.docks[beside], dock)
-            self.docks[beside].raise_()
+            if beside is not None:
+                self.tabifyDockWidget(self.docks[beside], dock)
+                self.docks[beside].raise_()
             dock.hide()
             # raise after Qt has shown it (a shown tab is not necessarily the current one)
             dock.toggleViewAction().triggered.connect(

@@ -393,22 +393,7 @@ class SurfaceView(LandscapeMode, View):
                                                                               - levels[0])):
                 ticks.append((pos, self._fmt(val)))
         self._bar.axis.setTicks([ticks])
-        xs, ys, conn = [], [], []
-        gen = contourpy.contour_generator(x=a, y=b, z=v)
-        for level in np.linspace(*levels, N_CONTOURS + 2)[1:-1]:
-            for line in gen.lines(level):
-                if len(line) < 2:
-                    continue
-                xs.append(line[:, 0])
-                ys.append(line[:, 1])
-                c = np.ones(len(line), dtype=bool)
-                c[-1] = False
-                conn.append(c)
-        if xs:
-            self._contours.setData(np.concatenate(xs), np.concatenate(ys),
-                                   connect=np.concatenate(conn))
-        else:
-            self._contours.setData([], [])
+        set_contours(self._contours, a, b, v, levels)
         self._box = (float(a[0]), float(a[-1]), float(b[0]), float(b[-1]))
         self._plot.getViewBox().setRange(xRange=(a[0], a[-1]), yRange=(b[0], b[-1]),
                                          padding=0)
@@ -633,6 +618,27 @@ class SurfaceView(LandscapeMode, View):
             combo.addItem(text)
             i = combo.count() - 1
         combo.setCurrentIndex(i)
+
+
+def set_contours(item: Any, a: np.ndarray, b: np.ndarray, v: np.ndarray,
+                 levels: tuple[float, float], n: int = N_CONTOURS) -> None:
+    """Draw n contour lines of v (rows over b, columns over a) evenly between `levels`
+    into one PlotCurveItem (line ends disconnected)."""
+    xs, ys, conn = [], [], []
+    gen = contourpy.contour_generator(x=a, y=b, z=v)
+    for level in np.linspace(*levels, n + 2)[1:-1]:
+        for line in gen.lines(level):
+            if len(line) < 2:
+                continue
+            xs.append(line[:, 0])
+            ys.append(line[:, 1])
+            c = np.ones(len(line), dtype=bool)
+            c[-1] = False
+            conn.append(c)
+    if xs:
+        item.setData(np.concatenate(xs), np.concatenate(ys), connect=np.concatenate(conn))
+    else:
+        item.setData([], [])
 
 
 def _pickable(names: list[str]) -> list[str]:
