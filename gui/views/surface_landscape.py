@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QWidget
 
 from core import landscape as ls
@@ -62,9 +63,18 @@ class LandscapeMode:
         self._log_box = QCheckBox("log colours", bar)
         self._log_box.setChecked(True)
         self._log_box.setToolTip("colour by log(loss - lowest), so the valley shows")
+        self._box3d = QCheckBox("3-D", bar)
+        self._box3d.setToolTip("the landscape as a 3-D surface (needs OpenGL)")
         row.insertWidget(0, self._kind_label)
         row.insertWidget(1, self._kind_combo)
         row.insertWidget(row.count() - 1, self._log_box)
+        row.insertWidget(row.count() - 1, self._box3d)
+        self._gl_note = QLabel("", self)           # type: ignore[arg-type]
+        self._gl_note.setObjectName("viewNote")
+        self._gl_note.hide()
+        layout = self._layout  # type: ignore[attr-defined]
+        layout.insertWidget(layout.indexOf(self._plot), self._gl_note)
+        self._gl: Surface3D | None = None
         self._traj: ls.Trajectory | None = None
         self._live: LivePiece | None = None
         self._projector: Projector | None = None
@@ -75,6 +85,7 @@ class LandscapeMode:
         self._plot.getPlotItem().addItem(self._curve, ignoreBounds=True)
         self._kind_combo.activated.connect(self._on_kind)
         self._log_box.toggled.connect(self._on_log)
+        self._box3d.toggled.connect(self._on_3d)
 
     # ----- public -------------------------------------------------------------------------
     @property
@@ -93,6 +104,48 @@ class LandscapeMode:
     @property
     def log_colours(self) -> bool:
         return self._log_box.isChecked()
+
+    def set_3d(self, on: bool) -> None:
+        self._box3d.setChecked(on)
+
+    @property
+    def showing_3d(self) -> bool:
+        """True when the 3-D surface is on screen (not the 2-D fallback)."""
+        return self._gl is not None and self._gl.widget.isVisible()
+
+    def _on_3d(self, on: bool) -> None:
+        """3-D where OpenGL works; otherwise the 2-D map stays, with one line saying why."""
+        layout = self._layout  # type: ignore[attr-defined]
+        if not on:
+            self._gl_note.hide()
+            if self._gl is not None:
+                self._gl.widget.hide()
+            self._plot.show()
+            return
+        reason = gl_unavailable()
+        if reason is None and self._gl is None:
+            try:
+                self._gl = Surface3D(self.theme)  # type: ignore[attr-defined]
+                layout.insertWidget(layout.indexOf(self._plot), self._gl.widget, 1)
+            except Exception as exc:  # no GL context after all: say so, keep 2-D
+                reason = f"OpenGL failed ({exc})"
+                self._gl = None
+        if reason is not None:
+            self._gl_note.setText(f"3-D view unavailable: {reason}; showing the 2-D map.")
+            self._gl_note.show()
+            return
+        assert self._gl is not None
+        self._gl_note.hide()
+        self._plot.hide()
+        self._gl.widget.show()
+        self._update_3d()
+
+    def _update_3d(self) -> None:
+        if self._gl is None or not self._box3d.isChecked() or self._live is None:
+            return
+        land = self._live.land
+        if land.a2 is not None:
+            self._gl.show(land, self.log_colours)
 
     # ----- run and frames -----------------------------------------------------------------
     def _landscape_run(self, network: bool, n_params: int) -> None:
@@ -225,6 +278,7 @@ class LandscapeMode:
             self._show_grid(land.a1, land.a2, land.loss)  # type: ignore[attr-defined]
         m1, m2, low = land.min_at
         self._star.setData([m1], [low if land.a2 is None else m2])
+        self._update_3d()
         if self._lpath:
             pts = np.asarray(self._lpath, dtype=np.float64)
             self._path.setData(pts[:, 0], pts[:, 1], connect="finite")
@@ -281,3 +335,53 @@ class LandscapeMode:
         if not land.complete:
             text += "  (coarse preview, refining...)"
         self._note.setText(text)
+
+
+def gl_unavailable() -> str | None:
+    """Why a 3-D (OpenGL) view cannot be shown here, or None if it can."""
+    platform = QGuiApplication.platformName()
+    if platform in ("offscreen", "minimal", "vnc"):
+        return f"this display ({platform}) has no OpenGL"
+    try:
+        import pyqtgraph.opengl  # noqa: F401
+    except ImportError:
+        return "PyOpenGL is not installed (pip install PyOpenGL)"
+    return None
+
+
+class Surface3D:
+    """pyqtgraph's GLSurfacePlotItem of a landscape: height and colour by the (log-like)
+    loss, the trained point as a dot at its height."""
+
+    def __init__(self, theme: Any) -> None:
+        import pyqtgraph.opengl as gl
+
+        self._theme = theme
+        self.widget = gl.GLViewWidget()
+        self.widget.setBackgroundColor(theme.background)
+        self.widget.setCameraPosition(distance=5.0, elevation=30, azimuth=-60)
+        self.surface = gl.GLSurfacePlotItem(smooth=False, computeNormals=False)
+        self.dot = gl.GLScatterPlotItem(size=12, pxMode=True)
+        self.widget.addItem(self.surface)
+        self.widget.addItem(self.dot)
+
+    def show(self, land: ls.Landscape, log: bool) -> None:
+        assert land.a2 is not None
+        loss = np.asarray(land.loss, dtype=np.float64)
+        finite = np.isfinite(loss)
+        lo = float(loss[finite].min()) if finite.any() else 0.0
+        hi = float(np.percentile(loss[finite], 99)) if finite.any() else 1.0
+        delta = max(0.02 * (hi - lo), 1e-12 * max(abs(lo), 1.0))
+        g = np.where(finite, np.minimum(loss, hi), hi)
+        v = np.log10(g - lo + delta) if log else g
+        vmin, vmax = float(v.min()), float(v.max())
+        z = (v - vmin) / (vmax - vmin) if vmax > vmin else np.zeros_like(v)
+        # Axes scaled to +-1 so any plane sits in the same box; height 0..1.
+        x = land.a1 / max(float(np.abs(land.a1).max()), 1e-12)
+        y = land.a2 / max(float(np.abs(land.a2).max()), 1e-12)
+        cmap = pg.colormap.get(self._theme.colormap)
+        colors = cmap.map(z.T.ravel(), mode="float").reshape(len(x), len(y), 4)
+        self.surface.setData(x=x, y=y, z=z.T, colors=colors)
+        j0, k0 = int(np.argmin(np.abs(land.a1))), int(np.argmin(np.abs(land.a2)))
+        self.dot.setData(pos=np.array([[x[j0], y[k0], z[k0, j0] + 0.02]]),
+                         color=pg.mkColor(self._theme.current).getRgbF())

@@ -135,3 +135,23 @@ def test_pca_before_a_path_exists_says_so(qtbot):
     view.choose_kind("pca")
     assert view._message.isVisible() and "PCA" in view._message.toPlainText()
     view.shutdown()
+
+
+def test_3d_without_opengl_keeps_the_2d_map_and_says_why_in_one_line(qtbot):
+    trainer = _net()
+    view = _open(qtbot, trainer)
+    view.choose_kind("random")
+    _wait_complete(qtbot, view)
+    view.set_3d(True)
+    assert not view.showing_3d                      # offscreen: no OpenGL
+    note = view._gl_note
+    assert note.isVisible() and "2-D" in note.text() and "\n" not in note.text()
+    img = grab_rgb(view)
+    geo = note.geometry()
+    strip = img[geo.top():geo.bottom(), geo.left():geo.right()].astype(int)
+    assert (np.abs(strip - strip.mean(axis=(0, 1))).sum(axis=2) > 100).sum() > 50  # text
+    plot = _plot_rgb(view)
+    assert _heat(plot) > 0.3 * plot.shape[0] * plot.shape[1]
+    view.set_3d(False)
+    assert not note.isVisible()
+    view.shutdown()
