@@ -301,12 +301,20 @@ def cmd_landscape(args: argparse.Namespace) -> int:
 
 
 def _session_run(args: argparse.Namespace) -> Any:
-    """The run a saved session describes; flags that contradict its network are refused."""
-    from core.landscape_run import train_recording
+    """The run a saved session holds: its trained network as saved (no training here), or,
+    for a session saved without its training, its settings trained from the start.
+    Flags that contradict the session's network are refused."""
+    from core.landscape_run import run_from_trainer, train_recording
     from core.session import load_session
 
     session = load_session(args.session)
     config = session.run_config()
+    trainer = None
+    if session.training is not None:
+        from core.engine import Trainer
+
+        trainer = Trainer.from_state(session.training)
+        config = trainer.config
     for key in SHAPE_DEFAULTS:
         given = getattr(args, key)
         if given is not None and given != getattr(config, key):
@@ -315,6 +323,8 @@ def _session_run(args: argparse.Namespace) -> Any:
     if config.is_linear:
         raise CliError(f"{args.session}: the session holds a linear model; landscapes are "
                        "drawn for networks")
+    if trainer is not None:
+        return run_from_trainer(trainer)
     if config.limit_updates is None and config.limit_epochs is None:
         if args.updates is None and args.epochs is None:
             raise CliError(f"{args.session}: the session's run has no update limit: give "

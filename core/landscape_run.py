@@ -102,6 +102,15 @@ def _finished(trainer: Any, start: dict[str, np.ndarray], traj: ls.Trajectory | 
                       int(trainer.update))
 
 
+def run_from_trainer(trainer: Any) -> TrainedRun:
+    """A saved run as it stands (a session's trainer): no recorded path (PCA needs one),
+    its start re-made from its settings (the same seed gives the same initial weights)."""
+    from core.engine import Trainer
+
+    start = Trainer(trainer.config, trainer.data).params()
+    return _finished(trainer, start, None)
+
+
 def build_plane(kind: str, run: TrainedRun, plane_seed: int = 0,
                 other_minimum: dict[str, np.ndarray] | None = None) -> ls.Plane:
     """The plane of `kind` around the run's trained parameters."""

@@ -347,3 +347,25 @@ def test_cli_draws_a_saved_sessions_network(capsys, tmp_path):
     doc = json.loads(out)
     direct = train_recording(cfg)
     assert doc["train_loss"] == pytest.approx(direct.train_loss, rel=1e-9)
+
+
+def test_cli_draws_a_saved_sessions_trained_network_without_training(capsys, tmp_path):
+    from core.engine import Trainer
+    from core.session import Session, save_session
+
+    cfg = _config(units=8, limit_updates=120)
+    trainer = Trainer(cfg)
+    trainer.run(120)
+    path = tmp_path / "trained.json"
+    save_session(path, Session(config=cfg.to_dict(), training=trainer.export_state()))
+    code, out, err = _cli(capsys, "--session", str(path), "--grid", "7", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["train_loss"] == pytest.approx(trainer.train_loss(), rel=1e-12)
+    assert doc["grid"][3][3] == pytest.approx(trainer.train_loss(), rel=1e-6)
+    code, out, err = _cli(capsys, "--session", str(path), "--kind", "pca")
+    assert code != 0 and len(err.strip().splitlines()) == 1 and "path" in err
+    fresh = tmp_path / "untrained.json"
+    save_session(fresh, Session(config=cfg.to_dict(), training=Trainer(cfg).export_state()))
+    code, out, err = _cli(capsys, "--session", str(fresh))
+    assert code != 0 and len(err.strip().splitlines()) == 1 and "untrained" in err
