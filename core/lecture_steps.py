@@ -21,9 +21,9 @@ LECTURE_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets" /
 STEP_KEYS = {"title", "caption", "formula", "config", "views", "updates", "speed", "play",
              "options"}
 VIEW_NAMES = ("controls", "surface", "fit", "series", "loss", "table", "builder",
-              "landscapes")
+              "landscapes", "race")
 OPTION_KEYS = {"errors", "sliders", "reference_path", "tables", "zoom", "track", "start",
-               "log_loss", "path_numbers", "builder", "landscapes"}
+               "log_loss", "path_numbers", "builder", "landscapes", "race", "critical_lr"}
 LANDSCAPE_KEYS = {"layers", "updates", "grid"}
 
 
@@ -104,6 +104,10 @@ def parse_step(name: str, raw: Any) -> LectureStep:
         raise StepError(f"{name}: option 'path_numbers' must be a whole number from 0 to 50")
     if options.get("builder") is not None:
         _check_builder(name, options["builder"])
+    if options.get("race") is not None:
+        _check_race(name, options["race"])
+    if not isinstance(options.get("critical_lr", False), bool):
+        raise StepError(f"{name}: option 'critical_lr' must be true or false")
     tables = options.get("tables")
     if tables is not None and not isinstance(tables, (bool, dict)):
         raise StepError(f"{name}: option 'tables' must be true or an object")
@@ -168,6 +172,40 @@ def _check_landscapes(name: str, spec: Any) -> None:
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
             raise StepError(f"{name}: landscapes '{key}' must be a whole number from "
                             f"{lo:,} to {hi:,}")
+
+
+RACE_KEYS = {"racers", "loss", "start", "updates", "speed", "play"}
+
+
+def _check_race(name: str, spec: Any) -> None:
+    """An optimizer race: racers as [optimizer, learning rate] pairs (2-6), the loss of
+    its 1-day surface, where they start, how many updates and how fast."""
+    from core.config import LOSSES, OPTIMIZERS
+
+    if not isinstance(spec, dict):
+        raise StepError(f"{name}: option 'race' must be an object")
+    _only(name, spec, RACE_KEYS, "race key(s)")
+    racers = spec.get("racers")
+    if not isinstance(racers, list) or not 2 <= len(racers) <= 6:
+        raise StepError(f"{name}: race 'racers' must list 2 to 6 [optimizer, lr] pairs")
+    for r in racers:
+        if (not isinstance(r, list) or len(r) != 2 or r[0] not in OPTIMIZERS
+                or isinstance(r[1], bool) or not isinstance(r[1], (int, float))
+                or not r[1] > 0):
+            raise StepError(f"{name}: race racer {r!r} must be [one of "
+                            f"{', '.join(OPTIMIZERS)}, a positive learning rate]")
+    if spec.get("loss", "mae") not in LOSSES:
+        raise StepError(f"{name}: race 'loss' must be one of {', '.join(LOSSES)}")
+    start = spec.get("start")
+    if start is not None and (not isinstance(start, list) or len(start) != 2 or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in start)):
+        raise StepError(f"{name}: race 'start' must be two numbers")
+    for key, hi in (("updates", 10**6), ("speed", 10**5)):
+        v = spec.get(key, 1)
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= hi:
+            raise StepError(f"{name}: race '{key}' must be a whole number from 0 to {hi:,}")
+    if not isinstance(spec.get("play", True), bool):
+        raise StepError(f"{name}: race 'play' must be true or false")
 
 
 def load_steps(folder: str | Path = LECTURE_DIR) -> tuple[list[LectureStep], list[str]]:

@@ -9,7 +9,6 @@ which plain gradient descent diverges.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,12 +27,25 @@ class Timeline:
     """Where one run's two tracked parameters were, update by update: every update of its
     first FULL_UPDATES, then every `every`-th (doubling so at most LATE_POINTS later points
     are kept). `at(k)` finds the recorded moment at or before update k by bisection, so a
-    scrubber can jump anywhere in a long run at the cost of a lookup."""
+    scrubber can jump anywhere in a long run at the cost of a lookup.
+
+    Kept in numpy arrays that grow by doubling: a chunk is recorded with a few vectorized
+    calls and `path()` is one copy, so a race's frames cost what they draw."""
 
     def __init__(self, a: float, b: float) -> None:
-        self.updates: list[int] = [0]
-        self.points: list[tuple[float, float]] = [(a, b)]
+        self._u = np.zeros(4096, dtype=np.int64)
+        self._p = np.empty((4096, 2))
+        self._p[0] = (a, b)
+        self._n = 1
         self.every = 2
+
+    @property
+    def updates(self) -> list[int]:
+        return self._u[: self._n].tolist()
+
+    @property
+    def points(self) -> list[tuple[float, float]]:
+        return [tuple(p) for p in self._p[: self._n].tolist()]
 
     def add_chunk(self, start: int, traj: np.ndarray) -> None:
         """Record a chunk: traj[i] = the tracked pair after update start + i + 1."""
@@ -43,43 +55,55 @@ class Timeline:
         ups = np.arange(start + 1, start + n + 1)
         keep = (ups <= FULL_UPDATES) | (ups % self.every == 0)
         keep[-1] = True     # the newest moment is always there (the run may stop here)
-        if self.updates[-1] > FULL_UPDATES and self.updates[-1] % self.every:
-            # the previous chunk's newest moment was kept only because it was the newest
-            self.updates.pop()
-            self.points.pop()
-        rows = np.asarray(traj, dtype=np.float64)[keep]
-        self.updates.extend(ups[keep].tolist())
-        self.points.extend(zip(rows[:, 0].tolist(), rows[:, 1].tolist(), strict=True))
-        late = bisect.bisect_right(self.updates, FULL_UPDATES)
-        while len(self.updates) - late > LATE_POINTS:
+        last = int(self._u[self._n - 1])
+        if last > FULL_UPDATES and last % self.every:
+            self._n -= 1    # kept only because it was the newest; now it is not
+        k = int(keep.sum())
+        if self._n + k > len(self._u):
+            size = max(2 * len(self._u), self._n + k)
+            self._u = np.resize(self._u, size)
+            grown = np.empty((size, 2))
+            grown[: self._n] = self._p[: self._n]
+            self._p = grown
+        self._u[self._n:self._n + k] = ups[keep]
+        self._p[self._n:self._n + k] = np.asarray(traj, dtype=np.float64)[keep]
+        self._n += k
+        late = int(np.searchsorted(self._u[: self._n], FULL_UPDATES, side="right"))
+        while self._n - late > LATE_POINTS:
             self.every *= 2
-            late_u, late_p = self.updates[late:], self.points[late:]
-            kept = [i for i, u in enumerate(late_u) if u % self.every == 0]
-            if kept[-1:] != [len(late_u) - 1]:
-                kept.append(len(late_u) - 1)
-            self.updates[late:] = [late_u[i] for i in kept]
-            self.points[late:] = [late_p[i] for i in kept]
+            lu = self._u[late:self._n]
+            kept = lu % self.every == 0
+            kept[-1] = True
+            m = int(kept.sum())
+            self._u[late:late + m] = lu[kept]
+            self._p[late:late + m] = self._p[late:self._n][kept]
+            self._n = late + m
 
     def __len__(self) -> int:
-        return len(self.updates)
+        return self._n
 
     @property
     def last_update(self) -> int:
-        return self.updates[-1]
+        return int(self._u[self._n - 1])
 
     def index_at(self, update: int) -> int:
         """Index of the newest recorded moment at or before `update`."""
-        return max(bisect.bisect_right(self.updates, update) - 1, 0)
+        return max(int(np.searchsorted(self._u[: self._n], update, side="right")) - 1, 0)
 
     def at(self, update: int) -> tuple[int, float, float]:
         """(recorded update, a, b) at or just before `update`."""
         i = self.index_at(update)
-        return (self.updates[i], *self.points[i])
+        return (int(self._u[i]), float(self._p[i, 0]), float(self._p[i, 1]))
+
+    def update_array(self) -> np.ndarray:
+        """A copy of the recorded update numbers."""
+        return self._u[: self._n].copy()
 
     def path(self, upto: int | None = None) -> np.ndarray:
-        """The recorded points (n, 2) up to and including update `upto` (all by default)."""
-        end = len(self.updates) if upto is None else self.index_at(upto) + 1
-        return np.asarray(self.points[:end], dtype=np.float64).reshape(-1, 2)
+        """A copy of the recorded points (n, 2) up to and including update `upto` (all by
+        default)."""
+        end = self._n if upto is None else self.index_at(upto) + 1
+        return self._p[:end].copy()
 
 
 @dataclass(frozen=True)

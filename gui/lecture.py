@@ -207,6 +207,7 @@ class LectureController(QObject):
         surface.set_path_numbers(int(opts.get("path_numbers", 0)))
         self.panel.sliders.setVisible(bool(opts.get("sliders")))
         self._set_up_builder(opts.get("builder"))
+        self._set_up_race(opts.get("race"))
         self.panel.show_values(None)
         self._data = None
         # a loss that explodes reads on a log scale
@@ -232,6 +233,19 @@ class LectureController(QObject):
         self.step_changed.emit(n)
 
     # ---- step parts -----------------------------------------------------------------------
+    def _set_up_race(self, spec: dict[str, Any] | None) -> None:
+        """An optimizer race on the step's 1-day surface; a step without one pauses it."""
+        race = self.window.views.get("race")
+        if race is None:
+            return
+        if not spec:
+            race.pause()
+            return
+        race.configure([(str(n), float(lr)) for n, lr in spec["racers"]],
+                       loss=spec.get("loss", "mae"), start=spec.get("start"),
+                       updates=int(spec.get("updates", 500)),
+                       speed=int(spec.get("speed", 30)), play=bool(spec.get("play", True)))
+
     def _set_up_builder(self, spec: dict[str, Any] | None) -> None:
         """The curve builder's target and starting pieces; with "fit", gradient descent
         moves the pieces into place on screen (the step is ready when it settles)."""
@@ -256,6 +270,8 @@ class LectureController(QObject):
             dock.setVisible(key in want)
         if "builder" in want:
             win.docks["builder"].raise_()   # it shares a tab with the fitted function
+        if "race" in want:
+            win.docks["race"].raise_()      # it shares a tab with the error surface
 
     def _on_run_started(self, info: Any) -> None:
         step = self.step
@@ -280,6 +296,8 @@ class LectureController(QObject):
             self.panel.sliders.set_values(init[0], init[1], info.data)
         if opts.get("reference_path"):
             self._show_reference(step, info)
+        if opts.get("critical_lr"):
+            self.panel.show_values(critical_lr_html(info.data, step.config))
         if step.updates > 0 or step.play:
             win.play()
         else:
@@ -426,6 +444,22 @@ def loss_values_html(snap: Any, data: Any, used: str) -> str | None:
                     f" {unit})"}
     shown = [f"<b>{text}</b>" if name == used else text for name, text in parts.items()]
     return "&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;".join(shown)
+
+
+def critical_lr_html(data: Any, config: RunConfig) -> str:
+    """The step's learning rate against the critical one of its surface (plain GD on the
+    linear MSE loss diverges above 2 / lambda_max of the Hessian); MAE has none."""
+    from core.race import critical_lr
+
+    eta = config.lr
+    if config.model != "linear" or config.loss != "mse":
+        return (f"η = {eta:g}: the MAE loss is piecewise linear, so no learning rate is "
+                "critical: too large a step zig-zags across the valley")
+    crit = critical_lr(data)
+    side = "above" if eta > crit else "below"
+    return (f"critical η = 2 / λ<sub>max</sub> = <b>{crit:.4g}</b>; this step's η = {eta:g}"
+            f" is {eta / crit:.2f}× it, {side}: gradient descent "
+            + ("diverges" if eta > crit else "converges"))
 
 
 def open_lecture(window: MainWindow, step: int = 0, folder: str | Path = LECTURE_DIR

@@ -566,6 +566,7 @@ class MainWindow(QMainWindow):
         else:
             self.worker.apply(config)
             self._active = config
+            self._show_critical_lr()
         self._config = config
 
     def _on_run_started(self, info: RunInfo) -> None:
@@ -577,6 +578,21 @@ class MainWindow(QMainWindow):
         for view in self.views.values():
             view.set_run(info.config, info.data, info.param_names, info.run_id)
         self.panel.set_train_count(len(info.data.y_train))
+        self._show_critical_lr()
+
+    def _show_critical_lr(self) -> None:
+        """Mark on the learning-rate control where plain GD starts to diverge (a linear
+        model with MSE: its loss is quadratic); MAE and networks have no such rate."""
+        from core.race import critical_lr
+
+        cfg, run = self._active, self._run
+        if run is None or cfg.model != "linear":
+            self.panel.lr.set_critical(None, "")
+        elif cfg.loss == "mse":
+            crit = critical_lr(run.data)
+            self.panel.lr.set_critical(crit, f"GD diverges above η = {crit:.4g} (2/λmax)")
+        else:
+            self.panel.lr.set_critical(None, "MAE: no critical η (piecewise linear loss)")
 
     def _on_snapshot(self, snap: Any) -> None:
         self._pending = snap

@@ -9,8 +9,17 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDoubleValidator
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSlider, QWidget
+from PySide6.QtGui import QColor, QDoubleValidator, QPainter, QPen
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSlider,
+    QStyle,
+    QStyleOptionSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 LR_MIN, LR_MAX = 1e-6, 10.0
 LR_TICKS_PER_DECADE = 40
@@ -20,15 +29,43 @@ SPEEDS: tuple[float | None, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 20
                                     None)
 
 
+CRITICAL_COLOR = "#e53935"
+
+
+class _MarkedSlider(QSlider):
+    """A slider with one red mark across its groove (the critical learning rate)."""
+
+    def __init__(self, orientation: Qt.Orientation) -> None:
+        super().__init__(orientation)
+        self.mark: int | None = None
+
+    def paintEvent(self, event: object) -> None:
+        super().paintEvent(event)
+        if self.mark is None or not self.minimum() <= self.mark <= self.maximum():
+            return
+        opt = QStyleOptionSlider()
+        self.initStyleOption(opt)
+        handle = self.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt,
+                                             QStyle.SubControl.SC_SliderHandle, self)
+        span = self.width() - handle.width()
+        x = handle.width() // 2 + QStyle.sliderPositionFromValue(
+            self.minimum(), self.maximum(), self.mark, span)
+        painter = QPainter(self)
+        painter.setPen(QPen(QColor(CRITICAL_COLOR), 3))
+        painter.drawLine(x, 1, x, self.height() - 2)
+        painter.end()
+
+
 class LearningRateControl(QWidget):
-    """Log slider 1e-6..10 plus an exact-number field kept in sync."""
+    """Log slider 1e-6..10 plus an exact-number field kept in sync, and (for a quadratic
+    loss) a red mark where plain gradient descent starts to diverge."""
 
     value_changed = Signal(float)
     invalid = Signal(str)
 
     def __init__(self, value: float = 0.01, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider = _MarkedSlider(Qt.Orientation.Horizontal)
         lo, hi = math.log10(LR_MIN), math.log10(LR_MAX)
         self.slider.setRange(round(lo * LR_TICKS_PER_DECADE), round(hi * LR_TICKS_PER_DECADE))
         self.slider.setToolTip("learning rate, log scale from 1e-6 to 10")
@@ -36,10 +73,20 @@ class LearningRateControl(QWidget):
         self.edit.setValidator(QDoubleValidator(0.0, 1e6, 12, self.edit))
         self.edit.setFixedWidth(90)
         self.edit.setToolTip("exact learning rate (eta); Enter to apply")
-        lay = QHBoxLayout(self)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(1)
+        lay = QHBoxLayout()
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.slider, 1)
         lay.addWidget(self.edit)
+        column.addLayout(lay)
+        self.critical_note = QLabel()
+        self.critical_note.setObjectName("hint")
+        self.critical_note.setWordWrap(True)
+        self.critical_note.hide()
+        column.addWidget(self.critical_note)
+        self.critical: float | None = None
         self._value = value
         self.set_value(value)
         self.slider.valueChanged.connect(self._from_slider)
@@ -47,6 +94,15 @@ class LearningRateControl(QWidget):
 
     def value(self) -> float:
         return self._value
+
+    def set_critical(self, value: float | None, note: str) -> None:
+        """Mark `value` on the slider (None: no mark) and say `note` under it."""
+        self.critical = value
+        self.slider.mark = (None if value is None or value <= 0 else
+                            round(math.log10(value) * LR_TICKS_PER_DECADE))
+        self.slider.update()
+        self.critical_note.setText(note)
+        self.critical_note.setVisible(bool(note))
 
     def set_value(self, value: float) -> None:
         """Show `value` without emitting (used when a preset or config arrives)."""

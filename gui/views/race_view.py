@@ -60,7 +60,7 @@ SPEEDS = (("1 / s", 1), ("3 / s", 3), ("10 / s", 10), ("30 / s", 30), ("100 / s"
 REPLAY_FACTORS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 FRAME_MS = 33
 N_CONTOURS = 12
-MAX_CHUNK = 2000        # updates per chunk at max speed (a linear update costs ~us)
+MAX_CHUNK = 1000        # updates per chunk at max speed (a linear update costs ~us)
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,8 @@ class RaceFrame:
 def _frame(race: Race, epoch: int) -> RaceFrame:
     out = []
     for t, line in zip(race.trainers, race.timelines, strict=True):
-        out.append(RacerFrame(t.config.optimizer, t.config.lr,
-                              np.asarray(line.updates, dtype=np.int64), line.path(),
-                              t.snapshot(extras=False)))
+        out.append(RacerFrame(t.config.optimizer, t.config.lr, line.update_array(),
+                              line.path(), t.snapshot(extras=False)))
     return RaceFrame(tuple(out), race.done, epoch)
 
 
@@ -99,7 +98,8 @@ def race_job(race: Race, inbox: queue.Queue, epoch: int):
 
     def job(should_stop):
         playing, rate, owed = False, 10.0, 0.0
-        last = time.perf_counter()
+        last = shown = time.perf_counter()
+        dirty = False
         yield _frame(race, epoch)
         while not should_stop():
             changed = False
@@ -134,9 +134,13 @@ def race_job(race: Race, inbox: queue.Queue, epoch: int):
             if n and not race.done:
                 race.run(n)
                 changed = True
-            if changed:
+            dirty = dirty or changed
+            if dirty and (not playing or now - shown >= FRAME_MS / 1000.0 or race.done):
+                shown, dirty = now, False
                 yield _frame(race, epoch)
-            time.sleep(0.0 if playing and rate <= 0 else FRAME_MS / 2000.0)
+            # Flat out, a short sleep still hands the GIL to the GUI thread between chunks
+            # (a numpy update loop holds it); paced, the loop wakes twice a frame.
+            time.sleep(0.001 if playing and rate <= 0 else FRAME_MS / 2000.0)
 
     return job
 
@@ -155,6 +159,7 @@ class RaceView(View):
         self._job.item_ready.connect(self._on_item)
         self._job.failed.connect(self._on_failed)
         self._slots: list[int] = []     # the grid row of each racer of the current race
+        self._default_start: tuple[float, float] | None = None
         self._frame: RaceFrame | None = None
         self._drawn: RaceFrame | None = None
         self._epoch = 0
@@ -266,14 +271,14 @@ class RaceView(View):
         self._star = pg.ScatterPlotItem(symbol="star", size=18)
         self._plot.addItem(self._star)
         self._trails: list[pg.PlotCurveItem] = []
-        self._balls: list[pg.ScatterPlotItem] = []
         for _ in range(MAX_RACERS):
             trail = pg.PlotCurveItem()
-            ball = pg.ScatterPlotItem(size=14)
             self._plot.addItem(trail)
-            self._plot.addItem(ball)
             self._trails.append(trail)
-            self._balls.append(ball)
+        # All balls in one item, drawn above every trail (one setData a frame).
+        self._balls = pg.ScatterPlotItem(size=14, pen=pg.mkPen("#000000", width=2))
+        self._plot.addItem(self._balls)
+        self._shown_racers = 0
         # The explained update: -eta * gradient, the momentum part, the step taken.
         self._arrows = [pg.PlotCurveItem() for _ in range(3)]
         for a in self._arrows:
@@ -379,6 +384,7 @@ class RaceView(View):
         """Start the ticked racers from `start` (default: the model's usual start)."""
         if self._data is None:
             return
+        start = start if start is not None else self._default_start
         chosen = self.racers()
         if len(chosen) < 2:
             self._status.setText("tick at least two optimizers to race")
@@ -394,6 +400,7 @@ class RaceView(View):
             return
         self._race = race
         self._frame = self._drawn = None
+        self._shown_racers = -1
         self._reported = -1
         self._scrub = None
         self._replay = None
@@ -411,6 +418,30 @@ class RaceView(View):
 
     def _send(self, *cmd: Any) -> None:
         self._inbox.put(cmd)
+
+    def configure(self, racers: list[tuple[str, float]], loss: str = "mae",
+                  start: tuple[float, float] | None = None, updates: int = 500,
+                  speed: int = 30, play: bool = True) -> None:
+        """Set up a race as a lecture step asks (racers as (optimizer, lr)) and start it
+        (now, or as soon as the step's run brings the data)."""
+        for i, (on, kind, lr, _) in enumerate(self._rows):
+            on.setChecked(i < len(racers))
+            if i < len(racers):
+                kind.setCurrentIndex(OPTIMIZERS.index(racers[i][0]))
+                lr.setValue(float(racers[i][1]))
+        self._budget.setValue(int(updates) or 1)
+        self._default_start = None if start is None else (float(start[0]), float(start[1]))
+        self.set_speed(int(speed))
+        self._playing = bool(play)
+        self._play_button.setText("Pause" if self._playing else "Play")
+        self._loss.blockSignals(True)
+        self._loss.setCurrentIndex(max(self._loss.findData(loss), 0))
+        self._loss.blockSignals(False)
+        self._on_loss()
+
+    def pause(self) -> None:
+        if self._playing:
+            self.toggle_play()
 
     def set_speed(self, per_second: int) -> None:
         """Updates a second per racer (0: as fast as it goes), as the speed box offers."""
@@ -523,24 +554,29 @@ class RaceView(View):
         live_end = self.shown_update_live()
         theme = self._theme
         slots = self._slots
-        for j in range(MAX_RACERS):
-            if j >= len(frame.racers):
-                self._trails[j].setData([], [])
-                self._balls[j].setData([], [])
-                self._loss_curves[j].setData([], [])
-                continue
-            r = frame.racers[j]
-            color = RACER_COLORS[slots[j]]
+        n = len(frame.racers)
+        if n != self._shown_racers:       # a new race: restyle, empty the unused items
+            for j in range(MAX_RACERS):
+                pen = theme.pen(RACER_COLORS[slots[j]], theme.line_width) if j < n else None
+                if pen is None:
+                    self._trails[j].setData([], [])
+                    self._loss_curves[j].setData([], [])
+                else:
+                    self._trails[j].setPen(pen)
+                    self._loss_curves[j].setPen(pen)
+            self._shown_racers = n
+            self._ball_brushes = [pg.mkBrush(RACER_COLORS[slots[j]]) for j in range(n)]
+        bx, by = [], []
+        for j, r in enumerate(frame.racers):
             end = max(int(np.searchsorted(r.updates, k, side="right")), 1)
             pts = r.points[:end]
             self._trails[j].setData(pts[:, 0], pts[:, 1])
-            self._trails[j].setPen(theme.pen(color, theme.line_width))
-            self._balls[j].setData([pts[-1, 0]], [pts[-1, 1]], brush=pg.mkBrush(color),
-                                   pen=pg.mkPen("#000000", width=2))
+            bx.append(pts[-1, 0])
+            by.append(pts[-1, 1])
             hu, ht = r.snap.hist_update, r.snap.hist_train
             ok = np.isfinite(ht) & (ht > 0)
             self._loss_curves[j].setData(hu[ok], ht[ok])
-            self._loss_curves[j].setPen(theme.pen(color, theme.line_width))
+        self._balls.setData(bx, by, brush=self._ball_brushes)
         self._marker.setPos(k)
         self._slider.blockSignals(True)
         self._slider.setRange(0, live_end)
@@ -683,4 +719,5 @@ class RaceView(View):
         self._star.setBrush(pg.mkBrush(theme.minimum))
         self._star.setPen(pg.mkPen("#000000", width=1.5))
         self._marker.setPen(theme.pen(theme.foreground, 1.0, alpha=150))
+        self._shown_racers = -1     # pens follow the theme at the next draw
         self._redraw()

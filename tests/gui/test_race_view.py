@@ -118,3 +118,51 @@ def test_the_race_dock_shows_in_both_themes(open_window, qtbot, theme):
     view = _open_race(win, qtbot)
     img = grab_rgb(win)
     assert view.isVisible() and view.width() > 300 and img.std() > 10
+
+
+def test_the_critical_rate_is_marked_on_the_learning_rate_control(open_window, qtbot):
+    from core.config import RunConfig
+    from gui.controls.number_controls import CRITICAL_COLOR
+
+    win = open_window(RunConfig(dataset="channel", days=1, model="linear", loss="mse",
+                                optimizer="gd", lr=0.01))
+    lr = win.panel.lr
+    crit = critical_lr(win.run_info.data)
+    qtbot.waitUntil(lambda: lr.critical is not None, timeout=10000)
+    assert lr.critical == pytest.approx(crit)
+    assert f"{crit:.4g}" in lr.critical_note.text() and lr.critical_note.isVisible()
+    assert colour_mask(grab_rgb(lr.slider), CRITICAL_COLOR, tol=30).sum() > 10
+    # MAE is a live change: the mark goes, the note says why.
+    win.panel.loss.setCurrentIndex(win.panel.loss.findData("mae"))
+    qtbot.waitUntil(lambda: lr.critical is None, timeout=10000)
+    assert "no critical" in lr.critical_note.text()
+    assert colour_mask(grab_rgb(lr.slider), CRITICAL_COLOR, tol=30).sum() == 0
+
+
+def test_the_race_lecture_step_races_gd_momentum_and_adam(qtbot, settings_dir):
+    from core.lecture_steps import load_steps
+    from gui.lecture import open_lecture
+    from gui.main_window import MainWindow
+
+    steps = load_steps()[0]
+    n = next(i for i, s in enumerate(steps) if "race" in s.views)
+    win = MainWindow(steps[n].config)
+    try:
+        win.resize(1400, 900)
+        win.show()
+        ctl = open_lecture(win, n)
+        view = win.views["race"]
+        qtbot.waitUntil(lambda: view._frame is not None and view._frame.done, timeout=60000)
+        assert [r.optimizer for r in view._frame.racers] == ["gd", "momentum", "adam"]
+        assert win.docks["race"].isVisible() and not win.docks["surface"].isVisible()
+        starts = {tuple(r.points[0]) for r in view._frame.racers}
+        assert starts == {(0.2, 2.0)}
+        img = grab_rgb(view._plot)
+        for slot in view._slots:
+            assert colour_mask(img, RACER_COLORS[slot], tol=10).sum() > 10
+        # The lr-too-large step says where the critical rate is.
+        big = next(i for i, s in enumerate(steps) if s.options.get("critical_lr"))
+        ctl.go(big)
+        qtbot.waitUntil(lambda: "critical η" in ctl.panel.values.text(), timeout=30000)
+    finally:
+        win.close()
