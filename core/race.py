@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from core.config import ConfigError, RunConfig
-from core.engine import Trainer
 
 MIN_RACERS, MAX_RACERS = 1, 6
 FULL_UPDATES = 2048   # a timeline keeps each of a run's first updates...
@@ -129,6 +128,8 @@ class Race:
 
             data = window(load_series(base.dataset, base.column), base.days, base.split)
         self.racers = list(racers)
+        from core.engine import Trainer  # here, not at import: numba loads with it
+
         self.trainers = [Trainer(base.replace(optimizer=r.optimizer, lr=r.lr,
                                               momentum=r.momentum), data)
                          for r in self.racers]

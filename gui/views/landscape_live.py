@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core import landscape as ls
+if TYPE_CHECKING:   # imported where used: core.landscape loads torch (~1 s at start-up)
+    from core import landscape as ls
 
 # The kinds of slice the surface view offers for a network, in the combo box's order.
 KINDS = ("named", "random", "pca", "interpolate")
@@ -45,6 +47,8 @@ def live_pieces(kind: str, model: str, params: dict[str, np.ndarray], rows: np.n
     `losses` their training losses in the data unit (the line's path is drawn at them).
     ValueError (too short a path for PCA, ...) reaches the view as a one-line message.
     """
+    from core import landscape as ls
+
     if kind == "random":
         plane = ls.random_plane(params, PLANE_SEED)
     elif kind == "pca":
@@ -71,6 +75,8 @@ class Projector:
     `Plane.project` with the basis and its Gram matrix prepared once."""
 
     def __init__(self, plane: ls.Plane) -> None:
+        from core import landscape as ls
+
         self.line = plane.d2 is None
         vecs = [ls.flatten(plane.d1)] + ([] if self.line else [ls.flatten(plane.d2)])
         self.basis = np.stack(vecs)                                     # (1 or 2, P)
@@ -79,6 +85,8 @@ class Projector:
         self.origin = plane.origin[0]
 
     def __call__(self, params: dict[str, np.ndarray]) -> tuple[float, float]:
+        from core import landscape as ls
+
         c = self.ginv @ (self.basis @ (ls.flatten(params) - self.center))
         if self.line:
             return float(c[0] + self.origin), float("nan")

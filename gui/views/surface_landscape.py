@@ -11,16 +11,20 @@ the loss over alpha, with the path's own losses as dots.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QWidget
 
-from core import landscape as ls
 from core.snapshot import Snapshot
 from gui.views.landscape_live import KIND_LABELS, KINDS, LivePiece, Projector, live_pieces
+
+# core.landscape is imported where a network needs it: it loads torch, which took ~1 s
+# (5 s on a busy machine) of the GUI thread's start-up.
+if TYPE_CHECKING:
+    from core import landscape as ls
 
 GRID, COARSE = 41, 13
 
@@ -150,7 +154,11 @@ class LandscapeMode:
     # ----- run and frames -----------------------------------------------------------------
     def _landscape_run(self, network: bool, n_params: int) -> None:
         """A new run: a fresh recorded path; the kind control only for networks."""
-        self._traj = ls.Trajectory(n_params) if network else None
+        self._traj = None
+        if network:   # the worker has loaded torch for it by now
+            from core import landscape as ls
+
+            self._traj = ls.Trajectory(n_params)
         self._live, self._projector, self._lpath, self._lpath_last = None, None, [], -1
         self._curve.setData([], [])
         self._kind_label.setVisible(network)
@@ -196,6 +204,8 @@ class LandscapeMode:
         cfg, data = self._config, self._data
         if cfg is None or data is None or self._traj is None:
             return
+        from core import landscape as ls
+
         ups, rows, losses = self._traj.arrays(np.float32)
         if self._kind == "pca" and len(rows) < 3:
             self._show_message("PCA of the trajectory needs a few recorded steps: "  # type: ignore[attr-defined]
