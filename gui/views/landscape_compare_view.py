@@ -18,7 +18,6 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.config import RunConfig
-from core.landscape_run import compare_landscapes
 from core.snapshot import Snapshot
 from gui.background import BackgroundJob
 from gui.theme import DARK, Theme
@@ -92,6 +91,10 @@ class LandscapeCompareView(View):
             f"{' and '.join(str(n) for n in layers)} layers, {updates:,} updates each, "
             "then L(θ* + a1 δ1 + a2 δ2) over random filter-normalized directions.")
         self._pending = True
+        # Imported here: core.landscape_run loads torch, which would hold the GUI thread's
+        # start-up for ~1 s (tests/gui/test_startup.py).
+        from core.landscape_run import compare_landscapes
+
         self._job.start(lambda stop: compare_landscapes(config, layers, updates, grid, stop))
 
     def stop(self) -> None:
