@@ -55,6 +55,29 @@ class Slice:
         return float(self.a1[j]), float(self.a2[k]), float(self.loss[k, j])
 
 
+def local_minima(sl: Slice, radius: int = 2) -> list[tuple[float, float, float]]:
+    """The valleys of a slice: grid points lower than every other point within `radius`
+    cells, away from the grid's edge, as (a1, a2, loss), lowest first. The first is the
+    slice's lowest point when that lies inside; the others are local minima."""
+    loss = np.where(np.isfinite(sl.loss), sl.loss, np.inf)
+    n2, n1 = loss.shape
+    if n1 <= 2 * radius or n2 <= 2 * radius:
+        return []
+    padded = np.pad(loss, radius, constant_values=np.inf)
+    lowest = np.ones(loss.shape, dtype=bool)
+    for dk in range(-radius, radius + 1):
+        for dj in range(-radius, radius + 1):
+            if dk or dj:
+                other = padded[radius + dk:radius + dk + n2, radius + dj:radius + dj + n1]
+                lowest &= loss < other
+    lowest &= np.isfinite(loss)
+    lowest[:radius, :] = lowest[-radius:, :] = False
+    lowest[:, :radius] = lowest[:, -radius:] = False
+    found = [(float(sl.a1[j]), float(sl.a2[k]), float(loss[k, j]))
+             for k, j in zip(*np.nonzero(lowest), strict=True)]
+    return sorted(found, key=lambda m: m[2])
+
+
 @dataclass(frozen=True)
 class _Param:
     name: str

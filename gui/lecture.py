@@ -122,6 +122,9 @@ class LectureController(QObject):
         builder = window.views.get("builder")
         if builder is not None:
             builder.fit_finished.connect(self._on_builder_fitted)
+        surface = window.views.get("surface")
+        if surface is not None and hasattr(surface, "start_requested"):
+            surface.start_requested.connect(self._on_surface_click)
 
         w = window.worker
         w.run_started.connect(self._on_run_started)
@@ -310,6 +313,12 @@ class LectureController(QObject):
             self._ready = True
             if self._tables_done:
                 self.step_ready.emit(self.index)
+
+    def _on_surface_click(self, *_: float) -> None:
+        """A step that trained on entry descends from a clicked point at once (the window
+        has set the start; its budget of updates runs again from there)."""
+        if self.step is not None and self.step.updates > 0:
+            self.window.play()
 
     def _on_builder_fitted(self) -> None:
         if self.step is not None and self.step.options.get("builder") and self.ready:

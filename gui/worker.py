@@ -250,7 +250,10 @@ class TrainingWorker(QObject):
         if "reset" in box and self._trainer is not None:
             forced |= self._start_run(self._config, keep_data=True)
         if "start" in box and self._trainer is not None:
-            self._restart_if_finished()
+            # A clicked start continues this run from there (its other parameters, its slice
+            # and view stay); only a diverged run, whose other parameters are lost, starts over.
+            if self._trainer.diverged:
+                self._restart_if_finished()
             self._trainer.set_start(*box["start"])
             if start_is_init(self._config):   # Reset returns to the clicked point
                 self._config = self._config.replace(init=box["start"])

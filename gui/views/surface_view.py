@@ -20,7 +20,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from core import models, surface
-from core.slices import slice_window
+from core.slices import local_minima, slice_window
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
 from gui.views.base import View, cache_static, segmented, text_item
@@ -57,6 +57,7 @@ class SurfaceView(LandscapeMode, View):
         self._box: tuple[float, float, float, float] | None = None   # grid's a0, a1, b0, b1
         self._diverged_shown = False
         self._numbers: list[pg.TextItem] = []     # update numbers beside a path's first dots
+        self._hold_slice = False    # after a click: keep the slice descent started on
         self._numbered = 0
 
         bar = QWidget(self)
@@ -94,13 +95,15 @@ class SurfaceView(LandscapeMode, View):
         self._path = pg.PlotCurveItem()
         self._dots = pg.ScatterPlotItem(symbol="o")
         self._star = pg.ScatterPlotItem(symbol="star")
+        self._local = pg.ScatterPlotItem(symbol="d")      # a slice's other valleys
+        self._local_label = text_item(theme, "", anchor=(0.5, -0.35))
         self._current = pg.ScatterPlotItem(symbol="o")
         self._arrow_line = pg.PlotCurveItem()
         self._arrow_head = pg.ArrowItem(headLen=14, tailLen=None, pxMode=True)
         self._message = text_item(theme, "", anchor=(0.5, 0.5), size_pt=theme.title_pt)
-        for z, it in enumerate((self._contours, self._path, self._dots, self._star,
-                                self._arrow_line, self._arrow_head, self._current,
-                                self._message)):
+        for z, it in enumerate((self._contours, self._path, self._dots, self._local,
+                                self._star, self._arrow_line, self._arrow_head,
+                                self._current, self._message)):
             it.setZValue(z)
             item.addItem(it, ignoreBounds=True)
         self._arrow_head.hide()
@@ -110,7 +113,8 @@ class SurfaceView(LandscapeMode, View):
         self._reference.setZValue(1.5)
         self._reference_label = text_item(theme, "", anchor=(0, 1))
         self._reference_label.setZValue(7)
-        for it in (self._reference, self._reference_label):
+        self._local_label.setZValue(7)
+        for it in (self._reference, self._reference_label, self._local_label):
             item.addItem(it, ignoreBounds=True)
             it.hide()
         self._init_landscape(row, bar, named)
@@ -185,8 +189,20 @@ class SurfaceView(LandscapeMode, View):
             return None
         return np.column_stack([self._reference.xData, self._reference.yData])
 
+    def local_minimum_marks(self) -> list[tuple[float, float, str]]:
+        """The local minima marked on the slice now: (a, b, label text)."""
+        x, y = self._local.getData()
+        text = self._local_label.textItem.toPlainText() if self._local_label.isVisible() else ""
+        return [(float(a), float(b), text) for a, b in zip(x, y, strict=True)]
+
+    @property
+    def holding_slice(self) -> bool:
+        """True after a click: the slice stays until Refresh or a new run."""
+        return self._hold_slice
+
     def refresh_slice(self) -> None:
         """Recompute the slice at the newest parameters."""
+        self._hold_slice = False
         if not self._exact and self._last_snap is not None:
             if self.kind == "named":
                 self._start_slice(self._last_snap)
@@ -208,6 +224,8 @@ class SurfaceView(LandscapeMode, View):
         self._box = None
         self._slice_params = None
         self._last_snap = None
+        self._hold_slice = False
+        self._show_local([])
         # MAE is in the data unit ("0.48k"); MSE in its square, shown as a plain number.
         self._fmt = getattr(data, "fmt", _plain_fmt) if cfg.loss == "mae" else _compact
         self._bar_label = "MAE" if cfg.loss == "mae" else f"MSE ({data.unit or 'value'}²)"
@@ -286,7 +304,8 @@ class SurfaceView(LandscapeMode, View):
             if self._slice_params is None:
                 if not self._worker.is_running():
                     self._start_slice(snap)
-            elif (snap.done or self._frames % RECHECK_FRAMES == 0) and self._moved_far(snap):
+            elif not self._hold_slice and (snap.done or self._frames % RECHECK_FRAMES == 0) \
+                    and self._moved_far(snap):
                 self._start_slice(snap)
 
     def _clear_items(self) -> None:
@@ -322,6 +341,16 @@ class SurfaceView(LandscapeMode, View):
         self._star.setSize(size)
         self._star.setPen(t.pen(t.background, 1.5))
         self._star.setBrush(t.brush(t.minimum))
+        self._local.setSize(2 * t.point_size + 6)
+        self._local.setPen(t.pen(t.background, 1.5))
+        self._local.setBrush(t.brush(t.warning))
+        self._local_label.setColor(t.foreground)
+        back = pg.mkColor(t.background)
+        back.setAlpha(200)
+        self._local_label.fill = pg.mkBrush(back)
+        font = self._local_label.textItem.font()
+        font.setPointSize(t.font_pt)
+        self._local_label.setFont(font)
         self._current.setSize(2 * t.point_size + 4)
         self._current.setPen(t.pen(t.background, 1.5))
         self._current.setBrush(t.brush(t.current))
@@ -445,6 +474,7 @@ class SurfaceView(LandscapeMode, View):
                 label.setText(str(i))
                 label.setPos(float(px[i]), float(py[i]))
                 label.show()
+                label.updateTransform(force=True)   # see _show_local
             else:
                 label.hide()
 
@@ -452,6 +482,21 @@ class SurfaceView(LandscapeMode, View):
         """The dots drawn now, (n, 2) in the axes' parameters."""
         x, y = self._dots.getData()
         return np.column_stack([np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)])
+
+    def _show_local(self, minima: list[tuple[float, float, float]]) -> None:
+        """Mark a slice's local minima (◆), the lowest of them labelled with its loss."""
+        if not minima:
+            self._local.setData([], [])
+            self._local_label.hide()
+            return
+        self._local.setData([m[0] for m in minima], [m[1] for m in minima])
+        a, b, loss = minima[0]
+        self._local_label.setText(f"local minimum L = {self._fmt(loss)}")
+        self._local_label.setPos(a, b)
+        self._local_label.show()
+        # a TextItem set up while the view had another range keeps that scale until it is
+        # painted, and is never painted while that scale puts it off screen
+        self._local_label.updateTransform(force=True)
 
     def _show_diverged(self, on: bool) -> None:
         if on == self._diverged_shown:
@@ -550,6 +595,11 @@ class SurfaceView(LandscapeMode, View):
         self._label_slice(self._slice_update)
         self._note.setText(self._note.text() + f"  ★ lowest point on this slice: "
                            f"{self._fmt(piece.min_at[2])}.")
+        others = local_minima(piece)[1:] if piece.complete else []
+        self._show_local(others)
+        if others:
+            self._note.setText(self._note.text() + f"  ◆ local minimum: "
+                               f"{self._fmt(others[0][2])}; click it to descend from there.")
         if not piece.complete:
             self._note.setText(self._note.text() + "  (coarse preview, refining...)")
 
@@ -589,6 +639,8 @@ class SurfaceView(LandscapeMode, View):
         self._surface = None
         self._box = None
         self._slice_params = None
+        self._hold_slice = False
+        self._show_local([])
         self._image.clear()
         self._contours.setData([], [])
         self._star.setData([], [])
@@ -609,6 +661,10 @@ class SurfaceView(LandscapeMode, View):
             return
         p = vb.mapSceneToView(pos)
         ev.accept()
+        if not self._exact:
+            # Descent from the click is drawn on the slice it was started on: the slice is
+            # kept (Refresh slice recomputes it at the parameters reached).
+            self._hold_slice = True
         self.start_requested.emit(float(p.x()), float(p.y()))
 
     @staticmethod

@@ -429,3 +429,43 @@ def test_the_sigmoid_step_shows_every_piece_whole_and_the_constant_uncovered(
     covered = legend.top() <= left.y() <= legend.bottom() and \
         legend.left() < right.x() and left.x() < legend.right()
     assert not covered, "the legend covers the dashed constant"
+
+
+def test_the_local_minimum_is_marked_and_a_click_descends_there_on_the_same_slice(
+        qtbot, lecture):
+    from PySide6.QtCore import QPointF
+
+    from core.models import get_scalar
+    from core.slices import local_minima
+
+    step = next(i for i, s in enumerate(load_steps()[0]) if "local-minimum" in s.name)
+    win, ctl = lecture(step=step)
+    wait_ready(qtbot, ctl)
+    surface = win.views["surface"]
+    qtbot.waitUntil(lambda: not surface.busy() and bool(surface.local_minimum_marks()),
+                    timeout=60000)
+    (a, b, text), = surface.local_minimum_marks()[:1]
+    slice_ = surface._surface
+    star_a, star_b, star_loss = slice_.min_at
+    local_loss = local_minima(slice_)[1][2]
+    assert local_loss > star_loss
+    assert text == f"local minimum L = {surface._fmt(local_loss)}"
+    run_id, names = win.latest.run_id, surface.names
+    view_range = surface._plot.getViewBox().viewRange()
+    # click the diamond where it is drawn
+    plot = surface._plot
+    at = plot.mapFromScene(plot.getViewBox().mapViewToScene(QPointF(a, b)))
+    first = np.array(win.latest.path[0])
+    QTest.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    qtbot.waitUntil(lambda: not np.allclose(win.latest.path[0], first) and win.latest.done,
+                    timeout=60000)
+    snap = win.latest
+    assert snap.run_id == run_id, "the click started a new run"
+    assert surface.names == names and surface._surface is slice_, "the slice changed"
+    assert np.allclose(surface._plot.getViewBox().viewRange(), view_range), "the view moved"
+    assert np.allclose(snap.path[0], (a, b), atol=0.05 * abs(view_range[0][1]
+                                                            - view_range[0][0]))
+    end = np.array([get_scalar(snap.params, names[0]), get_scalar(snap.params, names[1])])
+    to_local = np.hypot(*(end - (a, b)))
+    to_star = np.hypot(*(end - (star_a, star_b)))
+    assert to_local < to_star, "descent from the local minimum left its valley"
