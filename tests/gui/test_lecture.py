@@ -208,6 +208,7 @@ def test_lecture_step_screenshot_writes_a_png(tmp_path, settings_dir):
 
 def test_the_shortcut_overlay_lists_the_clicker_keys(qtbot, lecture):
     win, ctl = lecture()
+    wait_ready(qtbot, ctl)
     entries = dict(win.shortcut_overlay.entries())
     assert "Space" in entries["Next lecture step"]
     assert "PgUp" in entries["Previous lecture step"]
@@ -469,3 +470,41 @@ def test_the_local_minimum_is_marked_and_a_click_descends_there_on_the_same_slic
     to_local = np.hypot(*(end - (a, b)))
     to_star = np.hypot(*(end - (star_a, star_b)))
     assert to_local < to_star, "descent from the local minimum left its valley"
+
+
+def test_the_tables_long_model_labels_fit_their_column(qtbot, lecture):
+    """Rows added while the table is hidden, the theme switched live, a small window: every
+    label of the lecture's tables is drawn whole (the delegate elides what does not fit)."""
+    from PySide6.QtWidgets import QStyle
+
+    from core.experiments import lecture_tables
+    from core.results import result_row
+
+    win, ctl = lecture()
+    wait_ready(qtbot, ctl)      # the worker is up (a window closed before it is may not join)
+    win.resize(1280, 720)
+    table = win.views["table"]
+    win.docks["table"].hide()
+    for exp in lecture_tables("channel"):
+        snap = type("S", (), dict(lr=exp.config.lr, update=600, train_loss=480.0,
+                                  unseen_loss=580.0, seconds=1.0, diverged=False))()
+        row = result_row(exp.config, snap)
+        row["model"] = f"table {exp.table}: {exp.label}"
+        table.add_row(row)
+    for theme in ("projector", "dark", "projector"):
+        win.apply_theme(theme)
+        win.docks["table"].show()
+        qtbot.waitUntil(lambda: table.table.isVisible())
+        qtbot.wait(100)
+        view = table.table
+        metrics = view.fontMetrics()
+        margin = 2 * (view.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None,
+                                                view) + 1)
+        model = view.model()
+        for r in range(model.rowCount()):
+            text = model.data(model.index(r, 0))
+            width = view.visualRect(model.index(r, 0)).width()
+            assert metrics.horizontalAdvance(text) + margin <= width, \
+                f"{theme}: {text!r} needs {metrics.horizontalAdvance(text) + margin} px, " \
+                f"its column is {width}"
+        win.docks["table"].hide()
