@@ -31,7 +31,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -203,10 +203,26 @@ def run_map(fn: Callable[..., Any], tasks: Sequence[Any], *, shared: Sequence[An
         with dask_client(scheduler, workers) as own:
             return run_map(fn, tasks, shared=shared, on_result=on_result,
                            should_stop=should_stop, priorities=priorities, client=own)
+    outcome = MapOutcome()
+    for i, result in iter_map(fn, tasks, client, shared=shared, should_stop=should_stop,
+                              priorities=priorities, outcome=outcome):
+        if on_result is not None:
+            on_result(i, result)
+    return outcome
+
+
+def iter_map(fn: Callable[..., Any], tasks: Sequence[Any], client: Any, *,
+             shared: Sequence[Any] = (), should_stop: Callable[[], bool] | None = None,
+             priorities: Sequence[float] | None = None,
+             outcome: MapOutcome | None = None) -> Iterator[tuple[int, Any]]:
+    """`run_map` as a generator on an open client: yields (index, result) as tasks
+    complete and fills `outcome` (results, cancelled). Closing the generator early (or
+    `should_stop()`, or Ctrl-C) cancels the tasks not finished."""
     from distributed import as_completed
 
+    outcome = outcome if outcome is not None else MapOutcome()
     start = time.perf_counter()
-    outcome = MapOutcome(workers=len(client.scheduler_info().get("workers", {})))
+    outcome.workers = len(client.scheduler_info().get("workers", {}))
     tag = uuid.uuid4().hex[:8]
     # As computed tasks (not scattered data), the shared values can be recomputed from the
     # scheduler's copy if every worker holding them dies.
@@ -232,14 +248,15 @@ def run_map(fn: Callable[..., Any], tasks: Sequence[Any], *, shared: Sequence[An
                     raise SweepError(f"a task failed: {one_line(exc)}")
                 i = index[fut.key]
                 outcome.results[i] = fut.result()
-                if on_result is not None:
-                    on_result(i, outcome.results[i])
+                yield i, outcome.results[i]
     except KeyboardInterrupt:
         outcome.cancelled = True
+    except GeneratorExit:
+        outcome.cancelled = True
+        raise
     finally:
         unfinished = [f for f in futures if f.status not in ("finished", "error")]
         if unfinished:
             client.cancel(unfinished, force=True)
         client.cancel(held, force=True)
         outcome.seconds = time.perf_counter() - start
-    return outcome

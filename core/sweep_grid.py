@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -255,32 +255,83 @@ def run_grid(grid: Grid, series: Any, *,
              should_stop: Callable[[], bool] | None = None,
              scheduler: str | None = None, workers: int | None = None,
              client: Any = None) -> SweepResult:
-    """Train every cell x seed on Dask (`core.sweep.run_map`); `on_cell(cell, summary)`
-    as each cell's last seed finishes, `on_run()` after every run (a progress bar).
-    A cell cut short by a cancel is summarized over the seeds that finished."""
-    from core.experiments import run_cost, train_task
-    from core.sweep import run_map
+    """Train every cell x seed on Dask (`core.sweep`); `on_cell(cell, summary)` as each
+    cell's last seed finishes, `on_run()` after every run (a progress bar). A cell cut
+    short by a cancel is summarized over the seeds that finished."""
+    from core.sweep import dask_client
 
+    if client is None:
+        with dask_client(scheduler, workers) as own:
+            return run_grid(grid, series, on_cell=on_cell, on_run=on_run,
+                            should_stop=should_stop, client=own)
+    result = SweepResult([], {}, False, 0.0, 0)
+    for event in iter_grid(grid, series, client, should_stop=should_stop, result=result):
+        if event is None:
+            if on_run is not None:
+                on_run()
+        elif on_cell is not None:
+            on_cell(*event)
+    return result
+
+
+def iter_grid(grid: Grid, series: Any, client: Any, *,
+              should_stop: Callable[[], bool] | None = None,
+              result: SweepResult | None = None
+              ) -> Iterator[tuple[Cell, dict[str, Any]] | None]:
+    """`run_grid` as a generator on an open client: yields None after each run and
+    (cell, summary) when a cell's last seed finishes; fills `result` as it goes (also
+    when closed early: the app's Cancel)."""
+    from core.experiments import run_cost, train_task
+    from core.sweep import MapOutcome, iter_map
+
+    result = result if result is not None else SweepResult([], {}, False, 0.0, 0)
     jobs = [(cell.index, config) for cell in grid.cells for config in cell.configs]
     runs: dict[int, list[dict[str, Any]]] = {}
-
-    def done(i: int, result: dict[str, Any]) -> None:
-        cell = grid.cells[jobs[i][0]]
-        got = runs.setdefault(cell.index, [])
-        got.append(result)
-        if on_run is not None:
-            on_run()
-        if len(got) == len(cell.configs) and on_cell is not None:
-            on_cell(cell, summarize(cell, _by_seed(got)))
-
-    outcome = run_map(train_task, [c for _, c in jobs], shared=[series], on_result=done,
-                      should_stop=should_stop, priorities=[run_cost(c) for _, c in jobs],
-                      scheduler=scheduler, workers=workers, client=client)
-    cells = [summarize(cell, _by_seed(runs[cell.index])) for cell in grid.cells
-             if cell.index in runs]
-    return SweepResult(cells, {k: _by_seed(v) for k, v in runs.items()}, outcome.cancelled,
-                       outcome.seconds, outcome.workers)
+    outcome = MapOutcome()
+    try:
+        for i, run in iter_map(train_task, [c for _, c in jobs], client, shared=[series],
+                               should_stop=should_stop, outcome=outcome,
+                               priorities=[run_cost(c) for _, c in jobs]):
+            cell = grid.cells[jobs[i][0]]
+            got = runs.setdefault(cell.index, [])
+            got.append(run)
+            yield None
+            if len(got) == len(cell.configs):
+                yield cell, summarize(cell, _by_seed(got))
+    finally:
+        result.cells = [summarize(cell, _by_seed(runs[cell.index])) for cell in grid.cells
+                        if cell.index in runs]
+        result.runs = {k: _by_seed(v) for k, v in runs.items()}
+        result.cancelled = outcome.cancelled
+        result.seconds = outcome.seconds
+        result.workers = outcome.workers
 
 
 def _by_seed(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(results, key=lambda r: r["config"]["seed"])
+
+
+def drive(conn: Any, grid: Grid, series: Any, scheduler: str | None = None) -> None:
+    """A sweep in a process of its own, talking through a multiprocessing pipe: sends
+    ("workers", n), ("cell", index, summary) as cells finish, then ("done", cancelled)
+    or ("error", one line); a message from the other end (any) cancels it.
+
+    The app runs its sweeps this way (gui/views/sweep_view.py) so that Dask's scheduler,
+    its event loops and its threads live here, not in the app's process, where they would
+    take the GIL from the drawing and the training threads."""
+    from core.config import one_line
+    from core.runtime import use_engine_threads
+    from core.sweep import dask_client
+
+    use_engine_threads()
+    try:
+        with dask_client(scheduler) as client:
+            conn.send(("workers", len(client.scheduler_info().get("workers", {}))))
+            result = run_grid(grid, series, client=client, should_stop=conn.poll,
+                              on_cell=lambda cell, summary: conn.send(
+                                  ("cell", cell.index, summary)))
+        conn.send(("done", result.cancelled))
+    except Exception as exc:
+        conn.send(("error", one_line(exc)))
+    finally:
+        conn.close()

@@ -53,12 +53,12 @@ FIRST_PAINT_WAIT_MS = 500
 VIEW_KEYS = ("surface", "fit", "series", "loss", "table")
 # Docked but hidden until the View menu (or a lecture step) shows them; each is a tab
 # beside the view it belongs with.
-OPTIONAL_VIEWS = ("builder", "race", "landscapes")
+OPTIONAL_VIEWS = ("builder", "race", "landscapes", "sweep")
 # The side-by-side landscapes are no tab: a hidden tab beside the surface left a stray tab
 # bar over the controls.
 OPTIONAL_TITLES: dict[str, tuple[str, str | None]] = {
     "builder": ("Curve builder", "fit"), "race": ("Optimizer race", "surface"),
-    "landscapes": ("Loss landscapes", None)}
+    "landscapes": ("Loss landscapes", None), "sweep": ("Sweep", "surface")}
 
 
 def make_settings() -> QSettings:
@@ -165,12 +165,14 @@ def create_views(theme: Theme) -> dict[str, View]:
     from gui.views.race_view import RaceView
     from gui.views.series_view import SeriesView
     from gui.views.surface_view import SurfaceView
+    from gui.views.sweep_view import SweepView
     from gui.views.table_view import LossTableView
 
     return {"surface": SurfaceView(theme), "fit": FitView(theme), "series": SeriesView(theme),
             "loss": LossView(theme), "table": LossTableView(theme),
             "builder": BuilderView(theme), "race": RaceView(theme),
-            "landscapes": LandscapeCompareView(theme)}
+            "landscapes": LandscapeCompareView(theme),
+            "sweep": SweepView(theme)}
 
 
 def builtin_datasets() -> list[tuple[str, str]]:
@@ -249,6 +251,8 @@ class MainWindow(QMainWindow):
         self.views["table"].record_requested.connect(self.record)
         if "race" in self.views:
             self.views["race"].rows_ready.connect(self._add_race_rows)
+        if "sweep" in self.views:   # a clicked sweep cell opens its run in the main views
+            self.views["sweep"].open_requested.connect(self.set_config)
 
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_MS)
