@@ -52,7 +52,7 @@ NONE = "(none)"
 DEFAULT_VALUES = {"lr": "1e-4:1e-1:log:7", "batch": "8,32,128,full", "units": "1,3,10,30,100",
                   "layers": "1,2,3,4", "days": "1,7,28,56", "model": "linear,relu",
                   "optimizer": "gd,momentum,adam", "loss": "mae,mse"}
-MAX_LABELLED = 100        # cells with their loss written in them; more get only marks
+LABEL_PX = 64             # a cell this wide or wider has its loss written in it
 DRIVER_CLOSE_SECONDS = 10   # a cancelled sweep's process closes its cluster within this
 CONFIG_FIELDS = ("dataset", "column", "split", "days", "model", "units", "layers", "loss",
                  "optimizer", "lr", "batch_size", "limit_updates", "limit_epochs", "init")
@@ -123,7 +123,7 @@ def sweep_job(grid: Grid, series: Any, scheduler: str | None, cancel: threading.
 class SweepView(View):
     """Two settings' values -> Run -> a live heat map of final loss; click opens a run."""
 
-    title = "Sweep"
+    title = "Sweep: final loss per cell (★ best, × diverged)"
     open_requested = Signal(object)      # the RunConfig of a clicked cell
 
     def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
@@ -180,11 +180,20 @@ class SweepView(View):
         form.addWidget(self.run_button, 2, 3)
         form.addWidget(self.cancel_button, 2, 4)
         form.setColumnStretch(2, 1)
+        # Narrow when docked beside the surface on a 1280-pixel projector: the fields
+        # shrink (their text scrolls), the window does not grow.
+        for combo in (self.x_name, self.y_name, self.color_by):
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(5)
+        for edit in (self.x_values, self.y_values, self.seeds, self.scheduler):
+            edit.setMinimumWidth(40)
         self._layout.addLayout(form)
         self.status = QLabel("choose the settings and their values, then Run", self)
         self.status.setWordWrap(True)
         self._layout.addWidget(self.status)
         self.plot = self._make_plot("", "")
+        self.plot.setMinimumHeight(140)
         self.plot.showGrid(x=False, y=False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
@@ -292,7 +301,17 @@ class SweepView(View):
             return
         self.cancel_button.setEnabled(False)
         if not self._cancel.is_set() and "stopped" not in self.status.text():
-            self._say(f"done: {len(self._summaries)} cells; click one to open its run")
+            self._say(f"done: {len(self._summaries)} cells; {self.colour_note()}; "
+                      "click a cell to open its run")
+
+    def colour_note(self) -> str:
+        """What the colours mean, in the data's unit."""
+        img = self.values_image()
+        if not np.isfinite(img).any():
+            return "no cell has a loss (all diverged)"
+        fmt = self._data.fmt if self._data is not None else (lambda v: f"{v:.3g}")
+        return (f"colour: {self.color_by.currentText()} from {fmt(float(np.nanmin(img)))} "
+                f"(dark) to {fmt(float(np.nanmax(img)))} (bright), log scale")
 
     def _say(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
@@ -353,7 +372,8 @@ class SweepView(View):
             self.plot.getAxis("left").setTicks([[(0, "")]])
             self.plot.setLabel("left", "")
         best = self.best_cell()
-        label = len(self._grid.cells) <= MAX_LABELLED
+        box = self.plot.getPlotItem().getViewBox()
+        label = box.width() / nx >= LABEL_PX and box.height() / ny >= LABEL_PX / 3
         fmt = self._data.fmt if self._data is not None else (lambda v: f"{v:.3g}")
         for index, summary in self._summaries.items():
             x, y = index // ny, index % ny
@@ -405,4 +425,10 @@ class SweepView(View):
 
 
 def _short(value: Any) -> str:
-    return f"{value:.3g}" if isinstance(value, float) else str(value)
+    """A tick label: 3.2e-4, 0.01, 0.32, 8, full."""
+    if not isinstance(value, float):
+        return str(value)
+    if value != 0 and abs(value) < 1e-2:
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+    return f"{value:.2g}"
