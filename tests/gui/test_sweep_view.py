@@ -25,6 +25,13 @@ def _sweep(win, qtbot):
     return view
 
 
+def _choose(view, across: str, across_values: str, down: str, down_values: str) -> None:
+    view.x_name.setCurrentText(across)
+    view.x_values.setText(across_values)
+    view.y_name.setCurrentText(down)
+    view.y_values.setText(down_values)
+
+
 def _cell_pixel(view, x: int, y: int) -> QPoint:
     """Where cell (x, y)'s centre is drawn in the plot widget."""
     scene = view.plot.getPlotItem().getViewBox().mapViewToScene(QPointF(x, y))
@@ -39,10 +46,7 @@ def _color(image, p: QPoint) -> tuple[int, int, int]:
 def test_cells_fill_in_as_a_heat_map_and_a_click_opens_the_run(open_window, qtbot):
     win = open_window(LINEAR)
     view = _sweep(win, qtbot)
-    view.x_name.setCurrentText("lr")
-    view.x_values.setText("1e-3,1e-2,5e-2")
-    view.y_name.setCurrentText("days")
-    view.y_values.setText("1,7")
+    _choose(view, "lr", "1e-3,1e-2,5e-2", "days", "1,7")
     view.run()
     qtbot.waitUntil(lambda: len(view.summaries) == 6, timeout=180_000)
     qtbot.waitUntil(lambda: not view.busy(), timeout=30_000)
@@ -74,17 +78,11 @@ def test_cells_fill_in_as_a_heat_map_and_a_click_opens_the_run(open_window, qtbo
 def test_cancel_keeps_the_finished_cells_and_ends_the_workers(open_window, qtbot):
     win = open_window(LINEAR)
     view = _sweep(win, qtbot)
-    view.x_name.setCurrentText("units")
-    view.x_values.setText("1,100")
-    view.y_name.setCurrentText("layers")
-    view.y_values.setText("1,4")
     win.set_config(LINEAR.replace(model="relu", units=3, layers=1, limit_updates=None))
     qtbot.waitUntil(lambda: win.run_info is not None and win.run_info.config.model == "relu",
                     timeout=20_000)
     view.seeds.setText("0")
-    # the small networks first: a layer of 1 unit, then time runs out for 4 x 100
-    view.x_values.setText("1,2")
-    view.y_values.setText("1,10")
+    _choose(view, "units", "1,2", "layers", "1,10")
     view.run()
     qtbot.waitUntil(lambda: len(view.summaries) >= 1, timeout=180_000)
     t0 = time.perf_counter()
@@ -101,10 +99,7 @@ def test_a_grid_over_500_cells_asks_first(open_window, qtbot):
     view = _sweep(win, qtbot)
     asked: list[str] = []
     view.confirm = lambda text: asked.append(text) or False
-    view.x_name.setCurrentText("lr")
-    view.x_values.setText("1e-4:1e-1:log:30")
-    view.y_name.setCurrentText("units")
-    view.y_values.setText("1:20:lin:20")
+    _choose(view, "lr", "1e-4:1e-1:log:30", "units", "1:20:lin:20")
     view.run()
     assert asked and "600 cells" in asked[0]
     assert not view.busy() and view.grid is None
