@@ -160,6 +160,8 @@ class RaceView(View):
         self._job.failed.connect(self._on_failed)
         self._slots: list[int] = []     # the grid row of each racer of the current race
         self._default_start: tuple[float, float] | None = None
+        self._data_key: tuple[Any, ...] | None = None
+        self._stale = False         # data arrived while hidden: (re)start when shown
         self._frame: RaceFrame | None = None
         self._drawn: RaceFrame | None = None
         self._epoch = 0
@@ -173,8 +175,7 @@ class RaceView(View):
         self._build()
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_MS)
-        self._timer.timeout.connect(self._tick)
-        self._timer.start()
+        self._timer.timeout.connect(self._tick)   # runs while the view is shown
 
     # ----- layout --------------------------------------------------------------------------
     def _build(self) -> None:
@@ -318,20 +319,37 @@ class RaceView(View):
     # ----- the interface the window uses ---------------------------------------------------
     def set_run(self, config: RunConfig, data: Any, param_names: list[str],
                 run_id: int | None = None) -> None:
-        """Keep the main run's data for the race's 1-day window."""
+        """Keep the main run's data for the race's 1-day window. The race itself starts
+        when the view is shown (a hidden race costs nothing): another dataset or split
+        starts it again."""
         from core.data import window
 
         self._config = config
+        key = (config.dataset, config.column, config.split)
+        if key == self._data_key and self._data is not None:
+            return
         try:
             self._data = data if data.days == 1 else window(data.series, 1, config.split)
         except (ValueError, AttributeError) as exc:
             self._data = None
             self._status.setText(f"no race on this data: {one_line(exc)}")
             return
+        self._data_key = key
         self._base = RunConfig(dataset=config.dataset, column=config.column,
                                split=config.split)
-        if self._race is None or self._race.trainers[0].data is not self._data:
+        self._stale = True
+        if self.isVisible():
             self._on_loss()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._timer.start()
+        if self._stale and self._data is not None:
+            self._on_loss()
+
+    def hideEvent(self, event: Any) -> None:
+        super().hideEvent(event)
+        self._timer.stop()
 
     def show_snapshot(self, snap: Snapshot) -> None:
         """The main run's snapshots are not the race's: nothing to draw."""
@@ -366,6 +384,7 @@ class RaceView(View):
         data = self._data
         if data is None:
             return
+        self._stale = False
         self._surface = surface.linear_surface(data.x_train[:, 0], data.y_train,
                                                self._loss_name, n=160, scale=data.scale)
         self._show_surface()

@@ -16,13 +16,13 @@ def _open_race(win, qtbot):
     win.docks["race"].show()
     win.docks["race"].raise_()
     view = win.views["race"]
-    qtbot.waitUntil(lambda: view._frame is not None, timeout=10000)
+    qtbot.waitUntil(lambda: view._frame is not None, timeout=30000)
     return view
 
 
 def _play_until(view, qtbot, updates: int) -> None:
     view.toggle_play()
-    qtbot.waitUntil(lambda: view.shown_update_live() >= updates, timeout=30000)
+    qtbot.waitUntil(lambda: view.shown_update_live() >= updates, timeout=60000)
     view.toggle_play()
 
 
@@ -31,7 +31,7 @@ def test_racers_trails_and_balls_reach_the_screen(open_window, qtbot):
     view = _open_race(win, qtbot)
     view.set_speed(0)       # as fast as it goes
     _play_until(view, qtbot, 200)
-    qtbot.waitUntil(lambda: view._drawn is view._frame, timeout=5000)
+    qtbot.waitUntil(lambda: view._drawn is view._frame, timeout=15000)
     img = grab_rgb(view._plot)
     for slot in view._slots:      # every racer's colour is on screen (its trail, its ball)
         assert colour_mask(img, RACER_COLORS[slot], tol=10).sum() > 10, slot
@@ -64,7 +64,7 @@ def test_a_diverging_racer_stops_alone_with_its_note(open_window, qtbot):
     frame = view._frame
     assert frame.racers[0].snap.diverged
     assert all(not r.snap.diverged and r.snap.update == 400 for r in frame.racers[1:])
-    qtbot.waitUntil(lambda: "diverged" in view._status.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "diverged" in view._status.text(), timeout=15000)
     # The finished race left one row per racer in the loss table.
     rows = win.views["table"].rows()
     assert sum(r["model"].startswith("race:") for r in rows) == len(frame.racers)
@@ -94,7 +94,7 @@ def test_step_mode_explains_the_next_update_with_its_numbers(open_window, qtbot)
     view.step()
     qtbot.waitUntil(lambda: view._frame is not None and
                     view._frame.racers[1].snap.update == 1, timeout=10000)
-    qtbot.waitUntil(lambda: view._drawn is view._frame, timeout=5000)
+    qtbot.waitUntil(lambda: view._drawn is view._frame, timeout=15000)
     text = view._explain.text()
     r = view._frame.racers[1]
     assert "∂L/∂w" in text and f"{float(r.snap.grad['w'][0]):+.4g}" in text
@@ -107,7 +107,7 @@ def test_step_mode_explains_the_next_update_with_its_numbers(open_window, qtbot)
     after = view._frame.racers[1].points[-1]
     np.testing.assert_allclose(after - before, step, rtol=1e-9, atol=1e-12)
     # The arrows are on screen: the step arrow's colour shows in the grab.
-    qtbot.waitUntil(lambda: view._drawn is view._frame, timeout=5000)
+    qtbot.waitUntil(lambda: view._drawn is view._frame, timeout=15000)
     img = grab_rgb(view._plot)
     assert colour_mask(img, win._theme.arrow, tol=20).sum() > 5
 
@@ -166,3 +166,12 @@ def test_the_race_lecture_step_races_gd_momentum_and_adam(qtbot, settings_dir):
         qtbot.waitUntil(lambda: "critical η" in ctl.panel.values.text(), timeout=30000)
     finally:
         win.close()
+
+
+def test_a_hidden_race_costs_nothing_and_starts_when_shown(open_window, qtbot):
+    win = open_window()
+    view = win.views["race"]
+    assert not win.docks["race"].isVisible()
+    assert view._race is None and not view.busy()     # no background job while hidden
+    _open_race(win, qtbot)
+    assert view._race is not None and view.busy()
