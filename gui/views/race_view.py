@@ -21,7 +21,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import contourpy
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
@@ -48,6 +47,7 @@ from core.snapshot import Snapshot
 from gui.background import BackgroundJob
 from gui.theme import DARK, Theme
 from gui.views.base import View
+from gui.views.surface_view import set_contours
 
 # Bright on both colour maps (viridis, cividis) and on both themes' backgrounds.
 RACER_COLORS = ("#ff3b30", "#ff9f0a", "#ff2dff", "#00e5ff", "#ffffff", "#b6ff00")
@@ -699,20 +699,7 @@ class RaceView(View):
         self._image.setImage(v.T, autoLevels=True)
         self._image.setRect(QRectF(a[0] - da / 2, b[0] - db / 2, a[-1] - a[0] + da,
                                    b[-1] - b[0] + db))
-        xs, ys, conn = [], [], []
-        gen = contourpy.contour_generator(x=a, y=b, z=v)
-        for level in np.linspace(float(v.min()), float(v.max()), N_CONTOURS + 2)[1:-1]:
-            for line in gen.lines(level):
-                if len(line) < 2:
-                    continue
-                xs.append(line[:, 0])
-                ys.append(line[:, 1])
-                c = np.ones(len(line), dtype=bool)
-                c[-1] = False
-                conn.append(c)
-        if xs:
-            self._contours.setData(np.concatenate(xs), np.concatenate(ys),
-                                   connect=np.concatenate(conn))
+        set_contours(self._contours, a, b, v, (float(v.min()), float(v.max())), N_CONTOURS)
         self._star.setData([s.w_star], [s.b_star])
         self._plot.getViewBox().setRange(xRange=(a[0], a[-1]), yRange=(b[0], b[-1]),
                                          padding=0)
