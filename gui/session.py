@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Slot
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -228,7 +228,10 @@ class SessionController(QObject):
                 self._tell(f"Autosave is off: {exc}")
                 return
             self._offer_previous()
-            window.worker.run_finished.connect(lambda *_: self.autosave())
+            # A bound method of this QObject, so the call is queued to the GUI thread: a
+            # lambda would run in the worker's thread, which would then wait for itself in
+            # `training_state()`.
+            window.worker.run_finished.connect(self._autosave_after_run)
             window.table_view.row_added.connect(self.autosave)
             self._timer.start()
 
@@ -283,6 +286,10 @@ class SessionController(QObject):
         restore(self._window, ready)
         self.autosave()
         return True
+
+    @Slot(object)
+    def _autosave_after_run(self, _end: object) -> None:
+        self.autosave()
 
     def autosave(self) -> None:
         """Write this app's autosave; errors only in the status line."""
