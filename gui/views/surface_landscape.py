@@ -390,7 +390,8 @@ class Surface3D:
         x = land.a1 / max(float(np.abs(land.a1).max()), 1e-12)
         y = land.a2 / max(float(np.abs(land.a2).max()), 1e-12)
         cmap = pg.colormap.get(self._theme.colormap)
-        colors = cmap.map(z.T.ravel(), mode="float").reshape(len(x), len(y), 4)
+        # One colour per vertex, in the vertex order (x-major, as the mesh flattens them).
+        colors = np.asarray(cmap.map(z.T.ravel(), mode="float"), dtype=np.float32)
         self.surface.setData(x=x, y=y, z=z.T, colors=colors)
         j0, k0 = int(np.argmin(np.abs(land.a1))), int(np.argmin(np.abs(land.a2)))
         self.dot.setData(pos=np.array([[x[j0], y[k0], z[k0, j0] + 0.02]]),
