@@ -100,7 +100,7 @@ def in_app(config: RunConfig, seconds: float) -> dict[str, list[float] | float]:
     app = QApplication.instance() or QApplication([])
     os.environ.setdefault(SETTINGS_ENV, tempfile.mkdtemp(prefix="fnlab-bench-"))
     win = MainWindow(config.replace(limit_updates=None, limit_epochs=None), theme="dark",
-                     persist=False)
+                     persist=False, speed=None)
     win.resize(1600, 1000)
     win.show()
     _wait(app, lambda: win.run_info is not None, 30.0)

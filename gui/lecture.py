@@ -219,7 +219,7 @@ class LectureController(QObject):
         config = step.config
         if step.updates > 0:
             config = config.replace(limit_updates=step.updates, limit_epochs=None)
-        win.worker.set_speed(step.speed)
+        win.set_speed(step.speed)
         self._awaiting = config
         # Every step starts a fresh run, even when only a live setting (lr) differs.
         fresh = not win.config.needs_new_run(config)

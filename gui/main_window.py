@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.config import ConfigError, RunConfig, one_line
+from gui.controls.number_controls import DEFAULT_SPEED
 from gui.controls.panel import ControlPanel
 from gui.live_label import LiveLabel
 from gui.session import SETTINGS_ENV
@@ -188,7 +189,8 @@ class MainWindow(QMainWindow):
     first_painted = Signal()       # the window's first paint (start-up bench)
 
     def __init__(self, config: RunConfig | None = None, theme: str | None = None,
-                 persist: bool = True) -> None:
+                 persist: bool = True, speed: float | None = DEFAULT_SPEED) -> None:
+        """`speed`: updates per second to start with (None: as fast as possible)."""
         super().__init__()
         self.setWindowTitle("Function Lab: machine learning is looking for a function")
         self._settings = make_settings() if persist else None
@@ -231,6 +233,7 @@ class MainWindow(QMainWindow):
 
         self.handle = WorkerHandle(self._config)
         w = self.handle.worker
+        self.set_speed(speed)
         w.run_started.connect(self._on_run_started)
         w.snapshot_ready.connect(self._on_snapshot)
         w.run_finished.connect(self._on_run_finished)
@@ -244,10 +247,14 @@ class MainWindow(QMainWindow):
         p.play_clicked.connect(self.toggle_play)
         p.step_clicked.connect(self.step)
         p.reset_clicked.connect(self.reset)
-        p.speed_changed.connect(w.set_speed)
+        # The worker's methods are called here, in the GUI thread (they only post to its
+        # mailbox): connected to the worker itself, a signal would be queued to the worker
+        # thread's event loop, which never runs while it trains (the Speed slider did
+        # nothing that way).
+        p.speed_changed.connect(self.set_speed)
         surface = self.views["surface"]
         surface.start_requested.connect(self.set_start)
-        surface.track_requested.connect(w.set_track)
+        surface.track_requested.connect(self.set_track)
         self.views["table"].record_requested.connect(self.record)
         if "race" in self.views:
             self.views["race"].rows_ready.connect(self._add_race_rows)
@@ -490,6 +497,20 @@ class MainWindow(QMainWindow):
     def reset(self) -> None:
         self.panel.flush()
         self.worker.reset()
+
+    def set_speed(self, speed: float | None) -> None:
+        """Train at `speed` updates per second (None: as fast as possible); the Speed
+        control shows it."""
+        self.panel.speed.set_speed(speed)
+        self.worker.set_speed(speed)
+
+    @property
+    def speed(self) -> float | None:
+        return self.panel.speed.speed()
+
+    def set_track(self, a: str, b: str) -> None:
+        """Show the parameters `a` and `b` of the run on the surface."""
+        self.worker.set_track(a, b)
 
     def set_start(self, w: float, b: float) -> None:
         """Descend from (w, b); for the 1-day linear model it becomes the run's init."""

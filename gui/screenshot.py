@@ -54,6 +54,7 @@ def render(window: Any, path: Path, updates: int, timeout: float = 120.0) -> tup
         return False, "the run did not start in time"
     if errors:
         return False, errors[0]
+    window.set_speed(None)   # a picture of N updates: no need to watch them come
     window.play()
     if not wait_until(lambda: bool(ended) or bool(errors), timeout):
         return False, f"training did not reach {updates:,} updates within {timeout:g} s"

@@ -40,6 +40,7 @@ FRAME_SAMPLE_MAX = 0.03         # a frame that took longer (a slice computed) co
 SLOWEST_FRAMES = 0.08           # ... and snapshots still come at least ~12 times a second
 MIN_CHUNK_SECONDS = 0.004       # least, when a snapshot is due sooner
 PUBLISH_SLACK = 0.005           # a snapshot due this soon goes now
+MAX_LAG = 0.1                   # paced: most seconds of updates made up after a stall
 IDLE_WAIT = 0.05                # paused: how long to sleep when nothing arrives
 
 
@@ -184,6 +185,12 @@ class TrainingWorker(QObject):
     def stop(self) -> None:
         self._stop = True
         self._wake.set()
+
+    @property
+    def update_count(self) -> int:
+        """Updates the current run has really made (read from any thread: one int)."""
+        trainer = self._trainer
+        return 0 if trainer is None else int(trainer.update)
 
     @property
     def is_playing(self) -> bool:
@@ -345,7 +352,13 @@ class TrainingWorker(QObject):
         n = max(1, int(self._chunk_seconds() / max(self._per_update, 1e-7)))
         if self._speed is not None:
             t0, u0 = self._paced_from
-            due = int((time.perf_counter() - t0) * self._speed) - (trainer.update - u0)
+            now = time.perf_counter()
+            due = int((now - t0) * self._speed) - (trainer.update - u0)
+            if due > 1 + self._speed * MAX_LAG:
+                # behind after a stall (a first compile, a busy machine): go on from here
+                # at the chosen speed instead of racing through the missed updates
+                self._paced_from = (now - 1.0 / self._speed, trainer.update)
+                due = 1
             if due <= 0:
                 # wait for the next update's turn, but never longer than a frame
                 wait = (1.0 - (time.perf_counter() - t0) * self._speed % 1.0) / self._speed

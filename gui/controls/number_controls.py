@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QColor, QDoubleValidator, QPainter, QPen
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QSlider,
     QStyle,
     QStyleOptionSlider,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -27,6 +28,7 @@ LR_TICKS_PER_DECADE = 40
 # Speeds in updates per second; the last position means "as fast as possible".
 SPEEDS: tuple[float | None, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000,
                                     None)
+DEFAULT_SPEED = 200.0   # the default 1-day model reaches its minimum in ~5-10 s: watchable
 
 
 CRITICAL_COLOR = "#e53935"
@@ -139,38 +141,56 @@ def _fmt_lr(value: float) -> str:
 
 
 class SpeedControl(QWidget):
-    """Updates per second, from slow motion (1/s) to as fast as possible."""
+    """Updates per second, from slow motion (1/s) to as fast as possible.
+
+    A fresh window starts at DEFAULT_SPEED, where a class can follow gradient descent;
+    the "max" button beside the slider is the one click to full speed.
+    """
 
     speed_changed = Signal(object)   # float | None
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, speed: float | None = DEFAULT_SPEED,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, len(SPEEDS) - 1)
-        self.slider.setValue(len(SPEEDS) - 1)
         self.slider.setToolTip("updates per second: slow motion to follow a path step by "
                                "step, up to as fast as the machine goes")
         self.label = QLabel()
-        self.label.setMinimumWidth(90)
+        self.label.setMinimumWidth(self.label.fontMetrics().horizontalAdvance("5,000 / s"))
+        self.max_button = QToolButton()
+        self.max_button.setText("max")
+        self.max_button.setToolTip("as fast as the machine goes")
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.slider, 1)
         lay.addWidget(self.label)
+        lay.addWidget(self.max_button)
+        self._speed: float | None = speed
+        self.set_speed(speed)
         self.slider.valueChanged.connect(self._changed)
-        self._show()
+        self.max_button.clicked.connect(lambda: self._choose(None))
 
     def speed(self) -> float | None:
-        return SPEEDS[self.slider.value()]
+        return self._speed
 
     def set_speed(self, speed: float | None) -> None:
+        """Show `speed` (any positive value, or None for max) without emitting."""
+        self._speed = None if speed is None else float(speed)
         idx = len(SPEEDS) - 1 if speed is None else min(
             range(len(SPEEDS) - 1), key=lambda i: abs(math.log(SPEEDS[i] / speed)))
-        self.slider.setValue(idx)
+        with QSignalBlocker(self.slider):
+            self.slider.setValue(idx)
+        self._show()
 
     def _show(self) -> None:
-        s = self.speed()
-        self.label.setText("max speed" if s is None else f"{s:g} / s")
+        s = self._speed
+        self.label.setText("max speed" if s is None else f"{s:,g} / s")
+        self.max_button.setEnabled(s is not None)
 
-    def _changed(self, _pos: int) -> None:
-        self._show()
-        self.speed_changed.emit(self.speed())
+    def _choose(self, speed: float | None) -> None:
+        self.set_speed(speed)
+        self.speed_changed.emit(speed)
+
+    def _changed(self, pos: int) -> None:
+        self._choose(SPEEDS[pos])

@@ -27,9 +27,10 @@ def settings_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def open_window(qtbot: Any, settings_dir: Path) -> Iterator[Callable[..., Any]]:
-    """`open_window(config=1-day linear, theme="dark", size=(1400, 900), **kw)`: a shown
-    MainWindow whose first run has started. At teardown every window is closed, and no
-    thread any of them started (Python or QThread) may still run, nor a view be busy."""
+    """`open_window(config=1-day linear, theme="dark", size=(1400, 900), speed=None, **kw)`:
+    a shown MainWindow whose first run has started. At teardown every window is closed,
+    and no thread any of them started (Python or QThread) may still run, nor a view be
+    busy."""
     from PySide6.QtCore import QThread
     from PySide6.QtWidgets import QApplication
 
@@ -44,6 +45,7 @@ def open_window(qtbot: Any, settings_dir: Path) -> Iterator[Callable[..., Any]]:
         if config is None:
             config = RunConfig(dataset="channel", days=1, model="linear", loss="mae",
                                optimizer="gd", lr=0.05, init=(0.0, 0.0))
+        kw.setdefault("speed", None)   # flat out unless a test is about the speed
         win = MainWindow(config, theme=theme, **kw)
         windows.append(win)
         win.resize(*size)

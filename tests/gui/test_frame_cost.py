@@ -69,7 +69,7 @@ def window(qtbot, tmp_path, monkeypatch):
     windows: list[MainWindow] = []
 
     def make(config: RunConfig) -> MainWindow:
-        win = MainWindow(config, theme="dark", persist=False)
+        win = MainWindow(config, theme="dark", persist=False, speed=None)
         windows.append(win)
         win.resize(1400, 900)
         win.show()
