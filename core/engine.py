@@ -485,8 +485,10 @@ class Trainer:
             self._check_limits()
 
     def set_start(self, w: float | np.ndarray, b: float) -> None:
-        """Restart from (w, b): linear sets every w_j = w (or the array w) and b; other
-        models set their two tracked scalars. Update count, path and history restart."""
+        """Restart from the two tracked scalars set to (w, b), every other parameter as it
+        is (a click on a 7-day model's (w3, b) surface moves w3 and b, not all seven
+        weights); an array `w` sets a linear model's every w_j. Update count, path and
+        history restart."""
         self._core.set_start(w, b, self._track)
         self._core.opt.reset()
         self._core.set_batch_size(self._config.batch_size)

@@ -249,8 +249,18 @@ class LinearCore:
         return get_scalar(self.params(), name)
 
     def set_start(self, w: float | np.ndarray, b: float, track: tuple[str, str]) -> None:
-        """Start from every w_j = w (or the array w) and b; `track` is not needed here."""
-        self.set_params(np.broadcast_to(np.asarray(w, dtype=np.float64), (self.d,)), float(b))
+        """Start from the tracked scalars set to (w, b), the other weights as they are (a
+        click on a 7-day model's (w3, b) surface set all seven weights to the clicked w
+        before); an array `w` sets every w_j."""
+        if np.ndim(w) > 0:
+            self.set_params(np.broadcast_to(np.asarray(w, dtype=np.float64), (self.d,)),
+                            float(b))
+            return
+        theta = self.theta.copy()
+        for name, value in zip(track, (w, b), strict=True):
+            key, i = parse_scalar(name)
+            theta[i[0] if key == "w" else self.d] = float(value)
+        self.set_params(theta[:self.d], float(theta[self.d]))
 
     def params_finite(self, train: float) -> bool:
         """True while every parameter is finite (`train`, the last loss, is not needed)."""

@@ -269,3 +269,22 @@ def test_a_linear_runs_first_updates_are_each_in_the_loss_history():
     later = [u for u in ups if u > FINE_UPDATES]
     assert later and all(u % 16 == 0 for u in later[:-1])
     assert ups[-1] == FINE_UPDATES + 100
+
+
+@pytest.mark.parametrize("model", ["linear", "relu"])
+def test_set_start_moves_only_the_two_tracked_parameters(model):
+    """A click on a 7-day model's surface of (w3, b) moves w3 and b; the other weights
+    stay where training left them."""
+    t = Trainer(cfg(model=model, days=7, units=4, loss="mse", optimizer="adam", lr=1e-2),
+                channel_like(7))
+    t.run(30)
+    names = t.param_names()
+    a, b = ("w3", "b") if model == "linear" else ("W1[2,3]", "c[1]")
+    t.track = (a, b)
+    before = {n: t.get_scalar(n) for n in names}
+    t.set_start(0.25, -0.5)
+    after = {n: t.get_scalar(n) for n in names}
+    assert (after[a], after[b]) == (0.25, -0.5)
+    assert {n: v for n, v in after.items() if n not in (a, b)} == \
+        {n: v for n, v in before.items() if n not in (a, b)}
+    assert t.update == 0

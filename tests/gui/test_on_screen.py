@@ -121,3 +121,37 @@ def test_no_banner_shows_when_there_is_no_message(qtbot, open_window):
         assert bounding_box(colour_mask(img, win.theme.warning, tol=6)) is None
         assert np.isfinite(img.mean())
         win.close()
+
+
+def test_clicking_a_seven_day_surface_moves_only_the_two_shown_parameters(qtbot,
+                                                                          open_window):
+    from PySide6.QtCore import QPointF, Qt
+
+    win = open_window(LINEAR.replace(days=7, loss="mse", optimizer="adam", lr=0.01))
+    win.play()
+    qtbot.waitUntil(lambda: win.latest is not None and win.latest.update >= 30,
+                    timeout=10000)
+    win.pause()
+    surface = win.views["surface"]
+    surface.choose("w3", "b")
+    qtbot.waitUntil(lambda: tuple(win.latest.track) == ("w3", "b"), timeout=5000)
+    qtbot.waitUntil(lambda: not surface.busy(), timeout=30000)
+    before = win.latest.params
+    plot = surface._plot
+    vb = plot.getViewBox()
+    rect = vb.sceneBoundingRect()
+    scene_point = QPointF(rect.left() + 0.3 * rect.width(), rect.top() + 0.6 * rect.height())
+    pixel = plot.mapFromScene(scene_point)
+    target = vb.mapSceneToView(plot.mapToScene(pixel))
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=pixel)
+    qtbot.waitUntil(lambda: win.latest.update == 0, timeout=5000)
+    after = win.latest.params
+    w_before, w_after = np.ravel(before["w"]), np.ravel(after["w"])
+    assert w_after[2] == pytest.approx(target.x(), abs=1e-9)
+    assert float(after["b"]) == pytest.approx(target.y(), abs=1e-9)
+    others = [i for i in range(7) if i != 2]
+    np.testing.assert_array_equal(w_after[others], w_before[others])
+    # the status line tells the loss the trainer has at the clicked point
+    qtbot.waitUntil(lambda: "update 0 " in win._status.text(), timeout=5000)
+    fmt = win.run_info.data.fmt
+    assert f"training loss L = {fmt(win.latest.train_loss)}" in win._status.text()
