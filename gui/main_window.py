@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from core.config import ConfigError, RunConfig, one_line
+from core.results import format_loss
 from gui.controls.number_controls import DEFAULT_SPEED
-from gui.controls.panel import ControlPanel
+from gui.controls.panel import OPTIMIZER_NAMES, ControlPanel
 from gui.live_label import LiveLabel
 from gui.session import SETTINGS_ENV
 from gui.theme import THEMES, Theme, apply_pyqtgraph, readable_on, stylesheet
@@ -211,6 +213,7 @@ class MainWindow(QMainWindow):
         # Set by the classroom tools below and by lecture mode (gui/lecture.open_lecture).
         self.sessions: SessionController | None = None
         self.lecture: LectureController | None = None
+        self._record_pending = False
 
         self._build_banner()
         self.views = create_views(self._theme)
@@ -237,6 +240,7 @@ class MainWindow(QMainWindow):
         w.run_started.connect(self._on_run_started)
         w.snapshot_ready.connect(self._on_snapshot)
         w.run_finished.connect(self._on_run_finished)
+        w.config_applied.connect(self._on_config_applied)
         w.playing_changed.connect(self._on_playing)
         w.error.connect(self._on_worker_error)
 
@@ -527,9 +531,19 @@ class MainWindow(QMainWindow):
             self.views["table"].add_row(row)
 
     def record(self) -> None:
-        """Add the current run, as it stands, to the loss table."""
-        if self._latest is not None and self._run is not None:
-            self._add_row(self._active, self._latest, self._run.data)
+        """Add the current run, as it stands, to the loss table: with the knobs as they
+        show (a typed number included), so a live change the trainer has not applied yet
+        is recorded from the first snapshot that has it."""
+        self.panel.flush()
+        if self._latest is None or self._run is None:
+            return
+        if self._live_change_pending():
+            self._record_pending = True
+            return
+        self._add_row(self._active, self._latest, self._run.data)
+
+    def _live_change_pending(self) -> bool:
+        return self._config != self._active and not self._active.needs_new_run(self._config)
 
     def set_config(self, config: RunConfig) -> None:
         """Show `config` in the panel and train it (a preset, a test)."""
@@ -588,11 +602,23 @@ class MainWindow(QMainWindow):
                     and self._latest.update > 0:
                 self._add_row(self._active, self._latest, self._run.data, once=True)
             self.worker.new_run(config)
-        else:
+        else:   # `_active` follows when the trainer has it (`_on_config_applied`)
             self.worker.apply(config)
-            self._active = config
-            self._show_critical_lr()
         self._config = config
+
+    def _on_config_applied(self, config: RunConfig) -> None:
+        """The trainer now trains with `config`: the status line, the table and the views
+        (the surface of the new loss, the axes' names, the epoch note) say so from the
+        snapshot that follows, never before it."""
+        old = self._active
+        self._active = config
+        self._show_critical_lr()
+        if self._run is None or config.needs_new_run(self._run.config):
+            return
+        self._run = replace(self._run, config=config)
+        if (config.loss, config.batch_size) != (old.loss, old.batch_size):
+            for view in self.views.values():
+                view.update_config(config)
 
     def _on_run_started(self, info: RunInfo) -> None:
         self._run = info
@@ -622,6 +648,10 @@ class MainWindow(QMainWindow):
     def _on_snapshot(self, snap: Any) -> None:
         self._pending = snap
         self._latest = snap
+        if self._record_pending and not self._live_change_pending() and self._run is not None \
+                and snap.run_id == self._run.run_id:
+            self._record_pending = False
+            self._add_row(self._active, snap, self._run.data)
 
     def _on_run_finished(self, end: RunEnd) -> None:
         snap = end.snapshot
@@ -678,13 +708,26 @@ class MainWindow(QMainWindow):
         if now - t0 >= 0.5 or snap.update < u0:
             rate = max(0.0, (snap.update - u0) / (now - t0)) if snap.update >= u0 else 0.0
             self._rate = (now, snap.update, rate)
-        fmt = self._run.data.fmt if self._run is not None else str
+        data = self._run.data if self._run is not None else None
+
+        def fmt(value: float) -> str:   # as the loss table writes it
+            return format_loss(value, data.scale, data.suffix) if data is not None \
+                else f"{value:g}"
+
         speed = f"{rate:,.0f} updates/s" if self._playing else "paused"
         state = " · diverged" if snap.diverged else (" · done" if snap.done else "")
+        cfg = self._active   # what the trainer trains with, as the snapshot's lr is
+        batch = "full batch" if cfg.batch_size is None else f"B = {cfg.batch_size:,}"
         self._status.setText(
             f"update {snap.update:,}   epoch {snap.epoch:,.2f}   training loss L = "
             f"{fmt(snap.train_loss)}   unseen loss L' = {fmt(snap.unseen_loss)}   "
-            f"η = {snap.lr:g}   {speed}{state}")
+            f"{cfg.loss.upper()} · {OPTIMIZER_NAMES.get(cfg.optimizer, cfg.optimizer)} · "
+            f"η = {snap.lr:g} · {batch}   {speed}{state}")
+
+    @property
+    def status_text(self) -> str:
+        """The status line as it reads now."""
+        return self._status.text()
 
     # ---- closing ----------------------------------------------------------------------
     def shutdown(self) -> None:

@@ -82,6 +82,7 @@ class TrainingWorker(QObject):
     run_started = Signal(object)      # RunInfo
     snapshot_ready = Signal(object)   # Snapshot (a copy; safe to keep)
     run_finished = Signal(object)     # RunEnd
+    config_applied = Signal(object)   # RunConfig: a live change the trainer now trains with
     playing_changed = Signal(bool)
     error = Signal(str)
     stopped = Signal()
@@ -249,6 +250,7 @@ class TrainingWorker(QObject):
                 else:
                     self._trainer.apply(cfg)
                     self._config = cfg
+                    self.config_applied.emit(cfg)   # before the snapshot that shows it
                     if not self._trainer.done:   # a raised limit: the run goes on
                         self._ended_run = -1
                     forced = True

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QColor, QDoubleValidator, QPainter, QPen
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -72,7 +72,8 @@ class LearningRateControl(QWidget):
         self.slider.setRange(round(lo * LR_TICKS_PER_DECADE), round(hi * LR_TICKS_PER_DECADE))
         self.slider.setToolTip("learning rate, log scale from 1e-6 to 10")
         self.edit = QLineEdit()
-        self.edit.setValidator(QDoubleValidator(0.0, 1e6, 12, self.edit))
+        # no validator: it would swallow Enter on text it finds "intermediate" (a decimal
+        # comma, "1e-"), leaving a number in the box that is not the one training
         self.edit.setFixedWidth(90)
         self.edit.setToolTip("exact learning rate (eta); Enter to apply")
         column = QVBoxLayout(self)
@@ -92,7 +93,7 @@ class LearningRateControl(QWidget):
         self._value = value
         self.set_value(value)
         self.slider.valueChanged.connect(self._from_slider)
-        self.edit.editingFinished.connect(self._from_edit)
+        self.edit.editingFinished.connect(self.commit)
 
     def value(self) -> float:
         return self._value
@@ -121,19 +122,35 @@ class LearningRateControl(QWidget):
         self.edit.setText(_fmt_lr(value))
         self.value_changed.emit(value)
 
-    def _from_edit(self) -> None:
+    def commit(self) -> None:
+        """Take the number in the box (Enter, leaving the box, or Play / Step / Record
+        while it is still being typed); a bad one is named and the box shows the value
+        in use again, so box and training never disagree."""
+        text = self.edit.text().strip()
+        if text == _fmt_lr(self._value):
+            return
         try:
-            value = float(self.edit.text().replace(",", ""))
+            value = _parse_lr(text)
         except ValueError:
-            self.invalid.emit(f"learning rate: {self.edit.text()!r} is not a number")
+            self.invalid.emit(f"learning rate: {text!r} is not a number")
+            self.edit.setText(_fmt_lr(self._value))
             return
         if not math.isfinite(value) or value <= 0:
             self.invalid.emit("learning rate must be a positive number")
+            self.edit.setText(_fmt_lr(self._value))
             return
         if value == self._value:
+            self.edit.setText(_fmt_lr(value))
             return
         self.set_value(value)
         self.value_changed.emit(value)
+
+
+def _parse_lr(text: str) -> float:
+    """A typed learning rate; a lone comma is a decimal comma ("0,005" is 0.005, not 5)."""
+    text = text.replace(" ", "")
+    text = text.replace(",", "") if "." in text else text.replace(",", ".")
+    return float(text)
 
 
 def _fmt_lr(value: float) -> str:

@@ -294,7 +294,9 @@ class ControlPanel(QScrollArea):
             seed=self.seed.value())
 
     def flush(self) -> None:
-        """Emit a pending change now (tests, and before Play so it starts with the knobs)."""
+        """Emit a pending change now (tests, and before Play so it starts with the knobs);
+        a learning rate typed but not yet entered counts as shown."""
+        self.lr.commit()
         if self._debounce.isActive():
             self._debounce.stop()
             self._emit_config()

@@ -59,6 +59,14 @@ class View(QWidget):
         self._run_id = run_id
         self._on_run()
 
+    def update_config(self, config: RunConfig) -> None:
+        """A live change (loss, batch size) the trainer has applied to the same run:
+        rebuild what shows the config (titles, axes, the surface of the new loss)."""
+        if self._config is None or self._data is None:
+            return
+        self._config = config
+        self._on_run()
+
     def show_snapshot(self, snap: Snapshot) -> None:
         """Draw `snap` if it belongs to the current run; must be cheap."""
         if not self._accept(snap):

@@ -20,6 +20,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from core import models, surface
+from core.config import RunConfig
 from core.slices import local_minima, slice_window
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
@@ -267,6 +268,14 @@ class SurfaceView(LandscapeMode, View):
         self._show_message("computing slice...")
         self.track_requested.emit(a, b)
         self._landscape_run(not cfg.is_linear, len(self._param_names))
+
+    def update_config(self, config: RunConfig) -> None:
+        """The same run with another loss: the new loss's surface, through the same two
+        parameters the user picked."""
+        names = self._names
+        super().update_config(config)
+        if not self._exact and names != self._names:
+            self.choose(*names)
 
     def _draw(self, snap: Snapshot) -> None:
         self._last_snap = snap

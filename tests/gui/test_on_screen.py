@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from core.config import RunConfig
+from core.results import format_loss
 from gui import export
 from gui.lecture import LECTURE_DIR, open_lecture
 from tests.gui.pixels import bounding_box, colour_mask, grab_rgb, text_contrast
@@ -152,6 +153,7 @@ def test_clicking_a_seven_day_surface_moves_only_the_two_shown_parameters(qtbot,
     others = [i for i in range(7) if i != 2]
     np.testing.assert_array_equal(w_after[others], w_before[others])
     # the status line tells the loss the trainer has at the clicked point
-    qtbot.waitUntil(lambda: "update 0 " in win._status.text(), timeout=5000)
-    fmt = win.run_info.data.fmt
-    assert f"training loss L = {fmt(win.latest.train_loss)}" in win._status.text()
+    qtbot.waitUntil(lambda: "update 0 " in win.status_text, timeout=5000)
+    data = win.run_info.data
+    shown = format_loss(win.latest.train_loss, data.scale, data.suffix)
+    assert f"training loss L = {shown}" in win.status_text
