@@ -475,6 +475,7 @@ def open_lecture(window: MainWindow, step: int = 0, folder: str | Path = LECTURE
                  ) -> LectureController:
     """Put `window` in lecture mode at `step` (0-based)."""
     steps, errors = load_steps(folder)
+    window.use_layout("lecture")   # its one-view steps never become the app's layout
     controller = LectureController(window, steps, errors)
     controller.watch_close()
     window.lecture = controller

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QSizePolicy,
     QToolBar,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -53,6 +54,8 @@ FRAME_MS = 33
 # starts once the window has painted, so it does not delay the first window; at most this
 # long after show() where the platform sends no paint.
 FIRST_PAINT_WAIT_MS = 500
+DEFAULT_SIZE = (1600, 1000)   # then fitted to the screen's free area
+LIVE_VIEWS = ("surface", "fit", "series", "loss")   # a layout must show at least one
 VIEW_KEYS = ("surface", "fit", "series", "loss", "table")
 # Docked but hidden until the View menu (or a lecture step) shows them; each is a tab
 # beside the view it belongs with.
@@ -191,8 +194,11 @@ class MainWindow(QMainWindow):
     first_painted = Signal()       # the window's first paint (start-up bench)
 
     def __init__(self, config: RunConfig | None = None, theme: str | None = None,
-                 persist: bool = True, speed: float | None = DEFAULT_SPEED) -> None:
-        """`speed`: updates per second to start with (None: as fast as possible)."""
+                 persist: bool = True, speed: float | None = DEFAULT_SPEED,
+                 layout: str = "main") -> None:
+        """`speed`: updates per second to start with (None: as fast as possible);
+        `layout`: whose saved dock layout this window keeps ("main", or "lecture" for
+        lecture mode, so that its one-view steps never become the normal app's layout)."""
         super().__init__()
         self.setWindowTitle("Function Lab: machine learning is looking for a function")
         self._settings = make_settings() if persist else None
@@ -214,6 +220,7 @@ class MainWindow(QMainWindow):
         self.sessions: SessionController | None = None
         self.lecture: LectureController | None = None
         self._record_pending = False
+        self._proportion_pending = False
 
         self._build_banner()
         self.views = create_views(self._theme)
@@ -229,10 +236,10 @@ class MainWindow(QMainWindow):
         self._status = LiveLabel("starting…")   # changes every frame: no relayout
         self.statusBar().addWidget(self._status, 1)
         self._default_state = self.saveState()
-        self.resize(1600, 1000)
-        if self._settings is not None:
-            self._restore_settings()
-        self.apply_theme(self._theme.name)
+        self.resize(*DEFAULT_SIZE)
+        self._layout_name = layout
+        restored = self._settings is not None and self._restore_settings()
+        self.apply_theme(self._theme.name, relayout=not restored)
 
         self.handle = WorkerHandle(self._config)
         w = self.handle.worker
@@ -324,7 +331,15 @@ class MainWindow(QMainWindow):
         self.docks: dict[str, QDockWidget] = {}
         controls = QDockWidget("Controls", self)
         controls.setObjectName("dock_controls")
-        controls.setWidget(self.panel)
+        holder = QWidget()
+        holder.setObjectName("controlsHolder")
+        lay = QVBoxLayout(holder)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.panel, 1)
+        self.panel.run_box.setContentsMargins(8, 0, 8, 8)
+        lay.addWidget(self.panel.run_box)
+        controls.setWidget(holder)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, controls)
         self.docks["controls"] = controls
         for key in VIEW_KEYS:
@@ -340,9 +355,6 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(d["surface"], d["series"], Qt.Orientation.Vertical)
         self.splitDockWidget(d["surface"], d["fit"], Qt.Orientation.Horizontal)
         self.splitDockWidget(d["series"], d["loss"], Qt.Orientation.Horizontal)
-        self.resizeDocks([d["controls"], d["surface"]], [330, 1270], Qt.Orientation.Horizontal)
-        self.resizeDocks([d["surface"], d["series"], d["table"]], [430, 330, 180],
-                         Qt.Orientation.Vertical)
         self._build_optional_docks()
 
     def _build_optional_docks(self) -> None:
@@ -389,7 +401,7 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             view_menu.addAction(dock.toggleViewAction())
         view_menu.addSeparator()
-        self._action(view_menu, "Reset layout", self.reset_layout)
+        self._action(view_menu, "Reset layout", self.reset_layout, "Ctrl+Shift+L")
 
         run_menu = mb.addMenu("&Run")
         self.play_action = self._action(run_menu, "Play / Pause", self.toggle_play, "Space")
@@ -408,13 +420,63 @@ class MainWindow(QMainWindow):
         return act
 
     def reset_layout(self) -> None:
+        """Every view docked and shown (the optional ones hidden), in proportion to the
+        window."""
         self.restoreState(self._default_state)
         self.banner.sync()
         for key, dock in self.docks.items():
             dock.setVisible(key not in OPTIONAL_VIEWS)
             dock.setFloating(False)
+        self._proportion_later()
 
-    def apply_theme(self, name: str) -> None:
+    def _proportion_later(self) -> None:
+        """Share the docks out once the theme's fonts are in effect: Qt re-polishes the
+        widgets of a new style sheet lazily, and docks sized from the old fonts' hints
+        were reshuffled afterwards (the panel took 44% of a 1,280 px window)."""
+        self._proportion_pending = True
+        if self.isVisible():
+            QTimer.singleShot(0, self._proportion_now)
+
+    def _proportion_now(self) -> None:
+        if self._proportion_pending and not self._closed:
+            self._proportion_pending = False
+            QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+            self.fit_to_screen()
+            self.proportion_docks()
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self._proportion_pending:
+            QTimer.singleShot(0, self._proportion_now)
+
+    def proportion_docks(self) -> None:
+        """Share the window among the docks as the default layout does, for this window's
+        size and this theme's fonts: the panel as wide as its knobs, then the surface and
+        the fitted function side by side, the series and the loss curves, the table.
+        Starting in a theme and switching to it give the same picture."""
+        d = self.docks
+        width, height = max(self.width(), 1), max(self.height(), 1)
+        shown = {k for k, dock in d.items() if not dock.isHidden() and not dock.isFloating()}
+
+        def share(keys: list[str], parts: list[float], orient: Qt.Orientation) -> None:
+            pairs = [(d[k], p) for k, p in zip(keys, parts, strict=True) if k in shown]
+            if pairs:
+                self.resizeDocks([p[0] for p in pairs], [max(1, int(p[1])) for p in pairs],
+                                 orient)
+
+        horizontal, vertical = Qt.Orientation.Horizontal, Qt.Orientation.Vertical
+        panel = min(self.panel.sizeHint().width(), width // 3)
+        share(["controls", "surface"], [panel, width - panel], horizontal)
+        rest = width - panel
+        share(["surface", "fit"], [rest * 0.5, rest * 0.5], horizontal)
+        share(["series", "loss"], [rest * 0.6, rest * 0.4], horizontal)
+        share(["surface", "series", "table"], [height * 0.44, height * 0.34, height * 0.22],
+              vertical)
+
+    def apply_theme(self, name: str, relayout: bool = True) -> None:
+        """Colours and fonts of `name`; the window stays on its screen, and with
+        `relayout` the docks are shared out again for the new fonts (as at a start in
+        this theme)."""
         theme = THEMES.get(name, THEMES["dark"])
         self._theme = theme
         apply_pyqtgraph(theme)
@@ -428,30 +490,80 @@ class MainWindow(QMainWindow):
             f"QPushButton {{ background: {theme.accent}; color: {theme.background};"
             f" font-weight: bold; }}")
         self.panel.updateGeometry()
+        self.fit_to_screen()
+        if relayout:
+            self._proportion_later()
         self.theme_actions[theme.name].setChecked(True)
         if self._settings is not None:
             self._settings.setValue("theme", theme.name)
+
+    def fit_to_screen(self) -> None:
+        """Keep the window on its screen's free area (a saved size from a larger screen, a
+        theme with larger fonts): every view and control stays on screen."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None or self.isFullScreen() or self.isMaximized():
+            return
+        free = screen.availableGeometry()
+        frame = self.frameGeometry()
+        extra_w, extra_h = frame.width() - self.width(), frame.height() - self.height()
+        width = min(self.width(), free.width() - extra_w)
+        height = min(self.height(), free.height() - extra_h)
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        x = min(max(frame.x(), free.x()), free.x() + free.width() - width - extra_w)
+        y = min(max(frame.y(), free.y()), free.y() + free.height() - height - extra_h)
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(x, y)
 
     @property
     def theme(self) -> Theme:
         return self._theme
 
     # ---- settings ---------------------------------------------------------------------
-    def _restore_settings(self) -> None:
+    def _layout_key(self, what: str) -> str:
+        return f"layout/{self._layout_name}/{what}"
+
+    def _restore_settings(self) -> bool:
+        """This layout's saved geometry and docks; True if a usable layout was restored.
+        (A single "window_state" key once held lecture mode's one-view layouts; it is
+        dropped.)"""
         s = self._settings
-        geometry = s.value("geometry")
+        for old in ("geometry", "window_state"):
+            s.remove(old)
+        geometry = s.value(self._layout_key("geometry"))
         if geometry is not None:
             self.restoreGeometry(geometry)
-        state = s.value("window_state")
-        if state is not None:
-            self.restoreState(state)
+            self.fit_to_screen()
+        state = s.value(self._layout_key("state"))
+        return state is not None and self.restore_layout(state)
+
+    def restore_layout(self, state: Any) -> bool:
+        """Restore a saved dock layout unless it would show none of the live views (then
+        the default layout); False if it was refused."""
+        self.restoreState(state)
         self.banner.sync()
+        if any(not self.docks[k].isHidden() for k in LIVE_VIEWS):
+            return True
+        self.reset_layout()
+        return False
+
+    def use_layout(self, name: str) -> None:
+        """Keep the docks under `name` from now on (lecture mode: "lecture"): the current
+        layout is saved under its own name first, and `name`'s is restored if saved."""
+        if name == self._layout_name:
+            return
+        self._save_settings()
+        self._layout_name = name
+        if self._settings is not None:
+            state = self._settings.value(self._layout_key("state"))
+            if state is not None:
+                self.restore_layout(state)
 
     def _save_settings(self) -> None:
         if self._settings is None:
             return
-        self._settings.setValue("geometry", self.saveGeometry())
-        self._settings.setValue("window_state", self.saveState())
+        self._settings.setValue(self._layout_key("geometry"), self.saveGeometry())
+        self._settings.setValue(self._layout_key("state"), self.saveState())
         self._settings.setValue("theme", self._theme.name)
         self._settings.sync()
 

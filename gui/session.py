@@ -129,7 +129,7 @@ def restore(window: MainWindow, ready: Restorable) -> None:
     """Put a checked session (`check_restorable`) into the window."""
     session, config = ready.session, ready.config
     if session.layout:
-        window.restoreState(S.decode_layout(session.layout))
+        window.restore_layout(S.decode_layout(session.layout))
     window.apply_theme(session.theme)
     if Path(config.dataset).is_file():   # an imported CSV: a choice with a readable name
         window.panel.add_dataset(config.dataset, f"{Path(config.dataset).stem} (imported)")

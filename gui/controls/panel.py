@@ -151,7 +151,10 @@ class ControlPanel(QScrollArea):
         for b in (self.play, self.step, self.reset):
             buttons.addWidget(b)
         vl.addLayout(buttons)
-        outer.addWidget(run_box)
+        # Speed / Play / Step / Reset live outside the scrolled knobs (the window puts
+        # them under the panel): at 1280 x 720 in the projector theme the knobs scroll,
+        # and Play scrolled out of sight with them
+        self.run_box = run_box
         outer.addStretch(1)
 
         self.show_config(config)
@@ -170,10 +173,15 @@ class ControlPanel(QScrollArea):
         self.reset.clicked.connect(self.reset_clicked)
         self.speed.speed_changed.connect(self.speed_changed)
 
-    def sizeHint(self) -> QSize:  # the whole panel wide, so no knob is cut off
-        hint = self._body.sizeHint()
-        return QSize(hint.width() + self.verticalScrollBar().sizeHint().width() + 4,
-                     hint.height())
+    def sizeHint(self) -> QSize:
+        """As wide as the knobs need, so none is cut off. From their least widths, not
+        their preferred ones: a wrapped label's preferred width depends on what it was
+        laid out at before, and a theme switched live left the panel 140 px wider than
+        the same theme at start."""
+        body = self._body
+        return QSize(body.minimumSizeHint().width()
+                     + self.verticalScrollBar().sizeHint().width() + 4,
+                     body.sizeHint().height())
 
     def minimumSizeHint(self) -> QSize:
         return QSize(self.sizeHint().width(), 200)

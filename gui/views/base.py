@@ -12,13 +12,55 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QFont, QPixmapCache
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from core.config import RunConfig
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
+
+
+class ElidedLabel(QLabel):
+    """One line of text that ends in "…" when its dock is narrower than the text (the
+    whole text in its tooltip). A plain label's least width is its text's: five view
+    titles at projector size made the window wider than a 1,920 px screen."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setText(text)
+
+    def text(self) -> str:  # the whole text, as QLabel's text() would give it
+        return self._full
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(40, super().minimumSizeHint().height())
+
+    def sizeHint(self) -> QSize:
+        hint = super().sizeHint()
+        return QSize(self.fontMetrics().horizontalAdvance(self._full) + 12, hint.height())
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def changeEvent(self, event: Any) -> None:   # a new font from a theme's style sheet
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._elide()
+
+    def _elide(self) -> None:
+        margins = self.contentsMargins()
+        width = max(0, self.width() - margins.left() - margins.right() - 8)
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width)
+        if shown != super().text():
+            super().setText(shown)
 
 
 class View(QWidget):
@@ -39,7 +81,7 @@ class View(QWidget):
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(4, 4, 4, 4)
         self._layout.setSpacing(2)
-        self._title_label = QLabel(self.title, self)
+        self._title_label = ElidedLabel(self.title, self)
         self._title_label.setObjectName("viewTitle")
         self._layout.addWidget(self._title_label)
 
@@ -79,6 +121,10 @@ class View(QWidget):
         for plot in self._plots:
             style_plot(plot, theme)
         self._restyle()
+        for plot in self._plots:   # samples kept as pixmaps: redraw them in the new pens
+            legend = plot.getPlotItem().legend
+            for sample, _label in legend.items if legend is not None else ():
+                sample.update()
 
     def shutdown(self) -> None:
         """Stop and join background work (views without any have nothing to do)."""
@@ -173,6 +219,9 @@ def style_plot(plot: pg.PlotWidget, theme: Theme) -> None:
         axis = item.getAxis(name)
         axis.setPen(pg.mkPen(theme.foreground, width=1))
         axis.setTextPen(pg.mkPen(theme.foreground))
+        # an axis only ever widens for its tick labels: start from pyqtgraph's initial
+        # room, so a smaller theme's axes are as narrow as when the app starts in it
+        axis.textWidth, axis.textHeight = 30, 18
         axis.setStyle(tickFont=font)
         label = axis.labelText
         if label:
@@ -184,6 +233,15 @@ def style_plot(plot: pg.PlotWidget, theme: Theme) -> None:
         legend.setLabelTextSize(f"{theme.font_pt}pt")
         legend.setBrush(theme.brush(theme.panel, 200))
         legend.setPen(theme.pen(theme.grid, 1))
+        # pyqtgraph stores the new colour and size in each label but draws them only at
+        # its next setText: without this a live switch to the projector theme left the
+        # dark theme's light grey legend text on white
+        for _sample, label in legend.items:
+            label.setText(label.text)
+            label.resize(label.preferredSize())   # a smaller font: the box shrinks too
+        legend.layout.invalidate()
+        legend.layout.activate()
+        legend.updateSize()
 
 
 def cache_axes(plot: pg.PlotWidget) -> None:

@@ -34,6 +34,7 @@ class LossView(View):
         row.addWidget(self.log_y)
         self._epoch_note = QLabel("", bar)
         self._epoch_note.setObjectName("viewNote")
+        self._epoch_note.setWordWrap(True)
         row.addWidget(self._epoch_note, 1)
         self._layout.addWidget(bar)
         self._plot = self._make_plot("update", "loss")
@@ -76,7 +77,7 @@ class LossView(View):
         unit = data.unit or "value"
         squared = f"{unit}²" if cfg.loss == "mse" else unit
         self._plot.setLabel("left", f"{loss} ({squared})")
-        self._set_title(f"Loss curves: training vs unseen {loss}")
+        self._set_title(f"{loss} loss curves: training vs unseen")
         batch_text = "full batch" if cfg.batch_size is None else f"B = {cfg.batch_size:,}"
         self._epoch_note.setText(f"N = {n:,}, {batch_text}: 1 epoch = {self._per_epoch:,} "
                                  f"update{'s' if self._per_epoch != 1 else ''}")

@@ -240,7 +240,8 @@ class SurfaceView(LandscapeMode, View):
         if self._exact:
             self._pickers.hide()
             self._names = ("w1", "b")
-            self._set_title(f"Error surface L(w, b): 1-day linear model, {cfg.loss.upper()}")
+            # the loss first: a narrow dock cuts a title's end
+            self._set_title(f"{cfg.loss.upper()} error surface L(w, b): 1-day linear model")
             self._plot.setLabel("bottom", "w")
             self._plot.setLabel("left", f"b{unit}")
             surf = surface.linear_surface(data.x_train[:, 0], data.y_train, cfg.loss, n=200,

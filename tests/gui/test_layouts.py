@@ -1,0 +1,62 @@
+"""Saved layouts: lecture mode keeps its own, a layout with no live view is never
+restored, View > Reset layout is in the menu and in the "?" overlay."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.config import RunConfig
+from gui.lecture import open_lecture
+from gui.main_window import LIVE_VIEWS
+
+pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
+              pytest.mark.qt_log_ignore("does not support propagateSizeHints",
+                                        "does not support raise")]
+
+LINEAR = RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimizer="gd",
+                   lr=0.05, init=(0.0, 0.0))
+
+
+def shown(win) -> set[str]:
+    return {k for k, d in win.docks.items() if d.isVisible()}
+
+
+def test_lecture_mode_keeps_its_own_layout(qtbot, open_window):
+    lecture = open_window(LINEAR)
+    controller = open_lecture(lecture, 0)
+    qtbot.waitUntil(lambda: controller.ready, timeout=60000)
+    one_view = shown(lecture)
+    assert len(one_view & set(LIVE_VIEWS)) <= 2      # the lecture's first step
+    lecture.close()
+    plain = open_window(LINEAR)
+    assert set(LIVE_VIEWS) | {"controls", "table"} <= shown(plain)
+    plain.docks["loss"].hide()
+    plain.close()
+    again = open_window(LINEAR)                      # the normal layout is still its own
+    assert "loss" not in shown(again) and {"surface", "fit", "series"} <= shown(again)
+
+
+def test_a_layout_showing_no_live_view_is_never_restored(qtbot, open_window):
+    win = open_window(LINEAR)
+    for key, dock in win.docks.items():
+        dock.setVisible(key == "table")
+    table_only = win.saveState()
+    win.close()                                       # saved like that
+    again = open_window(LINEAR)
+    assert set(LIVE_VIEWS) <= shown(again)
+    assert not again.restore_layout(table_only)       # a session's layout too
+    assert set(LIVE_VIEWS) <= shown(again)
+
+
+def test_reset_layout_is_in_the_view_menu_and_the_overlay(qtbot, open_window):
+    win = open_window(LINEAR)
+    view_menu = next(a.menu() for a in win.menuBar().actions()
+                     if a.text().replace("&", "") == "View")
+    reset = next(a for a in view_menu.actions() if a.text() == "Reset layout")
+    assert any(text == "Reset layout" for text, _keys in win.shortcut_overlay.entries())
+    win.docks["surface"].hide()
+    win.docks["fit"].setFloating(True)
+    reset.trigger()
+    qtbot.wait(100)
+    assert set(LIVE_VIEWS) | {"controls", "table"} <= shown(win)
+    assert not win.docks["fit"].isFloating()

@@ -1,0 +1,168 @@
+"""Themes as the class sees them: contrast of every text measured from the pixels,
+the same picture whether the app starts in a theme or switches to it live, and a window
+that fits the screen's free area (1280 x 720, 1920 x 1080) with every view on it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QRect
+from PySide6.QtWidgets import QDockWidget, QLabel
+
+from core.config import RunConfig
+from tests.gui.pixels import grab_rgb, text_contrast
+
+pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
+              pytest.mark.qt_log_ignore("does not support propagateSizeHints")]
+
+LINEAR = RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimizer="gd",
+                   lr=0.05, init=(0.0, 0.0))
+ROOT = Path(__file__).resolve().parents[2]
+MIN_CONTRAST = 4.5
+
+
+def trained_window(qtbot, open_window, theme: str, switch_to: str | None = None):
+    win = open_window(LINEAR, theme=theme, size=(1400, 900))
+    for n in (1, 2, 3):
+        win.step()
+        qtbot.waitUntil(lambda n=n: win.latest is not None and win.latest.update == n,
+                        timeout=5000)
+    if switch_to:
+        win.apply_theme(switch_to)
+    qtbot.wait(400)
+    qtbot.waitUntil(lambda: not any(v.busy() for v in win.views.values()), timeout=20000)
+    return win
+
+
+def item_rect(win, plot: pg.PlotWidget, item) -> QRect:
+    """A graphics item's box in the window's pixels."""
+    box = plot.mapFromScene(item.sceneBoundingRect()).boundingRect()
+    return QRect(plot.mapTo(win, box.topLeft()), box.size())
+
+
+def widget_rect(win, widget) -> QRect:
+    return QRect(widget.mapTo(win, widget.rect().topLeft()), widget.size())
+
+
+def text_regions(win) -> dict[str, QRect]:
+    """Every text on the window: titles, captions, panel labels, dock titles, the
+    status line, and in each plot its legend's labels and its axes."""
+    out: dict[str, QRect] = {}
+    for label in win.findChildren(QLabel):
+        if label.isVisible() and label.text() and label.width() > 4:
+            out[f"label {label.text()[:30]!r}"] = widget_rect(win, label)
+    for key, dock in win.docks.items():
+        if isinstance(dock, QDockWidget) and dock.isVisible():
+            out[f"dock title {key}"] = QRect(widget_rect(win, dock).topLeft(),
+                                             widget_rect(win, dock).size().__class__(
+                                                 dock.width() // 2, 24))
+    status = win._status
+    out["status line"] = widget_rect(win, status)
+    for key, view in win.views.items():
+        if not win.docks[key].isVisible():
+            continue
+        for plot in view.findChildren(pg.PlotWidget):
+            item = plot.getPlotItem()
+            legend = item.legend
+            if legend is not None and legend.isVisible():
+                for _sample, label in legend.items:
+                    out[f"{key} legend {label.text}"] = item_rect(win, plot, label)
+            for side in ("left", "bottom"):
+                axis = item.getAxis(side)
+                if axis.isVisible():
+                    out[f"{key} {side} axis"] = item_rect(win, plot, axis)
+    return out
+
+
+@pytest.mark.parametrize(("theme", "switch_to"), [("dark", None), ("projector", None),
+                                                  ("dark", "projector"),
+                                                  ("projector", "dark")])
+def test_every_text_has_contrast_at_least_4_5(qtbot, open_window, theme, switch_to):
+    win = trained_window(qtbot, open_window, theme, switch_to)
+    img = grab_rgb(win)
+    low = {}
+    for name, r in text_regions(win).items():
+        r = r.intersected(QRect(0, 0, img.shape[1], img.shape[0]))
+        if r.width() < 4 or r.height() < 4:
+            continue
+        ratio = text_contrast(img[r.top():r.bottom() + 1, r.left():r.right() + 1])
+        if ratio < MIN_CONTRAST:
+            low[name] = round(ratio, 2)
+    assert not low, f"{theme} -> {switch_to}: text below {MIN_CONTRAST}:1: {low}"
+
+
+@pytest.mark.parametrize("theme", ["projector", "dark"])
+def test_switching_to_a_theme_gives_the_picture_of_starting_in_it(qtbot, open_window, theme):
+    other = "dark" if theme == "projector" else "projector"
+    started = grab_rgb(trained_window(qtbot, open_window, theme))
+    switched = grab_rgb(trained_window(qtbot, open_window, other, theme))
+    assert started.shape == switched.shape
+    differ = (np.abs(started.astype(int) - switched.astype(int)).sum(axis=2) > 30).mean()
+    assert differ < 0.015, f"{differ:.1%} of the pixels differ"
+
+
+FIT_CHECK = r"""
+import json, sys
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from gui.main_window import MainWindow
+from gui.screenshot import wait_until
+out = []
+for theme, switch in (("dark", None), ("projector", None), ("dark", "projector")):
+    win = MainWindow(theme=theme, persist=False, speed=None)
+    win.show()
+    wait_until(lambda: win.run_info is not None, 60)
+    if switch:
+        win.apply_theme(switch)
+    wait_until(lambda: False, 0.5)
+    free = win.screen().availableGeometry()
+    frame = win.frameGeometry()
+    docks = {}
+    for key, dock in win.docks.items():
+        if dock.isVisible():
+            g = dock.geometry()
+            w = dock.widget()
+            docks[key] = [g.x(), g.y(), g.width(), g.height(), w.width(), w.height(),
+                          w.minimumSizeHint().width(), w.minimumSizeHint().height()]
+    buttons = [b.isVisible() and b.visibleRegion().boundingRect().width() == b.width()
+               for b in (win.panel.play, win.panel.step, win.panel.reset)]
+    out.append({"theme": f"{theme}->{switch}", "free": free.getRect(),
+                "frame": frame.getRect(), "window": win.rect().getRect(), "docks": docks,
+                "buttons": buttons})
+    win.close()
+print("FITS " + json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_the_window_fits_the_screen_with_every_view_on_it(tmp_path, size):
+    """A fresh process on a screen of `size`: each theme, started in or switched to."""
+    config = tmp_path / "screen.json"
+    config.write_text(json.dumps({"screens": [{
+        "name": "s", "x": 0, "y": 0, "width": size[0], "height": size[1],
+        "logicalDpiX": 96, "logicalDpiY": 96}]}), encoding="utf-8")
+    env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={config}",
+               FNLAB_SETTINGS_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", FIT_CHECK], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("FITS ")), None)
+    assert line, done.stderr[-2000:]
+    for case in json.loads(line[5:]):
+        fx, fy, fw, fh = case["frame"]
+        ax, ay, aw, ah = case["free"]
+        assert ax <= fx and ay <= fy and fx + fw <= ax + aw and fy + fh <= ay + ah, case
+        _, _, ww, wh = case["window"]
+        assert set(case["docks"]) >= {"controls", "surface", "fit", "series", "loss",
+                                      "table"}, case
+        for key, (x, y, w, h, vw, vh, mw, mh) in case["docks"].items():
+            assert x >= 0 and y >= 0 and x + w <= ww and y + h <= wh, (case["theme"], key)
+            assert vw >= mw and vh >= mh, (case["theme"], key, "squeezed below its least")
+            assert w >= 150 and h >= 120, (case["theme"], key, w, h)
+        assert all(case["buttons"]), case
