@@ -37,7 +37,8 @@ def trained_window(qtbot, open_window, theme: str, switch_to: str | None = None)
     if switch_to:
         win.apply_theme(switch_to)
     qtbot.wait(400)
-    qtbot.waitUntil(lambda: not any(v.busy() for v in win.views.values()), timeout=20000)
+    qtbot.waitUntil(lambda: not any(v.busy() for k, v in win.views.items()
+                                    if win.docks[k].isVisible()), timeout=20000)
     return win
 
 
