@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QSizePolicy,
+    QTabBar,
     QToolBar,
     QToolButton,
     QVBoxLayout,
@@ -443,11 +444,27 @@ class MainWindow(QMainWindow):
             QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
             self.fit_to_screen()
             self.proportion_docks()
+            QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+            self._hide_stray_tab_bars()
+
+    def _hide_stray_tab_bars(self) -> None:
+        """A tab group whose other docks are hidden (the optional views) can leave its tab
+        bar drawn over the views after a relayout (seen with the race beside the surface:
+        "Error surface | Optimizer race" over the series view): hide a tab bar that
+        stands for fewer than two shown docks."""
+        shown = {d.windowTitle() for d in self.docks.values()
+                 if not d.isHidden() and not d.isFloating()}
+        for bar in self.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            if bar.isVisible() and sum(bar.tabText(i) in shown
+                                       for i in range(bar.count())) < 2:
+                bar.hide()
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
         if self._proportion_pending:
             QTimer.singleShot(0, self._proportion_now)
+        else:   # a restored layout
+            QTimer.singleShot(0, self._hide_stray_tab_bars)
 
     def proportion_docks(self) -> None:
         """Share the window among the docks as the default layout does, for this window's
