@@ -40,7 +40,7 @@ FRAME_SAMPLE_MAX = 0.03         # a frame that took longer (a slice computed) co
 SLOWEST_FRAMES = 0.08           # ... and snapshots still come at least ~12 times a second
 MIN_CHUNK_SECONDS = 0.004       # least, when a snapshot is due sooner
 PUBLISH_SLACK = 0.005           # a snapshot due this soon goes now
-MAX_LAG = 0.1                   # paced: most seconds of updates made up after a stall
+MAX_LAG = 0.5                   # paced: most seconds of updates made up after a stall
 IDLE_WAIT = 0.05                # paused: how long to sleep when nothing arrives
 
 
