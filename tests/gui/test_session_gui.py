@@ -95,6 +95,7 @@ def test_a_killed_apps_autosave_is_offered_and_restores(qtbot, settings_dir, ope
         qtbot.waitUntil(lambda: first.run_info is not None, timeout=20000)
         _fill(qtbot, first)
         first.sessions.autosave()
+        first.sessions.flush()
         rows, config = first.views["table"].rows(), first.config
         saved = first.sessions.slot.path
         assert not S.load_session(saved).clean
@@ -111,6 +112,7 @@ def test_a_killed_apps_autosave_is_offered_and_restores(qtbot, settings_dir, ope
     assert "2 updates" in bar.label.text()
     # the offer survives this window's own autosaves until it is answered
     win.sessions.autosave()
+    win.sessions.flush()
     assert saved.exists()
     qtbot.mouseClick(bar.restore_button, Qt.MouseButton.LeftButton)
     assert not bar.isVisible() and not win.sessions.offering
@@ -126,6 +128,7 @@ def test_a_clean_exit_offers_nothing_and_discard_forgets(qtbot, settings_dir, op
     _steps(qtbot, win, 1)
     win.record()
     own = win.sessions.slot.path
+    win.sessions.flush()               # the recorded row's autosave is on disk
     assert own.exists()
     win.close()
     assert not own.exists()                            # a normal exit leaves nothing
@@ -133,6 +136,7 @@ def test_a_clean_exit_offers_nothing_and_discard_forgets(qtbot, settings_dir, op
     assert not again.sessions.offering
 
     again.sessions.autosave()          # pretend this one dies too
+    again.sessions.flush()
     again.sessions.slot.abandon()
     again.shutdown()
     third = open_window()
@@ -193,3 +197,41 @@ def test_the_lecture_step_is_read_from_the_lecture_controller():
     assert lecture_step(SimpleNamespace(lecture=None)) is None           # no lecture mode
     assert lecture_step(window(-1)) is None
     assert lecture_step(window(4)) == 4
+
+
+def test_autosave_writes_in_the_background_and_reports_failures(qtbot, open_window,
+                                                                monkeypatch):
+    """The GUI thread only takes the state; a slow disk never freezes the window, the
+    newest state taken meanwhile is written next, and a failed write reaches the status."""
+    import threading
+
+    win = open_window()
+    slot = win.sessions.slot
+    gate, written = threading.Event(), []
+    real_write = slot.write
+
+    def slow_write(session):
+        gate.wait(20)
+        written.append(session.config["days"])
+        return real_write(session)
+
+    monkeypatch.setattr(slot, "write", slow_write)
+    win.sessions.autosave()                 # returns while its write is held
+    assert written == []
+    win.set_config(LINEAR.replace(days=7))
+    qtbot.waitUntil(lambda: win.run_info.config.days == 7, timeout=10000)
+    win.sessions.autosave()
+    win.sessions.autosave()                 # two states queued: only the newest counts
+    gate.set()
+    win.sessions.flush()
+    assert written == [1, 7]
+    assert S.load_session(slot.path).run_config().days == 7
+
+    def broken_write(session):
+        raise S.SessionError("autosave-x.json: cannot write (No space left on device)")
+
+    monkeypatch.setattr(slot, "write", broken_write)
+    win.sessions.autosave()
+    win.sessions.flush()
+    qtbot.waitUntil(lambda: "Autosave failed: autosave-x.json: cannot write (No space"
+                    in win.statusBar().currentMessage(), timeout=5000)
