@@ -868,6 +868,8 @@ class MainWindow(QMainWindow):
         self.handle.stop(1000)
         for view in self.views.values():
             view.shutdown()
+        if self.sessions is not None:   # an autosave being written (its own thread)
+            self.sessions.flush()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_settings()
