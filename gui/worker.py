@@ -107,6 +107,7 @@ class TrainingWorker(QObject):
         self._paced_from = (0.0, 0)       # (time, update) the current speed counts from
         self._ended_run = -1              # run_id whose end was already announced
         self._running = False             # the thread's loop is running
+        self._ident = 0                   # ... in this thread
         self._exports: list[_StateRequest] = []   # waiting for the trainer's state
 
     # ---- commands (any thread) -------------------------------------------------------
@@ -138,10 +139,10 @@ class TrainingWorker(QObject):
         worker thread between chunks, so the GUI waits at most a chunk (~25 ms)."""
         request = _StateRequest()
         with self._lock:
-            queued = self._running
+            queued = self._running and threading.get_ident() != self._ident
             if queued:
                 self._exports.append(request)
-        if not queued:   # not started or stopped: nobody else touches the trainer
+        if not queued:   # not running, or asked in its own thread: no one else touches it
             return None if self._trainer is None else self._trainer.export_state()
         self._wake.set()
         request.done.wait(EXPORT_TIMEOUT)
@@ -203,7 +204,7 @@ class TrainingWorker(QObject):
         """The thread's body: returns only when `stop()` is called."""
         tune_training_thread()
         with self._lock:
-            self._running = True
+            self._running, self._ident = True, threading.get_ident()
         while not self._stop:
             try:
                 forced = self._process_commands()

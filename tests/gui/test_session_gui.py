@@ -235,3 +235,27 @@ def test_autosave_writes_in_the_background_and_reports_failures(qtbot, open_wind
     win.sessions.flush()
     qtbot.waitUntil(lambda: "Autosave failed: autosave-x.json: cannot write (No space"
                     in win.statusBar().currentMessage(), timeout=5000)
+
+
+def test_a_finished_run_is_autosaved_from_the_gui_thread(qtbot, open_window, monkeypatch):
+    """The worker announces a run's end from its own thread; the autosave it causes runs
+    in the GUI thread (a direct call from the worker waited on the worker itself)."""
+    import threading
+
+    win = open_window(LINEAR.replace(limit_updates=5))
+    callers = []
+    real_autosave = win.sessions.autosave
+
+    def autosave() -> None:
+        callers.append(threading.current_thread())
+        real_autosave()
+
+    monkeypatch.setattr(win.sessions, "autosave", autosave)
+    win.play()
+    qtbot.waitUntil(lambda: win.latest is not None and win.latest.done and bool(callers),
+                    timeout=20000)
+    win.sessions.flush()
+    assert callers and all(t is threading.main_thread() for t in callers)
+    saved = S.load_session(win.sessions.slot.path)
+    assert saved.training is not None and saved.training["update"] == 5
+    assert saved.training["done"]
