@@ -360,7 +360,12 @@ class MainWindow(QMainWindow):
 
     def _build_optional_docks(self) -> None:
         """The curve builder (a tab beside the fit view), the optimizer race (beside the
-        surface) and the side-by-side landscapes: hidden, raised when shown."""
+        surface) and the side-by-side landscapes: hidden, raised when shown.
+
+        A dock joins its neighbour's tabs when it is first shown, not while the window is
+        built: docks tabified and hidden before the first show left Qt's first tab bar
+        (with a hidden dock's tab) drawn over the controls, a stale bar no layout removed.
+        """
         for key in OPTIONAL_VIEWS:
             view = self.views.get(key)
             if view is None:
@@ -371,13 +376,18 @@ class MainWindow(QMainWindow):
             dock.setWidget(view)
             self.docks[key] = dock
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-            if beside is not None:
-                self.tabifyDockWidget(self.docks[beside], dock)
-                self.docks[beside].raise_()
             dock.hide()
-            # raise after Qt has shown it (a shown tab is not necessarily the current one)
-            dock.toggleViewAction().triggered.connect(
-                lambda on, d=dock: on and QTimer.singleShot(0, d.raise_))
+            dock.visibilityChanged.connect(
+                lambda on, d=dock, b=beside: on and self._join_tabs(d, b))
+
+    def _join_tabs(self, dock: QDockWidget, beside: str | None) -> None:
+        """Put a shown optional dock in its neighbour's tabs (once) and bring it forward
+        after Qt has shown it (a shown tab is not necessarily the current one)."""
+        other = self.docks.get(beside) if beside is not None else None
+        if other is not None and not dock.isFloating() \
+                and other not in self.tabifiedDockWidgets(dock):
+            self.tabifyDockWidget(other, dock)
+        QTimer.singleShot(0, dock.raise_)
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
