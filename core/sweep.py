@@ -29,6 +29,8 @@ import asyncio
 import logging
 import os
 import re
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -233,9 +235,11 @@ def iter_map(fn: Callable[..., Any], tasks: Sequence[Any], client: Any, *,
                for i, task in enumerate(tasks)]
     index = {f.key: i for i, f in enumerate(futures)}
     queue = as_completed(futures, loop=client.loop, with_results=False)
+    interrupted = threading.Event()
+    previous = _catch_ctrl_c(interrupted)
     try:
         while not queue.is_empty():
-            if should_stop is not None and should_stop():
+            if interrupted.is_set() or (should_stop is not None and should_stop()):
                 outcome.cancelled = True
                 break
             batch = queue.next_batch(block=False)
@@ -255,8 +259,27 @@ def iter_map(fn: Callable[..., Any], tasks: Sequence[Any], client: Any, *,
         outcome.cancelled = True
         raise
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         unfinished = [f for f in futures if f.status not in ("finished", "error")]
         if unfinished:
             client.cancel(unfinished, force=True)
         client.cancel(held, force=True)
         outcome.seconds = time.perf_counter() - start
+
+
+def _catch_ctrl_c(flag: threading.Event) -> Any:
+    """In the main thread, make Ctrl-C set `flag` (the waiting loop then cancels and
+    returns what finished) instead of raising KeyboardInterrupt wherever the main thread
+    is, which can be inside distributed's own waiting and leave it hanging; a second Ctrl-C
+    raises as usual. Returns the handler to restore, or None off the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_ctrl_c(_signum: int, _frame: Any) -> None:
+        flag.set()
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, on_ctrl_c)
+    return previous
