@@ -82,6 +82,15 @@ def tune_worker() -> None:
     _tuned = True
 
 
+def dask_setup(worker: Any) -> None:
+    """Dask's preload hook, run in each LocalCluster worker's main thread as it starts.
+
+    A terminal's Ctrl-C goes to the whole process group, workers included; only the
+    process that owns the cluster acts on it (cancels, prints what finished, closes the
+    cluster), so a worker ignores it rather than dying mid-run with a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def call_task(fn: Callable[..., Any], task: Any, *shared: Any) -> Any:
     """What a worker runs for one task: tune the process, then `fn(task, *shared)`."""
     tune_worker()
@@ -140,6 +149,8 @@ def _configure_local_workers() -> None:
         # One task per single-threaded worker at a time: the next cell goes to whichever
         # worker frees up first, instead of queueing behind a long one.
         "distributed.scheduler.worker-saturation": 1.0,
+        # Each worker runs this module's dask_setup as it starts.
+        "distributed.worker.preload": ["core.sweep"],
     })
     ctx = get_mp_context()   # sets distributed's own preload list first
     preload = list(getattr(forkserver._forkserver, "_preload_modules", None) or [])

@@ -229,3 +229,33 @@ def test_ranges_and_lists_parse_to_the_values_people_mean():
     assert parse_vary("batch=8,32,full") == ("batch", [8, 32, "full"])
     assert parse_vary("units=10:40:lin:4") == ("units", [10, 20, 30, 40])
     assert parse_vary("model=linear,relu") == ("model", ["linear", "relu"])
+
+
+def test_ctrl_c_stops_cleanly_and_prints_the_cells_that_finished():
+    """As a terminal's Ctrl-C does: SIGINT to the whole process group (workers included)
+    once the progress bar shows a finished run."""
+    import subprocess
+    import sys
+
+    code = "import sys; from gui.launcher import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "sweep", "--vary", "lr=1e-3:1e-1:log:40", "--model",
+         "relu", "--units", "30", "--days", "7", "--updates", "3000", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    seen = b""
+    try:
+        while b" 1/40" not in seen and b" 2/40" not in seen:
+            chunk = os.read(proc.stderr.fileno(), 4096)
+            assert chunk, f"fnlab sweep ended before a run finished: {seen[-300:]!r}"
+            seen += chunk
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    cells = json.loads(out)
+    assert proc.returncode == 130
+    assert 1 <= len(cells) < 40 and all(c["updates"] == 3000 for c in cells)
+    assert err.decode().strip().splitlines()[-1].endswith("interrupted; printed what finished")
+    assert "Traceback" not in (seen + err).decode()
