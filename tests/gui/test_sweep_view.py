@@ -18,10 +18,9 @@ LINEAR = RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimi
 
 def _sweep(win, qtbot):
     dock = win.docks["sweep"]
-    dock.show()
-    dock.raise_()
+    dock.toggleViewAction().trigger()      # View > Sweep, as a user opens it
     view = win.views["sweep"]
-    qtbot.waitUntil(lambda: view.isVisible(), timeout=5000)
+    qtbot.waitUntil(lambda: not view.visibleRegion().isEmpty(), timeout=5000)
     return view
 
 
