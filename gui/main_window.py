@@ -452,8 +452,7 @@ class MainWindow(QMainWindow):
         if self._proportion_pending and not self._closed:
             self._proportion_pending = False
             QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-            self.fit_to_screen()
-            self.proportion_docks()
+            self.proportion_docks()   # the size stays (a screenshot's is set on purpose)
             QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
             self._hide_stray_tab_bars()
 
