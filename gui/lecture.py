@@ -374,8 +374,7 @@ class LectureController(QObject):
     # ---- the lecture's tables ---------------------------------------------------------------
     def _start_tables(self, spec: Any) -> None:
         spec = spec if isinstance(spec, dict) else {}
-        given = spec.get("net_updates")
-        net_updates = None if given is None else int(given)   # None: the table's budget
+        net_updates = int(spec.get("net_updates", 300))
         table = self.window.table_view
         table.clear_rows()
         self._tables_done = False
