@@ -61,6 +61,7 @@ class FitView(View):
         self._unit = ""
         self._frames = 0
         self._corner = 0
+        self._headroom = 0    # set while the legend's room above the data is being made
         self._user_zoomed = False   # the user's own zoom is never overridden
         self._plot.getViewBox().sigRangeChangedManually.connect(self._on_user_zoom)
 
@@ -262,6 +263,23 @@ class FitView(View):
                     inside = (x >= xr[0]) & (x <= xr[1]) & (y >= yr[0]) & (y <= yr[1])
                     score += weight * float(np.count_nonzero(inside))
             scores.append(score)
+        if min(scores) >= 1e6 and legend.columnCount == 1 and len(legend.items) > 3:
+            # Every corner covers the constant: the same entries in two columns are half
+            # as tall, and usually fit above or below it.
+            legend.setColumnCount(2)
+            legend.updateSize()
+            self._place_legend()
+            return
+        if min(scores) >= 1e6 and not self._user_zoomed and not self._headroom:
+            # Still no corner is free of it (large print, a small pane): make room above
+            # the data as tall as the legend (the y range only ever widens).
+            (_, _), (y0, y1) = vb.viewRange()
+            self._headroom = 1
+            self._plot.setYRange(y0, y1 + (y1 - y0) * 1.15 * size.height() / box.height(),
+                                 padding=0)
+            self._place_legend()
+            self._headroom = 0
+            return
         best = min(range(len(scores)), key=lambda i: (scores[i], i != self._corner))
         if best != self._corner:
             self._corner = best
@@ -314,6 +332,9 @@ class FitView(View):
         self._bias_line.setPen(t.pen(t.foreground, 1, alpha=160))
         self._diagonal.setPen(t.pen(t.foreground, 1.5, alpha=170,
                                     style=pg.QtCore.Qt.PenStyle.DashLine))
+        # The theme's font changes the legend's size: find its corner again now (a
+        # finished run draws no more frames that would).
+        pg.QtCore.QTimer.singleShot(0, self._place_legend)
 
     # ----- helpers ------------------------------------------------------------------------
     def _set_mode(self, mode: str) -> None:
