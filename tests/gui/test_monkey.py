@@ -54,9 +54,13 @@ class Monkey:
         self.spins = {name: w for name in ("days", "units", "layers", "batch", "limit", "seed")
                       if isinstance(w := getattr(p, name, None), QSpinBox)}
         self.combos = [c for c in p.findChildren(QComboBox) if c.isEnabled()]
-        self.sliders = p.findChildren(QSlider)
+        # Speed / Play / Step / Reset sit in the panel's run box, which the window places
+        # under the scrolled knobs (not inside the panel)
+        boxes = (p, p.run_box)
+        self.sliders = list(dict.fromkeys(s for w in boxes for s in w.findChildren(QSlider)))
         self.checks = p.findChildren(QCheckBox)
-        self.buttons = [b for b in p.findChildren(QPushButton) if b.text()]
+        self.buttons = list(dict.fromkeys(b for w in boxes for b in w.findChildren(QPushButton)
+                                          if b.text()))
         self.files = sorted(str(f) for f in CSV.glob("*.csv"))
         self.actions = [
             (self.spin, 24), (self.combo, 16), (self.slider, 16), (self.check, 8),
