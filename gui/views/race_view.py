@@ -517,9 +517,7 @@ class RaceView(View):
         """The update the views show now (None before the first frame)."""
         if self._frame is None:
             return None
-        if self._scrub is not None:
-            return self._scrub
-        return max(int(r.updates[-1]) for r in self._frame.racers)
+        return self._scrub if self._scrub is not None else self.shown_update_live()
 
     def shown_points(self) -> list[tuple[int, float, float]]:
         """(update, w, b) each racer's ball is drawn at."""
