@@ -112,14 +112,16 @@ def main(argv: list[str] | None = None) -> int:
     # One BLAS thread, Qt painting in the GUI thread (core.runtime); before numpy's import.
     use_engine_threads()
     if args.screenshot:   # without a display, the launcher (`fnlab`) has said so and ended
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        from gui.screenshot import offscreen_platform
+
+        os.environ["QT_QPA_PLATFORM"] = offscreen_platform()
 
     from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance()
     if app is None:
-        if os.environ.get("QT_QPA_PLATFORM") == "offscreen":
+        if os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
             qInstallMessageHandler(_quiet_offscreen)
         app = QApplication([sys.argv[0] if sys.argv else "fnlab"])
     app.setApplicationName("Function Lab")

@@ -470,6 +470,8 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
+        # Only a shown window has its frame (title bar, borders): keep it on the screen.
+        QTimer.singleShot(0, self.fit_to_screen)
         if self._proportion_pending:
             QTimer.singleShot(0, self._proportion_now)
         else:   # a restored layout
