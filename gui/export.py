@@ -102,6 +102,24 @@ def export_table(rows: Sequence[dict[str, Any]], path: str | Path) -> str:
     return text
 
 
+RUN_FORMATS = {".csv": "history_csv", ".json": "history_json"}
+
+
+def export_run_history(run: Any, path: str | Path) -> str:
+    """A kept run's history (`core.gallery.GalleryRun`) as CSV (update, training and
+    unseen loss) or JSON (everything kept: settings, history, path, parameters); returns
+    the text written."""
+    from core import gallery
+
+    path = Path(path)
+    name = RUN_FORMATS.get(path.suffix.lower())
+    if name is None:
+        raise ExportError(f"{path.name}: a run's history is exported as .csv or .json")
+    text = getattr(gallery, name)(run)
+    _write(path, lambda p: Path(p).write_text(text, encoding="utf-8"))
+    return text
+
+
 def _need_plot(view: View) -> pg.PlotItem:
     item = plot_item(view)
     if item is None:
@@ -330,6 +348,15 @@ def table_dialog(window: MainWindow, suffix: str) -> None:
              lambda: export_table(window.table_view.rows(), path))
 
 
+def run_history_dialog(window: MainWindow, run: Any, suffix: str) -> None:
+    """Ask where, then write a gallery run's history; a failure goes to the banner."""
+    stem = "".join(c if c.isalnum() or c in "-_." else "-" for c in run.name).strip("-")
+    filter_ = "CSV files (*.csv)" if suffix == ".csv" else "JSON files (*.json)"
+    path = _ask_path(window, "Export run history", f"{stem or 'run'}{suffix}", filter_)
+    if path:
+        _run(window, Path(path).name, lambda: export_run_history(run, path))
+
+
 def animation_dialog(window: MainWindow, target_key: str | None, suffix: str, frames: int = 60,
                      fps: float = 10.0) -> FrameRecorder | None:
     """Record `frames` while training (Play is pressed for you), then write GIF / MP4,
@@ -393,6 +420,10 @@ def animation_dialog(window: MainWindow, target_key: str | None, suffix: str, fr
 def install_export_menu(window: MainWindow) -> Any:
     """An Export menu on `window`'s menu bar, covering every export."""
     menu = window.menuBar().addMenu("E&xport")
+    gallery = window.views.get("gallery")
+    if gallery is not None:
+        gallery.export_requested.connect(
+            lambda run, suffix: run_history_dialog(window, run, suffix))
     plots = [k for k, v in window.views.items() if plot_item(v) is not None]
     titles = {k: view.title or k for k, view in window.views.items()}
     png = menu.addMenu("View as PNG")

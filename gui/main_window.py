@@ -60,12 +60,13 @@ LIVE_VIEWS = ("surface", "fit", "series", "loss")   # a layout must show at leas
 VIEW_KEYS = ("surface", "fit", "series", "loss", "table")
 # Docked but hidden until the View menu (or a lecture step) shows them; each is a tab
 # beside the view it belongs with.
-OPTIONAL_VIEWS = ("builder", "race", "landscapes", "sweep")
+OPTIONAL_VIEWS = ("builder", "race", "landscapes", "sweep", "gallery")
 # The side-by-side landscapes are no tab: a hidden tab beside the surface left a stray tab
 # bar over the controls.
 OPTIONAL_TITLES: dict[str, tuple[str, str | None]] = {
     "builder": ("Curve builder", "fit"), "race": ("Optimizer race", "surface"),
-    "landscapes": ("Loss landscapes", None), "sweep": ("Sweep", "surface")}
+    "landscapes": ("Loss landscapes", None), "sweep": ("Sweep", "surface"),
+    "gallery": ("Run gallery", "surface")}
 
 
 def make_settings() -> QSettings:
@@ -167,6 +168,7 @@ def create_views(theme: Theme) -> dict[str, View]:
     """The five views, keyed as VIEW_KEYS, and the optional ones (OPTIONAL_VIEWS)."""
     from gui.views.builder_view import BuilderView
     from gui.views.fit_view import FitView
+    from gui.views.gallery_view import GalleryView
     from gui.views.landscape_compare_view import LandscapeCompareView
     from gui.views.loss_view import LossView
     from gui.views.race_view import RaceView
@@ -179,7 +181,7 @@ def create_views(theme: Theme) -> dict[str, View]:
             "loss": LossView(theme), "table": LossTableView(theme),
             "builder": BuilderView(theme), "race": RaceView(theme),
             "landscapes": LandscapeCompareView(theme),
-            "sweep": SweepView(theme)}
+            "sweep": SweepView(theme), "gallery": GalleryView(theme)}
 
 
 def builtin_datasets() -> list[tuple[str, str]]:
@@ -271,7 +273,9 @@ class MainWindow(QMainWindow):
         if "race" in self.views:
             self.views["race"].rows_ready.connect(self._add_race_rows)
         if "sweep" in self.views:   # a clicked sweep cell opens its run in the main views
-            self.views["sweep"].open_requested.connect(self.set_config)
+            self.views["sweep"].open_requested.connect(self._open_sweep_cell)
+        self._origins: dict[int, str] = {}           # run id -> where the run came from
+        self._next_origin: tuple[RunConfig, str] | None = None
 
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_MS)
@@ -760,7 +764,28 @@ class MainWindow(QMainWindow):
             for view in self.views.values():
                 view.update_config(config)
 
+    def _open_sweep_cell(self, config: RunConfig) -> None:
+        """Train a clicked sweep cell's run in the main views; the gallery keeps it
+        marked as a sweep cell's."""
+        self._next_origin = (config, "sweep cell")
+        self.set_config(config)
+
+    def _keep_in_gallery(self, config: RunConfig, snap: Any, data: Any,
+                         replaced_by: RunConfig | None = None) -> None:
+        gallery = self.views.get("gallery")
+        if gallery is not None and snap is not None:
+            gallery.keep(config, snap, data, replaced_by,
+                         self._origins.get(int(snap.run_id), ""))
+
     def _on_run_started(self, info: RunInfo) -> None:
+        old, latest = self._run, self._latest
+        if old is not None and latest is not None and latest.run_id == old.run_id \
+                and not latest.done and not latest.diverged:
+            # cut short by new settings or Reset: kept as it was last drawn
+            self._keep_in_gallery(self._active, latest, old.data, info.config)
+        if self._next_origin is not None and self._next_origin[0] == info.config:
+            self._origins[info.run_id] = self._next_origin[1]
+            self._next_origin = None
         self._run = info
         self._active = info.config
         self._pending = None
@@ -796,6 +821,7 @@ class MainWindow(QMainWindow):
     def _on_run_finished(self, end: RunEnd) -> None:
         snap = end.snapshot
         self._add_row(self._active, snap, end.data, once=True)
+        self._keep_in_gallery(self._active, snap, end.data)
         if snap.diverged:
             self.show_banner(
                 f"Training diverged at update {snap.update:,}: loss became inf. Lower the "

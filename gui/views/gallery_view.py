@@ -1,0 +1,693 @@
+# Over 450 lines: one dock; the run list, the side-by-side panes and the overlay share
+# the runs picked and the replay's update.
+"""The run gallery: the session's finished runs, replayed side by side or overlaid.
+
+Why: a class compares runs ("too small, good, too large"), and one run at a time hides
+the comparison. Every run that ends (its limit, a divergence, or cut short by new settings
+or Reset) is kept in a `core.gallery.Gallery`; pick 2-4 and replay them synchronized by
+update: each gets a small surface (its path up to update k, a dot at k) over its loss
+curve (a marker at k), one scrubber and Play at a few speeds drive them all; or overlay
+their loss curves in one plot. Runs can be renamed (double-click the name), pinned,
+deleted and exported (CSV / JSON of the history, through the Export menu's idiom: errors
+go to the banner). The replay panes are built the first time they are needed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from core import surface
+from core.gallery import Gallery, GalleryRun, end_status, run_from_snapshot
+from core.snapshot import Snapshot
+from gui.background import BackgroundJob
+from gui.theme import DARK, Theme
+from gui.views.base import View, style_plot, text_item
+from gui.views.surface_view import set_contours
+
+MAX_SHOWN = 4
+# The runs' colours, from the theme's own (distinct on both themes' backgrounds).
+RUN_COLOR_FIELDS = ("estimate", "real", "train_color", "minimum")
+SPEEDS = (("30 / s", 30), ("100 / s", 100), ("300 / s", 300), ("1,000 / s", 1000),
+          ("10,000 / s", 10000))
+DEFAULT_SPEED = 1
+TICK_MS = 33
+SURFACE_N = 120          # exact 1-day surface per pane (MAE: ~4 ms)
+SLICE_N = 25             # a network's slice per pane (background)
+COLUMNS = ("show", "pin", "name", "ended", "settings", "training loss", "unseen loss")
+NAME_COLUMN = 2
+STATUS_TEXT = {"finished": "finished", "diverged": "✕ diverged", "stopped": "stopped",
+               "reset": "reset"}
+
+
+def run_colors(theme: Theme) -> list[str]:
+    return [getattr(theme, f) for f in RUN_COLOR_FIELDS]
+
+
+class RunPane(QWidget):
+    """One run of a side-by-side replay: its surface with the path to update k and a dot
+    at k, over its loss curve with a marker at k."""
+
+    def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._theme = theme
+        self.run: GalleryRun | None = None
+        self.color = "#ffffff"
+        self._box: tuple[float, float, float, float] | None = None   # the surface's grid
+        lay = QGridLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        self.title = QLabel("", self)
+        self.title.setObjectName("viewNote")
+        self.surface = pg.PlotWidget(parent=self)
+        self.loss = pg.PlotWidget(parent=self, axisItems={"left": LogLossAxis()})
+        for plot in (self.surface, self.loss):
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+        self.surface.setMouseEnabled(x=False, y=False)
+        self.loss.setLogMode(y=True)
+        self.loss.showGrid(x=True, y=True, alpha=0.18)
+        lay.addWidget(self.title, 0, 0)
+        lay.addWidget(self.surface, 1, 0)
+        lay.addWidget(self.loss, 2, 0)
+        lay.setRowStretch(1, 3)
+        lay.setRowStretch(2, 2)
+        self.image = pg.ImageItem()
+        self.image.setZValue(-10)
+        self.contours = pg.PlotCurveItem()
+        self.path = pg.PlotCurveItem()
+        self.dot = pg.ScatterPlotItem(symbol="o")
+        self.message = text_item(theme, "", anchor=(0.5, 0.5))
+        for z, item in enumerate((self.contours, self.path, self.dot, self.message)):
+            item.setZValue(z)
+            self.surface.addItem(item, ignoreBounds=True)
+        self.surface.addItem(self.image)
+        self.curve = pg.PlotDataItem()
+        self.unseen = pg.PlotDataItem()
+        self.marker = pg.ScatterPlotItem(symbol="o")
+        self.cursor = pg.InfiniteLine(angle=90, movable=False)
+        for item in (self.unseen, self.curve, self.cursor, self.marker):
+            self.loss.addItem(item)
+        self.restyle(theme)
+
+    def restyle(self, theme: Theme) -> None:
+        self._theme = theme
+        for plot in (self.surface, self.loss):
+            style_plot(plot, theme)
+        self.contours.setPen(theme.pen(theme.foreground, 1, alpha=70))
+        self.message.setColor(theme.foreground)
+        self.cursor.setPen(theme.pen(theme.foreground, 1, alpha=140))
+        self.image.setColorMap(pg.colormap.get(theme.colormap))
+        self._paint_run()
+
+    def _paint_run(self) -> None:
+        t, c = self._theme, self.color
+        self.path.setPen(t.pen(c))
+        self.dot.setPen(t.pen(t.path, 2))
+        self.dot.setBrush(t.brush(c))
+        self.dot.setSize(t.point_size * 2.6)
+        self.curve.setPen(t.pen(c))
+        self.unseen.setPen(t.pen(c, alpha=110, style=Qt.PenStyle.DashLine))
+        self.marker.setPen(t.pen(t.path, 2))
+        self.marker.setBrush(t.brush(c))
+        self.marker.setSize(t.point_size * 2.2)
+
+    def show_run(self, run: GalleryRun, color: str) -> None:
+        self.run, self.color = run, color
+        self._paint_run()
+        self.title.setText(f"<b style='color:{color}'>{run.name}</b> · "
+                           f"{STATUS_TEXT[run.status]} at update {run.final_update:,}")
+        self.title.setToolTip(run.describe())
+        self.surface.setLabel("bottom", run.track[0])
+        self.surface.setLabel("left", run.track[1])
+        self.loss.setLabel("bottom", "update")
+        self.loss.setLabel("left", f"{run.config.loss.upper()} (log)")
+        x = run.updates.astype(np.float64)
+        self.curve.setData(x, _positive(run.train_loss), connect="finite")
+        self.unseen.setData(x, _positive(run.unseen_loss), connect="finite")
+        self.image.clear()
+        self.contours.setData([], [])
+        self._box = None
+        self.message.setText("")
+
+    def show_grid(self, a: np.ndarray, b: np.ndarray, loss: np.ndarray) -> None:
+        """A heat map of the loss (log-like, so the valley shows) with contours."""
+        loss = np.asarray(loss, dtype=np.float64)
+        finite = np.isfinite(loss)
+        if not finite.any():
+            self.message.setText("no finite loss on this surface")
+            return
+        lo, hi = float(loss[finite].min()), float(np.percentile(loss[finite], 99))
+        delta = max(0.02 * (hi - lo), 1e-12 * max(abs(lo), 1.0))
+        v = np.log10(np.where(finite, np.minimum(loss, hi), hi) - lo + delta)
+        levels = (math.log10(delta), math.log10(hi - lo + delta))
+        da, db = (a[-1] - a[0]) / (len(a) - 1), (b[-1] - b[0]) / (len(b) - 1)
+        self.image.setImage(v.T, levels=levels)
+        self.image.setRect(QRectF(a[0] - da / 2, b[0] - db / 2, a[-1] - a[0] + da,
+                                  b[-1] - b[0] + db))
+        set_contours(self.contours, a, b, v, levels, n=10)
+        self.surface.setRange(xRange=(a[0], a[-1]), yRange=(b[0], b[-1]), padding=0)
+        self._box = (float(a[0]), float(a[-1]), float(b[0]), float(b[-1]))
+        self.message.setPos(0.5 * (a[0] + a[-1]), 0.5 * (b[0] + b[-1]))
+        self.message.setText("")
+
+    def _inside(self, point: np.ndarray) -> bool:
+        if self._box is None:
+            return True
+        a0, a1, b0, b1 = self._box
+        return a0 <= point[0] <= a1 and b0 <= point[1] <= b1
+
+    def say(self, text: str) -> None:
+        self.message.setText(text)
+        box = self.surface.getViewBox().viewRange()
+        self.message.setPos(sum(box[0]) / 2, sum(box[1]) / 2)
+
+    def show_at(self, update: int) -> None:
+        """Path up to `update`, dot and marker at it (a run that ended sooner stays at
+        its last update)."""
+        run = self.run
+        if run is None:
+            return
+        i, point = run.point_at(update)
+        if point is None:
+            self.path.setData([], [])
+            self.dot.setData([], [])
+        else:
+            pts = run.path[:i + 1]
+            ok = np.isfinite(pts).all(axis=1)
+            self.path.setData(pts[ok, 0], pts[ok, 1])
+            inside = bool(np.isfinite(point).all()) and self._inside(point)
+            self.dot.setData([point[0]] if inside else [], [point[1]] if inside else [])
+            self.message.setText("" if inside or self._box is None else
+                                 f"update {run.path_updates[i]:,}: off the picture")
+        u, train, _ = run.loss_at(update)
+        self.cursor.setPos(min(update, run.final_update))
+        if math.isfinite(train) and train > 0:
+            self.marker.setData([u], [math.log10(train)])
+        else:
+            self.marker.setData([], [])
+
+
+class LogLossAxis(pg.AxisItem):
+    """A loss axis on a log scale: powers of ten as they are (no "x1e+15" prefix), and
+    of many ticks only those at 1, 2 and 5 times a power of ten labelled (all nine in a
+    small pane wrote over each other)."""
+
+    def __init__(self, orientation: str = "left") -> None:
+        super().__init__(orientation)
+        self.enableAutoSIPrefix(False)
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        out = super().logTickStrings(values, scale, spacing)
+        if len(values) <= 5:
+            return out
+        keep = {1, 2, 5} if len(values) <= 20 else {1}
+        return [text if round(10 ** (v % 1)) % 10 in keep or round(10 ** (v % 1)) == 10
+                else "" for v, text in zip(values, out, strict=True)]
+
+
+def _positive(values: np.ndarray) -> np.ndarray:
+    """Losses for a log axis: non-finite and non-positive ones as gaps."""
+    v = np.asarray(values, dtype=np.float64).copy()
+    with np.errstate(invalid="ignore"):
+        v[~(np.isfinite(v) & (v > 0))] = np.nan
+    return v
+
+
+class GalleryView(View):
+    """The kept runs as a list; 2-4 picked replay side by side or overlaid."""
+
+    title = "Run gallery: every finished run, replayed side by side"
+    export_requested = Signal(object, str)     # (GalleryRun, ".csv" or ".json")
+
+    def __init__(self, theme: Theme = DARK, parent: QWidget | None = None,
+                 gallery: Gallery | None = None) -> None:
+        super().__init__(theme, parent)
+        self.gallery = gallery or Gallery()
+        self.mode = "side"
+        self._shown: list[GalleryRun] = []
+        self._update = 0
+        self._playing = False
+        self._played = 0.0              # fraction of an update carried between ticks
+        self._filling = False
+        self._surfaces: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray] | str] = {}
+        self._panes: list[RunPane] = []
+        self._overlay: pg.PlotWidget | None = None
+        self._slices = BackgroundJob("gallery-slices", nice=5, parent=self)
+        self._slices.item_ready.connect(self._on_slice)
+        self._timer = QTimer(self)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._tick)
+        self._build()
+
+    # ---- building ----------------------------------------------------------------------
+    def _build(self) -> None:
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        top = QWidget(split)
+        top_lay = QGridLayout(top)
+        top_lay.setContentsMargins(0, 0, 0, 0)
+        self.table = QTableWidget(0, len(COLUMNS), top)
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(NAME_COLUMN + 2, QHeaderView.ResizeMode.Stretch)
+        self.table.itemChanged.connect(self._on_item_changed)
+        top_lay.addWidget(self.table, 0, 0, 1, 7)
+        self.side_button = QPushButton("Side by side", top)
+        self.overlay_button = QPushButton("Overlay", top)
+        self.delete_button = QPushButton("Delete", top)
+        self.csv_button = QPushButton("CSV…", top)
+        self.json_button = QPushButton("JSON…", top)
+        self.side_button.clicked.connect(lambda: self.set_mode("side"))
+        self.overlay_button.clicked.connect(lambda: self.set_mode("overlay"))
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.csv_button.clicked.connect(lambda: self._export(".csv"))
+        self.json_button.clicked.connect(lambda: self._export(".json"))
+        for i, b in enumerate((self.side_button, self.overlay_button, self.delete_button,
+                               QLabel("export", top), self.csv_button, self.json_button)):
+            top_lay.addWidget(b, 1, i)
+        self.note = QLabel("", top)
+        self.note.setObjectName("viewNote")
+        self.note.setWordWrap(True)
+        top_lay.addWidget(self.note, 2, 0, 1, 7)
+        bottom = QWidget(split)
+        lay = QGridLayout(bottom)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.stack = QStackedWidget(bottom)
+        self.side = QWidget(self.stack)
+        self.side_layout = QHBoxLayout(self.side)
+        self.side_layout.setContentsMargins(0, 0, 0, 0)
+        self.stack.addWidget(self.side)
+        self.hint = QLabel("tick \"show\" on 2 to 4 runs to replay them side by side, or "
+                           "to overlay their loss curves", self.stack)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.stack.addWidget(self.hint)
+        self.stack.setCurrentWidget(self.hint)
+        lay.addWidget(self.stack, 0, 0, 1, 4)
+        self.play_button = QPushButton("Play", bottom)
+        self.play_button.clicked.connect(self.toggle_play)
+        self.scrubber = QSlider(Qt.Orientation.Horizontal, bottom)
+        self.scrubber.setRange(0, 0)
+        self.scrubber.valueChanged.connect(self.scrub_to)
+        self.speed = QComboBox(bottom)
+        for text, _ in SPEEDS:
+            self.speed.addItem(text)
+        self.speed.setCurrentIndex(DEFAULT_SPEED)
+        self.at_label = QLabel("update 0", bottom)
+        lay.addWidget(self.play_button, 1, 0)
+        lay.addWidget(self.scrubber, 1, 1)
+        lay.addWidget(self.at_label, 1, 2)
+        lay.addWidget(self.speed, 1, 3)
+        lay.setRowStretch(0, 1)
+        split.addWidget(top)
+        split.addWidget(bottom)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 3)
+        split.setSizes([220, 660])
+        self.at_label.setMinimumWidth(self.at_label.fontMetrics().horizontalAdvance(
+            "update 10,000,000"))
+        self._layout.addWidget(split, 1)
+        self._refresh_table()
+
+    def _ensure_panes(self, n: int) -> None:
+        """Build the replay panes the first time they are needed."""
+        while len(self._panes) < n:
+            pane = RunPane(self._theme, self.side)
+            self._panes.append(pane)
+            self.side_layout.addWidget(pane, 1)
+        if self._overlay is None:
+            self._overlay = self._make_plot("update", "loss (log)",
+                                            axisItems={"left": LogLossAxis()})
+            self._overlay.setParent(self.stack)
+            self._overlay.setLogMode(y=True)
+            self._add_legend(self._overlay, (-10, 10))
+            self._overlay_cursor = pg.InfiniteLine(angle=90, movable=False)
+            self._overlay.addItem(self._overlay_cursor)
+            self._overlay_curves: list[pg.PlotDataItem] = []
+            self.stack.addWidget(self._overlay)
+            self._restyle_overlay()
+
+    # ---- the window's interface -------------------------------------------------------
+    def _draw(self, snap: Snapshot) -> None:
+        """Nothing follows the live run; kept runs arrive through `keep`."""
+
+    def keep(self, config: Any, snap: Snapshot, data: Any, replaced_by: Any = None,
+             origin: str = "") -> GalleryRun | None:
+        """Keep a run that ended (`snap` its last snapshot); `replaced_by` is the config
+        that cut it short, if one did. A run that never updated is not kept."""
+        if snap is None or snap.update <= 0:
+            return None
+        status = end_status(snap, replaced_by, config)
+        old = self.gallery.get(int(snap.run_id))
+        name = old.name if old is not None else self.gallery.default_name(config)
+        run = run_from_snapshot(int(snap.run_id), name, config, snap, data, status, origin)
+        dropped = self.gallery.add(run)
+        self._surfaces.pop(run.run_id, None)
+        for gone in dropped:
+            self._surfaces.pop(gone.run_id, None)
+        self._refresh_table()
+        note = self.gallery.bounds_note()
+        if dropped:
+            names = ", ".join(f"'{r.name}'" for r in dropped)
+            note = (f"dropped the oldest unpinned run(s) {names} to stay within "
+                    f"{self.gallery.max_runs} runs / {self.gallery.max_bytes / 2**20:.0f} "
+                    f"MB (pin a run to keep it) · {note}")
+        self.note.setText(note)
+        if any(r.run_id == run.run_id for r in self._shown):
+            self._show_runs([self.gallery.get(r.run_id) or r for r in self._shown])
+        return run
+
+    def add_run(self, run: GalleryRun) -> None:
+        """Keep a run trained elsewhere (the lecture's learning-rate runs)."""
+        self.gallery.add(run)
+        self._refresh_table()
+        self.note.setText(self.gallery.bounds_note())
+
+    def shutdown(self) -> None:
+        self._timer.stop()
+        self._slices.stop()
+
+    def busy(self) -> bool:
+        return self._slices.is_running()
+
+    # ---- the list ------------------------------------------------------------------------
+    def _refresh_table(self) -> None:
+        """One row per kept run: a "show" box picks it for the replay (2-4), a "pin" box
+        keeps it from being dropped; the name is edited by a double-click. Selecting rows
+        (for Delete and export) does not change what the replay shows."""
+        self._filling = True
+        chosen = set(self.selected_ids())
+        shown = {r.run_id for r in self._shown}
+        checkable = (Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled
+                     | Qt.ItemFlag.ItemIsSelectable)
+        self.table.setRowCount(len(self.gallery.runs))
+        for row, run in enumerate(self.gallery.runs):
+            for col, on in ((0, run.run_id in shown), (1, run.pinned)):
+                box = QTableWidgetItem("")
+                box.setFlags(checkable)
+                box.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+                box.setData(Qt.ItemDataRole.UserRole, run.run_id)
+                self.table.setItem(row, col, box)
+            ended = STATUS_TEXT[run.status] + (f" ({run.origin})" if run.origin else "")
+            fmt = _loss_fmt(run)
+            texts = (run.name, ended, run.describe(), fmt(run.final_train),
+                     fmt(run.final_unseen))
+            for col, text in enumerate(texts, start=NAME_COLUMN):
+                item = QTableWidgetItem(text)
+                flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                if col == NAME_COLUMN:
+                    flags |= Qt.ItemFlag.ItemIsEditable
+                    item.setToolTip("double-click to rename")
+                item.setFlags(flags)
+                if col == NAME_COLUMN + 1 and run.status == "diverged":
+                    item.setForeground(pg.mkColor(self._theme.warning))
+                self.table.setItem(row, col, item)
+            if run.run_id in chosen:
+                self.table.selectRow(row)
+        self._filling = False
+
+    def _row_run(self, row: int) -> int:
+        return int(self.table.item(row, 0).data(Qt.ItemDataRole.UserRole))
+
+    def selected_ids(self) -> list[int]:
+        rows = sorted({i.row() for i in self.table.selectedIndexes()})
+        return [self._row_run(row) for row in rows if self.table.item(row, 0) is not None]
+
+    def select(self, run_ids: list[int]) -> None:
+        """Select these rows (for Delete and export)."""
+        self.table.clearSelection()
+        mode = self.table.selectionMode()
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        for row, run in enumerate(self.gallery.runs):
+            if run.run_id in run_ids:
+                self.table.selectRow(row)
+        self.table.setSelectionMode(mode)
+
+    def _on_item_changed(self, item: QTableWidgetItem) -> None:
+        if self._filling:
+            return
+        run_id = self._row_run(item.row())
+        if item.column() == 0:
+            ids = [r.run_id for r in self._shown if r.run_id != run_id]
+            if item.checkState() == Qt.CheckState.Checked:
+                if len(ids) >= MAX_SHOWN:
+                    self.note.setText(f"at most {MAX_SHOWN} runs replay side by side: "
+                                      "untick one first")
+                else:
+                    ids.append(run_id)
+            self.show_runs(ids)
+        elif item.column() == 1:
+            self.gallery.pin(run_id, item.checkState() == Qt.CheckState.Checked)
+        elif item.column() == NAME_COLUMN:
+            self.rename(run_id, item.text())
+
+    def rename(self, run_id: int, name: str) -> None:
+        try:
+            self.gallery.rename(run_id, name)
+        except ValueError as exc:
+            self.note.setText(str(exc))
+        self.show_runs([r.run_id for r in self._shown])
+
+    def delete_selected(self) -> None:
+        gone = set(self.selected_ids())
+        for run_id in gone:
+            self.gallery.delete(run_id)
+            self._surfaces.pop(run_id, None)
+        self.show_runs([r.run_id for r in self._shown if r.run_id not in gone])
+        self.note.setText(self.gallery.bounds_note())
+
+    def _export(self, suffix: str) -> None:
+        ids = self.selected_ids()
+        if len(ids) != 1:
+            self.note.setText("select one run (click its row) to export its history")
+            return
+        run = self.gallery.get(ids[0])
+        if run is not None:
+            self.export_requested.emit(run, suffix)
+
+    # ---- replay ------------------------------------------------------------------------------
+    def set_mode(self, mode: str) -> None:
+        """"side" (small multiples) or "overlay" (one loss plot)."""
+        self.mode = mode
+        self._show_runs(self._shown)
+
+    def show_runs(self, run_ids: list[int], mode: str | None = None) -> None:
+        """Replay these runs (their "show" boxes ticked; at most MAX_SHOWN)."""
+        if mode is not None:
+            self.mode = mode
+        runs = [r for r in (self.gallery.get(i) for i in run_ids) if r][:MAX_SHOWN]
+        self._shown = runs
+        self._refresh_table()
+        self._show_runs(runs)
+
+    @property
+    def shown(self) -> list[GalleryRun]:
+        return list(self._shown)
+
+    def _show_runs(self, runs: list[GalleryRun]) -> None:
+        self._shown = runs
+        if len(runs) < 2:
+            self.pause()
+            self.stack.setCurrentWidget(self.hint)
+            return
+        self._ensure_panes(len(runs))
+        colors = run_colors(self._theme)
+        last = max(r.final_update for r in runs)
+        self.scrubber.blockSignals(True)
+        self.scrubber.setRange(0, last)
+        self._update = min(self._update, last) if self._update else last
+        self.scrubber.setValue(self._update)
+        self.scrubber.blockSignals(False)
+        if self.mode == "overlay":
+            self._show_overlay(runs, colors)
+        else:
+            for i, pane in enumerate(self._panes):
+                pane.setVisible(i < len(runs))
+                if i < len(runs):
+                    pane.show_run(runs[i], colors[i])
+                    self._show_surface(pane, runs[i])
+            self.stack.setCurrentWidget(self.side)
+        self.scrub_to(self._update)
+
+    def _show_overlay(self, runs: list[GalleryRun], colors: list[str]) -> None:
+        plot = self._overlay
+        assert plot is not None
+        legend = plot.getPlotItem().legend
+        for curve in self._overlay_curves:
+            plot.removeItem(curve)
+        legend.clear()
+        self._overlay_curves = []
+        for run, color in zip(runs, colors, strict=False):
+            curve = pg.PlotDataItem(run.updates.astype(np.float64), _positive(run.train_loss),
+                                    connect="finite", pen=self._theme.pen(color),
+                                    name=f"{run.name} ({STATUS_TEXT[run.status]})")
+            plot.addItem(curve)
+            self._overlay_curves.append(curve)
+        loss = runs[0].config.loss.upper()
+        plot.setLabel("left", f"training {loss} (log)")
+        self.stack.setCurrentWidget(plot)
+
+    def _show_surface(self, pane: RunPane, run: GalleryRun) -> None:
+        got = self._surfaces.get(run.run_id)
+        if got is None and run.exact_surface and run.data is not None:
+            d = run.data
+            s = surface.linear_surface(d.x_train[:, 0], d.y_train, run.config.loss,
+                                       n=SURFACE_N, scale=d.scale)
+            got = self._surfaces[run.run_id] = (s.w, s.b, s.loss)
+        if isinstance(got, tuple):
+            pane.show_grid(*got)
+        elif isinstance(got, str):
+            pane.say(got)
+        elif run.data is None:
+            pane.say("no data loaded: path only")
+        else:
+            pane.say("computing slice…")
+            self._start_slices()
+
+    def _start_slices(self) -> None:
+        """Slices of the networks shown (through their two tracked parameters, at their
+        final parameters), computed one after another in the background."""
+        todo = [r for r in self._shown if r.run_id not in self._surfaces
+                and not r.exact_surface and r.data is not None]
+        if not todo:
+            return
+
+        def job(should_stop: Any):  # type: ignore[no-untyped-def]
+            from core.slices import slice_surface, slice_window
+
+            for run in todo:
+                try:
+                    centers, spans = slice_window(run.params, run.track, run.path)
+                    sl = slice_surface(run.config.model, run.params, run.data.x_train,
+                                       run.data.y_train, run.config.loss, run.track,
+                                       centers, spans, n=SLICE_N, should_stop=should_stop,
+                                       scale=run.data.scale)
+                except (ValueError, KeyError, IndexError) as exc:
+                    yield run.run_id, f"no slice: {exc}"
+                    continue
+                if sl is None:
+                    return
+                yield run.run_id, (sl.a1, sl.a2, sl.loss)
+
+        self._slices.start(job)
+
+    def _on_slice(self, token: int, item: Any) -> None:
+        if token != self._slices.token:
+            return
+        run_id, got = item
+        self._surfaces[run_id] = got
+        for pane in self._panes:
+            if pane.isVisible() and pane.run is not None and pane.run.run_id == run_id:
+                if isinstance(got, tuple):
+                    pane.show_grid(*got)
+                    pane.show_at(self._update)
+                else:
+                    pane.say(got)
+
+    def scrub_to(self, update: int) -> None:
+        """Show every picked run at `update` (the scrubber follows)."""
+        self._update = int(update)
+        if self.scrubber.value() != self._update:
+            self.scrubber.blockSignals(True)
+            self.scrubber.setValue(self._update)
+            self.scrubber.blockSignals(False)
+        self.at_label.setText(f"update {self._update:,}")
+        if self.mode == "overlay" and self._overlay is not None:
+            self._overlay_cursor.setPos(self._update)
+        else:
+            for pane in self._panes:
+                if pane.isVisible() or pane.run in self._shown:
+                    pane.show_at(self._update)
+
+    @property
+    def shown_update(self) -> int:
+        return self._update
+
+    def toggle_play(self) -> None:
+        if self._playing:
+            self.pause()
+        else:
+            self.play()
+
+    def play(self) -> None:
+        if len(self._shown) < 2:
+            return
+        if self._update >= self.scrubber.maximum():
+            self.scrub_to(0)
+        self._playing = True
+        self._played = 0.0
+        self.play_button.setText("Pause")
+        self._timer.start()
+
+    def pause(self) -> None:
+        self._playing = False
+        self.play_button.setText("Play")
+        self._timer.stop()
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    def set_speed(self, index: int) -> None:
+        self.speed.setCurrentIndex(index)
+
+    def _tick(self) -> None:
+        per_second = SPEEDS[self.speed.currentIndex()][1]
+        self._played += per_second * TICK_MS / 1000.0
+        step = int(self._played)
+        self._played -= step
+        target = min(self._update + step, self.scrubber.maximum())
+        self.scrub_to(target)
+        if target >= self.scrubber.maximum():
+            self.pause()
+
+    # ---- theme -----------------------------------------------------------------------------
+    def _restyle(self) -> None:
+        for pane in self._panes:
+            pane.restyle(self._theme)
+        self._restyle_overlay()
+        self._refresh_table()
+        if self._shown:
+            self._show_runs(self._shown)
+
+    def _restyle_overlay(self) -> None:
+        if self._overlay is not None:
+            self._overlay_cursor.setPen(self._theme.pen(self._theme.foreground, 1, alpha=140))
+
+
+def _loss_fmt(run: GalleryRun) -> Any:
+    """MAE in the data's unit as the table writes it ("0.48k"); MSE as a plain number."""
+    from core.data import format_value
+
+    def fmt(v: float) -> str:
+        if not math.isfinite(v):
+            return "inf" if run.status == "diverged" else "–"
+        if run.config.loss == "mae":
+            return format_value(v, run.scale, run.suffix)
+        return f"{v:.4g}"
+
+    return fmt

@@ -1,0 +1,132 @@
+"""The run gallery's store, headless: bounded memory with the oldest unpinned run dropped
+first, renames and pins, a saved list that restores every number, and the learning-rate
+runs trained as `fnlab train` trains them."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from core.config import RunConfig
+from core.engine import Trainer
+from core.gallery import (
+    Gallery,
+    end_status,
+    path_updates_from_snapshot,
+    run_from_dict,
+    run_from_snapshot,
+    run_to_dict,
+    train_runs,
+)
+
+CFG = RunConfig(dataset="channel", days=1, model="linear", loss="mse", optimizer="gd",
+                lr=0.03, init=(0.2, 2.0))
+
+
+@pytest.fixture(scope="module")
+def lr_runs():
+    return list(train_runs(CFG, (0.0005, 0.03, 0.045), 300))
+
+
+def _run(gallery: Gallery, snap, data, cfg=CFG, status="finished"):
+    return run_from_snapshot(gallery.new_id(), gallery.default_name(cfg), cfg, snap, data,
+                             status)
+
+
+def test_learning_rate_runs_are_the_trainers_own_numbers(lr_runs):
+    _, snap, _ = lr_runs[1]
+    alone = Trainer(CFG.replace(lr=0.03, limit_updates=300))
+    alone.run(300)
+    assert snap.update == 300 and snap.train_loss == alone.snapshot().train_loss
+    assert lr_runs[2][1].diverged and not lr_runs[0][1].diverged
+    assert [c.lr for c, _, _ in lr_runs] == [0.0005, 0.03, 0.045]
+
+
+def test_a_short_runs_path_has_the_update_of_every_point(lr_runs):
+    _, snap, data = lr_runs[1]
+    run = _run(Gallery(), snap, data)
+    assert len(run.path) == 301 and run.path_updates.tolist() == list(range(301))
+    i, point = run.point_at(120)
+    assert i == 120 and np.array_equal(point, snap.path[120])
+    updates, exact = path_updates_from_snapshot(np.zeros((11, 2)), 5000)
+    assert not exact and updates[0] == 0 and updates[-1] == 5000
+
+
+def test_the_oldest_unpinned_run_is_dropped_first(lr_runs):
+    _, snap, data = lr_runs[0]
+    g = Gallery(max_runs=3)
+    runs = [_run(g, snap, data) for _ in range(4)]
+    g.add(runs[0])
+    g.pin(runs[0].run_id, True)
+    g.add(runs[1])
+    g.add(runs[2])
+    dropped = g.add(runs[3])
+    assert [r.run_id for r in dropped] == [runs[1].run_id]
+    assert [r.run_id for r in g.runs] == [runs[0].run_id, runs[2].run_id, runs[3].run_id]
+    assert "3 of at most 3 runs" in g.bounds_note()
+    # the byte bound: the data set is counted once, however many runs share it
+    one = g.nbytes() - sum(r.nbytes() for r in g.runs)
+    assert one == sum(getattr(data, k).nbytes for k in ("x_train", "y_train", "x_unseen",
+                                                         "y_unseen"))
+    small = Gallery(max_bytes=runs[0].nbytes() * 2 + one)
+    for r in runs[:3]:
+        small.add(r)
+    assert len(small.runs) == 2
+
+
+def test_a_run_that_ends_again_keeps_its_name_and_pin(lr_runs):
+    _, snap, data = lr_runs[0]
+    g = Gallery()
+    run = _run(g, snap, data)
+    g.add(run)
+    g.rename(run.run_id, "  too   small ")
+    g.pin(run.run_id, True)
+    g.add(run)
+    assert len(g.runs) == 1 and g.runs[0].name == "too small" and g.runs[0].pinned
+    with pytest.raises(ValueError, match="cannot be empty"):
+        g.rename(run.run_id, "   ")
+    g.delete(run.run_id)
+    assert g.runs == []
+
+
+def test_how_a_run_ended(lr_runs):
+    _, finished, _ = lr_runs[1]
+    _, diverged, _ = lr_runs[2]
+    trainer = Trainer(CFG)
+    trainer.run(5)
+    cut = trainer.snapshot()
+    assert end_status(finished, None, CFG) == "finished"
+    assert end_status(diverged, None, CFG) == "diverged"
+    assert end_status(cut, CFG.replace(days=7), CFG) == "stopped"
+    assert end_status(cut, CFG, CFG) == "reset"
+
+
+def test_a_saved_gallery_restores_every_number(lr_runs):
+    g = Gallery()
+    for cfg, snap, data in lr_runs:
+        g.add(_run(g, snap, data, cfg, end_status(snap, None, cfg)))
+    g.pin(g.runs[1].run_id, True)
+    text = json.dumps(g.to_list())         # what a session file holds
+    back = Gallery()
+    back.restore(json.loads(text))
+    assert len(back.runs) == 3
+    for a, b in zip(g.runs, back.runs, strict=True):
+        assert (a.name, a.status, a.config, a.track, a.final_update, a.pinned, a.scale,
+                a.suffix, a.unit, a.seconds) == (b.name, b.status, b.config, b.track,
+                                                 b.final_update, b.pinned, b.scale,
+                                                 b.suffix, b.unit, b.seconds)
+        for key in ("updates", "train_loss", "unseen_loss", "path", "path_updates"):
+            np.testing.assert_array_equal(getattr(a, key), getattr(b, key), err_msg=key)
+        assert a.params.keys() == b.params.keys()
+        for k in a.params:
+            np.testing.assert_array_equal(a.params[k], b.params[k])
+    # JSON has no inf: a non-finite number is saved as its text and read back exactly
+    run = g.runs[2]
+    odd = run_to_dict(run)
+    odd["history"]["train_loss"][-1] = "inf"
+    assert math.isinf(run_from_dict(json.loads(json.dumps(odd)), 9).final_train)
+    with pytest.raises(ValueError, match="unknown run status"):
+        run_from_dict({**run_to_dict(g.runs[0]), "status": "lost"}, 1)

@@ -1,0 +1,218 @@
+"""The run gallery as the class sees it: runs side by side with a dot at the scrubbed
+update on each surface and a marker on each loss curve, the overlay's curves in their own
+colours, a rename on screen, exported numbers equal to the run's history, and the app
+keeping every run that ends (finished, cut short, reset, from a sweep cell)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLineEdit
+
+from core.config import RunConfig
+from core.gallery import history_csv, train_runs
+from gui import export
+from gui.theme import DARK
+from tests.gui.pixels import colour_mask, grab_rgb
+
+LR_STEP = RunConfig(dataset="channel", days=1, model="linear", loss="mse", optimizer="gd",
+                    lr=0.03, init=(0.2, 2.0))
+LRS = (0.0005, 0.03, 0.045)       # the lecture's too small / good / too large
+
+
+@pytest.fixture(scope="module")
+def view(qapp):
+    """A gallery holding the lecture's three learning-rate runs (300 updates each)."""
+    from gui.views.gallery_view import GalleryView
+
+    v = GalleryView(DARK)
+    for cfg, snap, data in train_runs(LR_STEP, LRS, 300):
+        v.keep(cfg, snap, data)
+    v.resize(1400, 800)
+    v.show()
+    qapp.processEvents()
+    yield v
+    v.shutdown()
+    v.close()
+
+
+def _pixel(plot, x: float, y: float) -> tuple[int, int]:
+    """Where plot coordinates (x, y) are drawn in the plot widget's grab."""
+    scene = plot.getPlotItem().getViewBox().mapViewToScene(QPointF(x, y))
+    p = plot.mapFromScene(scene)
+    return p.x(), p.y()
+
+
+def _dot_pixels(img: np.ndarray, colour: str, at: tuple[int, int], r: int = 4) -> int:
+    """Pixels of `colour` in the (2r+1)^2 square around `at`: a dot fills it, a 2-pixel
+    line through it does not."""
+    x, y = at
+    return int(colour_mask(img[y - r:y + r + 1, x - r:x + r + 1], colour, tol=30).sum())
+
+
+def _runs(view):
+    return view.gallery.runs
+
+
+def test_the_three_learning_rate_runs_are_kept_and_the_large_one_is_marked_diverged(view):
+    runs = _runs(view)
+    assert [r.config.lr for r in runs] == list(LRS)
+    assert [r.status for r in runs] == ["finished", "finished", "diverged"]
+    texts = [view.table.item(i, 3).text() for i in range(3)]
+    assert texts[2].startswith("✕ diverged") and texts[0] == "finished"
+
+
+def test_two_small_multiples_each_show_their_own_dot_at_the_scrubbed_update(view, qapp):
+    small, good = _runs(view)[:2]
+    view.show_runs([small.run_id, good.run_id], "side")
+    view.scrub_to(20)
+    qapp.processEvents()
+    panes = [p for p in view._panes if p.isVisible()]
+    assert [p.run.run_id for p in panes] == [small.run_id, good.run_id]
+    for pane in panes:
+        img = grab_rgb(pane.surface)
+        _, point = pane.run.point_at(20)
+        here = _pixel(pane.surface, *point)
+        assert _dot_pixels(img, pane.color, here) > 40, pane.run.name
+        # its loss marker sits on its curve at update 20
+        u, train, _ = pane.run.loss_at(20)
+        loss_img = grab_rgb(pane.loss)
+        assert _dot_pixels(loss_img, pane.color, _pixel(pane.loss, u, math.log10(train))) > 30
+    # the good run's dot has moved far by update 250; the shared scrubber moves both
+    view.scrub_to(250)
+    qapp.processEvents()
+    good_pane = panes[1]
+    img = grab_rgb(good_pane.surface)
+    _, then = good.point_at(20)
+    _, now = good.point_at(250)
+    assert _dot_pixels(img, good_pane.color, _pixel(good_pane.surface, *now)) > 40
+    assert _dot_pixels(img, good_pane.color, _pixel(good_pane.surface, *then)) < 40
+    assert view.scrubber.value() == 250 and "250" in view.at_label.text()
+    assert panes[0].color != panes[1].color
+
+
+def test_play_replays_every_picked_run_to_the_end(view, qtbot):
+    small, good, large = _runs(view)
+    view.show_runs([small.run_id, good.run_id], "side")
+    view.table.item(2, 0).setCheckState(Qt.CheckState.Checked)     # ticks "show"
+    assert [r.run_id for r in view.shown] == [small.run_id, good.run_id, large.run_id]
+    view.scrub_to(0)
+    view.set_speed(4)                    # 10,000 updates a second: the 300 in a few ticks
+    view.play()
+    qtbot.waitUntil(lambda: not view.playing, timeout=5000)
+    assert view.shown_update == 300
+    # the diverged run stopped at its own last update, and says where its dot went
+    pane = view._panes[2]
+    assert pane.run.run_id == large.run_id
+    assert pane.cursor.value() == large.final_update
+    assert "off the picture" in pane.message.toPlainText()
+
+
+def test_the_overlay_draws_each_run_in_its_own_colour(view, qapp):
+    view.show_runs([r.run_id for r in _runs(view)], "overlay")
+    qapp.processEvents()
+    img = grab_rgb(view._overlay)
+    from gui.views.gallery_view import run_colors
+
+    counts = [int(colour_mask(img, c, tol=20).sum()) for c in run_colors(DARK)[:3]]
+    assert all(n > 150 for n in counts), counts
+    legend = view._overlay.getPlotItem().legend
+    assert [label.text for _, label in legend.items] == [
+        f"{r.name} ({'✕ diverged' if r.status == 'diverged' else 'finished'})"
+        for r in _runs(view)]
+
+
+def test_a_double_clicked_name_is_renamed_on_screen(view, qapp):
+    good = _runs(view)[1]
+    view.show_runs([_runs(view)[0].run_id, good.run_id], "side")
+    qapp.processEvents()
+    pane = view._panes[1]
+    before = grab_rgb(pane.title)
+    item = view.table.item(1, 2)
+    rect = view.table.visualItemRect(item)
+    for press in (QTest.mousePress, QTest.mouseRelease, QTest.mouseDClick):
+        press(view.table.viewport(), Qt.MouseButton.LeftButton,
+              Qt.KeyboardModifier.NoModifier, rect.center())
+    qapp.processEvents()
+    editor = view.table.viewport().findChild(QLineEdit)
+    assert editor is not None and editor.isVisible()
+    editor.selectAll()
+    QTest.keyClicks(editor, "good eta")
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    qapp.processEvents()
+    assert view.gallery.get(good.run_id).name == "good eta"
+    assert view.table.item(1, 2).text() == "good eta"
+    assert [r.run_id for r in view.shown] == [_runs(view)[0].run_id, good.run_id]
+    assert "good eta" in pane.title.text()
+    assert not np.array_equal(before, grab_rgb(pane.title))
+
+
+def test_exported_csv_and_json_hold_the_runs_own_numbers(view, tmp_path):
+    for run in _runs(view):
+        text = export.export_run_history(run, tmp_path / f"{run.run_id}.csv")
+        rows = list(csv.reader(io.StringIO((tmp_path / f"{run.run_id}.csv").read_text())))
+        assert text == history_csv(run)
+        assert rows[0] == ["update", "train_loss", "unseen_loss"]
+        got = np.array([[float(v) for v in row] for row in rows[1:]])
+        assert np.array_equal(got[:, 0], run.updates)
+        np.testing.assert_array_equal(got[:, 1], run.train_loss)
+        np.testing.assert_array_equal(got[:, 2], run.unseen_loss)
+        export.export_run_history(run, tmp_path / f"{run.run_id}.json")
+        doc = json.loads((tmp_path / f"{run.run_id}.json").read_text())
+        hist = doc["history"]
+        assert hist["update"] == run.updates.tolist()
+        np.testing.assert_array_equal(np.array(hist["train_loss"], dtype=float),
+                                      run.train_loss)
+        assert doc["path"]["points"][5] == run.path[5].tolist()
+        assert doc["settings"]["lr"] == run.config.lr and doc["status"] == run.status
+    with pytest.raises(export.ExportError, match=r"^x\.txt: a run's history is exported"):
+        export.export_run_history(_runs(view)[0], tmp_path / "x.txt")
+    with pytest.raises(export.ExportError, match="cannot write"):
+        export.export_run_history(_runs(view)[0], tmp_path / "no" / "such" / "a.csv")
+
+
+LIMITED = RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimizer="gd",
+                    lr=0.05, init=(0.0, 0.0), limit_updates=30)
+
+
+def test_the_app_keeps_every_run_that_ends_and_a_failed_export_reaches_the_banner(
+        open_window, qtbot, monkeypatch, tmp_path):
+    win = open_window(LIMITED)
+    gallery = win.views["gallery"]
+    win.play()
+    qtbot.waitUntil(lambda: len(gallery.gallery.runs) == 1, timeout=20000)
+    first = gallery.gallery.runs[0]
+    assert (first.status, first.final_update) == ("finished", 30)
+    win.set_config(LIMITED.replace(limit_updates=None))    # a live change: the same run
+    for _ in range(5):
+        win.step()
+    qtbot.waitUntil(lambda: win.latest.update >= 35, timeout=10000)
+    win.reset()
+    qtbot.waitUntil(lambda: gallery.gallery.runs[-1].status == "reset"
+                    if len(gallery.gallery.runs) else False, timeout=10000)
+    assert len(gallery.gallery.runs) == 1        # the same run, kept once, now as reset
+    win.step()
+    qtbot.waitUntil(lambda: win.latest.update >= 1 and win.latest.run_id
+                    != first.run_id, timeout=10000)
+    cell = LIMITED.replace(days=7, lr=0.01)
+    win._open_sweep_cell(cell)                   # what a click on a sweep cell does
+    qtbot.waitUntil(lambda: win.run_info.config == cell, timeout=10000)
+    runs = gallery.gallery.runs
+    assert [r.status for r in runs] == ["reset", "stopped"]
+    win.play()
+    qtbot.waitUntil(lambda: len(gallery.gallery.runs) == 3, timeout=20000)
+    assert gallery.gallery.runs[-1].origin == "sweep cell"
+    win.docks["gallery"].toggleViewAction().trigger()
+    qtbot.waitUntil(lambda: not gallery.visibleRegion().isEmpty(), timeout=5000)
+    assert "sweep cell" in gallery.table.item(2, 3).text()
+    monkeypatch.setattr(export, "_ask_path", lambda *a: str(tmp_path / "no" / "a.csv"))
+    export.run_history_dialog(win, gallery.gallery.runs[0], ".csv")
+    qtbot.waitUntil(lambda: "Export failed: a.csv: cannot write" in win.banner.text(),
+                    timeout=5000)
