@@ -21,15 +21,9 @@ import numpy as np
 from core.config import SHAPE_KEYS, ConfigError, RunConfig
 from core.linear_engine import LinearCore
 from core.losses import to_data_unit
-from core.models import (
-    default_track,
-    forward_numpy,
-    get_scalar,
-    init_params,
-    pieces_numpy,
-    scalar_names,
-)
-from core.snapshot import Snapshot
+from core.models import default_track, get_scalar, init_params, scalar_names
+from core.snapshot import Snapshot, drawing_extras
+from core.timeline import ParamLayout, RunTimeline, Timeline, moment_snapshot, param_slots
 
 __all__ = ["Trainer", "data_digest", "default_settings"]
 
@@ -39,7 +33,6 @@ FINE_UPDATES = 256     # a linear run's loss history holds each of its first upd
                        # lecture's short runs: a divergence shows its every step; a point
                        # costs microseconds), then every 16th; a network's, every 16th
 LINEAR_CHUNK = 1024    # at most this many linear updates between checks
-CURVE_POINTS = 200
 # A loss this many times the "predict the mean" loss means the run has run away (for
 # MSE the factor is squared, as the loss is).
 RUNAWAY = 1e4
@@ -160,6 +153,7 @@ class Trainer:
                 config.model, params, self._x, self._y, self._xu, self._yu, config.loss,
                 config.optimizer, config.lr, config.momentum, config.batch_size, config.seed)
         self._names = scalar_names(config.model, self._n_features, config.units, config.layers)
+        self._layout = ParamLayout.of(config, self._n_features)
         self._reset_counters()
 
     # -- state ---------------------------------------------------------------------------
@@ -175,6 +169,7 @@ class Trainer:
         self._hist = _Thinned(16)
         self._path = _Thinned(1)
         self._ref = self._reference_losses()
+        self._new_timelines()
         self._record_path()
         self._record_history()
         self._check_limits()
@@ -235,6 +230,7 @@ class Trainer:
         if names != self._track:
             self._track = names
             self._path = _Thinned(1)
+            self._pairs = Timeline(self._pair(), self._update)
             self._record_path()
 
     def param_names(self) -> list[str]:
@@ -294,6 +290,10 @@ class Trainer:
                 self._update += did
                 n -= did
                 self._record_chunk_path(start, did, n == 0)
+                if did:
+                    self._pairs.add_chunk(start, self._traj[:did])
+                    self._moments.add_rows(np.array([self._update]),
+                                           self._core.flat_params()[None])
                 if self.on_chunk is not None:
                     self.on_chunk(start, self._traj[:did])
                 if self._update % self._hist.every == 0 or n == 0:
@@ -322,6 +322,8 @@ class Trainer:
             self._update += chunk
             n -= chunk
             self._record_chunk_path(start, chunk, n == 0)
+            self._pairs.add_chunk(start, self._traj)
+            self._moments.add_chunk(start, rows[:, :-1])   # w and b (the last column is 1)
             if self.on_chunk is not None:
                 self.on_chunk(start, self._traj)
             train = core.train_loss()
@@ -450,8 +452,21 @@ class Trainer:
             path.thin()
 
     def _record_path(self) -> None:
+        self._path.add(self._pair())
+
+    def _pair(self) -> tuple[float, float]:
         a, b = self._track
-        self._path.add((self.get_scalar(a), self.get_scalar(b)))
+        return (self.get_scalar(a), self.get_scalar(b))
+
+    def _new_timelines(self) -> None:
+        """Timelines that start here: the tracked pair after every update (bounded as
+        `core.timeline.Timeline` says) and copies of every parameter at a bounded set of
+        updates within `core.timeline.PARAM_BUDGET` bytes."""
+        self._pairs = Timeline(self._pair(), self._update)
+        layout = self._layout
+        full, late = param_slots(layout.size * np.dtype(layout.dtype).itemsize)
+        self._moments = Timeline(layout.flat(self.params()), self._update, full, late,
+                                 layout.dtype)
 
     # -- live changes ----------------------------------------------------------------------
     def apply(self, config: RunConfig) -> None:
@@ -550,6 +565,7 @@ class Trainer:
         self._path = _Thinned(int(state["path_every"]))
         self._path.points = [(float(a), float(b)) for a, b in path.tolist()]
         self._ref = ref
+        self._new_timelines()   # a saved run's timeline starts where it was saved
 
     # -- publishing ------------------------------------------------------------------------
     def snapshot(self, extras: bool = True) -> Snapshot:
@@ -570,17 +586,56 @@ class Trainer:
             seconds=self._seconds, run_id=self.run_id, **extra)
 
     def _extras(self, params: dict[str, np.ndarray]) -> dict[str, Any]:
-        model, s = self._config.model, self._scale
-        out: dict[str, Any] = {
-            "pred_train": self._core.predict("train") * s,
-            "pred_unseen": self._core.predict("unseen") * s,
-            "constant": float(params["b"]) * s,
-        }
-        if self._n_features == 1:
-            x1 = np.concatenate([self._x[:, 0], self._xu[:, 0]])
-            grid = np.linspace(float(x1.min()), float(x1.max()), CURVE_POINTS)
-            out["curve_x"] = grid * s
-            out["curve_y"] = forward_numpy(model, params, grid[:, None]) * s
-            if model != "linear" and self._config.layers == 1:
-                out["pieces"] = pieces_numpy(model, params, grid) * s
-        return out
+        return drawing_extras(self._config.model, self._config.layers, params, self._x,
+                              self._xu, self._scale, self._core.predict("train"),
+                              self._core.predict("unseen"))
+
+    # -- the timeline ----------------------------------------------------------------------
+    @property
+    def path_timeline(self) -> Timeline:
+        """The tracked pair after each update (the live record: read it only in the thread
+        that trains; `timeline()` gives a copy)."""
+        return self._pairs
+
+    def moment_at(self, update: int) -> int:
+        """The recorded moment a replay of `update` shows (the newest at or before it);
+        the live update for one at or past it."""
+        if update >= self._update:
+            return self._update
+        return int(self._moments.row_at(update)[0])
+
+    def moment_step(self, update: int, moments: int) -> int:
+        """The recorded moment `moments` moments after (before, if negative) the one at
+        `update` (a scrubber's step forward / back), within the run."""
+        ups = self._moments.update_array()
+        i = max(int(np.searchsorted(ups, update, side="right")) - 1, 0) + int(moments)
+        return int(ups[min(max(i, 0), len(ups) - 1)])
+
+    def snapshot_at(self, update: int) -> Snapshot:
+        """What every view draws at the recorded moment at or before `update` (the live
+        snapshot at or past the current update): `Snapshot.replay_of` is the live update
+        count. Costs one prediction pass, as a live snapshot does."""
+        if update >= self._update:
+            return self.snapshot(extras=True)
+        moment, row = self._moments.row_at(update)
+        params = self._layout.unflat(row)
+        hist = np.array(self._hist.points, dtype=np.float64).reshape(-1, 3)
+        cfg = self._config
+        epoch = (self._epoch_base + (moment - self._update_base) / self.updates_per_epoch
+                 if moment >= self._update_base else None)
+        return moment_snapshot(cfg, self._data, moment, params, hist,
+                               self._pairs.path(moment), self._track, self._update,
+                               self.run_id, epoch)
+
+    def timeline(self) -> RunTimeline:
+        """An immutable copy of the run's timeline (losses, path, parameter moments), safe
+        to hand to another thread. Copies the parameter moments (at most PARAM_BUDGET
+        bytes), so take it once, not every frame."""
+        hist = np.array(self._hist.points, dtype=np.float64).reshape(-1, 3)
+        pairs, moments = self._pairs, self._moments
+        return RunTimeline(
+            updates=hist[:, 0].astype(np.int64), train_loss=hist[:, 1].copy(),
+            unseen_loss=hist[:, 2].copy(), path=pairs.path(), track=self._track,
+            path_updates=pairs.update_array(), live_update=self._update,
+            config=self._config, data=self._data, run_id=self.run_id, layout=self._layout,
+            moment_updates=moments.update_array(), moment_rows=moments.path())

@@ -60,6 +60,29 @@ def _onednn_linear() -> Any:
 _LINEAR = _onednn_linear()
 
 
+def _forward(t: list[Any], x: Any, layers: int, act: Any) -> Any:
+    """The network's output for inputs x, from its tensors t (W1, b1, ..., c, b)."""
+    h = x
+    for layer in range(layers):
+        h = act(torch.addmm(t[2 * layer + 1], h, t[2 * layer].t()))
+    return torch.addmv(t[-1], h, t[-2])
+
+
+def forward_float32(model: str, params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Outputs (float64 copies) of the network `params` (its arrays in the canonical
+    names) on x, by the float32 forward pass `NetCore.predict` makes: a replayed moment's
+    predictions are the numbers the live run showed then."""
+    if len(x) == 0:
+        return np.empty(0)
+    layers = sum(1 for k in params if k.startswith("W"))
+    keys = [k for layer in range(1, layers + 1) for k in (f"W{layer}", f"b{layer}")]
+    tensors = [torch.tensor(np.asarray(params[k]), dtype=torch.float32)
+               for k in [*keys, "c", "b"]]
+    with torch.no_grad():
+        return _forward(tensors, torch.tensor(x, dtype=torch.float32), layers,
+                        _ACT[model]).double().numpy()
+
+
 @dataclass
 class _Pass:
     """One gradient pass at the parameters' `key` (version, loss, batch): its loss, its
@@ -125,12 +148,8 @@ class NetCore:
         return self.xs[lo:hi], self.ys[lo:hi]
 
     def forward(self, x: Any) -> Any:
-        t = self.tensors
         act = self.act_ if torch.is_grad_enabled() else self.act
-        h = x
-        for layer in range(self.layers):
-            h = act(torch.addmm(t[2 * layer + 1], h, t[2 * layer].t()))
-        return torch.addmv(t[-1], h, t[-2])
+        return _forward(self.tensors, x, self.layers, act)
 
     def _loss_of(self, pred: Any, y: Any) -> Any:
         fn = torch.nn.functional
@@ -257,6 +276,11 @@ class NetCore:
     def params(self) -> dict[str, np.ndarray]:
         return {k: t.detach().double().numpy().copy().reshape(t.shape)
                 for k, t in zip(self.names, self.tensors, strict=True)}
+
+    def flat_params(self) -> np.ndarray:
+        """Every parameter in one float32 row (canonical order): a timeline's moment."""
+        with torch.no_grad():
+            return torch.cat([t.detach().reshape(-1) for t in self.tensors]).numpy()
 
     def set_params(self, params: dict[str, np.ndarray]) -> None:
         self._version += 1

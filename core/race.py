@@ -16,95 +16,12 @@ from typing import Any
 import numpy as np
 
 from core.config import ConfigError, RunConfig
+from core.timeline import FULL_UPDATES, LATE_POINTS, Timeline
+
+__all__ = ["FULL_UPDATES", "LATE_POINTS", "MAX_RACERS", "MIN_RACERS", "Race", "Racer",
+           "Timeline", "critical_lr"]
 
 MIN_RACERS, MAX_RACERS = 1, 6
-FULL_UPDATES = 2048   # a timeline keeps each of a run's first updates...
-LATE_POINTS = 2048    # ...then at most this many more, thinned by halves as the run goes on
-
-
-class Timeline:
-    """Where one run's two tracked parameters were, update by update: every update of its
-    first FULL_UPDATES, then every `every`-th (doubling so at most LATE_POINTS later points
-    are kept). `at(k)` finds the recorded moment at or before update k by bisection, so a
-    scrubber can jump anywhere in a long run at the cost of a lookup.
-
-    Kept in numpy arrays that grow by doubling: a chunk is recorded with a few vectorized
-    calls and `path()` is one copy, so a race's frames cost what they draw."""
-
-    def __init__(self, a: float, b: float) -> None:
-        self._u = np.zeros(4096, dtype=np.int64)
-        self._p = np.empty((4096, 2))
-        self._p[0] = (a, b)
-        self._n = 1
-        self.every = 2
-
-    @property
-    def updates(self) -> list[int]:
-        return self._u[: self._n].tolist()
-
-    @property
-    def points(self) -> list[tuple[float, float]]:
-        return [tuple(p) for p in self._p[: self._n].tolist()]
-
-    def add_chunk(self, start: int, traj: np.ndarray) -> None:
-        """Record a chunk: traj[i] = the tracked pair after update start + i + 1."""
-        n = len(traj)
-        if not n:
-            return
-        ups = np.arange(start + 1, start + n + 1)
-        keep = (ups <= FULL_UPDATES) | (ups % self.every == 0)
-        keep[-1] = True     # the newest moment is always there (the run may stop here)
-        last = int(self._u[self._n - 1])
-        if last > FULL_UPDATES and last % self.every:
-            self._n -= 1    # kept only because it was the newest; now it is not
-        k = int(keep.sum())
-        if self._n + k > len(self._u):
-            size = max(2 * len(self._u), self._n + k)
-            self._u = np.resize(self._u, size)
-            grown = np.empty((size, 2))
-            grown[: self._n] = self._p[: self._n]
-            self._p = grown
-        self._u[self._n:self._n + k] = ups[keep]
-        self._p[self._n:self._n + k] = np.asarray(traj, dtype=np.float64)[keep]
-        self._n += k
-        late = int(np.searchsorted(self._u[: self._n], FULL_UPDATES, side="right"))
-        while self._n - late > LATE_POINTS:
-            self.every *= 2
-            lu = self._u[late:self._n]
-            kept = lu % self.every == 0
-            kept[-1] = True
-            m = int(kept.sum())
-            self._u[late:late + m] = lu[kept]
-            self._p[late:late + m] = self._p[late:self._n][kept]
-            self._n = late + m
-
-    def __len__(self) -> int:
-        return self._n
-
-    @property
-    def last_update(self) -> int:
-        return int(self._u[self._n - 1])
-
-    def index_at(self, update: int) -> int:
-        """Index of the newest recorded moment at or before `update`."""
-        return max(int(np.searchsorted(self._u[: self._n], update, side="right")) - 1, 0)
-
-    def at(self, update: int) -> tuple[int, float, float]:
-        """(recorded update, a, b) at or just before `update`."""
-        i = self.index_at(update)
-        return (int(self._u[i]), float(self._p[i, 0]), float(self._p[i, 1]))
-
-    def update_array(self) -> np.ndarray:
-        """A copy of the recorded update numbers."""
-        return self._u[: self._n].copy()
-
-    def path(self, upto: int | None = None) -> np.ndarray:
-        """A copy of the recorded points (n, 2) up to and including update `upto` (all by
-        default)."""
-        end = self._n if upto is None else self.index_at(upto) + 1
-        return self._p[:end].copy()
-
-
 @dataclass(frozen=True)
 class Racer:
     """One contestant: an optimizer with its own learning rate (and momentum, for the
@@ -133,24 +50,20 @@ class Race:
         self.trainers = [Trainer(base.replace(optimizer=r.optimizer, lr=r.lr,
                                               momentum=r.momentum), data)
                          for r in self.racers]
-        self.timelines: list[Timeline] = []
-        self._new_timelines()
         if start is not None:
             self.set_start(*start)
 
-    def _new_timelines(self) -> None:
-        self.timelines = []
-        for t in self.trainers:
-            a, b = (t.get_scalar(name) for name in t.track)
-            line = Timeline(a, b)
-            t.on_chunk = line.add_chunk
-            self.timelines.append(line)
+    @property
+    def timelines(self) -> list[Timeline]:
+        """Each racer's own timeline of its tracked (w, b) (`Trainer.path_timeline`: every
+        early update, thinned after), what the race's scrubber replays."""
+        return [t.path_timeline for t in self.trainers]
 
     def set_start(self, w: float, b: float) -> None:
-        """Every racer restarts from the same (w, b) of the tracked parameters."""
+        """Every racer restarts from the same (w, b) of the tracked parameters (and so
+        with a new timeline)."""
         for t in self.trainers:
             t.set_start(w, b)
-        self._new_timelines()
 
     def set_lr(self, index: int, lr: float) -> None:
         """A racer's new learning rate, from its next update on (no reset)."""

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+from core.models import forward_numpy, pieces_numpy
 
 
 @dataclass(frozen=True)
@@ -43,3 +46,27 @@ class Snapshot:
     curve_y: np.ndarray | None = None     # the model's curve on that grid
     pieces: np.ndarray | None = None      # (K, n): c_i * act(b_i + w_i x1), one hidden layer
     constant: float | None = None         # the output bias b
+    # A replayed moment (`core.timeline`): the run's live update count; None when live.
+    replay_of: int | None = None
+
+
+CURVE_POINTS = 200
+
+
+def drawing_extras(model: str, layers: int, params: dict[str, np.ndarray],
+                   x: np.ndarray, x_unseen: np.ndarray, scale: float,
+                   pred_train: np.ndarray, pred_unseen: np.ndarray) -> dict[str, Any]:
+    """What the fit and series views draw besides the numbers (data unit): predictions
+    (training unit in, scaled here), the output bias, and for one-day models the curve
+    over x1 (and each unit's piece for one hidden layer). The live snapshot and a replayed
+    moment both come from here, so they draw alike."""
+    out: dict[str, Any] = {"pred_train": pred_train * scale, "pred_unseen": pred_unseen * scale,
+                           "constant": float(params["b"]) * scale}
+    if x.shape[1] == 1:
+        x1 = np.concatenate([x[:, 0], x_unseen[:, 0]])
+        grid = np.linspace(float(x1.min()), float(x1.max()), CURVE_POINTS)
+        out["curve_x"] = grid * scale
+        out["curve_y"] = forward_numpy(model, params, grid[:, None]) * scale
+        if model != "linear" and layers == 1:
+            out["pieces"] = pieces_numpy(model, params, grid) * scale
+    return out

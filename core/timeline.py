@@ -1,0 +1,300 @@
+"""A run's timeline: where it was at recorded updates, so any moment can be drawn again.
+
+Every run (each racer too) records two things as it trains, both bounded however long it
+goes: the tracked pair of parameters after each update (`Timeline`, the surface's dot and
+path) and copies of all its parameters at a bounded set of updates (a second `Timeline`
+with wider rows, under PARAM_BUDGET bytes), so a scrubber can show moment k in every view:
+the nearest recorded moment at or before k, exactly as the run had it.
+
+`RunTimeline` is an immutable copy of both plus the loss history (`Trainer.timeline()`),
+safe to hand to another thread; `moment_snapshot` builds the `Snapshot` a view draws from
+one recorded moment (predictions, curve, pieces), as `Trainer.snapshot` does for the live
+one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core.config import updates_per_epoch
+from core.losses import loss_value, to_data_unit
+from core.models import NETWORKS, param_shapes
+from core.snapshot import Snapshot, drawing_extras
+
+__all__ = ["FULL_UPDATES", "LATE_POINTS", "PARAM_BUDGET", "RunTimeline", "Timeline",
+           "moment_snapshot", "param_slots"]
+
+FULL_UPDATES = 2048   # a timeline keeps each of a run's first updates...
+LATE_POINTS = 2048    # ...then at most this many more, thinned by halves as the run goes on
+# Bytes of parameter copies one run may keep. A network's parameters are kept as float32
+# (its own precision: lossless); a 1,000-unit 1-day ReLU (3,001 numbers, 12 kB a moment)
+# keeps its 4,096 moments in 48 MB, a 4 x 100 ReLU on 56 days (35,901 numbers, 140 kB)
+# 466 of them.
+PARAM_BUDGET = 64 * 2**20
+MIN_SLOTS = 16        # moments kept whatever the budget says (a very wide model)
+
+
+def param_slots(row_bytes: int, budget: int = PARAM_BUDGET) -> tuple[int, int]:
+    """(full, late) for a parameter timeline whose rows take `row_bytes`: as many moments
+    as FULL_UPDATES + LATE_POINTS allow within `budget` (with room for the start and the
+    newest moment), half of them for the first updates."""
+    slots = min(FULL_UPDATES + LATE_POINTS, budget // max(int(row_bytes), 1) - 2)
+    slots = max(slots, MIN_SLOTS)
+    full = slots // 2
+    return full, slots - full
+
+
+class Timeline:
+    """Rows recorded at updates: the first `full` rows after the start (each update's, when
+    every update is recorded), then those of every `every`-th update (the spacing
+    doubling so at most `late` later rows are kept), and always the newest.
+    `at(k)` finds the recorded moment at or before update k by bisection, so a scrubber
+    can jump anywhere in a long run at the cost of a lookup.
+
+    Kept in numpy arrays that grow by doubling up to the most rows the policy can hold
+    (so the memory bound is the policy's, never twice it): a chunk is recorded with a few
+    vectorized calls and `path()` is one copy."""
+
+    def __init__(self, first: Any, update: int = 0, full: int = FULL_UPDATES,
+                 late: int = LATE_POINTS, dtype: Any = np.float64) -> None:
+        row = np.asarray(first, dtype=dtype).reshape(-1)
+        self.full, self.late = int(full), int(late)
+        self._cap = self.full + self.late + 2
+        size = min(256, self._cap)
+        self._u = np.zeros(size, dtype=np.int64)
+        self._p = np.empty((size, len(row)), dtype=dtype)
+        self._u[0] = int(update)
+        self._p[0] = row
+        self._n = 1
+        self.every = 2
+
+    @property
+    def updates(self) -> list[int]:
+        return self._u[: self._n].tolist()
+
+    @property
+    def points(self) -> list[tuple[float, ...]]:
+        return [tuple(p) for p in self._p[: self._n].tolist()]
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the recorded rows and their update numbers."""
+        return int(self._u.nbytes + self._p.nbytes)
+
+    def add_chunk(self, start: int, traj: np.ndarray) -> None:
+        """Record a chunk: traj[i] = the row after update start + i + 1. Only the rows
+        kept are touched (a linear chunk is 1,024 updates, most of them thinned out)."""
+        n = len(traj)
+        if not n:
+            return
+        early = min(max(self.full + 1 - self._n, 0), n)
+        first = start + early + 1
+        first += (-first) % self.every          # the first later update on the spacing
+        idx = np.arange(first - start - 1, n, self.every)
+        if early:
+            idx = np.concatenate([np.arange(early), idx])
+        if not len(idx) or idx[-1] != n - 1:
+            idx = np.append(idx, n - 1)
+        self._append(idx + (start + 1), np.asarray(traj)[idx])
+
+    def add_rows(self, ups: np.ndarray, rows: np.ndarray) -> None:
+        """Record rows[i] at update ups[i] (increasing, after the last recorded one)."""
+        ups = np.asarray(ups, dtype=np.int64)
+        if not len(ups):
+            return
+        keep = ups % self.every == 0
+        keep[: max(self.full + 1 - self._n, 0)] = True   # the first rows: every one
+        keep[-1] = True     # the newest moment is always there (the run may stop here)
+        self._append(ups[keep], np.asarray(rows)[keep])
+
+    def _append(self, ups: np.ndarray, rows: np.ndarray) -> None:
+        """Append kept rows; drop the previous newest if it was kept only as the newest,
+        and thin the later rows by halves while there are more than `late`."""
+        if self._n > self.full + 1 and self._u[self._n - 1] % self.every:
+            self._n -= 1    # kept only because it was the newest; now it is not
+        k = len(ups)
+        if self._n + k > len(self._u):
+            size = max(min(2 * len(self._u), self._cap), self._n + k)
+            self._u = np.resize(self._u, size)
+            grown = np.empty((size, self._p.shape[1]), dtype=self._p.dtype)
+            grown[: self._n] = self._p[: self._n]
+            self._p = grown
+        self._u[self._n:self._n + k] = ups
+        self._p[self._n:self._n + k] = rows
+        self._n += k
+        late = min(self._n, self.full + 1)
+        while self._n - late > self.late:
+            self.every *= 2
+            lu = self._u[late:self._n]
+            kept = lu % self.every == 0
+            kept[-1] = True
+            m = int(kept.sum())
+            self._u[late:late + m] = lu[kept]
+            self._p[late:late + m] = self._p[late:self._n][kept]
+            self._n = late + m
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def last_update(self) -> int:
+        return int(self._u[self._n - 1])
+
+    def index_at(self, update: int) -> int:
+        """Index of the newest recorded moment at or before `update` (the first moment
+        for an update before it)."""
+        return max(int(np.searchsorted(self._u[: self._n], update, side="right")) - 1, 0)
+
+    def at(self, update: int) -> tuple[int, float, float]:
+        """(recorded update, a, b) at or just before `update` (a two-column timeline)."""
+        i = self.index_at(update)
+        return (int(self._u[i]), float(self._p[i, 0]), float(self._p[i, 1]))
+
+    def row_at(self, update: int) -> tuple[int, np.ndarray]:
+        """(recorded update, a copy of its row) at or just before `update`."""
+        i = self.index_at(update)
+        return int(self._u[i]), self._p[i].copy()
+
+    def update_array(self) -> np.ndarray:
+        """A copy of the recorded update numbers."""
+        return self._u[: self._n].copy()
+
+    def path(self, upto: int | None = None) -> np.ndarray:
+        """A copy of the recorded rows up to and including update `upto` (all by
+        default)."""
+        end = self._n if upto is None else self.index_at(upto) + 1
+        return self._p[:end].copy()
+
+
+@dataclass(frozen=True)
+class ParamLayout:
+    """How a flat row of a parameter timeline maps to the model's named arrays."""
+
+    model: str
+    shapes: tuple[tuple[str, tuple[int, ...]], ...]
+
+    @classmethod
+    def of(cls, config: Any, n_features: int) -> ParamLayout:
+        return cls(config.model, tuple(param_shapes(config.model, n_features, config.units,
+                                                    config.layers).items()))
+
+    @property
+    def size(self) -> int:
+        return sum(int(np.prod(s)) for _, s in self.shapes)
+
+    @property
+    def dtype(self) -> Any:
+        """A network trains in float32 (its copies are exact so); a linear model in
+        float64."""
+        return np.float32 if self.model in NETWORKS else np.float64
+
+    def flat(self, params: dict[str, np.ndarray]) -> np.ndarray:
+        return np.concatenate([np.asarray(params[k], dtype=self.dtype).reshape(-1)
+                               for k, _ in self.shapes])
+
+    def unflat(self, row: np.ndarray) -> dict[str, np.ndarray]:
+        """float64 arrays, as `Trainer.params()` gives them."""
+        out: dict[str, np.ndarray] = {}
+        i = 0
+        for key, shape in self.shapes:
+            n = int(np.prod(shape))
+            out[key] = np.asarray(row[i:i + n], dtype=np.float64).reshape(shape).copy()
+            i += n
+        return out
+
+
+@dataclass(frozen=True)
+class RunTimeline:
+    """An immutable copy of a run's timeline (`Trainer.timeline()`).
+
+    `updates`, `train_loss`, `unseen_loss` (data unit): the loss history (each of the
+    first updates, decimated after). `path` (n, 2): the tracked pair `track` at
+    `path_updates`. Parameter copies are kept at `moments()`; `params_at(k)` answers the
+    nearest at or before k, and `snapshot(k)` builds what a view draws there.
+    """
+
+    updates: np.ndarray
+    train_loss: np.ndarray
+    unseen_loss: np.ndarray
+    path: np.ndarray
+    track: tuple[str, str]
+    path_updates: np.ndarray
+    live_update: int                 # the run's update count when the copy was taken
+    config: Any                      # core.config.RunConfig
+    data: Any                        # core.data.Windowed
+    run_id: int = 0
+    layout: ParamLayout | None = None
+    moment_updates: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    moment_rows: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
+
+    def moments(self) -> np.ndarray:
+        """The updates whose parameters are kept (a copy)."""
+        return self.moment_updates.copy()
+
+    def params_at(self, update: int) -> tuple[int, dict[str, np.ndarray]]:
+        """(the recorded moment used, its parameters): the newest moment at or before
+        `update` (the first one for an update before it)."""
+        ups = self.moment_updates
+        i = max(int(np.searchsorted(ups, int(update), side="right")) - 1, 0)
+        return int(ups[i]), self.layout.unflat(self.moment_rows[i])
+
+    def snapshot(self, update: int) -> Snapshot:
+        """What every view draws at the recorded moment at or before `update`."""
+        moment, params = self.params_at(update)
+        hist = np.column_stack([self.updates, self.train_loss, self.unseen_loss])
+        upto = max(int(np.searchsorted(self.path_updates, moment, side="right")), 1)
+        return moment_snapshot(self.config, self.data, moment, params, hist,
+                               self.path[:upto], self.track, self.live_update, self.run_id)
+
+
+def predict_at(config: Any, params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """The model's outputs (training unit) at `params`, computed as the live run computes
+    them (a network's float32 forward pass), so a replayed moment shows its numbers."""
+    if config.model in NETWORKS:
+        from core.net_engine import forward_float32
+
+        return forward_float32(config.model, params, x)
+    from core.models import forward_numpy
+
+    return forward_numpy(config.model, params, x) if len(x) else np.empty(0)
+
+
+def moment_snapshot(config: Any, data: Any, moment: int, params: dict[str, np.ndarray],
+                    hist: np.ndarray, path: np.ndarray, track: tuple[str, str],
+                    live_update: int, run_id: int, epoch: float | None = None,
+                    lr: float | None = None) -> Snapshot:
+    """The Snapshot of a recorded moment: its parameters, predictions, curve and pieces;
+    its losses from the history when recorded there (the live run's own numbers), else
+    computed from the parameters; the whole loss history (the loss view marks `moment`);
+    the path up to it. No gradient or step preview (the optimizer's state then is not
+    kept). `replay_of` is the run's live update count."""
+    scale = float(getattr(data, "scale", 1.0))
+    x = np.asarray(data.x_train, dtype=np.float64)
+    xu = np.asarray(data.x_unseen, dtype=np.float64).reshape(-1, x.shape[1])
+    pred = predict_at(config, params, x)
+    pred_u = predict_at(config, params, xu)
+    hist = np.asarray(hist, dtype=np.float64).reshape(-1, 3)
+    at = np.flatnonzero(hist[:, 0] == moment)
+    if len(at):
+        train, unseen = float(hist[at[0], 1]), float(hist[at[0], 2])
+    else:
+        with np.errstate(all="ignore"):
+            y = np.asarray(data.y_train, dtype=np.float64).reshape(-1)
+            yu = np.asarray(data.y_unseen, dtype=np.float64).reshape(-1)
+            train = to_data_unit(config.loss, loss_value(config.loss, pred, y), scale)
+            unseen = to_data_unit(config.loss, loss_value(config.loss, pred_u, yu), scale)
+    if epoch is None:
+        epoch = moment / updates_per_epoch(len(np.asarray(data.y_train)), config.batch_size)
+    with np.errstate(all="ignore"):
+        extras = drawing_extras(config.model, config.layers, params, x, xu, scale,
+                                pred, pred_u)
+    return Snapshot(
+        update=int(moment), epoch=float(epoch),
+        train_loss=train, unseen_loss=unseen, lr=config.lr if lr is None else lr,
+        params=params, grad={}, step={}, hist_update=hist[:, 0].copy(),
+        hist_train=hist[:, 1].copy(), hist_unseen=hist[:, 2].copy(),
+        path=np.asarray(path, dtype=np.float64).reshape(-1, 2).copy(), track=tuple(track),
+        run_id=run_id, replay_of=int(live_update), **extras)
