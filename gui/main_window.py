@@ -38,7 +38,7 @@ from gui.controls.number_controls import DEFAULT_SPEED
 from gui.controls.panel import OPTIMIZER_NAMES, ControlPanel
 from gui.live_label import LiveLabel
 from gui.session import SETTINGS_ENV
-from gui.theme import THEMES, Theme, apply_pyqtgraph, readable_on, stylesheet
+from gui.theme import THEMES, Theme, apply_pyqtgraph, for_screen, readable_on, stylesheet
 from gui.worker import RunEnd, RunInfo, WorkerHandle, start_is_init
 
 if TYPE_CHECKING:
@@ -207,7 +207,8 @@ class MainWindow(QMainWindow):
         self._settings = make_settings() if persist else None
         if theme is None:
             theme = str(self._settings.value("theme", "dark")) if self._settings else "dark"
-        self._theme = THEMES.get(theme, THEMES["dark"])
+        self._theme = self._theme_for_screen(theme)
+        self._follows_screen = False
         apply_pyqtgraph(self._theme)
         self._config = config or RunConfig()
         self._active: RunConfig = self._config     # config of the run being trained
@@ -476,6 +477,11 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         # Only a shown window has its frame (title bar, borders): keep it on the screen.
         QTimer.singleShot(0, self.fit_to_screen)
+        handle = self.windowHandle()
+        if handle is not None and not self._follows_screen:
+            # Dragged onto the projector's screen: the theme's sizes for that screen.
+            handle.screenChanged.connect(lambda _screen: self.apply_theme(self._theme.name))
+            self._follows_screen = True
         if self._proportion_pending:
             QTimer.singleShot(0, self._proportion_now)
         else:   # a restored layout
@@ -509,7 +515,7 @@ class MainWindow(QMainWindow):
         """Colours and fonts of `name`; the window stays on its screen, and with
         `relayout` the docks are shared out again for the new fonts (as at a start in
         this theme)."""
-        theme = THEMES.get(name, THEMES["dark"])
+        theme = self._theme_for_screen(name)
         self._theme = theme
         apply_pyqtgraph(theme)
         app = QApplication.instance()
@@ -528,6 +534,12 @@ class MainWindow(QMainWindow):
         self.theme_actions[theme.name].setChecked(True)
         if self._settings is not None:
             self._settings.setValue("theme", theme.name)
+
+    def _theme_for_screen(self, name: str) -> Theme:
+        """Theme `name` with its sizes for this window's screen (`theme.for_screen`)."""
+        screen = self.screen() or QApplication.primaryScreen()
+        base = THEMES.get(name, THEMES["dark"])
+        return base if screen is None else for_screen(base, screen.availableGeometry().height())
 
     def fit_to_screen(self) -> None:
         """Keep the window on its screen's free area (a saved size from a larger screen, a

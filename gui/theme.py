@@ -7,7 +7,7 @@ so switching is one call to each view's `apply_theme`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyqtgraph as pg
 
@@ -98,6 +98,33 @@ PROJECTOR = Theme(
 )
 
 THEMES: dict[str, Theme] = {"dark": DARK, "projector": PROJECTOR}
+
+
+# The themes' sizes are drawn for a 1920 x 1080 screen (its free height about 1,000 px).
+DESIGN_HEIGHT = 1000
+# No theme's text goes below these, however small the screen (the dark theme's own sizes:
+# a laptop's 10 pt is the smallest that reads).
+FLOOR = {"font_pt": 11, "title_pt": 13, "line_width": 2.5, "point_size": 5.5}
+
+
+def for_screen(theme: Theme, free_height: int) -> Theme:
+    """`theme` for a screen whose free area is `free_height` pixels tall.
+
+    A projector at 1280 x 720 shows the window at the same physical size as one at
+    1920 x 1080, so the projector theme's 14 pt text is half as large again relative to
+    the window: the panel needs scrolling and the plots' captions run over them. Scaling
+    its sizes with the screen keeps the picture a lecturer prepared on a 1080 screen,
+    never below `FLOOR` (nor below the theme's own sizes where those are smaller: the dark
+    theme stays as it is)."""
+    f = min(1.0, max(free_height, 1) / DESIGN_HEIGHT)
+    if f >= 1.0:
+        return theme
+    sizes = {}
+    for key, floor in FLOOR.items():
+        own = getattr(theme, key)
+        value = max(own * f, min(own, floor))
+        sizes[key] = round(value) if isinstance(own, int) else round(value, 2)
+    return replace(theme, **sizes)
 
 
 def relative_luminance(colour: str) -> float:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -67,7 +68,7 @@ class ControlPanel(QScrollArea):
 
         body = QWidget()
         outer = QVBoxLayout(body)
-        outer.setContentsMargins(8, 8, 8, 8)
+        outer.setContentsMargins(8, 4, 8, 2)
         self.setWidget(body)
 
         # --- data ---
@@ -127,10 +128,24 @@ class ControlPanel(QScrollArea):
         self.limit.setSingleStep(100)
         self.limit.setSpecialValueText("no limit")
         self.limit.setGroupSeparatorShown(True)
-        form.addRow("Update limit", self.limit)
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
-        form.addRow("Seed", self.seed)
+        self.seed.setToolTip("the random seed of the initialisation and the mini-batches")
+        # One row for both: with the projector's fonts on a 1280 x 720 screen a row more
+        # would push the seed below the panel's fold.
+        # Their digits (up to 2^31) would widen the whole panel: the row takes the width
+        # the other rows give it (QSizePolicy Ignored leaves their hints out).
+        for box in (self.limit, self.seed):
+            box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        limit_row = QWidget()
+        lay = QHBoxLayout(limit_row)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.limit, 3)
+        seed_label = QLabel("Seed")
+        seed_label.setBuddy(self.seed)
+        lay.addWidget(seed_label)
+        lay.addWidget(self.seed, 2)
+        form.addRow("Update limit", limit_row)
         outer.addWidget(opt_box)
 
         # --- run ---

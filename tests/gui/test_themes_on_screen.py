@@ -134,9 +134,15 @@ for theme, switch in (("dark", None), ("projector", None), ("dark", "projector")
                           w.minimumSizeHint().width(), w.minimumSizeHint().height()]
     buttons = [b.isVisible() and b.visibleRegion().boundingRect().width() == b.width()
                for b in (win.panel.play, win.panel.step, win.panel.reset)]
+    p = win.panel
+    knobs = {name: getattr(p, name) for name in ("dataset", "days", "model", "units",
+             "layers", "loss", "optimizer", "lr", "batch", "limit", "seed")}
+    hidden = [name for name, k in knobs.items()
+              if k.visibleRegion().boundingRect().size() != k.size()]
     out.append({"theme": f"{theme}->{switch}", "free": free.getRect(),
                 "frame": frame.getRect(), "window": win.rect().getRect(), "docks": docks,
-                "buttons": buttons})
+                "buttons": buttons, "hidden_knobs": hidden,
+                "font_pt": win.theme.font_pt})
     win.close()
 print("FITS " + json.dumps(out))
 """
@@ -167,3 +173,17 @@ def test_the_window_fits_the_screen_with_every_view_on_it(tmp_path, size):
             assert vw >= mw and vh >= mh, (case["theme"], key, "squeezed below its least")
             assert w >= 150 and h >= 120, (case["theme"], key, w, h)
         assert all(case["buttons"]), case
+        # Every knob on screen without scrolling: the projector theme's sizes follow the
+        # screen (14 pt on 1080 lines, 11 pt on 720).
+        assert case["hidden_knobs"] == [], case
+
+
+def test_theme_sizes_follow_the_screen_and_never_drop_below_the_floor():
+    from gui.theme import DARK, PROJECTOR, for_screen
+
+    assert for_screen(PROJECTOR, 1040) is PROJECTOR          # a 1080 screen with a panel
+    small = for_screen(PROJECTOR, 720)
+    assert (small.font_pt, small.title_pt) == (11, 13)
+    assert small.line_width < PROJECTOR.line_width and small.background == PROJECTOR.background
+    assert for_screen(PROJECTOR, 900).font_pt == 13
+    assert for_screen(DARK, 600) == DARK                      # already at the floor
