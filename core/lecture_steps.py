@@ -2,7 +2,8 @@
 
 A step is data (resources/presets/lecture/NN-slug.json): a title, a caption with its
 formula, a run config, which views show, how many updates to train on entry, and a few
-options (errors drawn, w/b sliders, a full-batch reference path, the lecture's tables).
+options (errors drawn, w/b sliders, a full-batch reference path, the lecture's tables,
+learning-rate runs replayed in the run gallery).
 A broken file is named in one line and skipped; the other steps still open. Qt-free: the
 controller that shows steps in the window is gui/lecture.py.
 """
@@ -21,9 +22,10 @@ LECTURE_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets" /
 STEP_KEYS = {"title", "caption", "formula", "config", "views", "updates", "speed", "play",
              "options"}
 VIEW_NAMES = ("controls", "surface", "fit", "series", "loss", "table", "builder",
-              "landscapes", "race")
+              "landscapes", "race", "gallery")
 OPTION_KEYS = {"errors", "sliders", "reference_path", "tables", "zoom", "track", "start",
-               "log_loss", "path_numbers", "builder", "landscapes", "race", "critical_lr"}
+               "log_loss", "path_numbers", "builder", "landscapes", "race", "critical_lr",
+               "gallery"}
 LANDSCAPE_KEYS = {"layers", "updates", "grid"}
 
 
@@ -106,6 +108,8 @@ def parse_step(name: str, raw: Any) -> LectureStep:
         _check_builder(name, options["builder"])
     if options.get("race") is not None:
         _check_race(name, options["race"])
+    if options.get("gallery") is not None:
+        _check_gallery(name, options["gallery"])
     if not isinstance(options.get("critical_lr", False), bool):
         raise StepError(f"{name}: option 'critical_lr' must be true or false")
     tables = options.get("tables")
@@ -206,6 +210,35 @@ def _check_race(name: str, spec: Any) -> None:
             raise StepError(f"{name}: race '{key}' must be a whole number from 0 to {hi:,}")
     if not isinstance(spec.get("play", True), bool):
         raise StepError(f"{name}: race 'play' must be true or false")
+
+
+GALLERY_KEYS = {"runs", "updates", "mode", "speed", "play"}
+
+
+def _check_gallery(name: str, spec: Any) -> None:
+    """The run gallery's learning-rate comparison: "runs" as [label, learning rate] pairs
+    (2-4) of the step's config, each trained for "updates" (or until it diverges), then
+    replayed side by side ("mode": "side") or overlaid ("overlay"), at "speed" updates a
+    second, playing on entry if "play"."""
+    if not isinstance(spec, dict):
+        raise StepError(f"{name}: option 'gallery' must be an object")
+    _only(name, spec, GALLERY_KEYS, "gallery key(s)")
+    runs = spec.get("runs")
+    if not isinstance(runs, list) or not 2 <= len(runs) <= 4 or not all(
+            isinstance(r, list) and len(r) == 2 and isinstance(r[0], str)
+            and not isinstance(r[1], bool) and isinstance(r[1], (int, float)) and r[1] > 0
+            for r in runs):
+        raise StepError(f"{name}: gallery 'runs' must list 2 to 4 [label, learning rate] "
+                        "pairs with positive rates")
+    for key, lo, hi in (("updates", 1, 100_000), ("speed", 1, 100_000)):
+        v = spec.get(key, lo)
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise StepError(f"{name}: gallery '{key}' must be a whole number from {lo:,} "
+                            f"to {hi:,}")
+    if spec.get("mode", "side") not in ("side", "overlay"):
+        raise StepError(f"{name}: gallery 'mode' must be \"side\" or \"overlay\"")
+    if not isinstance(spec.get("play", True), bool):
+        raise StepError(f"{name}: gallery 'play' must be true or false")
 
 
 def load_steps(folder: str | Path = LECTURE_DIR) -> tuple[list[LectureStep], list[str]]:

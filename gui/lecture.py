@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget
 
 from core.config import ConfigError, RunConfig, one_line
+from core.gallery import train_runs
 from core.lecture_steps import (
     LECTURE_DIR,
     LectureStep,
@@ -102,6 +104,7 @@ class LectureController(QObject):
         self._ready = False
         self._tables: BackgroundJob | None = None
         self._tables_done = True
+        self._after_job: Callable[[], Any] | None = None
         self._presenting = False
         self._theme_before: str | None = None
         self._zoom_pending: dict[str, Any] = {}
@@ -228,6 +231,8 @@ class LectureController(QObject):
             win.reset()
         if opts.get("tables"):
             self._start_tables(opts["tables"])
+        if opts.get("gallery"):
+            self._start_gallery(step.config, opts["gallery"])
         compare = win.views.get("landscapes")
         if compare is not None:
             compare.stop()
@@ -273,8 +278,9 @@ class LectureController(QObject):
             dock.setVisible(key in want)
         if "builder" in want:
             win.docks["builder"].raise_()   # it shares a tab with the fitted function
-        if "race" in want:
-            win.docks["race"].raise_()      # it shares a tab with the error surface
+        for key in ("race", "gallery"):     # they share a tab with the error surface
+            if key in want:
+                win.docks[key].raise_()
 
     def _on_run_started(self, info: Any) -> None:
         step = self.step
@@ -377,20 +383,68 @@ class LectureController(QObject):
         net_updates = int(spec.get("net_updates", 300))
         table = self.window.table_view
         table.clear_rows()
-        self._tables_done = False
         dataset = self.step.config.dataset
-        job = BackgroundJob("fnlab-lecture-tables", parent=self)
-        job.item_ready.connect(lambda _token, row: table.add_row(row))
-        job.failed.connect(lambda _token, text: self.window.show_banner(
-            f"Lecture tables: {text}"))
+        self._start_job("fnlab-lecture-tables", "Lecture tables", table.add_row,
+                        lambda stop: lecture_table_rows(dataset, net_updates, stop))
+
+    def _start_job(self, name: str, what: str, on_item: Callable[[Any], Any],
+                   job_fn: Callable[[Callable[[], bool]], Any],
+                   on_done: Callable[[], Any] | None = None) -> None:
+        """The step's background work (the tables, the gallery's runs): the step is
+        ready when it has finished; a failure goes to the banner."""
+        self._tables_done = False
+        self._after_job = on_done
+        job = BackgroundJob(name, parent=self)
+        job.item_ready.connect(lambda _token, item: on_item(item))
+        job.failed.connect(lambda _token, text: self.window.show_banner(f"{what}: {text}"))
         job.finished.connect(self._on_tables_finished)
         self._tables = job
-        job.start(lambda stop: lecture_table_rows(dataset, net_updates, stop))
+        job.start(job_fn)
+
+    def _start_gallery(self, config: RunConfig, spec: dict[str, Any]) -> None:
+        """Train the step's config once per learning rate (too small / good / too large)
+        and replay the runs side by side in the gallery, synchronized by update (or
+        overlay their loss curves). Runs the gallery already holds from this step are
+        replayed, not trained again."""
+        gallery = self.window.views.get("gallery")
+        if gallery is None:
+            return
+        updates = int(spec.get("updates", 300))
+        labels = {float(lr): str(label) for label, lr in spec["runs"]}
+        wanted = [config.replace(lr=lr, limit_updates=updates, limit_epochs=None)
+                  for lr in labels]
+        origin = "lecture step"
+        kept = {c: run.run_id for c in wanted if (run := gallery.find(c, origin))}
+
+        def keep(item: Any) -> None:
+            cfg, snap, data = item
+            run = gallery.keep(cfg, snap, data, origin=origin,
+                               name=f"η {cfg.lr:g}: {labels[cfg.lr]}")
+            if run is not None:
+                kept[cfg] = run.run_id
+
+        def replay() -> None:
+            gallery.set_speed(int(spec.get("speed", 100)))
+            gallery.show_runs([kept[c] for c in wanted if c in kept],
+                              str(spec.get("mode", "side")))
+            gallery.scrub_to(0)
+            if spec.get("play", True):
+                gallery.play()
+
+        todo = [c.lr for c in wanted if c not in kept]
+        if not todo:
+            replay()
+            return
+        self._start_job("fnlab-lecture-gallery", "Lecture runs", keep,
+                        lambda stop: train_runs(config, todo, updates, stop), replay)
 
     def _on_tables_finished(self, _token: int) -> None:
         if self.sender() is not self._tables:
             return
         self._tables_done = True
+        after, self._after_job = self._after_job, None
+        if after is not None:
+            after()
         if self._ready:
             self.step_ready.emit(self.index)
 
@@ -400,6 +454,7 @@ class LectureController(QObject):
                 self._tables.deleteLater()
             self._tables = None
         self._tables_done = True
+        self._after_job = None
 
     # ---- presentation -------------------------------------------------------------------------
     def toggle_presentation(self) -> None:

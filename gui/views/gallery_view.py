@@ -41,10 +41,11 @@ from core.gallery import Gallery, GalleryRun, end_status, run_from_snapshot
 from core.snapshot import Snapshot
 from gui.background import BackgroundJob
 from gui.theme import DARK, Theme
-from gui.views.base import View, style_plot, text_item
+from gui.views.base import ElidedLabel, View, style_plot, text_item
 from gui.views.surface_view import set_contours
 
 MAX_SHOWN = 4
+MODES = (("side", "side by side"), ("overlay", "overlay loss curves"))
 # The runs' colours, from the theme's own (distinct on both themes' backgrounds).
 RUN_COLOR_FIELDS = ("estimate", "real", "train_color", "minimum")
 SPEEDS = (("30 / s", 30), ("100 / s", 100), ("300 / s", 300), ("1,000 / s", 1000),
@@ -76,28 +77,28 @@ class RunPane(QWidget):
         lay = QGridLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        self.title = QLabel("", self)
-        self.title.setObjectName("viewNote")
+        self.title = ElidedLabel("", self)     # narrow panes cut the name, not the window
         self.surface = pg.PlotWidget(parent=self)
         self.loss = pg.PlotWidget(parent=self, axisItems={"left": LogLossAxis()})
         for plot in (self.surface, self.loss):
             plot.setMenuEnabled(False)
             plot.hideButtons()
+            plot.setMinimumSize(40, 40)
         self.surface.setMouseEnabled(x=False, y=False)
         self.loss.setLogMode(y=True)
         self.loss.showGrid(x=True, y=True, alpha=0.18)
-        lay.addWidget(self.title, 0, 0)
-        lay.addWidget(self.surface, 1, 0)
-        lay.addWidget(self.loss, 2, 0)
-        lay.setRowStretch(1, 3)
-        lay.setRowStretch(2, 2)
+        self._grid = lay
+        self._wide: bool | None = None
+        self._arrange(False)
         self.image = pg.ImageItem()
         self.image.setZValue(-10)
         self.contours = pg.PlotCurveItem()
         self.path = pg.PlotCurveItem()
         self.dot = pg.ScatterPlotItem(symbol="o")
+        self.star = pg.ScatterPlotItem(symbol="star")      # an exact surface's minimum
         self.message = text_item(theme, "", anchor=(0.5, 0.5))
-        for z, item in enumerate((self.contours, self.path, self.dot, self.message)):
+        for z, item in enumerate((self.contours, self.star, self.path, self.dot,
+                                  self.message)):
             item.setZValue(z)
             self.surface.addItem(item, ignoreBounds=True)
         self.surface.addItem(self.image)
@@ -109,11 +110,46 @@ class RunPane(QWidget):
             self.loss.addItem(item)
         self.restyle(theme)
 
+    def _arrange(self, wide: bool) -> None:
+        """Surface over loss curve, or side by side when the pane is wide and short (a
+        small dock on a 1280 x 720 projector squeezed the stacked plots to slivers)."""
+        if wide == self._wide:
+            return
+        self._wide = wide
+        lay = self._grid
+        for w in (self.title, self.surface, self.loss):
+            lay.removeWidget(w)
+        for i in range(3):
+            lay.setRowStretch(i, 0)
+            lay.setColumnStretch(i, 0)
+        if wide:
+            lay.addWidget(self.title, 0, 0, 1, 2)
+            lay.addWidget(self.surface, 1, 0)
+            lay.addWidget(self.loss, 1, 1)
+            lay.setRowStretch(1, 1)
+            lay.setColumnStretch(0, 1)
+            lay.setColumnStretch(1, 1)
+        else:
+            lay.addWidget(self.title, 0, 0)
+            lay.addWidget(self.surface, 1, 0)
+            lay.addWidget(self.loss, 2, 0)
+            lay.setRowStretch(1, 3)
+            lay.setRowStretch(2, 2)
+            lay.setColumnStretch(0, 1)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        size = event.size()
+        self._arrange(size.width() > 1.5 * size.height())
+
     def restyle(self, theme: Theme) -> None:
         self._theme = theme
         for plot in (self.surface, self.loss):
             style_plot(plot, theme)
         self.contours.setPen(theme.pen(theme.foreground, 1, alpha=70))
+        self.star.setBrush(theme.brush(theme.minimum))
+        self.star.setPen(theme.pen(theme.background, 1))
+        self.star.setSize(theme.point_size * 3.2)
         self.message.setColor(theme.foreground)
         self.cursor.setPen(theme.pen(theme.foreground, 1, alpha=140))
         self.image.setColorMap(pg.colormap.get(theme.colormap))
@@ -134,9 +170,9 @@ class RunPane(QWidget):
     def show_run(self, run: GalleryRun, color: str) -> None:
         self.run, self.color = run, color
         self._paint_run()
-        self.title.setText(f"<b style='color:{color}'>{run.name}</b> · "
-                           f"{STATUS_TEXT[run.status]} at update {run.final_update:,}")
-        self.title.setToolTip(run.describe())
+        self.title.setText(f"{run.name} · {STATUS_TEXT[run.status]} at update "
+                           f"{run.final_update:,}")
+        self.title.setStyleSheet(f"color: {color}; font-weight: bold;")
         self.surface.setLabel("bottom", run.track[0])
         self.surface.setLabel("left", run.track[1])
         self.loss.setLabel("bottom", "update")
@@ -146,11 +182,15 @@ class RunPane(QWidget):
         self.unseen.setData(x, _positive(run.unseen_loss), connect="finite")
         self.image.clear()
         self.contours.setData([], [])
+        self.star.setData([], [])
         self._box = None
         self.message.setText("")
 
-    def show_grid(self, a: np.ndarray, b: np.ndarray, loss: np.ndarray) -> None:
-        """A heat map of the loss (log-like, so the valley shows) with contours."""
+    def show_grid(self, a: np.ndarray, b: np.ndarray, loss: np.ndarray,
+                  star: tuple[float, float] | None = None) -> None:
+        """A heat map of the loss (log-like, so the valley shows) with contours, and the
+        global minimum as a star where it is known (the exact 1-day surface)."""
+        self.star.setData(*(([star[0]], [star[1]]) if star else ([], [])))
         loss = np.asarray(loss, dtype=np.float64)
         finite = np.isfinite(loss)
         if not finite.any():
@@ -249,7 +289,8 @@ class GalleryView(View):
         self._playing = False
         self._played = 0.0              # fraction of an update carried between ticks
         self._filling = False
-        self._surfaces: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray] | str] = {}
+        # run id -> (a1, a2, loss grid, star or None), or why there is none
+        self._surfaces: dict[int, tuple[Any, ...] | str] = {}
         self._panes: list[RunPane] = []
         self._overlay: pg.PlotWidget | None = None
         self._slices = BackgroundJob("gallery-slices", nice=5, parent=self)
@@ -275,24 +316,29 @@ class GalleryView(View):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(NAME_COLUMN + 2, QHeaderView.ResizeMode.Stretch)
         self.table.itemChanged.connect(self._on_item_changed)
-        top_lay.addWidget(self.table, 0, 0, 1, 7)
-        self.side_button = QPushButton("Side by side", top)
-        self.overlay_button = QPushButton("Overlay", top)
+        top_lay.addWidget(self.table, 0, 0, 1, 5)
+        top_lay.setColumnStretch(4, 1)
+        self.mode_box = QComboBox(top)
+        self.mode_box.addItems([text for _, text in MODES])
+        self.mode_box.setToolTip("the ticked runs side by side, or their loss curves in one "
+                                 "plot")
+        self.mode_box.currentIndexChanged.connect(lambda i: self.set_mode(MODES[i][0]))
         self.delete_button = QPushButton("Delete", top)
         self.csv_button = QPushButton("CSV…", top)
         self.json_button = QPushButton("JSON…", top)
-        self.side_button.clicked.connect(lambda: self.set_mode("side"))
-        self.overlay_button.clicked.connect(lambda: self.set_mode("overlay"))
+        self.delete_button.setToolTip("delete the selected runs")
+        self.csv_button.setToolTip("export the selected run's loss history as CSV")
+        self.json_button.setToolTip("export everything kept about the selected run as JSON")
         self.delete_button.clicked.connect(self.delete_selected)
         self.csv_button.clicked.connect(lambda: self._export(".csv"))
         self.json_button.clicked.connect(lambda: self._export(".json"))
-        for i, b in enumerate((self.side_button, self.overlay_button, self.delete_button,
-                               QLabel("export", top), self.csv_button, self.json_button)):
+        for i, b in enumerate((self.mode_box, self.delete_button, self.csv_button,
+                               self.json_button)):
             top_lay.addWidget(b, 1, i)
         self.note = QLabel("", top)
         self.note.setObjectName("viewNote")
         self.note.setWordWrap(True)
-        top_lay.addWidget(self.note, 2, 0, 1, 7)
+        top_lay.addWidget(self.note, 2, 0, 1, 5)
         bottom = QWidget(split)
         lay = QGridLayout(bottom)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -325,11 +371,11 @@ class GalleryView(View):
         lay.setRowStretch(0, 1)
         split.addWidget(top)
         split.addWidget(bottom)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 3)
-        split.setSizes([220, 660])
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setSizes([150, 700])
         self.at_label.setMinimumWidth(self.at_label.fontMetrics().horizontalAdvance(
-            "update 10,000,000"))
+            "update 100,000"))
         self._layout.addWidget(split, 1)
         self._refresh_table()
 
@@ -356,14 +402,16 @@ class GalleryView(View):
         """Nothing follows the live run; kept runs arrive through `keep`."""
 
     def keep(self, config: Any, snap: Snapshot, data: Any, replaced_by: Any = None,
-             origin: str = "") -> GalleryRun | None:
+             origin: str = "", name: str | None = None) -> GalleryRun | None:
         """Keep a run that ended (`snap` its last snapshot); `replaced_by` is the config
         that cut it short, if one did. A run that never updated is not kept."""
         if snap is None or snap.update <= 0:
             return None
         status = end_status(snap, replaced_by, config)
         old = self.gallery.get(int(snap.run_id))
-        name = old.name if old is not None else self.gallery.default_name(config)
+        if old is not None:
+            name = old.name
+        name = name or self.gallery.default_name(config)
         run = run_from_snapshot(int(snap.run_id), name, config, snap, data, status, origin)
         dropped = self.gallery.add(run)
         self._surfaces.pop(run.run_id, None)
@@ -381,11 +429,11 @@ class GalleryView(View):
             self._show_runs([self.gallery.get(r.run_id) or r for r in self._shown])
         return run
 
-    def add_run(self, run: GalleryRun) -> None:
-        """Keep a run trained elsewhere (the lecture's learning-rate runs)."""
-        self.gallery.add(run)
-        self._refresh_table()
-        self.note.setText(self.gallery.bounds_note())
+    def find(self, config: Any, origin: str) -> GalleryRun | None:
+        """The newest kept run of exactly `config` from `origin` (a lecture step shown
+        again replays its runs instead of training them again)."""
+        return next((r for r in reversed(self.gallery.runs)
+                     if r.config == config and r.origin == origin), None)
 
     def shutdown(self) -> None:
         self._timer.stop()
@@ -493,12 +541,21 @@ class GalleryView(View):
     def set_mode(self, mode: str) -> None:
         """"side" (small multiples) or "overlay" (one loss plot)."""
         self.mode = mode
+        self._sync_mode_box()
         self._show_runs(self._shown)
+
+    def _sync_mode_box(self) -> None:
+        index = [m for m, _ in MODES].index(self.mode)
+        if self.mode_box.currentIndex() != index:
+            self.mode_box.blockSignals(True)
+            self.mode_box.setCurrentIndex(index)
+            self.mode_box.blockSignals(False)
 
     def show_runs(self, run_ids: list[int], mode: str | None = None) -> None:
         """Replay these runs (their "show" boxes ticked; at most MAX_SHOWN)."""
         if mode is not None:
             self.mode = mode
+            self._sync_mode_box()
         runs = [r for r in (self.gallery.get(i) for i in run_ids) if r][:MAX_SHOWN]
         self._shown = runs
         self._refresh_table()
@@ -557,7 +614,7 @@ class GalleryView(View):
             d = run.data
             s = surface.linear_surface(d.x_train[:, 0], d.y_train, run.config.loss,
                                        n=SURFACE_N, scale=d.scale)
-            got = self._surfaces[run.run_id] = (s.w, s.b, s.loss)
+            got = self._surfaces[run.run_id] = (s.w, s.b, s.loss, (s.w_star, s.b_star))
         if isinstance(got, tuple):
             pane.show_grid(*got)
         elif isinstance(got, str):
@@ -591,7 +648,7 @@ class GalleryView(View):
                     continue
                 if sl is None:
                     return
-                yield run.run_id, (sl.a1, sl.a2, sl.loss)
+                yield run.run_id, (sl.a1, sl.a2, sl.loss, None)
 
         self._slices.start(job)
 
@@ -652,8 +709,10 @@ class GalleryView(View):
     def playing(self) -> bool:
         return self._playing
 
-    def set_speed(self, index: int) -> None:
-        self.speed.setCurrentIndex(index)
+    def set_speed(self, per_second: int) -> None:
+        """Replay at the offered speed closest to `per_second` updates a second."""
+        rates = [abs(math.log(rate / max(per_second, 1))) for _, rate in SPEEDS]
+        self.speed.setCurrentIndex(rates.index(min(rates)))
 
     def _tick(self) -> None:
         per_second = SPEEDS[self.speed.currentIndex()][1]
@@ -680,14 +739,12 @@ class GalleryView(View):
 
 
 def _loss_fmt(run: GalleryRun) -> Any:
-    """MAE in the data's unit as the table writes it ("0.48k"); MSE as a plain number."""
-    from core.data import format_value
+    """A loss as the loss table writes it ("0.48k", "332.02k")."""
+    from core.results import format_loss
 
     def fmt(v: float) -> str:
         if not math.isfinite(v):
             return "inf" if run.status == "diverged" else "–"
-        if run.config.loss == "mae":
-            return format_value(v, run.scale, run.suffix)
-        return f"{v:.4g}"
+        return format_loss(v, run.scale, run.suffix)
 
     return fmt

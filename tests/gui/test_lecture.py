@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 
@@ -138,6 +138,7 @@ def test_walk_every_step_forward_and_back_with_the_clicker_keys(qtbot, lecture, 
         assert ctl.index == i - 1
     assert win.views["table"].rows() is not None
     assert seen["lr-large"] == "diverged"
+    assert seen["lr-compare"] == "three rates"
 
 
 def check_step(qtbot, win, ctl) -> str:
@@ -160,6 +161,10 @@ def check_step(qtbot, win, ctl) -> str:
     if slug == "lr-large":
         qtbot.waitUntil(lambda: win.latest.diverged, timeout=10000)
         return "diverged"
+    if slug == "lr-compare":
+        gallery = win.views["gallery"]
+        assert [r.status for r in gallery.shown] == ["finished", "finished", "diverged"]
+        return "three rates"
     if slug in ("lr-small", "lr-good"):
         assert not snap.diverged
         return "converging"
@@ -508,3 +513,37 @@ def test_the_tables_long_model_labels_fit_their_column(qtbot, lecture):
                 f"{theme}: {text!r} needs {metrics.horizontalAdvance(text) + margin} px, " \
                 f"its column is {width}"
         win.docks["table"].hide()
+
+
+def test_the_learning_rate_step_replays_the_three_rates_side_by_side(qtbot, lecture,
+                                                                     tmp_path):
+    """Too small / good / too large as one picture: three small multiples, each with its
+    own dot at the shared update, played from update 0; shown again, the step replays the
+    same runs instead of training new ones."""
+    from tests.gui.pixels import colour_mask, grab_rgb
+
+    win, ctl = lecture(_one_step(tmp_path, "lr-compare"))
+    wait_ready(qtbot, ctl)
+    gallery = win.views["gallery"]
+    qtbot.waitUntil(lambda: not gallery.visibleRegion().isEmpty(), timeout=5000)
+    runs = gallery.shown
+    assert [r.name for r in runs] == ["η 0.0005: too small", "η 0.03: good",
+                                      "η 0.045: too large"]
+    assert [r.status for r in runs] == ["finished", "finished", "diverged"]
+    assert gallery.playing
+    qtbot.waitUntil(lambda: gallery.shown_update >= 4, timeout=10000)
+    gallery.pause()
+    gallery.scrub_to(4)         # the large rate is still on the picture
+    qtbot.wait(50)
+    for pane in gallery._panes[:3]:
+        _, point = pane.run.point_at(4)
+        vb = pane.surface.getPlotItem().getViewBox()
+        p = pane.surface.mapFromScene(vb.mapViewToScene(QPointF(*point)))
+        img = grab_rgb(pane.surface)
+        patch = img[p.y() - 4:p.y() + 5, p.x() - 4:p.x() + 5]
+        assert colour_mask(patch, pane.color, tol=40).sum() > 40, pane.run.name
+    ids = [r.run_id for r in runs]
+    ctl.go(0)
+    ctl.go(len(ctl.steps) - 1)
+    wait_ready(qtbot, ctl)
+    assert [r.run_id for r in gallery.shown] == ids
