@@ -171,34 +171,21 @@ def run_from_dict(doc: dict[str, Any], run_id: int, data: Any = None) -> Gallery
         suffix=str(doc.get("suffix", "")), unit=str(doc.get("unit", "")), data=data)
 
 
-def path_updates_from_snapshot(path: np.ndarray, final_update: int) -> tuple[np.ndarray, bool]:
-    """The update of each point of a Snapshot's bounded path, and whether it is exact.
-
-    A snapshot's path holds every update while the run is short (then point i is update
-    i); once thinned it no longer says which update a point was taken at, and the points
-    are spread evenly over the run (approximate). `Trainer.timeline()`, where it exists,
-    records the updates themselves.
-    """
-    n = len(path)
-    if n == final_update + 1:
-        return np.arange(n, dtype=np.int64), True
-    if n <= 1:
-        return np.zeros(n, dtype=np.int64), n == 1 and final_update == 0
-    return np.round(np.linspace(0, final_update, n)).astype(np.int64), False
-
-
-def run_from_snapshot(run_id: int, name: str, config: RunConfig, snap: Any, data: Any,
+def run_from_timeline(run_id: int, name: str, config: RunConfig, snap: Any, timeline: Any,
                       status: str, origin: str = "") -> GalleryRun:
-    """A kept run from the final `core.snapshot.Snapshot` the app drew (its bounded
-    history and path) and its windowed data."""
-    path = np.asarray(snap.path, dtype=np.float64).reshape(-1, 2).copy()
-    updates, _exact = path_updates_from_snapshot(path, int(snap.update))
+    """A kept run from its last `core.snapshot.Snapshot` (final parameters, seconds) and
+    its `core.timeline.RunTimeline` (loss history, and the path with the update of every
+    point, so runs replay synchronized by update). The parameter moments are not kept:
+    they may take tens of MB a run, and the gallery's surfaces need the final ones."""
+    data = timeline.data
     return GalleryRun(
         run_id=run_id, name=name, config=config, status=status,
-        updates=np.asarray(snap.hist_update, dtype=np.int64).copy(),
-        train_loss=np.asarray(snap.hist_train, dtype=np.float64).copy(),
-        unseen_loss=np.asarray(snap.hist_unseen, dtype=np.float64).copy(),
-        path=path, path_updates=updates, track=tuple(snap.track),
+        updates=np.asarray(timeline.updates, dtype=np.int64).copy(),
+        train_loss=np.asarray(timeline.train_loss, dtype=np.float64).copy(),
+        unseen_loss=np.asarray(timeline.unseen_loss, dtype=np.float64).copy(),
+        path=np.asarray(timeline.path, dtype=np.float64).reshape(-1, 2).copy(),
+        path_updates=np.asarray(timeline.path_updates, dtype=np.int64).copy(),
+        track=tuple(timeline.track),
         params={k: np.array(v, dtype=np.float64) for k, v in snap.params.items()},
         final_update=int(snap.update), seconds=float(snap.seconds), origin=origin,
         scale=float(getattr(data, "scale", 1.0)), suffix=str(getattr(data, "suffix", "")),
@@ -316,7 +303,7 @@ def train_runs(config: RunConfig, lrs: Sequence[float], updates: int,
                ) -> Iterator[tuple[RunConfig, Any, Any]]:
     """Train `config` once per learning rate for `updates` updates (or until it
     diverges): the lecture's too small / good / too large, really trained. Yields
-    (config, final snapshot, data) per rate; stops between chunks when asked."""
+    (config, final snapshot, timeline) per rate; stops between chunks when asked."""
     from core.data import load_series, window
     from core.engine import Trainer
 
@@ -328,4 +315,4 @@ def train_runs(config: RunConfig, lrs: Sequence[float], updates: int,
             if should_stop():
                 return
             trainer.run(250)
-        yield cfg, trainer.snapshot(extras=False), trainer.data
+        yield cfg, trainer.snapshot(extras=False), trainer.timeline()

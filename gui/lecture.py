@@ -417,8 +417,8 @@ class LectureController(QObject):
         kept = {c: run.run_id for c in wanted if (run := gallery.find(c, origin))}
 
         def keep(item: Any) -> None:
-            cfg, snap, data = item
-            run = gallery.keep(cfg, snap, data, origin=origin,
+            cfg, snap, timeline = item
+            run = gallery.keep(cfg, snap, timeline, origin=origin,
                                name=f"η {cfg.lr:g}: {labels[cfg.lr]}")
             if run is not None:
                 kept[cfg] = run.run_id

@@ -251,6 +251,7 @@ class MainWindow(QMainWindow):
         w.run_started.connect(self._on_run_started)
         w.snapshot_ready.connect(self._on_snapshot)
         w.run_finished.connect(self._on_run_finished)
+        w.run_left.connect(self._keep_in_gallery)
         w.config_applied.connect(self._on_config_applied)
         w.playing_changed.connect(self._on_playing)
         w.error.connect(self._on_worker_error)
@@ -782,19 +783,15 @@ class MainWindow(QMainWindow):
         self._next_origin = (config, "sweep cell")
         self.set_config(config)
 
-    def _keep_in_gallery(self, config: RunConfig, snap: Any, data: Any,
-                         replaced_by: RunConfig | None = None) -> None:
+    def _keep_in_gallery(self, end: RunEnd) -> None:
+        """A run that ended, or that new settings or Reset cut short, goes to the gallery
+        with its timeline."""
         gallery = self.views.get("gallery")
-        if gallery is not None and snap is not None:
-            gallery.keep(config, snap, data, replaced_by,
-                         self._origins.get(int(snap.run_id), ""))
+        if gallery is not None:
+            gallery.keep(end.config, end.snapshot, end.timeline, end.replaced_by,
+                         self._origins.get(int(end.snapshot.run_id), ""))
 
     def _on_run_started(self, info: RunInfo) -> None:
-        old, latest = self._run, self._latest
-        if old is not None and latest is not None and latest.run_id == old.run_id \
-                and not latest.done and not latest.diverged:
-            # cut short by new settings or Reset: kept as it was last drawn
-            self._keep_in_gallery(self._active, latest, old.data, info.config)
         if self._next_origin is not None and self._next_origin[0] == info.config:
             self._origins[info.run_id] = self._next_origin[1]
             self._next_origin = None
@@ -833,7 +830,7 @@ class MainWindow(QMainWindow):
     def _on_run_finished(self, end: RunEnd) -> None:
         snap = end.snapshot
         self._add_row(self._active, snap, end.data, once=True)
-        self._keep_in_gallery(self._active, snap, end.data)
+        self._keep_in_gallery(end)
         if snap.diverged:
             self.show_banner(
                 f"Training diverged at update {snap.update:,}: loss became inf. Lower the "

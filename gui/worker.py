@@ -57,11 +57,15 @@ class RunInfo:
 
 @dataclass(frozen=True)
 class RunEnd:
-    """A run that reached its limit or diverged: its config and its final snapshot."""
+    """A run that reached its limit or diverged (`run_finished`), or that new settings or
+    Reset replaced (`run_left`, with the config that replaced it): its config, final
+    snapshot and timeline (`Trainer.timeline()`, taken in the worker thread)."""
 
     config: RunConfig
     snapshot: Any                # core.snapshot.Snapshot
     data: Any
+    timeline: Any = None         # core.timeline.RunTimeline
+    replaced_by: RunConfig | None = None
 
 
 MAX_QUEUED_STEPS = 1000   # step presses queued while the worker was busy
@@ -82,6 +86,7 @@ class TrainingWorker(QObject):
     run_started = Signal(object)      # RunInfo
     snapshot_ready = Signal(object)   # Snapshot (a copy; safe to keep)
     run_finished = Signal(object)     # RunEnd
+    run_left = Signal(object)         # RunEnd of a run cut short by a new one
     config_applied = Signal(object)   # RunConfig: a live change the trainer now trains with
     playing_changed = Signal(bool)
     error = Signal(str)
@@ -312,8 +317,18 @@ class TrainingWorker(QObject):
             finally:
                 request.done.set()
 
+    def _leave(self, replaced_by: RunConfig) -> None:
+        """Announce the current run as it stands when a new one replaces it, unless it
+        never updated or its end was already announced (`run_left`)."""
+        old = self._trainer
+        if old is None or old.update == 0 or (old.done and self._ended_run == old.run_id):
+            return
+        self.run_left.emit(RunEnd(self._config, old.snapshot(extras=False), old.data,
+                                  old.timeline(), replaced_by))
+
     def _adopt(self, trainer: Any, config: RunConfig) -> None:
         """A saved run continues here, paused; a finished one is not announced again."""
+        self._leave(config)
         self._trainer = trainer
         self._config = config
         self._ended_run = trainer.run_id if trainer.done else -1
@@ -337,6 +352,7 @@ class TrainingWorker(QObject):
         except (ConfigError, ValueError, OSError) as exc:  # DataError is a ValueError
             self.error.emit(one_line(exc))
             return False
+        self._leave(config)
         self._trainer = trainer
         self._config = config
         self._ended_run = -1
@@ -410,7 +426,7 @@ class TrainingWorker(QObject):
         snap = trainer.snapshot(extras=True)
         self._last_publish = time.perf_counter()
         self.snapshot_ready.emit(snap)
-        self.run_finished.emit(RunEnd(self._config, snap, trainer.data))
+        self.run_finished.emit(RunEnd(self._config, snap, trainer.data, trainer.timeline()))
 
     def _publish(self, force: bool = False) -> None:
         """Send a snapshot, at most ~30 a second and at most SNAPSHOT_SHARE of the time.

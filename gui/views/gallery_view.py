@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from core import surface
-from core.gallery import Gallery, GalleryRun, end_status, run_from_snapshot
+from core.gallery import Gallery, GalleryRun, end_status, run_from_timeline
 from core.snapshot import Snapshot
 from gui.background import BackgroundJob
 from gui.theme import DARK, Theme
@@ -401,10 +401,11 @@ class GalleryView(View):
     def _draw(self, snap: Snapshot) -> None:
         """Nothing follows the live run; kept runs arrive through `keep`."""
 
-    def keep(self, config: Any, snap: Snapshot, data: Any, replaced_by: Any = None,
+    def keep(self, config: Any, snap: Snapshot, timeline: Any, replaced_by: Any = None,
              origin: str = "", name: str | None = None) -> GalleryRun | None:
-        """Keep a run that ended (`snap` its last snapshot); `replaced_by` is the config
-        that cut it short, if one did. A run that never updated is not kept."""
+        """Keep a run that ended (`snap` its last snapshot, `timeline` its
+        `Trainer.timeline()`); `replaced_by` is the config that cut it short, if one
+        did. A run that never updated is not kept."""
         if snap is None or snap.update <= 0:
             return None
         status = end_status(snap, replaced_by, config)
@@ -412,7 +413,8 @@ class GalleryView(View):
         if old is not None:
             name = old.name
         name = name or self.gallery.default_name(config)
-        run = run_from_snapshot(int(snap.run_id), name, config, snap, data, status, origin)
+        run = run_from_timeline(int(snap.run_id), name, config, snap, timeline, status,
+                                origin)
         dropped = self.gallery.add(run)
         self._surfaces.pop(run.run_id, None)
         for gone in dropped:

@@ -15,9 +15,8 @@ from core.engine import Trainer
 from core.gallery import (
     Gallery,
     end_status,
-    path_updates_from_snapshot,
     run_from_dict,
-    run_from_snapshot,
+    run_from_timeline,
     run_to_dict,
     train_runs,
 )
@@ -31,9 +30,9 @@ def lr_runs():
     return list(train_runs(CFG, (0.0005, 0.03, 0.045), 300))
 
 
-def _run(gallery: Gallery, snap, data, cfg=CFG, status="finished"):
-    return run_from_snapshot(gallery.new_id(), gallery.default_name(cfg), cfg, snap, data,
-                             status)
+def _run(gallery: Gallery, snap, timeline, cfg=CFG, status="finished"):
+    return run_from_timeline(gallery.new_id(), gallery.default_name(cfg), cfg, snap,
+                             timeline, status)
 
 
 def test_learning_rate_runs_are_the_trainers_own_numbers(lr_runs):
@@ -45,20 +44,28 @@ def test_learning_rate_runs_are_the_trainers_own_numbers(lr_runs):
     assert [c.lr for c, _, _ in lr_runs] == [0.0005, 0.03, 0.045]
 
 
-def test_a_short_runs_path_has_the_update_of_every_point(lr_runs):
-    _, snap, data = lr_runs[1]
-    run = _run(Gallery(), snap, data)
+def test_the_path_is_the_timelines_with_the_update_of_every_point(lr_runs):
+    _, snap, timeline = lr_runs[1]
+    run = _run(Gallery(), snap, timeline)
     assert len(run.path) == 301 and run.path_updates.tolist() == list(range(301))
     i, point = run.point_at(120)
     assert i == 120 and np.array_equal(point, snap.path[120])
-    updates, exact = path_updates_from_snapshot(np.zeros((11, 2)), 5000)
-    assert not exact and updates[0] == 0 and updates[-1] == 5000
+    # a long run: the timeline's thinned points keep their own updates
+    long = Trainer(CFG.replace(limit_updates=6000))
+    long.run(6000)
+    run = _run(Gallery(), long.snapshot(), long.timeline())
+    assert run.path_updates[-1] == 6000 and len(run.path) < 6001
+    k = int(run.path_updates[len(run.path) // 2])
+    _, moment = long.timeline().params_at(k)
+    i, point = run.point_at(k)
+    assert run.path_updates[i] == k
+    assert point.tolist() == [float(moment["w"][0]), float(moment["b"])]
 
 
 def test_the_oldest_unpinned_run_is_dropped_first(lr_runs):
-    _, snap, data = lr_runs[0]
+    _, snap, timeline = lr_runs[0]
     g = Gallery(max_runs=3)
-    runs = [_run(g, snap, data) for _ in range(4)]
+    runs = [_run(g, snap, timeline) for _ in range(4)]
     g.add(runs[0])
     g.pin(runs[0].run_id, True)
     g.add(runs[1])
@@ -69,8 +76,8 @@ def test_the_oldest_unpinned_run_is_dropped_first(lr_runs):
     assert "3 of at most 3 runs" in g.bounds_note()
     # the byte bound: the data set is counted once, however many runs share it
     one = g.nbytes() - sum(r.nbytes() for r in g.runs)
-    assert one == sum(getattr(data, k).nbytes for k in ("x_train", "y_train", "x_unseen",
-                                                         "y_unseen"))
+    assert one == sum(getattr(timeline.data, k).nbytes
+                      for k in ("x_train", "y_train", "x_unseen", "y_unseen"))
     small = Gallery(max_bytes=runs[0].nbytes() * 2 + one)
     for r in runs[:3]:
         small.add(r)
@@ -78,9 +85,9 @@ def test_the_oldest_unpinned_run_is_dropped_first(lr_runs):
 
 
 def test_a_run_that_ends_again_keeps_its_name_and_pin(lr_runs):
-    _, snap, data = lr_runs[0]
+    _, snap, timeline = lr_runs[0]
     g = Gallery()
-    run = _run(g, snap, data)
+    run = _run(g, snap, timeline)
     g.add(run)
     g.rename(run.run_id, "  too   small ")
     g.pin(run.run_id, True)
@@ -106,8 +113,8 @@ def test_how_a_run_ended(lr_runs):
 
 def test_a_saved_gallery_restores_every_number(lr_runs):
     g = Gallery()
-    for cfg, snap, data in lr_runs:
-        g.add(_run(g, snap, data, cfg, end_status(snap, None, cfg)))
+    for cfg, snap, timeline in lr_runs:
+        g.add(_run(g, snap, timeline, cfg, end_status(snap, None, cfg)))
     g.pin(g.runs[1].run_id, True)
     text = json.dumps(g.to_list())         # what a session file holds
     back = Gallery()

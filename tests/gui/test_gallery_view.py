@@ -33,8 +33,8 @@ def view(qapp):
     from gui.views.gallery_view import GalleryView
 
     v = GalleryView(DARK)
-    for cfg, snap, data in train_runs(LR_STEP, LRS, 300):
-        v.keep(cfg, snap, data)
+    for cfg, snap, timeline in train_runs(LR_STEP, LRS, 300):
+        v.keep(cfg, snap, timeline)
     v.resize(1400, 800)
     v.show()
     qapp.processEvents()
