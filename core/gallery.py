@@ -121,20 +121,27 @@ def _number(v: float) -> float | str:
     return float(v) if math.isfinite(v) else repr(float(v))
 
 
-def run_to_dict(run: GalleryRun) -> dict[str, Any]:
-    """Everything kept about a run as JSON-ready data (non-finite numbers as text)."""
-    def seq(a: np.ndarray) -> list[Any]:
-        return [_number(v) for v in np.asarray(a, dtype=np.float64).ravel().tolist()]
+def run_to_dict(run: GalleryRun, arrays: bool = False) -> dict[str, Any]:
+    """Everything kept about a run: as JSON-ready lists (an export; non-finite numbers as
+    text), or with numpy arrays (`arrays=True`: a session file stores them bit for bit)."""
+    def seq(a: np.ndarray) -> Any:
+        a = np.asarray(a, dtype=np.float64)
+        return a.copy() if arrays else [_number(v) for v in a.ravel().tolist()]
 
+    def ints(a: np.ndarray) -> Any:
+        return np.asarray(a, dtype=np.int64).copy() if arrays else \
+            [int(u) for u in np.asarray(a).tolist()]
+
+    points = seq(run.path) if arrays else [[_number(a), _number(b)]
+                                           for a, b in run.path.tolist()]
     return {
         "name": run.name, "status": run.status, "origin": run.origin, "pinned": run.pinned,
         "settings": run.config.to_dict(), "final_update": run.final_update,
         "seconds": run.seconds, "scale": run.scale, "suffix": run.suffix, "unit": run.unit,
-        "history": {"update": [int(u) for u in run.updates.tolist()],
-                    "train_loss": seq(run.train_loss), "unseen_loss": seq(run.unseen_loss)},
+        "history": {"update": ints(run.updates), "train_loss": seq(run.train_loss),
+                    "unseen_loss": seq(run.unseen_loss)},
         "track": list(run.track),
-        "path": {"update": [int(u) for u in run.path_updates.tolist()],
-                 "points": [[_number(a), _number(b)] for a, b in run.path.tolist()]},
+        "path": {"update": ints(run.path_updates), "points": points},
         "params": {k: {"shape": list(np.shape(v)), "values": seq(v)}
                    for k, v in run.params.items()},
     }
@@ -147,14 +154,17 @@ def history_json(run: GalleryRun) -> str:
 def run_from_dict(doc: dict[str, Any], run_id: int, data: Any = None) -> GalleryRun:
     """The inverse of `run_to_dict` (a session file); ValueError / KeyError on bad data."""
     def arr(values: Any) -> np.ndarray:
+        if isinstance(values, np.ndarray):
+            return values.astype(np.float64).ravel()
         return np.array([float(v) for v in values], dtype=np.float64)
 
     status = str(doc["status"])
     if status not in STATUSES:
         raise ValueError(f"unknown run status '{status}'")
     hist, path = doc["history"], doc["path"]
-    points = np.array([[float(v) for v in p] for p in path["points"]],
-                      dtype=np.float64).reshape(-1, 2)
+    points = arr(np.asarray(path["points"], dtype=object).ravel()
+                 if not isinstance(path["points"], np.ndarray) else path["points"]
+                 ).reshape(-1, 2)
     params = {k: arr(v["values"]).reshape([int(n) for n in v["shape"]])
               for k, v in doc["params"].items()}
     track = tuple(str(t) for t in doc["track"])
@@ -282,20 +292,22 @@ class Gallery:
         return (f"{len(self.runs)} of at most {self.max_runs} runs, "
                 f"{self.nbytes() / 2**20:.1f} of {self.max_bytes / 2**20:.0f} MB")
 
-    def to_list(self) -> list[dict[str, Any]]:
-        return [run_to_dict(r) for r in self.runs]
+    def to_list(self, arrays: bool = False) -> list[dict[str, Any]]:
+        return [run_to_dict(r, arrays) for r in self.runs]
 
-    def restore(self, docs: Sequence[dict[str, Any]],
-                data_for: Callable[[RunConfig], Any] | None = None) -> None:
-        """Replace the runs with a saved list (`to_list`); `data_for(config)` gives each
-        run its windowed data again (None: runs without data show no surface)."""
+    def read(self, docs: Sequence[dict[str, Any]]) -> list[GalleryRun]:
+        """Saved runs (`to_list`) checked and rebuilt, with new ids; ValueError names the
+        run that does not fit. Nothing changes here (`set_runs` puts them in)."""
         runs = []
-        for doc in docs:
-            run = run_from_dict(doc, self.new_id())
-            if data_for is not None:
-                run = replace(run, data=data_for(run.config))
-            runs.append(run)
-        self.runs = runs
+        for i, doc in enumerate(docs, 1):
+            try:
+                runs.append(run_from_dict(doc, self.new_id()))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise ValueError(f"gallery run {i}: {exc}") from None
+        return runs
+
+    def set_runs(self, runs: Sequence[GalleryRun]) -> None:
+        self.runs = list(runs)
 
 
 def train_runs(config: RunConfig, lrs: Sequence[float], updates: int,

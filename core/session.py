@@ -33,7 +33,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from core.config import ConfigError, RunConfig
+from core.config import ConfigError, RunConfig, one_line
 from core.results import COLUMNS
 
 FORMAT = "function-lab-session"
@@ -69,6 +69,7 @@ class Session:
     training: dict[str, Any] | None = None   # Trainer.export_state() (numpy arrays inside)
     builder: dict[str, Any] | None = None    # the curve builder's state (plain data)
     pid: int | None = None           # the process that wrote it (autosaves)
+    gallery: list[dict[str, Any]] | None = None   # the run gallery's runs (numpy inside)
 
     def run_config(self) -> RunConfig:
         return RunConfig.from_dict(self.config)
@@ -79,7 +80,7 @@ class Session:
                 "theme": self.theme, "lecture_step": self.lecture_step, "rows": self.rows,
                 "zoom": self.zoom, "layout": self.layout, "clean": self.clean,
                 "training": encode_arrays(self.training), "builder": self.builder,
-                "pid": self.pid}
+                "pid": self.pid, "gallery": encode_arrays(self.gallery)}
 
     def __eq__(self, other: object) -> bool:
         """Field by field, arrays compared bit for bit (numpy's == is elementwise)."""
@@ -272,7 +273,24 @@ def session_from_dict(doc: Any) -> Session:
     if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int) or pid <= 0):
         raise SessionError(f"\"pid\" must be a process id or null, got {pid!r}")
     return Session(config=dict(config), theme=theme, lecture_step=step, rows=rows, zoom=zoom,
-                   layout=layout, clean=clean, training=training, builder=builder, pid=pid)
+                   layout=layout, clean=clean, training=training, builder=builder, pid=pid,
+                   gallery=_check_gallery(doc.get("gallery")))
+
+
+def _check_gallery(runs: Any) -> list[dict[str, Any]] | None:
+    """The run gallery's saved runs, each checked (`core.gallery.Gallery.read`)."""
+    if runs is None:
+        return None
+    if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
+        raise SessionError("\"gallery\" must be a list of saved runs")
+    from core.gallery import Gallery
+
+    runs = decode_arrays(runs)
+    try:
+        Gallery().read(runs)
+    except ValueError as exc:
+        raise SessionError(one_line(exc)) from None
+    return runs
 
 
 def _check_rows(rows: Any) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ from core.session import AutosaveSlot, Orphan, Session, SessionError
 
 if TYPE_CHECKING:
     from core.engine import Trainer
+    from core.gallery import GalleryRun
     from gui.main_window import MainWindow
 
 AUTOSAVE_MS = 30_000
@@ -79,11 +80,14 @@ def lecture_step(window: MainWindow) -> int | None:
 def capture(window: MainWindow) -> Session:
     """The window's state as a Session, with the training as it stands."""
     builder = window.views.get("builder")
+    gallery = window.views.get("gallery")
     return Session(config=window.config.to_dict(), theme=window.theme.name,
                    lecture_step=lecture_step(window), rows=window.table_view.rows(),
                    zoom=view_ranges(window), layout=S.encode_layout(window.saveState()),
                    training=window.training_state(),
-                   builder=builder.state() if builder is not None else None)
+                   builder=builder.state() if builder is not None else None,
+                   gallery=gallery.gallery.to_list(arrays=True) if gallery is not None
+                   else None)
 
 
 @dataclass
@@ -93,6 +97,7 @@ class Restorable:
     session: Session
     config: RunConfig
     trainer: Trainer | None           # continues the saved run (None: start afresh)
+    gallery: list[GalleryRun] | None = None   # the run gallery's runs, rebuilt
 
 
 def check_restorable(session: Session) -> Restorable:
@@ -123,7 +128,15 @@ def check_restorable(session: Session) -> Restorable:
                 from None
         if config.replace(init=None).needs_new_run(trainer.config.replace(init=None)):
             raise SessionError("its training belongs to other settings than its own")
-    return Restorable(session, config, trainer)
+    gallery = None
+    if session.gallery is not None:
+        from core.gallery import Gallery
+
+        try:
+            gallery = Gallery().read(session.gallery)
+        except ValueError as exc:
+            raise SessionError(one_line(exc)) from None
+    return Restorable(session, config, trainer, gallery)
 
 
 def restore(window: MainWindow, ready: Restorable) -> None:
@@ -144,6 +157,9 @@ def restore(window: MainWindow, ready: Restorable) -> None:
     builder = window.views.get("builder")
     if session.builder is not None and builder is not None:
         builder.restore_state(session.builder)
+    gallery = window.views.get("gallery")
+    if ready.gallery is not None and gallery is not None:
+        gallery.set_runs(ready.gallery)
     window.restore_run(config, ready.trainer)
     if session.zoom:
         _ZoomAfterRun(window, session.zoom)

@@ -15,6 +15,7 @@ go to the banner). The replay panes are built the first time they are needed.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -431,6 +432,17 @@ class GalleryView(View):
             self._show_runs([self.gallery.get(r.run_id) or r for r in self._shown])
         return run
 
+    def set_runs(self, runs: list[GalleryRun]) -> None:
+        """Replace the kept runs (a session), each with its data loaded again for its
+        surface (a run whose data file is gone replays its path without one)."""
+        self.pause()
+        self._shown = []
+        self._surfaces = {}
+        loaded: dict[tuple[Any, ...], Any] = {}
+        self.gallery.set_runs([replace(r, data=_data_for(r.config, loaded)) for r in runs])
+        self.show_runs([])
+        self.note.setText(self.gallery.bounds_note())
+
     def find(self, config: Any, origin: str) -> GalleryRun | None:
         """The newest kept run of exactly `config` from `origin` (a lecture step shown
         again replays its runs instead of training them again)."""
@@ -738,6 +750,21 @@ class GalleryView(View):
     def _restyle_overlay(self) -> None:
         if self._overlay is not None:
             self._overlay_cursor.setPen(self._theme.pen(self._theme.foreground, 1, alpha=140))
+
+
+def _data_for(config: Any, loaded: dict[tuple[Any, ...], Any]) -> Any:
+    """The windowed data of a saved run's settings (shared by runs on the same data), or
+    None if it cannot be loaded."""
+    from core.data import load_series, window
+
+    key = (config.dataset, config.column, config.split, config.days)
+    if key not in loaded:
+        try:
+            loaded[key] = window(load_series(config.dataset, config.column), config.days,
+                                 config.split)
+        except (ValueError, OSError):
+            loaded[key] = None
+    return loaded[key]
 
 
 def _loss_fmt(run: GalleryRun) -> Any:

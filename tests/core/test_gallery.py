@@ -118,7 +118,7 @@ def test_a_saved_gallery_restores_every_number(lr_runs):
     g.pin(g.runs[1].run_id, True)
     text = json.dumps(g.to_list())         # what a session file holds
     back = Gallery()
-    back.restore(json.loads(text))
+    back.set_runs(back.read(json.loads(text)))
     assert len(back.runs) == 3
     for a, b in zip(g.runs, back.runs, strict=True):
         assert (a.name, a.status, a.config, a.track, a.final_update, a.pinned, a.scale,
@@ -137,3 +137,25 @@ def test_a_saved_gallery_restores_every_number(lr_runs):
     assert math.isinf(run_from_dict(json.loads(json.dumps(odd)), 9).final_train)
     with pytest.raises(ValueError, match="unknown run status"):
         run_from_dict({**run_to_dict(g.runs[0]), "status": "lost"}, 1)
+
+
+def test_a_session_file_keeps_the_gallery_bit_for_bit_and_refuses_a_bad_run(lr_runs,
+                                                                            tmp_path):
+    from core.session import Session, SessionError, load_session, save_session
+
+    g = Gallery()
+    for cfg, snap, timeline in lr_runs:
+        g.add(_run(g, snap, timeline, cfg, end_status(snap, None, cfg)))
+    path = tmp_path / "s.json"
+    save_session(path, Session(config=CFG.to_dict(), gallery=g.to_list(arrays=True)))
+    back = Gallery().read(load_session(path).gallery)
+    for a, b in zip(g.runs, back, strict=True):
+        for key in ("updates", "train_loss", "unseen_loss", "path", "path_updates"):
+            assert getattr(a, key).tobytes() == getattr(b, key).tobytes()
+        assert all(a.params[k].tobytes() == b.params[k].tobytes() for k in a.params)
+        assert (a.name, a.status, a.config) == (b.name, b.status, b.config)
+    doc = json.loads(path.read_text())
+    doc["gallery"][1]["status"] = "lost"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(SessionError, match=r"^s\.json: gallery run 2: unknown run status"):
+        load_session(path)

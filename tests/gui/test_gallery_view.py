@@ -216,3 +216,53 @@ def test_the_app_keeps_every_run_that_ends_and_a_failed_export_reaches_the_banne
     export.run_history_dialog(win, gallery.gallery.runs[0], ".csv")
     qtbot.waitUntil(lambda: "Export failed: a.csv: cannot write" in win.banner.text(),
                     timeout=5000)
+
+
+def _same_runs(a, b) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert (x.name, x.status, x.origin, x.pinned, x.config, x.track, x.final_update,
+                x.seconds, x.scale, x.suffix, x.unit) == \
+            (y.name, y.status, y.origin, y.pinned, y.config, y.track, y.final_update,
+             y.seconds, y.scale, y.suffix, y.unit)
+        for key in ("updates", "train_loss", "unseen_loss", "path", "path_updates"):
+            assert getattr(x, key).tobytes() == getattr(y, key).tobytes(), key
+        assert x.params.keys() == y.params.keys()
+        for k in x.params:
+            assert x.params[k].tobytes() == y.params[k].tobytes(), k
+
+
+def test_a_saved_session_brings_back_every_gallery_run_number_for_number(
+        open_window, qtbot, tmp_path):
+    win = open_window(LIMITED)
+    gallery = win.views["gallery"]
+    win.play()
+    qtbot.waitUntil(lambda: len(gallery.gallery.runs) == 1, timeout=20000)
+    win.set_config(LIMITED.replace(days=7, model="relu", units=4, limit_updates=40,
+                                   optimizer="adam", lr=0.01))
+    win.play()
+    qtbot.waitUntil(lambda: len(gallery.gallery.runs) == 2, timeout=30000)
+    first, second = gallery.gallery.runs
+    gallery.rename(first.run_id, "the line")
+    gallery.gallery.pin(second.run_id, True)
+    path = tmp_path / "gallery.json"
+    assert win.sessions.save(path)
+
+    other = open_window()
+    assert other.sessions.open(path)
+    restored = other.views["gallery"]
+    qtbot.waitUntil(lambda: len(restored.gallery.runs) == 2, timeout=20000)
+    _same_runs(gallery.gallery.runs, restored.gallery.runs)
+    other.docks["gallery"].toggleViewAction().trigger()
+    qtbot.waitUntil(lambda: not restored.visibleRegion().isEmpty(), timeout=5000)
+    restored.show_runs([r.run_id for r in restored.gallery.runs], "side")
+    qtbot.waitUntil(lambda: not restored.busy(), timeout=30000)
+    assert restored.table.item(0, 2).text() == "the line"
+    assert restored.table.item(1, 1).checkState() == Qt.CheckState.Checked
+    # the restored runs replay on their surfaces: each pane has its dot at update 20
+    restored.scrub_to(20)
+    qtbot.wait(50)
+    for pane in restored._panes[:2]:
+        _, point = pane.run.point_at(20)
+        img = grab_rgb(pane.surface)
+        assert _dot_pixels(img, pane.color, _pixel(pane.surface, *point)) > 30, pane.run.name
