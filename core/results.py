@@ -128,6 +128,8 @@ def format_loss(value: float, scale: float = 1000.0, suffix: str = "k") -> str:
     if value is None or not math.isfinite(value):
         return "diverged" if value is not None and math.isinf(value) else "n/a"
     v = value / scale
+    if abs(v) >= 1e5:   # a run on its way to diverging: 4.53e+08k, not 452541641961.77k
+        return f"{v:.2e}{suffix}"
     digits = 2 if abs(v) >= 0.095 or v == 0 else 3
     return f"{v:.{digits}f}{suffix}"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget
 
@@ -206,6 +206,7 @@ class LectureController(QObject):
         win.pause()
         self.panel.show_step(n, step)
         self._show_views(step)
+        QTimer.singleShot(0, self.share_space)
         opts = step.options
         win.series_view.show_errors(bool(opts.get("errors")))
         surface = win.surface_view
@@ -282,6 +283,22 @@ class LectureController(QObject):
             if key in want:
                 win.docks[key].raise_()
 
+    def share_space(self) -> None:
+        """The lecture panel as tall as the step's text needs (at most 40 % of the
+        window), the step's views sharing the rest evenly. The normal layout's proportions
+        (a short series row under a tall surface) gave a 1280 x 720 projector a 150-px
+        sliver of the error surface, and a fixed panel clipped a long caption."""
+        win = self.window
+        if not self.dock.isVisible() or self.dock.isFloating():
+            return
+        chrome = max(self.dock.height() - self.panel.height(), 0)   # the dock's title
+        panel = min(self.panel.text_height() + chrome, int(win.height() * 0.4))
+        win.resizeDocks([self.dock], [panel], Qt.Orientation.Vertical)
+        shown = [d for k, d in win.docks.items()
+                 if d is not self.dock and d.isVisible() and not d.isFloating()]
+        if len(shown) > 1:
+            win.resizeDocks(shown, [win.height()] * len(shown), Qt.Orientation.Vertical)
+
     def _on_run_started(self, info: Any) -> None:
         step = self.step
         if step is None or self._awaiting is None or info.config != self._awaiting:
@@ -307,6 +324,7 @@ class LectureController(QObject):
             self._show_reference(step, info)
         if opts.get("critical_lr"):
             self.panel.show_values(critical_lr_html(info.data, step.config))
+            QTimer.singleShot(0, self.share_space)    # a line more for the panel
         if step.updates > 0 or step.play:
             win.play()
         else:
@@ -338,7 +356,10 @@ class LectureController(QObject):
             self._apply_zoom(self._zoom_pending)
             self._zoom_pending = {}
         if step.options.get("errors") and self._data is not None:
+            first = self.panel.values.isHidden()
             self.panel.show_values(loss_values_html(snap, self._data, step.config.loss))
+            if first:
+                QTimer.singleShot(0, self.share_space)    # a line more for the panel
         # a step that only plays (no entry budget) is ready once it shows a few updates
         if not self._ready and step.updates == 0 and snap.update >= 3:
             self._ready = True
@@ -417,8 +438,8 @@ class LectureController(QObject):
         kept = {c: run.run_id for c in wanted if (run := gallery.find(c, origin))}
 
         def keep(item: Any) -> None:
-            cfg, snap, timeline = item
-            run = gallery.keep(cfg, snap, timeline, origin=origin,
+            cfg, snap, data = item
+            run = gallery.keep(cfg, snap, data, origin=origin,
                                name=f"η {cfg.lr:g}: {labels[cfg.lr]}")
             if run is not None:
                 kept[cfg] = run.run_id

@@ -104,6 +104,7 @@ class LecturePanel(QWidget):
         # the loss of the estimate shown, in the losses the step compares (MAE / MSE)
         self.values = QLabel()
         self.values.setObjectName("lectureValues")
+        self.values.setWordWrap(True)   # unwrapped, a long line widened the window off screen
         self.values.hide()
         for label in (self.title, self.caption, self.formula, self.values):
             label.setTextFormat(Qt.TextFormat.RichText)   # indices drawn as indices
@@ -153,6 +154,14 @@ class LecturePanel(QWidget):
             self.steps_box.setCurrentIndex(index)
         self.prev_button.setEnabled(index > 0)
         self.next_button.setEnabled(index + 1 < self._n)
+
+    def text_height(self) -> int:
+        """The height the step's text needs at the panel's present width."""
+        lay = self.layout()
+        width = max(self.width(), 1)
+        need = (lay.totalHeightForWidth(width) if lay.hasHeightForWidth()
+                else lay.totalSizeHint().height())
+        return max(need, self.minimumHeight())
 
     def show_values(self, html: str | None) -> None:
         """One line of loss values (rich text) under the formula; None hides it."""

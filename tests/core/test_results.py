@@ -44,6 +44,7 @@ def test_losses_are_formatted_in_thousands_as_the_lecture_writes_them():
     assert format_loss(480.0) == "0.48k"
     assert format_loss(float("inf")) == "diverged"
     assert format_loss(21.5, 1.0, "") == "21.50"
+    assert format_loss(452541641961770.0) == "4.53e+11k"   # on its way to diverging
 
 
 def test_params_in_data_unit_undo_the_training_scale():

@@ -187,3 +187,58 @@ def test_theme_sizes_follow_the_screen_and_never_drop_below_the_floor():
     assert small.line_width < PROJECTOR.line_width and small.background == PROJECTOR.background
     assert for_screen(PROJECTOR, 900).font_pt == 13
     assert for_screen(DARK, 600) == DARK                      # already at the floor
+
+
+LECTURE_CHECK = r"""
+import json
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from core.lecture_steps import load_steps
+from gui.lecture import open_lecture, ready_to_grab
+from gui.main_window import MainWindow
+from gui.screenshot import wait_until
+steps = load_steps()[0]
+picks = [next(i for i, s in enumerate(steps) if s.options.get(o))
+         for o in ("errors", "critical_lr")]
+win = MainWindow(theme="projector", persist=False)
+win.show()
+ctl = open_lecture(win, picks[0])
+out = []
+for n in picks:
+    ctl.go(n)
+    wait_until(lambda: ctl.ready, 120)
+    wait_until(lambda: ready_to_grab(win, ctl), 60)
+    wait_until(lambda: False, 0.5)
+    views = {k: d.height() for k, d in win.docks.items() if d.isVisible() and d is not ctl.dock}
+    out.append({"step": n + 1, "free": win.screen().availableGeometry().getRect(),
+                "frame": win.frameGeometry().getRect(), "views": views,
+                "panel": ctl.dock.height(), "height": win.height()})
+win.close()
+print("LECTURE " + json.dumps(out))
+"""
+
+
+def test_lecture_steps_on_a_1280_x_720_projector_share_the_screen(tmp_path):
+    """Lecture mode on a small projector: the window stays on the screen (a long line of
+    values once widened it to 1,400 px), and the step's views share the height below the
+    panel evenly (the normal layout's proportions left the error surface a 150-px
+    sliver)."""
+    config = tmp_path / "screen.json"
+    config.write_text(json.dumps({"screens": [{
+        "name": "s", "x": 0, "y": 0, "width": 1280, "height": 720,
+        "logicalDpiX": 96, "logicalDpiY": 96}]}), encoding="utf-8")
+    env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={config}",
+               FNLAB_SETTINGS_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", LECTURE_CHECK], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("LECTURE ")), None)
+    assert line, done.stderr[-2000:]
+    cases = json.loads(line[8:])
+    assert any(len(c["views"]) >= 2 for c in cases), cases
+    for case in cases:
+        fx, fy, fw, fh = case["frame"]
+        ax, ay, aw, ah = case["free"]
+        assert ax <= fx and ay <= fy and fx + fw <= ax + aw and fy + fh <= ay + ah, case
+        heights = sorted(case["views"].values())
+        assert heights[0] >= 0.8 * heights[-1] and heights[0] >= 150, case
+        assert case["panel"] <= 0.4 * case["height"] + 1, case
