@@ -24,8 +24,8 @@ from core.losses import loss_value, to_data_unit
 from core.models import NETWORKS, param_shapes
 from core.snapshot import Snapshot, drawing_extras
 
-__all__ = ["FULL_UPDATES", "LATE_POINTS", "PARAM_BUDGET", "RunTimeline", "Timeline",
-           "moment_snapshot", "param_slots"]
+__all__ = ["FULL_UPDATES", "LATE_POINTS", "PARAM_BUDGET", "REPLAY_FACTORS", "Playback",
+           "RunTimeline", "Timeline", "moment_snapshot", "param_slots"]
 
 FULL_UPDATES = 2048   # a timeline keeps each of a run's first updates...
 LATE_POINTS = 2048    # ...then at most this many more, thinned by halves as the run goes on
@@ -35,6 +35,8 @@ LATE_POINTS = 2048    # ...then at most this many more, thinned by halves as the
 # 466 of them.
 PARAM_BUDGET = 64 * 2**20
 MIN_SLOTS = 16        # moments kept whatever the budget says (a very wide model)
+REPLAY_FACTORS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)   # playback speeds a scrubber offers
+REPLAY_SECONDS = 10.0  # at 1x, a run trained flat out replays in this long
 
 
 def param_slots(row_bytes: int, budget: int = PARAM_BUDGET) -> tuple[int, int]:
@@ -298,3 +300,26 @@ def moment_snapshot(config: Any, data: Any, moment: int, params: dict[str, np.nd
         hist_train=hist[:, 1].copy(), hist_unseen=hist[:, 2].copy(),
         path=np.asarray(path, dtype=np.float64).reshape(-1, 2).copy(), track=tuple(track),
         run_id=run_id, replay_of=int(live_update), **extras)
+
+
+class Playback:
+    """Where a replay is, in updates, as time passes: `rate` x `factor` updates a second
+    from `start` to `end`. `rate` is the speed the run was trained at (updates a second);
+    a run trained flat out has none a class could follow, so at 1x it replays in
+    REPLAY_SECONDS. Driven by elapsed time, so a slow frame skips updates instead of
+    slowing the replay down (and a test drives it with chosen steps)."""
+
+    def __init__(self, start: int, end: int, rate: float | None, factor: float) -> None:
+        self.position = float(start)
+        self.end = int(end)
+        base = rate if rate else max(self.end - start, 1) / REPLAY_SECONDS
+        self.per_second = float(base) * float(factor)
+
+    def advance(self, seconds: float) -> int:
+        """The update to show after `seconds` more (at most `end`)."""
+        self.position = min(self.position + self.per_second * max(seconds, 0.0), self.end)
+        return int(self.position)
+
+    @property
+    def finished(self) -> bool:
+        return self.position >= self.end

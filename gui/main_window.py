@@ -306,11 +306,14 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._start_worker)
 
     def _install_classroom_tools(self) -> None:
-        """Export menu, sessions (autosave only when persisting) and the "?" overlay."""
+        """Export menu, the replay scrubber, sessions (autosave only when persisting) and the
+        "?" overlay."""
         from gui.export import install_export_menu
+        from gui.replay import RunReplay
         from gui.session import SessionController
         from gui.shortcuts import install_shortcut_overlay
 
+        self.replay = RunReplay(self)
         install_export_menu(self)
         self.sessions = SessionController(self, autosave=self._settings is not None)
         self.shortcut_overlay = install_shortcut_overlay(self)
@@ -420,7 +423,7 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         self._action(view_menu, "Reset layout", self.reset_layout, "Ctrl+Shift+L")
 
-        run_menu = mb.addMenu("&Run")
+        self.run_menu = run_menu = mb.addMenu("&Run")
         self.play_action = self._action(run_menu, "Play / Pause", self.toggle_play, "Space")
         step = self._action(run_menu, "Step one update", self.step, "S")
         step.setShortcuts([QKeySequence("S"), QKeySequence("Right")])
@@ -428,9 +431,14 @@ class MainWindow(QMainWindow):
         self._action(run_menu, "Record row in table", self.record, "Ctrl+R")
 
     def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
+        return self.add_action(menu, text, slot, shortcut)
+
+    def add_action(self, menu: Any, text: str, slot: Any, shortcut: Any = None,
+                   extra: tuple[str, ...] = ()) -> QAction:
+        """A menu entry with its window-wide shortcut (and `extra` keys for it)."""
         act = QAction(text, self)
         if shortcut is not None:
-            act.setShortcut(QKeySequence(shortcut))
+            act.setShortcuts([QKeySequence(shortcut), *(QKeySequence(k) for k in extra)])
             act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         act.triggered.connect(slot)
         menu.addAction(act)
@@ -639,7 +647,9 @@ class MainWindow(QMainWindow):
         return self._closed
 
     def play(self) -> None:
+        """Train on from the live state (a replay ends)."""
         self.panel.flush()
+        self.replay.leave()
         self.worker.play()
 
     def pause(self) -> None:
@@ -653,10 +663,12 @@ class MainWindow(QMainWindow):
 
     def step(self) -> None:
         self.panel.flush()
+        self.replay.leave()
         self.worker.step()
 
     def reset(self) -> None:
         self.panel.flush()
+        self.replay.leave()
         self.worker.reset()
 
     def set_speed(self, speed: float | None) -> None:
@@ -676,6 +688,7 @@ class MainWindow(QMainWindow):
     def set_start(self, w: float, b: float) -> None:
         """Descend from (w, b); for the 1-day linear model it becomes the run's init."""
         self.panel.flush()
+        self.replay.leave()
         self.worker.set_start(w, b)
         if start_is_init(self._active):
             self._active = self._active.replace(init=(float(w), float(b)))
@@ -799,6 +812,7 @@ class MainWindow(QMainWindow):
         self._active = info.config
         self._pending = None
         self._latest = None
+        self.replay.forget()
         self._rate = (time.perf_counter(), 0, 0.0)
         for view in self.views.values():
             view.set_run(info.config, info.data, info.param_names, info.run_id)
@@ -820,8 +834,13 @@ class MainWindow(QMainWindow):
             self.panel.lr.set_critical(None, "MAE: no critical η (piecewise linear loss)")
 
     def _on_snapshot(self, snap: Any) -> None:
-        self._pending = snap
+        if snap.replay_of is not None:   # a replayed moment the scrubber asked for
+            if self.replay.take(snap):
+                self._pending = snap
+            return
         self._latest = snap
+        if self.replay.take(snap):
+            self._pending = snap
         if self._record_pending and not self._live_change_pending() and self._run is not None \
                 and snap.run_id == self._run.run_id:
             self._record_pending = False
@@ -859,6 +878,7 @@ class MainWindow(QMainWindow):
 
     # ---- drawing ----------------------------------------------------------------------
     def _draw_frame(self) -> None:
+        self.replay.tick()
         snap = self._pending
         if snap is None:
             return
@@ -868,6 +888,7 @@ class MainWindow(QMainWindow):
             if key != "table" and self.docks[key].isVisible():
                 view.show_snapshot(snap)
         self._show_status(snap)
+        self.replay.show_position(snap)
         self.frame_drawn.emit(snap)
         # A zero timer fires once the paint this frame caused is done: the worker spaces
         # its snapshots by what a frame costs the GUI thread (`TrainingWorker.report_frame`).
@@ -880,7 +901,8 @@ class MainWindow(QMainWindow):
     def _show_status(self, snap: Any) -> None:
         now = time.perf_counter()
         t0, u0, rate = self._rate
-        if now - t0 >= 0.5 or snap.update < u0:
+        replay = snap.replay_of is not None
+        if not replay and (now - t0 >= 0.5 or snap.update < u0):
             rate = max(0.0, (snap.update - u0) / (now - t0)) if snap.update >= u0 else 0.0
             self._rate = (now, snap.update, rate)
         data = self._run.data if self._run is not None else None
@@ -893,8 +915,12 @@ class MainWindow(QMainWindow):
         state = " · diverged" if snap.diverged else (" · done" if snap.done else "")
         cfg = self._active   # what the trainer trains with, as the snapshot's lr is
         batch = "full batch" if cfg.batch_size is None else f"B = {cfg.batch_size:,}"
+        where = f"update {snap.update:,}"
+        if replay:
+            where = f"replaying update {snap.update:,} of {snap.replay_of:,}"
+            speed, state = f"Play trains on from update {snap.replay_of:,}", ""
         self._status.setText(
-            f"update {snap.update:,}   epoch {snap.epoch:,.2f}   training loss L = "
+            f"{where}   epoch {snap.epoch:,.2f}   training loss L = "
             f"{fmt(snap.train_loss)}   unseen loss L' = {fmt(snap.unseen_loss)}   "
             f"{cfg.loss.upper()} · {OPTIMIZER_NAMES.get(cfg.optimizer, cfg.optimizer)} · "
             f"η = {snap.lr:g} · {batch}   {speed}{state}")

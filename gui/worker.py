@@ -179,6 +179,14 @@ class TrainingWorker(QObject):
     def set_track(self, a: str, b: str) -> None:
         self._post("track", (a, b))
 
+    def request_moment(self, update: int | None, moments: int = 0) -> None:
+        """Send the snapshot of the recorded moment at or before `update`, `moments`
+        recorded moments on from it (the scrubber's step back / forward), as
+        `Trainer.snapshot_at` makes it (its `replay_of` set), or the live snapshot for
+        None or an update at or past the live one. Taken in the worker thread between
+        chunks; a newer request replaces one not yet answered."""
+        self._post("moment", (update, int(moments)))
+
     def report_frame(self, seconds: float) -> None:
         """The GUI thread's time for drawing one snapshot (called from the GUI thread; a
         float assignment, no lock needed)."""
@@ -304,8 +312,20 @@ class TrainingWorker(QObject):
                     break
             self._check_end()
             forced = True
+        if "moment" in box and self._trainer is not None:
+            forced = self._send_moment(*box["moment"]) or forced
         self._answer_exports()
         return forced
+
+    def _send_moment(self, update: int | None, moments: int) -> bool:
+        """Answer a scrubber; True when the answer is the live snapshot (to publish)."""
+        trainer = self._trainer
+        if update is not None and moments:
+            update = trainer.moment_step(min(int(update), trainer.update), moments)
+        if update is None or update >= trainer.update:
+            return True
+        self.snapshot_ready.emit(trainer.snapshot_at(int(update)))
+        return False
 
     def _answer_exports(self) -> None:
         with self._lock:

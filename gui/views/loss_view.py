@@ -46,6 +46,10 @@ class LossView(View):
         for line in self._epoch_lines:
             line.setVisible(False)
             item.addItem(line, ignoreBounds=True)
+        # Where a replayed moment is on the whole run's curves (hidden while live).
+        self._moment = pg.InfiniteLine(angle=90, movable=False)
+        self._moment.setVisible(False)
+        item.addItem(self._moment, ignoreBounds=True)
         self._train = pg.PlotDataItem(name="training loss")
         self._unseen = pg.PlotDataItem(name="unseen loss")
         for curve in (self._train, self._unseen):
@@ -94,6 +98,11 @@ class LossView(View):
             self._drawn = key
             self._set_curves(x, snap.hist_train, snap.hist_unseen, log)
         self._show_epochs(int(snap.update))
+        replay = snap.replay_of is not None
+        if replay:
+            self._moment.setPos(float(snap.update))
+        if self._moment.isVisible() != replay:
+            self._moment.setVisible(replay)
 
     def _set_curves(self, x: np.ndarray, train: np.ndarray, unseen: np.ndarray,
                     log: bool) -> None:
@@ -145,6 +154,7 @@ class LossView(View):
         self._train.setData([], [])
         self._unseen.setData([], [])
         self._extent.setData([], [])
+        self._moment.setVisible(False)
         for line in self._epoch_lines:
             line.setVisible(False)
         self._epochs_shown = -1
@@ -153,6 +163,7 @@ class LossView(View):
         t = self.theme
         segmented(self._train, t.pen(t.train_color))
         segmented(self._unseen, t.pen(t.unseen_color))
+        self._moment.setPen(t.pen(t.current, t.line_width))
         for line in self._epoch_lines:
             line.setPen(t.pen(t.grid, 1, style=pg.QtCore.Qt.PenStyle.DotLine))
 

@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -44,8 +43,10 @@ from core.optimizers import HAS_MOMENTUM
 from core.race import MAX_RACERS, Race, Racer, critical_lr
 from core.results import result_row
 from core.snapshot import Snapshot
+from core.timeline import Playback
 from gui.background import BackgroundJob
 from gui.theme import DARK, Theme
+from gui.timeline_bar import TimelineBar
 from gui.views.base import View
 from gui.views.surface_view import set_contours
 
@@ -57,7 +58,6 @@ DEFAULT_RACERS = (("gd", 0.05), ("momentum", 0.02), ("adam", 0.05), ("rmsprop", 
                   ("nesterov", 0.02), ("adagrad", 0.5))
 SPEEDS = (("1 / s", 1), ("3 / s", 3), ("10 / s", 10), ("30 / s", 30), ("100 / s", 100),
           ("1,000 / s", 1000), ("max", 0))
-REPLAY_FACTORS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)
 FRAME_MS = 33
 N_CONTOURS = 12
 MAX_CHUNK = 1000        # updates per chunk at max speed (a linear update costs ~us)
@@ -167,7 +167,7 @@ class RaceView(View):
         self._epoch = 0
         self._reported = -1
         self._scrub: int | None = None     # None: follow the live end
-        self._replay: float | None = None  # replay position while playing back
+        self._replay: Playback | None = None   # while playing back
         self._playing = False
         self._loss_name = "mae"
         self._data: Any = None
@@ -293,27 +293,12 @@ class RaceView(View):
         self._marker = pg.InfiniteLine(angle=90)
         self._loss_plot.addItem(self._marker)
         plots.addWidget(self._loss_plot, 2)
-        scrub = QHBoxLayout()
-        plots.addLayout(scrub)
-        self._back = QPushButton("◀ step back", self)
-        self._back.clicked.connect(lambda: self.scrub_by(-1))
-        self._fwd = QPushButton("step ▶", self)
-        self._fwd.clicked.connect(lambda: self.scrub_by(1))
-        self._slider = QSlider(Qt.Orientation.Horizontal, self)
-        self._slider.setRange(0, 0)
-        self._slider.sliderMoved.connect(self.scrub_to)
-        self._replay_factor = QComboBox(self)
-        for f in REPLAY_FACTORS:
-            self._replay_factor.addItem(f"{f:g}x", f)
-        self._replay_factor.setCurrentIndex(2)
-        self._replay_button = QPushButton("Replay", self)
-        self._replay_button.clicked.connect(self.replay)
-        self._live = QPushButton("Live", self)
-        self._live.clicked.connect(self.follow_live)
-        self._when = QLabel(self)
-        for w in (self._back, self._slider, self._fwd, self._when, self._replay_factor,
-                  self._replay_button, self._live):
-            scrub.addWidget(w, 1 if w is self._slider else 0)
+        self._bar = TimelineBar(self)     # the window's scrubber, for the racers
+        self._bar.scrubbed.connect(self.scrub_to)
+        self._bar.stepped.connect(self.scrub_by)
+        self._bar.playback_clicked.connect(self.replay)
+        self._bar.live_clicked.connect(self.follow_live)
+        plots.addWidget(self._bar)
         self._restyle()
 
     # ----- the interface the window uses ---------------------------------------------------
@@ -506,10 +491,16 @@ class RaceView(View):
         self._redraw()
 
     def replay(self) -> None:
-        """Play the recorded race back from the start at the chosen factor of the speed."""
+        """Play the recorded race back from the start at the chosen factor of the speed
+        (a race run flat out: as if at 300 updates a second); again: pause there."""
+        if self._replay is not None:
+            self._replay = None
+            self._redraw()
+            return
         if self._playing:
             self.toggle_play()
-        self._replay = 0.0
+        rate = self._speed.currentData() or 300
+        self._replay = Playback(0, self.shown_update_live(), rate, self._bar.replay_factor)
         self._scrub = 0
         self._redraw()
 
@@ -541,14 +532,12 @@ class RaceView(View):
 
     def _tick(self) -> None:
         if self._replay is not None and self._frame is not None:
-            rate = self._speed.currentData() or 300
-            self._replay += rate * self._replay_factor.currentData() * FRAME_MS / 1000.0
-            end = self.shown_update_live()
-            if self._replay >= end:
+            k = self._replay.advance(FRAME_MS / 1000.0)
+            if self._replay.finished:
                 self._replay = None
                 self._scrub = None
             else:
-                self._scrub = int(self._replay)
+                self._scrub = k
             self._redraw()
         elif self._frame is not self._drawn:
             self._redraw()
@@ -595,12 +584,8 @@ class RaceView(View):
             self._loss_curves[j].setData(hu[ok], ht[ok])
         self._balls.setData(bx, by, brush=self._ball_brushes)
         self._marker.setPos(k)
-        self._slider.blockSignals(True)
-        self._slider.setRange(0, live_end)
-        self._slider.setValue(k)
-        self._slider.blockSignals(False)
-        self._when.setText(f"update {k:,} of {live_end:,}"
-                           + ("" if self._scrub is None else "  (replay)"))
+        self._bar.show_position(k, live_end, replaying=self._scrub is not None,
+                                playing_back=self._replay is not None)
         self._draw_explanation(frame, k)
         self._report(frame)
 

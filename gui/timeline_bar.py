@@ -1,0 +1,88 @@
+"""The scrubber: a run's updates on a slider, step back / forward, play back, back to live.
+
+Why a widget of its own: the window's run and the optimizer race both replay what they
+recorded (`core.timeline`), and a lecturer should find one control that behaves the same
+in both. The bar only says what the user asked for (signals); its owner decides what a
+moment is and draws it, and tells the bar where it is with `show_position`.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+
+from core.timeline import REPLAY_FACTORS
+
+
+class TimelineBar(QWidget):
+    """◀ step back, the slider over updates 0..N, step ▶, "update k of N", Play back at
+    0.25x to 10x, Live."""
+
+    scrubbed = Signal(int)      # the slider was dragged (or clicked) to this update
+    stepped = Signal(int)       # -1 / +1: one recorded moment back / forward
+    playback_clicked = Signal()
+    live_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("timelineBar")
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(6, 2, 6, 2)
+        self.back = QPushButton("◀", self)
+        self.back.setToolTip("step back one recorded update")
+        self.back.clicked.connect(lambda: self.stepped.emit(-1))
+        self.forward = QPushButton("▶", self)
+        self.forward.setToolTip("step forward one recorded update")
+        self.forward.clicked.connect(lambda: self.stepped.emit(1))
+        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider.setRange(0, 0)
+        self.slider.setToolTip("drag back to replay any recorded update in every view")
+        self.slider.sliderMoved.connect(self.scrubbed.emit)
+        # a click or a key on the slider moves it too (not only a drag)
+        self.slider.actionTriggered.connect(self._on_action)
+        self.position = QLabel(self)
+        self.position.setMinimumWidth(self.position.fontMetrics().horizontalAdvance(
+            "update 1,000,000 of 1,000,000"))
+        self.factor = QComboBox(self)
+        for f in REPLAY_FACTORS:
+            self.factor.addItem(f"{f:g}x", f)
+        self.factor.setCurrentIndex(REPLAY_FACTORS.index(1.0))
+        self.factor.setToolTip("playback speed: the run's own training speed times this")
+        self.playback = QPushButton("Play back", self)
+        self.playback.setToolTip("replay the run from the shown update")
+        self.playback.clicked.connect(self.playback_clicked.emit)
+        self.live = QPushButton("Live", self)
+        self.live.setToolTip("back to the run as it is now")
+        self.live.clicked.connect(self.live_clicked.emit)
+        for w in (self.back, self.slider, self.forward, self.position, self.factor,
+                  self.playback, self.live):
+            lay.addWidget(w, 1 if w is self.slider else 0)
+        self.show_position(0, 0, replaying=False, playing_back=False)
+
+    def _on_action(self, action: int) -> None:
+        if action != QSlider.SliderAction.SliderMove.value:   # page steps: clicks, keys
+            self.scrubbed.emit(self.slider.sliderPosition())
+
+    @property
+    def replay_factor(self) -> float:
+        return float(self.factor.currentData())
+
+    def set_replay_factor(self, factor: float) -> None:
+        self.factor.setCurrentIndex(max(self.factor.findData(factor), 0))
+
+    def show_position(self, update: int, end: int, replaying: bool,
+                      playing_back: bool) -> None:
+        """The slider at `update` of 0..`end`; the label and buttons say whether the
+        views show a replayed moment or the live run."""
+        s = self.slider
+        if s.maximum() != end or s.value() != update:
+            s.blockSignals(True)
+            s.setRange(0, max(end, 0))
+            s.setValue(min(update, end))
+            s.blockSignals(False)
+        text = (f"replaying {update:,} of {end:,}" if replaying
+                else f"update {update:,} of {end:,}")
+        if self.position.text() != text:
+            self.position.setText(text)
+        self.playback.setText("Pause replay" if playing_back else "Play back")
+        self.live.setEnabled(replaying)

@@ -1,0 +1,140 @@
+"""Replaying the window's run: what reaches the screen at a recorded moment is what a run
+that trained exactly that many updates shows."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from core.config import RunConfig
+from tests.gui.pixels import colour_mask, grab_rgb
+
+K, N = 6, 300     # at update 6 gradient descent is still far from where it ends
+
+
+def _config(updates: int) -> RunConfig:
+    return RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimizer="gd",
+                     lr=0.05, init=(0.0, 0.0), limit_updates=updates)
+
+
+def _trained(open_window: Any, qtbot: Any, updates: int, **kw: Any) -> Any:
+    win = open_window(_config(updates), **kw)
+    win.play()
+    qtbot.waitUntil(lambda: win.latest is not None and win.latest.done, timeout=30000)
+    qtbot.waitUntil(lambda: f"update {updates:,} " in win.status_text, timeout=5000)
+    return win
+
+
+def _loss(status: str) -> str:
+    return re.search(r"training loss L = (\S+)", status).group(1)
+
+
+def _views(win: Any) -> dict[str, np.ndarray]:
+    return {k: grab_rgb(win.views[k]) for k in ("surface", "fit", "series")}
+
+
+def _differ(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of pixels that differ visibly."""
+    return float((np.abs(a.astype(int) - b.astype(int)).max(axis=2) > 40).mean())
+
+
+# What marks the moment in each view: the surface's dot, the fitted line, the estimate.
+_MARK = {"surface": lambda t: t.current, "fit": lambda t: t.real,
+         "series": lambda t: t.estimate}
+
+
+def _centre(image: np.ndarray, colour: str) -> np.ndarray:
+    """(row, column) centre of the pixels of `colour`."""
+    mask = colour_mask(image, colour, tol=30)
+    assert mask.sum() > 20, colour
+    return np.argwhere(mask).mean(axis=0)
+
+
+def test_a_scrubbed_moment_looks_like_a_run_that_trained_exactly_that_long(open_window,
+                                                                         qtbot):
+    win = _trained(open_window, qtbot, N)
+    qtbot.wait(100)
+    end = _views(win)
+    win.replay.replay_to(K)
+    qtbot.waitUntil(lambda: f"replaying update {K} of {N}" in win.status_text,
+                    timeout=5000)
+    qtbot.wait(100)
+    replayed, status = _views(win), win.status_text
+    marker = colour_mask(grab_rgb(win.views["loss"]), win.theme.current, tol=20).sum()
+    short = _trained(open_window, qtbot, K)
+    qtbot.wait(100)
+    live = _views(short)
+    assert _loss(status) == _loss(short.status_text)
+    for key, image in live.items():
+        assert image.shape == replayed[key].shape, key
+        assert _differ(image, replayed[key]) < 0.002, key
+        # the dot, the fitted line and the estimate are where the short run has them, not
+        # where the run ended
+        colour = _MARK[key](win.theme)
+        here = _centre(image, colour)
+        assert np.hypot(*(here - _centre(replayed[key], colour))) <= 1.5, key
+        assert np.hypot(*(here - _centre(end[key], colour))) > 4, key
+    # the loss curves show the whole run, a line marking the moment
+    assert marker > 50
+    win.replay.leave()
+    qtbot.waitUntil(lambda: f"update {N:,} " in win.status_text, timeout=5000)
+    qtbot.wait(100)
+    assert colour_mask(grab_rgb(win.views["loss"]), win.theme.current, tol=20).sum() < marker / 5
+
+
+def test_keys_step_back_and_forward_and_play_trains_on_from_the_live_state(open_window,
+                                                                           qtbot):
+    win = _trained(open_window, qtbot, 40)
+    QTest.keyClick(win, Qt.Key.Key_Comma)
+    qtbot.waitUntil(lambda: "replaying update 39 of 40" in win.status_text, timeout=5000)
+    QTest.keyClick(win, Qt.Key.Key_Left, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: "replaying update 38 of 40" in win.status_text, timeout=5000)
+    assert "replaying 38 of 40" in win.replay.bar.position.text()
+    QTest.keyClick(win, Qt.Key.Key_Period)
+    qtbot.waitUntil(lambda: "replaying update 39 of 40" in win.status_text, timeout=5000)
+    QTest.keyClick(win, Qt.Key.Key_Period)      # the newest update: the live run again
+    qtbot.waitUntil(lambda: win.status_text.startswith("update 40 "), timeout=5000)
+    win.replay.replay_to(10)
+    qtbot.waitUntil(lambda: "replaying update 10 of 40" in win.status_text, timeout=5000)
+    win.set_config(_config(60))          # a higher limit: the run may go on
+    win.play()
+    qtbot.waitUntil(lambda: win.latest.update == 60 and win.latest.done, timeout=20000)
+    qtbot.waitUntil(lambda: win.status_text.startswith("update 60 "), timeout=5000)
+    # it went on from 40, not from the replayed 10: one run, its history unbroken
+    assert win.latest.hist_update[-1] == 60 and 40 in win.latest.hist_update.tolist()
+    assert not win.replay.active
+
+
+@pytest.mark.parametrize("factor,frames,last", [(0.25, 7, 7), (1.0, 30, 30),
+                                               (10.0, 29, 290)])
+def test_playback_draws_a_frame_for_each_new_moment_at_its_rate(open_window, qtbot,
+                                                                factor, frames, last):
+    """Played back at 30 updates a second times `factor` for one second of frames (the
+    test moves the clock), each frame asks for the moment it reached: 0.25x shows updates
+    1..7, 1x 1..30, 10x every 10th until the live end (update 300) ends the replay."""
+    win = _trained(open_window, qtbot, N)
+    win.set_speed(30)
+    win.replay.tick = lambda: None       # the test moves the playback's clock
+    win.replay.bar.set_replay_factor(factor)
+    drawn: list[int] = []
+    win.frame_drawn.connect(lambda s: drawn.append(s.update if s.replay_of else -1))
+    win.replay.replay_to(0)
+    qtbot.waitUntil(lambda: bool(drawn) and drawn[-1] == 0, timeout=5000)
+    win.replay.toggle_playback()
+    qtbot.waitUntil(lambda: len(drawn) >= 2, timeout=5000)   # update 0 again, asked anew
+    first = len(drawn)
+    for _ in range(30):
+        win.replay.advance(1 / 30)
+        want = int(win.replay._replay) if win.replay.active else -1
+        qtbot.waitUntil(lambda w=want: bool(drawn) and drawn[-1] == w, timeout=5000)
+    moments = [u for u in drawn[first:] if u >= 0]
+    assert len(moments) == frames
+    assert moments == sorted(set(moments))
+    assert moments[-1] == last
+    if factor == 10.0:
+        assert drawn[-1] == -1 and win.status_text.startswith(f"update {N} ")
