@@ -31,8 +31,8 @@ FULL_UPDATES = 2048   # a timeline keeps each of a run's first updates...
 LATE_POINTS = 2048    # ...then at most this many more, thinned by halves as the run goes on
 # Bytes of parameter copies one run may keep. A network's parameters are kept as float32
 # (its own precision: lossless); a 1,000-unit 1-day ReLU (3,001 numbers, 12 kB a moment)
-# keeps its 4,096 moments in 48 MB, a 4 x 100 ReLU on 56 days (35,901 numbers, 140 kB)
-# 466 of them.
+# keeps up to 4,096 moments in 48 MB, a 4 x 100 ReLU on 56 days (36,101 numbers, 141 kB)
+# 462 of them.
 PARAM_BUDGET = 64 * 2**20
 MIN_SLOTS = 16        # moments kept whatever the budget says (a very wide model)
 REPLAY_FACTORS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0)   # playback speeds a scrubber offers
@@ -43,7 +43,8 @@ def param_slots(row_bytes: int, budget: int = PARAM_BUDGET) -> tuple[int, int]:
     """(full, late) for a parameter timeline whose rows take `row_bytes`: as many moments
     as FULL_UPDATES + LATE_POINTS allow within `budget` (with room for the start and the
     newest moment), half of them for the first updates."""
-    slots = min(FULL_UPDATES + LATE_POINTS, budget // max(int(row_bytes), 1) - 2)
+    per_row = max(int(row_bytes), 1) + np.dtype(np.int64).itemsize   # and its update
+    slots = min(FULL_UPDATES + LATE_POINTS, budget // per_row - 2)
     slots = max(slots, MIN_SLOTS)
     full = slots // 2
     return full, slots - full

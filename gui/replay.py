@@ -1,4 +1,4 @@
-"""Replaying the window's run: the scrubber along the window's bottom and what it asks for.
+"""Replaying the window's run: the scrubber along the views' bottom and what it asks for.
 
 Why: a lecturer stops a run and goes back to the moment the loss jumped, the fitted line
 crossed the data or the dot left the valley, and every view must show that moment. The
@@ -16,7 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QToolBar
+from PySide6.QtWidgets import QDockWidget, QSizePolicy, QWidget
 
 from core.timeline import Playback
 from gui.timeline_bar import TimelineBar
@@ -38,14 +38,18 @@ class RunReplay(QObject):
         self._clock = 0.0
         self._end = 0
         self.bar = TimelineBar()
-        toolbar = QToolBar("Timeline", window)
-        toolbar.setObjectName("timelineToolbar")
-        toolbar.setMovable(False)
-        toolbar.setFloatable(False)
-        toolbar.toggleViewAction().setVisible(False)
-        toolbar.addWidget(self.bar)
-        window.addToolBar(Qt.ToolBarArea.BottomToolBarArea, toolbar)
-        self.toolbar = toolbar
+        self.bar.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        # Along the bottom of the views, not under the controls: a bar across the whole
+        # window took its height from the knobs (the update limit and seed fell below the
+        # panel's fold at 1280 x 720). A dock without title or buttons, fixed in place.
+        dock = QDockWidget("Timeline", window)
+        dock.setObjectName("dock_timeline")
+        dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        dock.setTitleBarWidget(QWidget(dock))
+        dock.setWidget(self.bar)
+        window.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self.dock = dock
         self.bar.scrubbed.connect(self.replay_to)
         self.bar.stepped.connect(self.step)
         self.bar.playback_clicked.connect(self.toggle_playback)

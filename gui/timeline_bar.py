@@ -9,9 +9,10 @@ moment is and draws it, and tells the bar where it is with `show_position`.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QSlider, QWidget
 
 from core.timeline import REPLAY_FACTORS
+from gui.live_label import LiveLabel
 
 
 class TimelineBar(QWidget):
@@ -40,9 +41,9 @@ class TimelineBar(QWidget):
         self.slider.sliderMoved.connect(self.scrubbed.emit)
         # a click or a key on the slider moves it too (not only a drag)
         self.slider.actionTriggered.connect(self._on_action)
-        self.position = QLabel(self)
+        self.position = LiveLabel("", self)     # new text every frame: no relayout
         self.position.setMinimumWidth(self.position.fontMetrics().horizontalAdvance(
-            "update 1,000,000 of 1,000,000"))
+            "replaying 1,000,000 of 1,000,000") + 8)
         self.factor = QComboBox(self)
         for f in REPLAY_FACTORS:
             self.factor.addItem(f"{f:g}x", f)

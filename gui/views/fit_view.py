@@ -172,7 +172,9 @@ class FitView(View):
                 self._constant.setData(cx[[0, -1]], c, connect="finite" if bad else "all")
                 self._keep_pieces_in_view(k)
             self._frames += 1
-            if snap.done or self._frames % LEGEND_EVERY == 1:
+            # a finished run or a replayed moment stays on screen: the legend must not
+            # hide its curve (a replay is drawn once, not every frame)
+            if snap.done or snap.replay_of is not None or self._frames % LEGEND_EVERY == 1:
                 self._place_legend()
             self._show_off_chart(off or snap.diverged)
             if self._off_chart:

@@ -14,7 +14,7 @@ from PySide6.QtTest import QTest
 from core.config import RunConfig
 from tests.gui.pixels import colour_mask, grab_rgb
 
-K, N = 6, 300     # at update 6 gradient descent is still far from where it ends
+K, N = 2, 300     # at update 2 gradient descent is still far from where it ends
 
 
 def _config(updates: int) -> RunConfig:
