@@ -32,6 +32,7 @@ from bench import Result  # noqa: E402
 from core.config import RunConfig  # noqa: E402
 from core.data import load_builtin, window  # noqa: E402
 from core.engine import Trainer  # noqa: E402
+from gui.launcher import offscreen_platform  # noqa: E402
 
 CHUNK = 200               # updates between snapshots (the worker publishes ~30/s)
 GROWTH_LIMIT_MB = 5.0
@@ -115,7 +116,7 @@ def main() -> Iterator[Result]:
     done = subprocess.run([sys.executable, "-m", "bench.bench_memory", "--app",
                            str(APP_SECONDS)], capture_output=True, text=True,
                           timeout=APP_SECONDS + 300,
-                          env=dict(os.environ, QT_QPA_PLATFORM="offscreen"))
+                          env=dict(os.environ, QT_QPA_PLATFORM=offscreen_platform()))
     lines = [t for t in done.stdout.splitlines() if t.startswith("{")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"the app's memory run failed ({done.returncode}): "

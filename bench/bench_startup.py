@@ -26,6 +26,7 @@ from pathlib import Path
 
 from bench import Result
 from bench.reference import current
+from gui.launcher import offscreen_platform
 
 RUNS = 3
 START_LIMIT_S = 1.0
@@ -44,7 +45,7 @@ def fnlab_command() -> list[str]:
 
 
 def child_env(settings: str) -> dict[str, str]:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FNLAB_SETTINGS_DIR=settings,
+    env = dict(os.environ, QT_QPA_PLATFORM=offscreen_platform(), FNLAB_SETTINGS_DIR=settings,
                FNLAB_STARTUP_PROBE="1")
     # A user's machine keeps bytecode caches; without them every start compiles our source.
     env.pop("PYTHONDONTWRITEBYTECODE", None)

@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     # One BLAS thread, Qt painting in the GUI thread (core.runtime); before numpy's import.
     use_engine_threads()
     if args.screenshot:   # without a display, the launcher (`fnlab`) has said so and ended
-        from gui.screenshot import offscreen_platform
+        from gui.launcher import offscreen_platform
 
         os.environ["QT_QPA_PLATFORM"] = offscreen_platform()
 

@@ -7,8 +7,6 @@ drawn it (and finished any background surface slice) before it grabs.
 
 from __future__ import annotations
 
-import json
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,24 +16,6 @@ from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication
 
 SIZE = (1600, 1000)
-SCREEN = (1920, 1080)
-
-
-def offscreen_platform(width: int = SCREEN[0], height: int = SCREEN[1]) -> str:
-    """A `QT_QPA_PLATFORM` value for an offscreen screen of `width` x `height` pixels.
-
-    Qt's offscreen plugin otherwise pretends an 800 x 600 screen, and the window keeps
-    itself on its screen's free area (`MainWindow.fit_to_screen`): a picture or a test
-    made offscreen would show a window squeezed to its least size, not what a real
-    display shows."""
-    folder = Path(tempfile.mkdtemp(prefix="fnlab-screen-"))
-    config = folder / "screen.json"
-    config.write_text(json.dumps({"screens": [{
-        "name": "offscreen", "x": 0, "y": 0, "width": width, "height": height,
-        "logicalDpiX": 96, "logicalDpiY": 96}]}), encoding="utf-8")
-    return f"offscreen:configfile={config}"
-
-
 def wait_until(cond: Callable[[], bool], timeout: float) -> bool:
     """Run the event loop until `cond()` holds or `timeout` seconds pass."""
     app = QApplication.instance()

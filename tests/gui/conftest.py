@@ -4,7 +4,6 @@ cleanly, and trained runs cached for the whole session."""
 from __future__ import annotations
 
 import gc
-import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,10 +13,9 @@ import pytest
 
 # Offscreen, on a 1920 x 1080 screen as a lecture hall's projector (Qt's offscreen plugin
 # alone pretends 800 x 600, smaller than the window's least size).
-if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
-    from gui.screenshot import offscreen_platform
+from gui.launcher import size_offscreen_screen
 
-    os.environ["QT_QPA_PLATFORM"] = offscreen_platform()
+size_offscreen_screen()
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from gui.launcher import offscreen_platform
+
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "numba", "scipy")
 
@@ -40,7 +42,7 @@ window.close()
 
 def test_the_first_window_is_built_and_painted_without_torch_numba_or_scipy(
         tmp_path: Path) -> None:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", FNLAB_SETTINGS_DIR=str(tmp_path))
+    env = dict(os.environ, QT_QPA_PLATFORM=offscreen_platform(), FNLAB_SETTINGS_DIR=str(tmp_path))
     done = subprocess.run([sys.executable, "-c", PROBE.format(HEAVY=HEAVY)], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
