@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QWidget
 
 from core.snapshot import Snapshot
+from gui.views.flow_layout import FlowLayout
 from gui.views.landscape_live import KIND_LABELS, KINDS, LivePiece, Projector, live_pieces
 
 # core.landscape is imported where a network needs it: it loads torch, which took ~1 s
@@ -55,7 +56,7 @@ class LandscapeMode:
     _last_snap: Snapshot | None
     _box: tuple[float, float, float, float] | None
 
-    def _init_landscape(self, row: QHBoxLayout, bar: QWidget, named: list[QWidget]) -> None:
+    def _init_landscape(self, row: FlowLayout, bar: QWidget, named: list[QWidget]) -> None:
         self._kind = "named"
         self._named_widgets = named
         self._kind_label = QLabel("kind of slice", bar)
@@ -71,8 +72,8 @@ class LandscapeMode:
         self._box3d.setToolTip("the landscape as a 3-D surface (needs OpenGL)")
         row.insertWidget(0, self._kind_label)
         row.insertWidget(1, self._kind_combo)
-        row.insertWidget(row.count() - 1, self._log_box)
-        row.insertWidget(row.count() - 1, self._box3d)
+        row.addWidget(self._log_box)
+        row.addWidget(self._box3d)
         self._gl_note = QLabel("", self)           # type: ignore[arg-type]
         self._gl_note.setObjectName("viewNote")
         self._gl_note.hide()

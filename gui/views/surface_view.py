@@ -17,7 +17,7 @@ import contourpy
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QWidget
 
 from core import models, surface
 from core.config import RunConfig
@@ -25,6 +25,7 @@ from core.slices import local_minima, slice_window
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
 from gui.views.base import View, cache_static, segmented, text_item
+from gui.views.flow_layout import FlowLayout
 from gui.views.landscape_live import LivePiece
 from gui.views.slice_worker import SliceWorker
 from gui.views.surface_landscape import LandscapeMode
@@ -62,8 +63,7 @@ class SurfaceView(LandscapeMode, View):
         self._numbered = 0
 
         bar = QWidget(self)
-        row = QHBoxLayout(bar)
-        row.setContentsMargins(0, 0, 0, 0)
+        row = FlowLayout(bar)   # wraps in a narrow dock instead of widening it
         named: list[QWidget] = [QLabel("slice through", bar)]
         self._combo_a = QComboBox(bar)
         self._combo_b = QComboBox(bar)
@@ -72,7 +72,6 @@ class SurfaceView(LandscapeMode, View):
             row.addWidget(w)
         self._refresh = QPushButton("Refresh slice", bar)
         row.addWidget(self._refresh)
-        row.addStretch(1)
         self._pickers = bar
         self._layout.addWidget(bar)
         bar.hide()

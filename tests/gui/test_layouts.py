@@ -60,3 +60,29 @@ def test_reset_layout_is_in_the_view_menu_and_the_overlay(qtbot, open_window):
     qtbot.wait(100)
     assert set(LIVE_VIEWS) | {"controls", "table"} <= shown(win)
     assert not win.docks["fit"].isFloating()
+
+
+@pytest.mark.parametrize("theme", ["dark", "projector"])
+def test_a_networks_slice_controls_leave_the_fitted_function_its_half(qtbot, open_window,
+                                                                      theme):
+    """The error surface's controls for a network (kind of slice, two parameters, Refresh,
+    log colours, 3-D) wrap in their dock: in one row they were the dock's least width and
+    squeezed the fitted function beside it to 68 px."""
+    from tests.gui.pixels import grab_rgb
+
+    win = open_window(LINEAR.replace(model="relu", units=10, days=7, optimizer="adam",
+                                     lr=0.01), theme=theme, size=(1600, 1000))
+    qtbot.wait(300)
+    surface, fit = win.docks["surface"], win.docks["fit"]
+    both = surface.width() + fit.width()
+    assert fit.width() >= 0.35 * both and surface.width() >= 0.35 * both, \
+        (surface.width(), fit.width())
+    # Every slice control is drawn whole inside the surface's dock.
+    view = win.surface_view
+    for w in (view._kind_combo, view._combo_a, view._combo_b, view._refresh):
+        assert w.isVisible() and w.visibleRegion().boundingRect().size() == w.size()
+    # and the fitted function's plot really shows: its area is not one flat colour.
+    plot = win.views["fit"]._plots[0]
+    img = grab_rgb(plot)
+    assert img.shape[1] >= 0.3 * both
+    assert len({tuple(p) for p in img.reshape(-1, 3)[::97]}) > 20
