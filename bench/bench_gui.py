@@ -168,12 +168,16 @@ def in_app(config: RunConfig, seconds: float, kind: str | None = None
     gc.unfreeze()
     late = [max(0.0, b - a - TICK_MS) for a, b in itertools.pairwise(ticks)]
     painted = {key: paints.count(win.views[key]) / max(len(frames), 1) for key in LIVE_VIEWS}
-    missed = [key for key, n in painted.items() if n < 0.95]
+    # A landscape is drawn when its slice thread delivers it, not every frame: its paints
+    # are counted (the note says how many), not required.
+    required = [key for key in LIVE_VIEWS if kind is None or key != "surface"]
+    missed = [key for key in required if painted[key] < 0.95]
     if missed:
         raise RuntimeError(f"{', '.join(missed)} not painted in every timed frame "
                            f"({painted}): the frame time would miss their paint")
     return {"frames": frames, "late": late, "rate": (u1 - u0) / (t1 - t0),
-            "playing": float(playing), "recomputes": float(recomputes[0])}
+            "playing": float(playing), "recomputes": float(recomputes[0]),
+            "surface_paints": painted["surface"]}
 
 
 class _PaintCounter(QObject):
@@ -228,7 +232,8 @@ def main() -> Iterator[Result]:
         note = "" if got["playing"] else "run stopped early"
         if kind is not None:
             note = "; ".join(x for x in (note, f"{got['recomputes']:.0f} landscape "
-                                          f"recomputes started while timed") if x)
+                                          "recomputes started while timed, surface painted "
+                                          f"{got['surface_paints']:.2f} a frame") if x)
         med, p95 = statistics.median(frames), percentile(frames, 95)
         yield Result(f"gui frame, median ({label})", med, unit="ms", limit=FRAME_LIMIT_MS,
                      note=f"p95 {p95:.1f} ms, max {max(frames):.1f} ms, "
