@@ -15,6 +15,7 @@ go to the banner). The replay panes are built the first time they are needed.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -42,7 +43,15 @@ from core.gallery import Gallery, GalleryRun, end_status, run_from_timeline
 from core.snapshot import Snapshot
 from gui.background import BackgroundJob
 from gui.theme import DARK, Theme
-from gui.views.base import ElidedLabel, View, style_plot, text_item
+from gui.views.base import (
+    ElidedLabel,
+    View,
+    cache_axes,
+    cache_static,
+    segmented,
+    style_plot,
+    text_item,
+)
 from gui.views.surface_view import set_contours
 
 MAX_SHOWN = 4
@@ -53,6 +62,7 @@ SPEEDS = (("30 / s", 30), ("100 / s", 100), ("300 / s", 300), ("1,000 / s", 1000
           ("10,000 / s", 10000))
 DEFAULT_SPEED = 1
 TICK_MS = 33
+MAX_TICK_SECONDS = 0.25  # a stall (a slice drawn, a busy machine) is not made up at once
 SURFACE_N = 120          # exact 1-day surface per pane (MAE: ~4 ms)
 SLICE_N = 25             # a network's slice per pane (background)
 COLUMNS = ("show", "pin", "name", "ended", "settings", "training loss", "unseen loss")
@@ -109,6 +119,11 @@ class RunPane(QWidget):
         self.cursor = pg.InfiniteLine(angle=90, movable=False)
         for item in (self.unseen, self.curve, self.cursor, self.marker):
             self.loss.addItem(item)
+        # What stays while the replay moves, kept as pixmaps: a frame then repaints only
+        # the path, the dot, the marker and the cursor (see `cache_static`).
+        cache_static(self.image, self.contours, self.star, self.curve, self.unseen)
+        for plot in (self.surface, self.loss):
+            cache_axes(plot)
         self.restyle(theme)
 
     def _arrange(self, wide: bool) -> None:
@@ -158,7 +173,7 @@ class RunPane(QWidget):
 
     def _paint_run(self) -> None:
         t, c = self._theme, self.color
-        self.path.setPen(t.pen(c))
+        segmented(self.path, t.pen(c))      # a long zig-zag path: segments paint faster
         self.dot.setPen(t.pen(t.path, 2))
         self.dot.setBrush(t.brush(c))
         self.dot.setSize(t.point_size * 2.6)
@@ -289,6 +304,7 @@ class GalleryView(View):
         self._update = 0
         self._playing = False
         self._played = 0.0              # fraction of an update carried between ticks
+        self._last_tick = 0.0
         self._filling = False
         # run id -> (a1, a2, loss grid, star or None), or why there is none
         self._surfaces: dict[int, tuple[Any, ...] | str] = {}
@@ -711,6 +727,7 @@ class GalleryView(View):
             self.scrub_to(0)
         self._playing = True
         self._played = 0.0
+        self._last_tick = time.perf_counter()
         self.play_button.setText("Pause")
         self._timer.start()
 
@@ -729,12 +746,18 @@ class GalleryView(View):
         self.speed.setCurrentIndex(rates.index(min(rates)))
 
     def _tick(self) -> None:
+        """Advance by the wall time since the last tick at the chosen speed (a frame
+        that took longer does not slow the replay), at most MAX_TICK_SECONDS of it."""
+        now = time.perf_counter()
+        elapsed = min(now - self._last_tick, MAX_TICK_SECONDS)
+        self._last_tick = now
         per_second = SPEEDS[self.speed.currentIndex()][1]
-        self._played += per_second * TICK_MS / 1000.0
+        self._played += per_second * elapsed
         step = int(self._played)
         self._played -= step
         target = min(self._update + step, self.scrubber.maximum())
-        self.scrub_to(target)
+        if step:
+            self.scrub_to(target)
         if target >= self.scrubber.maximum():
             self.pause()
 

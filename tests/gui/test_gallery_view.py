@@ -178,6 +178,40 @@ def test_exported_csv_and_json_hold_the_runs_own_numbers(view, tmp_path):
         export.export_run_history(_runs(view)[0], tmp_path / "no" / "such" / "a.csv")
 
 
+def test_the_gallery_says_when_it_drops_the_oldest_unpinned_run_and_delete_removes_one(
+        qapp):
+    """A small bound: the fourth run pushes out the oldest that is not pinned, and the
+    dock says which; Delete takes the selected run off the list and the replay."""
+    from gui.views.gallery_view import GalleryView
+
+    v = GalleryView(DARK)
+    v.gallery.max_runs = 3
+    made = list(train_runs(LR_STEP, (0.0005, 0.01, 0.03, 0.045), 40))
+    for cfg, snap, timeline in made[:3]:
+        v.keep(cfg, snap, timeline)
+    v.resize(1200, 700)
+    v.show()
+    first, second, third = v.gallery.runs
+    v.table.item(0, 1).setCheckState(Qt.CheckState.Checked)      # pin the oldest
+    v.keep(*made[3])
+    qapp.processEvents()
+    assert [r.run_id for r in v.gallery.runs][:2] == [first.run_id, third.run_id]
+    note = v.note.text()
+    assert f"dropped the oldest unpinned run(s) '{second.name}'" in note
+    assert "3 runs" in note and v.note.isVisible()
+    assert [v.table.item(i, 2).text() for i in range(v.table.rowCount())] == \
+        [r.name for r in v.gallery.runs]
+    v.show_runs([r.run_id for r in v.gallery.runs], "side")
+    v.select([third.run_id])
+    v.delete_button.click()
+    qapp.processEvents()
+    assert third.run_id not in [r.run_id for r in v.gallery.runs]
+    assert v.table.rowCount() == 2 and third.run_id not in [r.run_id for r in v.shown]
+    assert [p.run.run_id for p in v._panes if p.isVisible()] == [r.run_id for r in v.shown]
+    v.shutdown()
+    v.close()
+
+
 LIMITED = RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimizer="gd",
                     lr=0.05, init=(0.0, 0.0), limit_updates=30)
 
