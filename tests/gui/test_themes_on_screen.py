@@ -17,6 +17,7 @@ from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QDockWidget, QLabel
 
 from core.config import RunConfig
+from gui.launcher import offscreen_platform
 from tests.gui.pixels import grab_rgb, text_contrast
 
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
@@ -148,20 +149,22 @@ print("FITS " + json.dumps(out))
 """
 
 
+def on_a_screen(tmp_path: Path, size: tuple[int, int], script: str, tag: str) -> list:
+    """Run `script` in a fresh process on an offscreen screen of `size`; the JSON it
+    prints after `tag`."""
+    env = dict(os.environ, QT_QPA_PLATFORM=offscreen_platform(*size),
+               FNLAB_SETTINGS_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    line = next((x for x in done.stdout.splitlines() if x.startswith(tag)), None)
+    assert line, done.stderr[-2000:]
+    return json.loads(line[len(tag):])
+
+
 @pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
 def test_the_window_fits_the_screen_with_every_view_on_it(tmp_path, size):
     """A fresh process on a screen of `size`: each theme, started in or switched to."""
-    config = tmp_path / "screen.json"
-    config.write_text(json.dumps({"screens": [{
-        "name": "s", "x": 0, "y": 0, "width": size[0], "height": size[1],
-        "logicalDpiX": 96, "logicalDpiY": 96}]}), encoding="utf-8")
-    env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={config}",
-               FNLAB_SETTINGS_DIR=str(tmp_path))
-    done = subprocess.run([sys.executable, "-c", FIT_CHECK], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-    line = next((x for x in done.stdout.splitlines() if x.startswith("FITS ")), None)
-    assert line, done.stderr[-2000:]
-    for case in json.loads(line[5:]):
+    for case in on_a_screen(tmp_path, size, FIT_CHECK, "FITS "):
         fx, fy, fw, fh = case["frame"]
         ax, ay, aw, ah = case["free"]
         assert ax <= fx and ay <= fy and fx + fw <= ax + aw and fy + fh <= ay + ah, case
@@ -223,17 +226,7 @@ def test_lecture_steps_on_a_1280_x_720_projector_share_the_screen(tmp_path):
     values once widened it to 1,400 px), and the step's views share the height below the
     panel evenly (the normal layout's proportions left the error surface a 150-px
     sliver)."""
-    config = tmp_path / "screen.json"
-    config.write_text(json.dumps({"screens": [{
-        "name": "s", "x": 0, "y": 0, "width": 1280, "height": 720,
-        "logicalDpiX": 96, "logicalDpiY": 96}]}), encoding="utf-8")
-    env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={config}",
-               FNLAB_SETTINGS_DIR=str(tmp_path))
-    done = subprocess.run([sys.executable, "-c", LECTURE_CHECK], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-    line = next((x for x in done.stdout.splitlines() if x.startswith("LECTURE ")), None)
-    assert line, done.stderr[-2000:]
-    cases = json.loads(line[8:])
+    cases = on_a_screen(tmp_path, (1280, 720), LECTURE_CHECK, "LECTURE ")
     assert any(len(c["views"]) >= 2 for c in cases), cases
     for case in cases:
         fx, fy, fw, fh = case["frame"]
