@@ -107,7 +107,7 @@ class RunPane(QWidget):
         self.path = pg.PlotCurveItem()
         self.dot = pg.ScatterPlotItem(symbol="o")
         self.star = pg.ScatterPlotItem(symbol="star")      # an exact surface's minimum
-        self.message = text_item(theme, "", anchor=(0.5, 0.5))
+        self.message = text_item(theme, "", anchor=(0.5, 0.0))   # at the top: off the star
         for z, item in enumerate((self.contours, self.star, self.path, self.dot,
                                   self.message)):
             item.setZValue(z)
@@ -223,7 +223,7 @@ class RunPane(QWidget):
         set_contours(self.contours, a, b, v, levels, n=10)
         self.surface.setRange(xRange=(a[0], a[-1]), yRange=(b[0], b[-1]), padding=0)
         self._box = (float(a[0]), float(a[-1]), float(b[0]), float(b[-1]))
-        self.message.setPos(0.5 * (a[0] + a[-1]), 0.5 * (b[0] + b[-1]))
+        self.message.setPos(0.5 * (a[0] + a[-1]), b[-1])
         self.message.setText("")
 
     def _inside(self, point: np.ndarray) -> bool:
@@ -234,8 +234,8 @@ class RunPane(QWidget):
 
     def say(self, text: str) -> None:
         self.message.setText(text)
-        box = self.surface.getViewBox().viewRange()
-        self.message.setPos(sum(box[0]) / 2, sum(box[1]) / 2)
+        (x0, x1), (_, y1) = self.surface.getViewBox().viewRange()
+        self.message.setPos((x0 + x1) / 2, y1)
 
     def show_at(self, update: int) -> None:
         """Path up to `update`, dot and marker at it (a run that ended sooner stays at
