@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -55,6 +55,11 @@ from gui.views.base import (
 from gui.views.surface_view import set_contours
 
 MAX_SHOWN = 4
+MIN_REPLAY_PX = 130      # less height than this: say so instead of drawing slivers
+PICK_HINT = ("tick \"show\" on 2 to 4 runs to replay them side by side, or to overlay "
+             "their loss curves")
+SMALL_HINT = ("too little room to replay here: make this dock taller, or double-click "
+              "its title bar to float it")
 MODES = (("side", "side by side"), ("overlay", "overlay loss curves"))
 # The runs' colours, from the theme's own (distinct on both themes' backgrounds).
 RUN_COLOR_FIELDS = ("estimate", "real", "train_color", "minimum")
@@ -335,6 +340,9 @@ class GalleryView(View):
         self.table.itemChanged.connect(self._on_item_changed)
         top_lay.addWidget(self.table, 0, 0, 1, 5)
         top_lay.setColumnStretch(4, 1)
+        # the header and a row at least; the splitter gives it more when there is room
+        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height()
+                                    + self.table.verticalHeader().defaultSectionSize() + 6)
         self.mode_box = QComboBox(top)
         self.mode_box.addItems([text for _, text in MODES])
         self.mode_box.setToolTip("the ticked runs side by side, or their loss curves in one "
@@ -352,10 +360,9 @@ class GalleryView(View):
         for i, b in enumerate((self.mode_box, self.delete_button, self.csv_button,
                                self.json_button)):
             top_lay.addWidget(b, 1, i)
-        self.note = QLabel("", top)
+        self.note = ElidedLabel("", top)    # beside the buttons: the replay keeps the room
         self.note.setObjectName("viewNote")
-        self.note.setWordWrap(True)
-        top_lay.addWidget(self.note, 2, 0, 1, 5)
+        top_lay.addWidget(self.note, 1, 4)
         bottom = QWidget(split)
         lay = QGridLayout(bottom)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -364,13 +371,13 @@ class GalleryView(View):
         self.side_layout = QHBoxLayout(self.side)
         self.side_layout.setContentsMargins(0, 0, 0, 0)
         self.stack.addWidget(self.side)
-        self.hint = QLabel("tick \"show\" on 2 to 4 runs to replay them side by side, or "
-                           "to overlay their loss curves", self.stack)
+        self.hint = QLabel(PICK_HINT, self.stack)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.setWordWrap(True)
         self.stack.addWidget(self.hint)
         self.stack.setCurrentWidget(self.hint)
         lay.addWidget(self.stack, 0, 0, 1, 4)
+        self.stack.installEventFilter(self)
         self.play_button = QPushButton("Play", bottom)
         self.play_button.clicked.connect(self.toggle_play)
         self.scrubber = QSlider(Qt.Orientation.Horizontal, bottom)
@@ -390,7 +397,9 @@ class GalleryView(View):
         split.addWidget(bottom)
         split.setStretchFactor(0, 0)
         split.setStretchFactor(1, 1)
-        split.setSizes([150, 700])
+        self._split = split
+        self._split_moved = False        # once the user drags it, the split is theirs
+        split.splitterMoved.connect(lambda *_: setattr(self, "_split_moved", True))
         self.at_label.setMinimumWidth(self.at_label.fontMetrics().horizontalAdvance(
             "update 100,000"))
         self._layout.addWidget(split, 1)
@@ -474,6 +483,10 @@ class GalleryView(View):
 
     # ---- the list ------------------------------------------------------------------------
     def _refresh_table(self) -> None:
+        self._fill_table()
+        self._share_split()
+
+    def _fill_table(self) -> None:
         """One row per kept run: a "show" box picks it for the replay (2-4), a "pin" box
         keeps it from being dropped; the name is edited by a double-click. Selecting rows
         (for Delete and export) does not change what the replay shows."""
@@ -599,7 +612,7 @@ class GalleryView(View):
         self._shown = runs
         if len(runs) < 2:
             self.pause()
-            self.stack.setCurrentWidget(self.hint)
+            self._place()
             return
         self._ensure_panes(len(runs))
         colors = run_colors(self._theme)
@@ -617,8 +630,44 @@ class GalleryView(View):
                 if i < len(runs):
                     pane.show_run(runs[i], colors[i])
                     self._show_surface(pane, runs[i])
-            self.stack.setCurrentWidget(self.side)
+        self._place()
         self.scrub_to(self._update)
+
+    def _place(self) -> None:
+        """Show the replay (side by side or overlaid) if 2-4 runs are ticked and it has
+        room, else a line saying what to do: in a short dock (a 1280 x 720 projector's
+        default layout) the small multiples would be unreadable slivers."""
+        if len(self._shown) < 2:
+            self.hint.setText(PICK_HINT)
+            target: QWidget = self.hint
+        elif self.stack.height() < MIN_REPLAY_PX:
+            self.hint.setText(SMALL_HINT)
+            target = self.hint
+        else:
+            target = self._overlay if self.mode == "overlay" else self.side
+        if target is not None and self.stack.currentWidget() is not target:
+            self.stack.setCurrentWidget(target)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._share_split()
+
+    def _share_split(self) -> None:
+        """The list gets a quarter of the height (at least its header and a row, at most
+        what its runs need); the replay the rest."""
+        if self._split_moved:
+            return
+        total = sum(self._split.sizes()) or self._split.height()
+        top_min = self._split.widget(0).minimumSizeHint().height()
+        rows = self.table.verticalHeader().defaultSectionSize()
+        want = top_min + rows * max(0, min(len(self.gallery.runs), 6) - 1)
+        top = max(top_min, min(total // 4, want))
+        self._split.setSizes([top, max(total - top, 0)])
+
+    def eventFilter(self, obj: Any, event: Any) -> bool:
+        if obj is self.stack and event.type() == QEvent.Type.Resize:
+            self._place()
+        return False
 
     def _show_overlay(self, runs: list[GalleryRun], colors: list[str]) -> None:
         plot = self._overlay
@@ -636,7 +685,6 @@ class GalleryView(View):
             self._overlay_curves.append(curve)
         loss = runs[0].config.loss.upper()
         plot.setLabel("left", f"training {loss} (log)")
-        self.stack.setCurrentWidget(plot)
 
     def _show_surface(self, pane: RunPane, run: GalleryRun) -> None:
         got = self._surfaces.get(run.run_id)
