@@ -9,7 +9,14 @@ moment is and draws it, and tells the bar where it is with `show_position`.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QPushButton,
+    QSlider,
+    QToolButton,
+    QWidget,
+)
 
 from core.timeline import REPLAY_FACTORS
 from gui.live_label import LiveLabel
@@ -29,10 +36,14 @@ class TimelineBar(QWidget):
         self.setObjectName("timelineBar")
         lay = QHBoxLayout(self)
         lay.setContentsMargins(6, 2, 6, 2)
-        self.back = QPushButton("◀", self)
+        # Small arrow buttons and a label as wide as a lecture's runs need: the bar sits in
+        # the race view too, whose least width must stay within a 1,280 px window.
+        self.back = QToolButton(self)
+        self.back.setText("◀")
         self.back.setToolTip("step back one recorded update")
         self.back.clicked.connect(lambda: self.stepped.emit(-1))
-        self.forward = QPushButton("▶", self)
+        self.forward = QToolButton(self)
+        self.forward.setText("▶")
         self.forward.setToolTip("step forward one recorded update")
         self.forward.clicked.connect(lambda: self.stepped.emit(1))
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
@@ -43,7 +54,7 @@ class TimelineBar(QWidget):
         self.slider.actionTriggered.connect(self._on_action)
         self.position = LiveLabel("", self)     # new text every frame: no relayout
         self.position.setMinimumWidth(self.position.fontMetrics().horizontalAdvance(
-            "replaying 1,000,000 of 1,000,000") + 8)
+            "replaying 99,999 of 99,999") + 8)
         self.factor = QComboBox(self)
         for f in REPLAY_FACTORS:
             self.factor.addItem(f"{f:g}x", f)
@@ -76,10 +87,11 @@ class TimelineBar(QWidget):
         """The slider at `update` of 0..`end`; the label and buttons say whether the
         views show a replayed moment or the live run."""
         s = self.slider
-        if s.maximum() != end or s.value() != update:
-            s.blockSignals(True)
-            s.setRange(0, max(end, 0))
-            s.setValue(min(update, end))
+        if s.maximum() != end or (s.value() != update and not s.isSliderDown()):
+            s.blockSignals(True)      # (a held slider stays under the pointer: the moment
+            s.setRange(0, max(end, 0))  # shown may be a recorded one just before it)
+            if not s.isSliderDown():
+                s.setValue(min(update, end))
             s.blockSignals(False)
         text = (f"replaying {update:,} of {end:,}" if replaying
                 else f"update {update:,} of {end:,}")

@@ -471,7 +471,7 @@ class RaceView(View):
         if self._playing:
             self.toggle_play()
         self._replay = None
-        self._scrub = max(int(update), 0)
+        self._scrub = min(max(int(update), 0), self.shown_update_live())
         self._redraw()
 
     def scrub_by(self, moments: int) -> None:
