@@ -918,7 +918,7 @@ class MainWindow(QMainWindow):
         where = f"update {snap.update:,}"
         if replay:
             where = f"replaying update {snap.update:,} of {snap.replay_of:,}"
-            speed, state = f"Play trains on from update {snap.replay_of:,}", ""
+            speed, state = f"Play: train on from {snap.replay_of:,}", ""
         self._status.setText(
             f"{where}   epoch {snap.epoch:,.2f}   training loss L = "
             f"{fmt(snap.train_loss)}   unseen loss L' = {fmt(snap.unseen_loss)}   "

@@ -138,3 +138,15 @@ def test_playback_draws_a_frame_for_each_new_moment_at_its_rate(open_window, qtb
     assert moments[-1] == last
     if factor == 10.0:
         assert drawn[-1] == -1 and win.status_text.startswith(f"update {N} ")
+
+
+def test_scrubbing_a_run_in_training_pauses_it_at_the_moment_shown(open_window, qtbot):
+    win = open_window(_config(100_000), speed=200)
+    win.play()
+    qtbot.waitUntil(lambda: win.latest is not None and win.latest.update >= 20, timeout=20000)
+    win.replay.replay_to(5)
+    qtbot.waitUntil(lambda: not win.playing, timeout=5000)
+    qtbot.waitUntil(lambda: "replaying update 5 of " in win.status_text, timeout=5000)
+    end = win.latest.update
+    qtbot.wait(300)              # paused: the run stays where it was, the views at 5
+    assert win.latest.update == end and "replaying update 5 of " in win.status_text
