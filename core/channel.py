@@ -1,17 +1,36 @@
 """A synthetic YouTube channel's daily views, from a seeded and documented generator.
 
-The lecture's channel data is not public, so the default dataset is made here instead. Each
-ingredient below is something real channels show and the lecture talks about (a weekly
-cycle with low Fridays and Saturdays, growth that levels off, bursts after uploads); the
-parameters live in one frozen dataclass so `resources/datasets/PROVENANCE.md` can list them
-and a test can rebuild the shipped CSV exactly.
+The lecture's channel data is not public, so the default dataset is made here instead. Its
+ingredients are things real channels show (a weekly cycle with low Fridays and Saturdays,
+growth that levels off, an audience that drifts, viral days and bad days), and a few of
+them were chosen *so that the lecture's effects appear*: a line cannot follow them and a
+network can. `resources/datasets/PROVENANCE.md` lists every parameter and why it is there;
+a test rebuilds the shipped CSV exactly.
 
-level(t) = plateau + (level - plateau) * exp(-t / growth_years): growth that levels off, so
-the unseen year lies inside the range the training years cover (a model that only ever saw
-smaller values has to extrapolate, and networks extrapolate badly).
+On the log scale, day t's views are the trend plus four parts:
 
-views(t) ~ Poisson( level(t) * weekly(t) * yearly(t) * holiday(t) * exp(ar1(t))
-                    + bursts(t) )
+    ln mean(t) = ln level(t) + fade(t) * weekly(t) + yearly(t) + holiday(t)
+                 + audience(t) + spike(t) + dip(t)
+    views(t) ~ Poisson(mean(t))
+
+- level(t) = plateau + (level - plateau) * exp(-t / growth_years): growth that levels off,
+  so the unseen year lies inside the range the training years cover (a model that only
+  ever saw smaller values has to extrapolate, and networks extrapolate badly).
+- audience(t) = audience_phi * audience(t-1) + N(0, audience_sigma^2): the regular
+  audience drifts slowly. This is what makes yesterday the best single predictor (the
+  1-day line's w near 1).
+- spike(t): a viral day adds a jump; the next day only `spike_keep` of it is left (the
+  recommendation wave collapses fast), or `spike_keep_weekend` when that day is a Saturday
+  or Sunday (people keep watching at the weekend). This is the threshold dynamic a line
+  cannot follow: above the trend, views fall back fast; a line must average that with
+  ordinary days, where yesterday carries over.
+- dip(t): a bad day (an outage, a strike) removes a part of the audience, which comes back
+  slowly: `dip_keep` of the dip is left the next day. Below the trend, views recover
+  slowly: the other side of the kink.
+- fade(t) = 1 - spike_weekly_fade * min(1, spike(t) / 0.3): during a spike most viewers
+  come from recommendations, not from the regular audience's week, so the weekly cycle
+  fades. Together with the weekend hold, the next day depends on two things at once
+  (the weekday and whether the channel is in a spike): a regime deeper networks can use.
 """
 
 from __future__ import annotations
@@ -19,6 +38,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+
+SPIKE_FULL = 0.3   # a spike this large (ln views) fades the weekly cycle fully
 
 
 @dataclass(frozen=True)
@@ -38,13 +59,18 @@ class ChannelParams:
     # (month, day): multiplier
     holidays: tuple[tuple[int, int, float], ...] = field(default=(
         (12, 24, 0.80), (12, 25, 0.70), (12, 26, 0.85), (12, 31, 0.85), (1, 1, 0.75)))
-    burst_rate: float = 1 / 30           # chance of an upload burst on a day
-    burst_log_mean: float = -1.2         # ln(size / level): median burst = 0.30 x level
-    burst_log_sd: float = 0.5            # spread of ln(size): a few big bursts, no huge ones
-    burst_decay_days: float = 2.5        # e-folding time of a burst
-    burst_length: int = 14               # days a burst is followed
-    ar_phi: float = 0.6                  # AR(1) coefficient of the log-scale noise
-    ar_sigma: float = 0.055              # innovation s.d. of the log-scale noise
+    audience_phi: float = 0.95           # AR(1) coefficient of the audience (ln views)
+    audience_sigma: float = 0.02         # its daily innovation s.d.
+    viral_rate: float = 1 / 15           # chance of a viral day
+    viral_log_mean: float = -0.92        # ln(jump): median jump 0.40 in ln views (x1.5)
+    viral_log_sd: float = 0.3            # spread of ln(jump)
+    spike_keep: float = 0.35             # part of a spike left the next day
+    spike_keep_weekend: float = 0.80     # ... when the next day is a Saturday or Sunday
+    spike_weekly_fade: float = 0.8       # how much of the weekly cycle a full spike hides
+    dip_rate: float = 1 / 40             # chance of a bad day
+    dip_log_mean: float = -1.39          # ln(drop): median drop 0.25 in ln views (x0.78)
+    dip_log_sd: float = 0.3              # spread of ln(drop)
+    dip_keep: float = 0.92               # part of a dip left the next day
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -59,26 +85,30 @@ def generate(params: ChannelParams | None = None) -> tuple[np.ndarray, np.ndarra
     t_years = np.arange(n) / 365.25
     level = p.plateau + (p.level - p.plateau) * np.exp(-t_years / p.growth_years)
     weekday = (dates.astype("int64") + 3) % 7           # 1970-01-01 was a Thursday; Mon = 0
-    weekly = np.asarray(p.weekly, dtype=float)[weekday]
+    weekly = np.log(np.asarray(p.weekly, dtype=float))[weekday]
     year_start = dates.astype("datetime64[Y]").astype("datetime64[D]")
     doy = (dates - year_start).astype("int64") + 1
-    yearly = 1.0 + p.yearly_amplitude * np.cos(2 * np.pi * (doy - p.yearly_peak_day) / 365.25)
+    yearly = np.log1p(p.yearly_amplitude
+                      * np.cos(2 * np.pi * (doy - p.yearly_peak_day) / 365.25))
     month = dates.astype("datetime64[M]").astype("int64") % 12 + 1
     mday = (dates - dates.astype("datetime64[M]").astype("datetime64[D]")).astype("int64") + 1
-    holiday = np.ones(n)
+    holiday = np.zeros(n)
     for m, d, f in p.holidays:
-        holiday[(month == m) & (mday == d)] = f
-    # AR(1) noise on the log scale, started from its stationary distribution
-    eps = rng.normal(0.0, p.ar_sigma, n)
-    ar = np.empty(n)
-    ar[0] = eps[0] / np.sqrt(1.0 - p.ar_phi**2)
-    for i in range(1, n):
-        ar[i] = p.ar_phi * ar[i - 1] + eps[i]
-    base = level * weekly * yearly * holiday * np.exp(ar)
-    # upload bursts: extra views that decay over the following days
-    uploads = rng.random(n) < p.burst_rate
-    sizes = np.exp(rng.normal(p.burst_log_mean, p.burst_log_sd, n)) * level
-    kernel = np.exp(-np.arange(p.burst_length) / p.burst_decay_days)
-    bursts = np.convolve(np.where(uploads, sizes, 0.0), kernel)[:n]
-    views = rng.poisson(base + bursts).astype(np.float64)
+        holiday[(month == m) & (mday == d)] = np.log(f)
+    innovations = rng.normal(0.0, p.audience_sigma, n)
+    viral = rng.random(n) < p.viral_rate
+    jumps = np.exp(rng.normal(p.viral_log_mean, p.viral_log_sd, n))
+    bad = rng.random(n) < p.dip_rate
+    drops = np.exp(rng.normal(p.dip_log_mean, p.dip_log_sd, n))
+    keep = np.where(weekday >= 5, p.spike_keep_weekend, p.spike_keep)
+    audience, spike, dip = np.zeros(n), np.zeros(n), np.zeros(n)
+    a = s = g = 0.0
+    for i in range(n):
+        a = p.audience_phi * a + innovations[i]
+        s = keep[i] * s + (jumps[i] if viral[i] else 0.0)
+        g = p.dip_keep * g - (drops[i] if bad[i] else 0.0)
+        audience[i], spike[i], dip[i] = a, s, g
+    fade = 1.0 - p.spike_weekly_fade * np.clip(spike / SPIKE_FULL, 0.0, 1.0)
+    mean = level * np.exp(fade * weekly + yearly + holiday + audience + spike + dip)
+    views = rng.poisson(mean).astype(np.float64)
     return dates, views

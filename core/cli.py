@@ -40,6 +40,18 @@ def _init_pair(text: str) -> tuple[float, float]:
     return (w, b)
 
 
+def _seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--seeds takes whole numbers separated by commas, got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(
+            f"--seeds takes different whole numbers >= 0, e.g. 0,1,2, got {text!r}")
+    return seeds
+
+
 def _data_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="channel", help="built-in name or a CSV file")
     p.add_argument("--column", help="the CSV's value column (default: detected)")
@@ -98,6 +110,8 @@ def _scheduler_flag(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from core.experiments import NET_SETTINGS
+
     parser = _Parser(
         prog="fnlab",
         description="Function Lab: machine learning is looking for a function. With no "
@@ -159,9 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
     tb = sub.add_parser("table", help="reproduce the lecture's three tables")
     _data_flags(tb)
     tb.add_argument("--loss", choices=LOSSES, default="mae")
-    tb.add_argument("--seed", type=int, default=0)
+    tb.add_argument("--seed", type=int, default=0, help="the networks' training seed")
+    tb.add_argument("--seeds", type=_seed_list, metavar="S1,S2,...",
+                    help="train every row with each of these seeds and show the mean and "
+                         "spread (standard deviation) over them (overrides --seed)")
     tb.add_argument("--net-updates", type=int,
-                    help="updates per network (default 3000; fewer for a quick look)")
+                    help=f"updates per network (default {NET_SETTINGS['limit_updates']:,}; fewer "
+                         "for a quick "
+                         "look)")
     tb.add_argument("--json", action="store_true", help="print a JSON list of rows")
     tb.add_argument("--csv", metavar="FILE", help="also write the rows to a CSV file")
     tb.add_argument("--markdown", action="store_true", help="print Markdown tables")
@@ -403,12 +422,21 @@ def cmd_race(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
-    from core.data import load_series
-    from core.experiments import lecture_tables, run_tables, total_updates
-    from core.results import format_loss
+    import time
 
+    from core.data import load_series
+    from core.experiments import (
+        combine_seeds,
+        run_tables,
+        seeded_tables,
+        story_checks,
+        total_updates,
+        training_note,
+    )
+    start = time.perf_counter()
+    seeds = args.seeds if args.seeds is not None else [args.seed]
     series = load_series(args.data, args.column)
-    exps = lecture_tables(args.data, args.split, args.loss, args.seed, args.net_updates)
+    exps = seeded_tables(args.data, args.split, args.loss, seeds, args.net_updates)
     bar = None
     if not args.no_progress:
         from tqdm import tqdm
@@ -416,48 +444,84 @@ def cmd_table(args: argparse.Namespace) -> int:
         bar = tqdm(total=total_updates(exps), unit="upd", file=sys.stderr, leave=False,
                    desc="fnlab table", dynamic_ncols=True)
     try:
-        rows, cancelled = run_tables(
+        runs, cancelled = run_tables(
             exps, series, (lambda r: bar.update(r["updates"])) if bar is not None else None,
             scheduler=args.scheduler)
     finally:
         if bar is not None:
             bar.close()
-    if not rows:
+    if not runs:
         raise KeyboardInterrupt if cancelled else CliError("no rows")
+    rows = combine_seeds(runs)
     if args.csv:
         _write_csv(Path(args.csv), rows)
     if args.json:
         print(json.dumps(rows))
-        return _finished(args.command, cancelled)
-    scale, suffix = rows[0]["scale"], rows[0]["suffix"]
+    else:
+        _print_tables(rows, series.name, args.loss, args.markdown)
+        print(f"\n{training_note(rows)}")
+        _print_story(story_checks(runs), runs, series.name, args.loss)
+    print(f"fnlab table: {time.perf_counter() - start:.1f} s wall", file=sys.stderr)
+    return _finished(args.command, cancelled)
 
-    def f(v: float | None) -> str:
-        return "diverged" if v is None else format_loss(v, scale, suffix)
 
+def _print_story(checks: list[dict[str, Any]], runs: list[dict[str, Any]], name: str,
+                 loss: str) -> None:
+    """The lecture's claims on this data, each marked as holding or not (per seed); under
+    a claim that does not hold, the losses that decide it (mean ± spread over seeds)."""
+    from core.experiments import STORY_EVIDENCE, combine_seeds
+    from core.results import loss_text
+
+    if loss != "mae":
+        return
+    rows = combine_seeds(runs)
+    print(f"\nThe lecture's story on {name}:")
+    for c, (which, evidence) in zip(checks, STORY_EVIDENCE, strict=True):
+        held, failed = c["held"], c["failed"]
+        if not failed:
+            print(f"  {'holds':<14}{c['claim']}")
+            continue
+        note = (f" (holds for seed {', '.join(map(str, held))}; not for "
+                f"{', '.join(map(str, failed))})" if held else "")
+        print(f"  {'does NOT hold':<14}{c['claim']}{note}")
+        shown = [f"{r['label'].removeprefix('56 days, ')} {loss_text(r, f'{which}_loss')}"
+                 for key in evidence for r in rows
+                 if (r["table"], r["days"], r["units"], r["layers"]) == key]
+        print(f"{'':<16}{which}: {'; '.join(shown)}")
+
+
+def _print_tables(rows: list[dict[str, Any]], name: str, loss: str, markdown: bool) -> None:
+    """The three tables as text or Markdown; with several seeds, each loss as mean ± spread."""
+    from core.results import loss_text
+
+    several = len(rows[0]["seeds"]) > 1
+
+    width = 18 if several else 10
     titles = {1: "Linear models, more days", 2: "56 days: more ReLUs",
               3: "56 days: more layers of 100 ReLU"}
+    seeds = ", ".join(str(s) for s in rows[0]["seeds"])
     for table in (1, 2, 3):
-        print(f"\n{'### ' if args.markdown else ''}Table {table}: {titles[table]} "
-              f"({series.name}, {args.loss.upper()})\n")
-        if args.markdown:
+        print(f"\n{'### ' if markdown else ''}Table {table}: {titles[table]} "
+              f"({name}, {loss.upper()}, {'seeds' if several else 'seed'} {seeds})\n")
+        if markdown:
             print("| model | training | unseen | lecture | updates | seconds |")
             print("|---|---|---|---|---|---|")
         else:
-            print(f"{'model':<36}{'training':>10}{'unseen':>10}{'lecture':>16}"
+            print(f"{'model':<36}{'training':>{width}}{'unseen':>{width}}{'lecture':>16}"
                   f"{'updates':>9}{'seconds':>9}")
         for r in (r for r in rows if r["table"] == table):
             lec = ("" if r["lecture_train"] is None else
                    f"{r['lecture_train'] / 1000:.2f}k / {r['lecture_unseen'] / 1000:.2f}k")
-            cells = (r["label"], f(r["train_loss"]), f(r["unseen_loss"]), lec,
-                     f"{r['updates']:,}", f"{r['seconds']:.1f}")
-            if args.markdown:
+            cells = (r["label"], loss_text(r, "train_loss"), loss_text(r, "unseen_loss"), lec,
+                     f"{r['updates']:,}",
+                     f"{r['seconds']:.1f}")
+            if markdown:
                 print("| " + " | ".join(cells) + " |")
             else:
-                print(f"{cells[0]:<36}{cells[1]:>10}{cells[2]:>10}{cells[3]:>16}"
+                print(f"{cells[0]:<36}{cells[1]:>{width}}{cells[2]:>{width}}{cells[3]:>16}"
                       f"{cells[4]:>9}{cells[5]:>9}")
     total = sum({r["label"]: r["seconds"] for r in rows}.values())
     print(f"\ntotal training time {total:.1f} s")
-    return _finished(args.command, cancelled)
 
 
 def _finished(command: str, cancelled: bool) -> int:
@@ -469,8 +533,8 @@ def _finished(command: str, cancelled: bool) -> int:
 
 
 TABLE_COLUMNS = ["table", "label", "model", "days", "units", "layers", "train_loss",
-                 "unseen_loss", "lecture_train", "lecture_unseen", "updates", "epochs",
-                 "seconds", "diverged"]
+                 "unseen_loss", "train_spread", "unseen_spread", "lecture_train",
+                 "lecture_unseen", "updates", "epochs", "seconds", "diverged"]
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:

@@ -298,12 +298,13 @@ def step_number_error(step: int | None, folder: str | Path = LECTURE_DIR) -> str
     return None
 
 
-def lecture_table_rows(dataset: str = "channel", net_updates: int = 300,
+def lecture_table_rows(dataset: str = "channel", net_updates: int | None = None,
                        should_stop: Callable[[], bool] = lambda: False
                        ) -> Iterator[dict[str, Any]]:
     """Train the lecture's three tables (core.experiments) one row at a time, yielding each
     loss-table row as it is done; stops between rows and every 25 updates when
-    `should_stop()` turns true. Equal configs train once."""
+    `should_stop()` turns true. Equal configs train once. Without `net_updates` the
+    networks get `fnlab table`'s own budget, so each row is the CLI's seed-0 row."""
     from core.data import load_series, window
     from core.engine import Trainer
     from core.experiments import lecture_tables

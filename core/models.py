@@ -149,11 +149,18 @@ def init_params(config: Any, n_features: int, rng: np.random.Generator,
     """Starting parameters (float64, training unit).
 
     Linear: every w_j = w0 and b = b0 from ``config.init``; without it w = 0, b = 0, a fixed
-    start so a class sees the same path every time. Networks: weights uniform in
-    +-1/sqrt(fan_in) (torch's nn.Linear default); when the feature means are given, the
-    first layer's biases are shifted by -W1 x_mean so each unit's ramp or kink starts inside
-    the data (raw inputs ~2-8 would otherwise leave many units flat everywhere); the output
-    bias starts at the label mean so the first predictions are sensible.
+    start so a class sees the same path every time.
+
+    Networks: every weight and bias uniform in +-1/sqrt(fan_in), torch's ``nn.Linear``
+    default, so a network here starts as the same network would in a class's own torch
+    code. A one-day network (the lecture's pictures of pieces) is then moved so each
+    unit's ramp or kink starts inside the data: when the feature mean is given, the first
+    layer's biases are shifted by -W1 x_mean (raw inputs ~2-8 would otherwise leave most
+    pieces flat over the whole data), and the output bias starts at the label mean so the
+    first curve lies over the points. Networks on several days keep torch's default as
+    it is: the lecture's tables train them (see `core.experiments`), and centring every
+    unit on the data made deep networks memorise the training years within a few hundred
+    updates.
     """
     model = config.model
     if model == "linear":
@@ -162,19 +169,20 @@ def init_params(config: Any, n_features: int, rng: np.random.Generator,
     shapes = param_shapes(model, n_features, config.units, config.layers)
     params: dict[str, np.ndarray] = {}
     for key, shape in shapes.items():
-        if key == "b":
-            params[key] = np.asarray(float(y_mean) if y_mean is not None else 0.0)
-            continue
-        if key == "c":
-            fan_in = shape[0]
+        if key in ("c", "b"):       # the output layer: fan-in = units
+            fan_in = config.units
         elif key.startswith("W"):
             fan_in = shape[1]
         else:  # a hidden bias b{l}: the fan-in of its layer's W{l}
             fan_in = shapes["W" + key[1:]][1]
         bound = 1.0 / np.sqrt(fan_in)
-        params[key] = rng.uniform(-bound, bound, size=shape)
-    if x_mean is not None:
-        params["b1"] = params["b1"] - params["W1"] @ np.asarray(x_mean, dtype=np.float64)
+        params[key] = rng.uniform(-bound, bound, size=shape) if shape else \
+            np.asarray(rng.uniform(-bound, bound))
+    if n_features == 1:
+        if x_mean is not None:
+            params["b1"] = params["b1"] - params["W1"] @ np.asarray(x_mean, dtype=np.float64)
+        if y_mean is not None:
+            params["b"] = np.asarray(float(y_mean))
     if config.init is not None:  # (w0, b0) for the two tracked scalars
         name_w, name_b = default_track(model)
         set_scalar(params, name_w, config.init[0])

@@ -134,10 +134,22 @@ def format_loss(value: float, scale: float = 1000.0, suffix: str = "k") -> str:
     return f"{v:.{digits}f}{suffix}"
 
 
+def loss_text(row: dict[str, Any], col: str) -> str:
+    """A row's `train_loss` or `unseen_loss` as the lecture writes it (0.48k); a row that is
+    the mean over several seeds (`fnlab table --seeds`) adds its spread: 0.45k ± 0.01k."""
+    scale, suffix = row.get("scale", 1000.0), row.get("suffix", "k")
+    v = row.get(col)
+    text = format_loss(float(v), scale, suffix) if isinstance(v, (int, float)) else "diverged"
+    spread = row.get(col.replace("_loss", "_spread"))
+    if len(row.get("seeds") or ()) > 1 and isinstance(spread, (int, float)):
+        text += f" ± {format_loss(float(spread), scale, suffix)}"
+    return text
+
+
 def _cell(row: dict[str, Any], col: str, fmt_loss: bool) -> str:
     v = row.get(col, "")
     if fmt_loss and col in ("train_loss", "unseen_loss") and isinstance(v, (int, float)):
-        return format_loss(float(v), row.get("scale", 1000.0), row.get("suffix", "k"))
+        return loss_text(row, col)
     if isinstance(v, bool):
         return "yes" if v else ""
     if isinstance(v, float):

@@ -401,7 +401,8 @@ class LectureController(QObject):
     # ---- the lecture's tables ---------------------------------------------------------------
     def _start_tables(self, spec: Any) -> None:
         spec = spec if isinstance(spec, dict) else {}
-        net_updates = int(spec.get("net_updates", 300))
+        given = spec.get("net_updates")
+        net_updates = None if given is None else int(given)   # None: the table's budget
         table = self.window.table_view
         table.clear_rows()
         dataset = self.step.config.dataset

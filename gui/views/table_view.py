@@ -49,7 +49,7 @@ def cell_text(row: dict[str, Any], column: str) -> str:
     if column in ("train_loss", "unseen_loss") and isinstance(v, (int, float)):
         if abs(v) >= 1e12 and v == v and abs(v) != float("inf"):   # a diverged run's loss
             return f"{v:.3g}"
-        return results.format_loss(float(v), row.get("scale", 1000.0), row.get("suffix", "k"))
+        return results.loss_text(row, column)   # with ± its spread over seeds, if several
     if isinstance(v, bool):
         return "yes" if v else ""
     if column == "seconds" and isinstance(v, (int, float)):

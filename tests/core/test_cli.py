@@ -88,3 +88,27 @@ def test_table_json_rows_name_their_table_and_shape(capsys):
     assert rows[-1]["label"] == "56 days, 4 layers x 100 ReLU"
     for r in rows:
         assert TRAIN_KEYS | {"table", "label", "days", "model", "units", "layers"} <= set(r)
+        assert r["seeds"] == [0] and r["unseen_spread"] == 0.0
+
+
+def test_table_over_seeds_gives_means_spreads_the_training_and_the_wall_time(capsys):
+    code, out, err = run_cli(capsys, "table", "--net-updates", "30", "--seeds", "0,1",
+                             "--no-progress")
+    assert code == 0
+    assert "Every network: torch's default initialisation" in out and "30 full-batch" in out
+    assert "± " in out and "The lecture's story on channel:" in out
+    assert "s wall" in err
+    code, out, _ = run_cli(capsys, "table", "--json", "--net-updates", "30", "--seeds", "0,1",
+                           "--no-progress")
+    rows = json.loads(out)
+    assert all(r["seeds"] == [0, 1] for r in rows)
+    line = rows[0]                                     # linear: the same for every seed
+    assert line["train_spread"] == 0.0 and line["unseen_spread"] == 0.0
+    deep = rows[-1]
+    assert deep["train_spread"] > 0 and deep["unseen_spread"] > 0
+
+
+@pytest.mark.parametrize("seeds", ["0,x", "1,1", "-1", ","])
+def test_bad_seeds_are_one_line(capsys, seeds):
+    code, _, err = run_cli(capsys, "table", f"--seeds={seeds}")
+    assert code == 2 and "--seeds" in err and len(err.strip().splitlines()) == 1

@@ -1,75 +1,151 @@
-"""The lecture's three tables on the shipped channel data tell the lecture's story.
+"""The lecture's three tables on the shipped channel data, for each of the training seeds
+0, 1 and 2 (not one lucky seed): the parts of the lecture's story that hold are asserted;
+for every claim, what `fnlab table` prints ("holds" / "does NOT hold") is checked against
+the rows, so the screen never claims more than the data shows.
 
-The tables are trained once per module with fewer network updates than `fnlab table`
-(1,200 instead of 2,000) so the file stays quick; the story already holds by then.
-Losses are compared, never timed.
+The rows come from `fnlab table`'s own experiments with its default settings (the same
+optimizer, learning rate, initialisation and update budget for every network row), trained
+here in full. Losses are compared, never timed.
 """
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import pytest
 
 from core.data import load_builtin
-from core.experiments import lecture_tables, run_tables
+from core.experiments import (
+    NET_SETTINGS,
+    combine_seeds,
+    run_tables,
+    seeded_tables,
+    story_checks,
+)
 
-NET_UPDATES = 1200
+SEEDS = (0, 1, 2)
+Rows = dict[tuple[int, int, str], dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
-def rows() -> dict[tuple[int, str], dict[str, Any]]:
-    exps = lecture_tables("channel", net_updates=NET_UPDATES)
-    rows, cancelled = run_tables(exps, load_builtin("channel"))
+def runs() -> list[dict[str, Any]]:
+    runs, cancelled = run_tables(seeded_tables("channel", seeds=SEEDS), load_builtin("channel"))
     assert not cancelled
-    return {(r["table"], r["label"]): r for r in rows}
+    return runs
 
 
-def _row(rows: dict[tuple[int, str], dict[str, Any]], table: int, days: int = 56,
-         units: int = 0, layers: int = 0) -> dict[str, Any]:
-    for (t, _), r in rows.items():
-        if (t, r["days"], r["units"], r["layers"]) == (table, days, units, layers):
-            return r
-    raise AssertionError(f"no row {table}, {days} days, {units} x {layers}")
+@pytest.fixture(scope="module")
+def rows(runs: list[dict[str, Any]]) -> Rows:
+    return {(r["seed"], r["table"], r["label"]): r for r in runs}
 
 
-def _loss(row: dict[str, Any], which: str) -> float:
-    value = row[f"{which}_loss"]
-    assert value is not None, f"{row['label']}: no {which} loss"
-    return float(value) / 1000.0                      # in k, as the lecture speaks
+def _loss(rows: Rows, seed: int, table: int, which: str, days: int = 56, units: int = 0,
+          layers: int = 0) -> float:
+    for (s, t, _), r in rows.items():
+        if (s, t, r["days"], r["units"], r["layers"]) == (seed, table, days, units, layers):
+            value = r[f"{which}_loss"]
+            assert value is not None, f"{r['label']}, seed {seed}: no {which} loss"
+            return float(value) / 1000.0              # in k, as the lecture speaks
+    raise AssertionError(f"no row {table}, {days} days, {units} x {layers}, seed {seed}")
 
 
-def test_seven_days_beat_one_day_on_training_loss(rows: dict) -> None:
-    train = {d: _loss(_row(rows, 1, d), "train") for d in (1, 7, 28, 56)}
-    assert train[1] > 1.05 * train[7] > 1.05 * 1.05 * train[28]
-    assert train[56] <= 1.01 * train[28] and train[28] < 1.15 * train[56]
-    assert 0.35 < train[1] < 0.6                      # lecture: 0.48k
+def test_every_network_row_is_trained_the_same_way(runs: list[dict[str, Any]]) -> None:
+    nets = [r["config"] for r in runs if r["model"] != "linear"]
+    assert nets and all(
+        (c["optimizer"], c["lr"], c["limit_updates"], c["batch_size"]) ==
+        (NET_SETTINGS["optimizer"], NET_SETTINGS["lr"], NET_SETTINGS["limit_updates"], None)
+        for c in nets)
 
 
-def test_unseen_year_is_a_little_harder_than_training(rows: dict) -> None:
-    for days in (1, 7, 28, 56):
-        r = _row(rows, 1, days)
-        ratio = _loss(r, "unseen") / _loss(r, "train")
-        assert 1.0 < ratio < 1.5, f"{r['label']}: unseen / training = {ratio:.2f}"
+@pytest.mark.parametrize("seed", SEEDS)
+def test_more_days_lower_the_unseen_loss(rows: Rows, seed: int) -> None:
+    unseen = [_loss(rows, seed, 1, "unseen", days=d) for d in (1, 7, 28)]
+    assert unseen[0] > unseen[1] > unseen[2]
 
 
-def test_more_relus_lower_the_training_loss(rows: dict) -> None:
-    train = [_loss(_row(rows, 2, units=u, layers=1), "train") for u in (10, 100, 1000)]
-    assert train[0] > train[1] > train[2]
-    assert train[0] <= 1.02 * _loss(_row(rows, 2), "train")   # 10 ReLU at least as good
+@pytest.mark.parametrize("seed", SEEDS)
+def test_relus_beat_the_line_on_unseen_days(rows: Rows, seed: int) -> None:
+    """100 ReLU by 3 % or more for every seed; 1000 ReLU beat the line too (by 2.4-4.1 %
+    on seeds 0-2: the screen says the 3 % claim fails where it does)."""
+    line = _loss(rows, seed, 2, "unseen")
+    relu100 = _loss(rows, seed, 2, "unseen", units=100, layers=1)
+    relu1000 = _loss(rows, seed, 2, "unseen", units=1000, layers=1)
+    assert relu100 <= 0.97 * line, f"100 ReLU {relu100:.3f}k vs line {line:.3f}k"
+    assert relu1000 < line, f"1000 ReLU {relu1000:.3f}k vs line {line:.3f}k"
 
 
-def test_more_layers_lower_the_training_loss(rows: dict) -> None:
-    train = [_loss(_row(rows, 3, units=100, layers=n), "train") for n in (1, 2, 3, 4)]
-    assert train[0] > train[1] > train[2] > train[3]
+@pytest.mark.parametrize("seed", SEEDS)
+def test_training_loss_falls_with_more_days_and_more_relus(rows: Rows, seed: int) -> None:
+    days = [_loss(rows, seed, 1, "train", days=d) for d in (1, 7, 28, 56)]
+    relus = [_loss(rows, seed, 2, "train")] + [
+        _loss(rows, seed, 2, "train", units=u, layers=1) for u in (100, 1000)]
+    for train in (days, relus):
+        assert all(a > b for a, b in pairwise(train)), train
 
 
-def test_deepest_network_overfits(rows: dict) -> None:
-    unseen = [_loss(_row(rows, 3, units=100, layers=n), "unseen") for n in (1, 2, 3, 4)]
-    assert unseen[3] > 1.05 * min(unseen[:3])
+def _claims(rows: Rows, seed: int) -> list[bool]:
+    """The lecture's claims (core.experiments.STORY_CLAIMS), checked here on our own."""
+    def deep(which: str) -> list[float]:
+        return [_loss(rows, seed, 3, which, units=100, layers=n) for n in (1, 2, 3, 4)]
+
+    unseen1 = [_loss(rows, seed, 1, "unseen", days=d) for d in (1, 7, 28)]
+    line = _loss(rows, seed, 2, "unseen")
+    un, tr = deep("unseen"), deep("train")
+    tables = [[_loss(rows, seed, 1, "train", days=d) for d in (1, 7, 28, 56)],
+              [_loss(rows, seed, 2, "train")] +
+              [_loss(rows, seed, 2, "train", units=u, layers=1) for u in (10, 100, 1000)],
+              tr]
+    return [unseen1[0] > unseen1[1] > unseen1[2],
+            all(_loss(rows, seed, 2, "unseen", units=u, layers=1) <= 0.97 * line
+                for u in (100, 1000)),
+            un[1] < un[0] and un[2] < un[0],
+            tr[3] == min(tr) and un[3] > un[2],
+            all(a > b for t in tables for a, b in pairwise(t))]
 
 
-def test_a_small_network_is_about_as_good_as_linear_on_unseen(rows: dict) -> None:
-    linear = _loss(_row(rows, 2), "unseen")
-    best = min(_loss(_row(rows, 2, units=u, layers=1), "unseen") for u in (10, 100))
-    assert best < 1.05 * linear
+def test_the_screen_says_which_claims_hold_and_which_do_not(
+        runs: list[dict[str, Any]], rows: Rows, capsys: pytest.CaptureFixture[str]) -> None:
+    """`fnlab table` marks each of the lecture's claims as holding or not, seed by seed,
+    and its verdicts are the ones this test reaches on the same rows."""
+    from core.cli import _print_story
+
+    checks = story_checks(runs)
+    for i, check in enumerate(checks):
+        held = [s for s in SEEDS if _claims(rows, s)[i]]
+        assert check["held"] == held and check["failed"] == [
+            s for s in SEEDS if s not in held], check["claim"]
+    _print_story(checks, runs, "channel", "mae")
+    text = capsys.readouterr().out
+    for check in checks:
+        line = next(x for x in text.splitlines() if check["claim"] in x)
+        assert ("does NOT hold" in line) == bool(check["failed"]), line
+
+
+def test_the_mean_row_is_the_mean_of_the_seeds(runs: list[dict[str, Any]]) -> None:
+    combined = combine_seeds(runs)
+    assert len(combined) == len(runs) // len(SEEDS)
+    deep = next(r for r in combined if r["table"] == 3 and r["layers"] == 4)
+    same = [r for r in runs if r["table"] == 3 and r["layers"] == 4]
+    values = [r["unseen_loss"] for r in same]
+    assert deep["seeds"] == list(SEEDS)
+    assert deep["unseen_loss"] == pytest.approx(sum(values) / len(values))
+    assert 0 < deep["unseen_spread"] < max(values) - min(values)
+
+
+def test_lecture_steps_train_the_tables_own_rows() -> None:
+    """The "more ReLUs" and "more layers" steps run, live, the table's seed-0 row for their
+    model (same config, seed and updates), so the numbers on screen are the table's; the
+    tables step trains the tables with the table's own budget."""
+    from core.experiments import lecture_tables
+    from core.lecture_steps import load_steps
+
+    steps, problems = load_steps()
+    assert not problems
+    table = {e.config.to_json(): e for e in lecture_tables("channel", seed=0)}
+    named = {s.name.split("-", 1)[1].removesuffix(".json"): s for s in steps}
+    for step in (named["more-relus"], named["more-layers"]):
+        run = step.config.replace(limit_updates=step.updates, limit_epochs=None)
+        assert run.to_json() in table, step.title
+    tables = named["overfitting"].options["tables"]
+    assert tables is True or "net_updates" not in tables

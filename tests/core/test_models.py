@@ -69,10 +69,25 @@ def test_hard_sigmoid_is_flat_ramp_flat():
     np.testing.assert_allclose(hard_sigmoid(z), [0.0, 0.0, 0.5, 0.75, 1.0, 1.0])
 
 
-def test_data_centred_init_puts_units_inside_the_data():
+def test_a_one_day_networks_pieces_start_inside_the_data() -> None:
     rng = np.random.default_rng(0)
-    x_mean = np.full(56, 4.0)
-    p = init_params(_cfg(model="relu", units=50), 56, rng, x_mean=x_mean, y_mean=4.0)
-    z = p["W1"] @ x_mean + p["b1"]
-    assert np.all(np.abs(z) <= 1.0 / np.sqrt(56) + 1e-12)
+    p = init_params(_cfg(model="relu", units=50), 1, rng, x_mean=np.array([4.0]), y_mean=4.0)
+    z = p["W1"] @ np.array([4.0]) + p["b1"]
+    assert np.all(np.abs(z) <= 1.0 + 1e-12)
     assert float(p["b"]) == 4.0
+
+
+def test_a_many_day_network_starts_as_torch_would_start_it() -> None:
+    """nn.Linear's default: weights and biases uniform in +-1/sqrt(fan_in), every layer."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    p = init_params(_cfg(model="relu", units=50, layers=2), 56, rng, x_mean=np.full(56, 4.0),
+                    y_mean=4.0)
+    for key, fan_in in (("W1", 56), ("b1", 56), ("W2", 50), ("b2", 50), ("c", 50)):
+        bound = 1.0 / np.sqrt(fan_in)
+        assert np.all(np.abs(p[key]) <= bound) and np.abs(p[key]).max() > 0.5 * bound, key
+    assert abs(float(p["b"])) <= 1.0 / np.sqrt(50)          # not moved to the label mean
+    layer = torch.nn.Linear(56, 50)      # torch's own default has the same bounds
+    for t in (layer.weight, layer.bias):
+        assert 0.9 / np.sqrt(56) < float(t.detach().abs().max()) <= 1.0 / np.sqrt(56)

@@ -69,3 +69,14 @@ def test_rows_export_to_csv_markdown_and_latex():
     assert len(md) == 4 and "0.40k" in md[2] and "0.48k / 0.58k" in md[2]
     tex = to_latex(rows)
     assert tex.count(r"\\") == 3 and r"\toprule" in tex
+
+
+def test_a_mean_over_seeds_shows_its_spread() -> None:
+    from core.results import loss_text
+
+    one = {"train_loss": 452.0, "unseen_loss": 463.0, "scale": 1000.0, "suffix": "k"}
+    assert loss_text(one, "unseen_loss") == "0.46k"
+    three = {**one, "train_spread": 6.0, "unseen_spread": 12.0, "seeds": [0, 1, 2]}
+    assert loss_text(three, "train_loss") == "0.45k ± 0.006k"
+    assert loss_text(three, "unseen_loss") == "0.46k ± 0.012k"
+    assert loss_text({**three, "seeds": [0]}, "unseen_loss") == "0.46k"

@@ -177,13 +177,12 @@ def check_step(qtbot, win, ctl) -> str:
         assert ref is not None and len(ref) > 10
         assert win.config.batch_size == 32
         return "reference path"
-    if slug == "overfitting":
+    if slug == "overfitting":   # the tables; which claims hold: tests/core/test_lecture_story
         rows = win.views["table"].rows()
         assert len(rows) == 12
-        deep = [r for r in rows if r.get("table") == 3]
-        assert deep[-1]["unseen_loss"] > deep[-2]["unseen_loss"]
-        assert deep[-1]["train_loss"] < deep[0]["train_loss"]
-        return "overfits"
+        days = [r["unseen_loss"] for r in rows if r.get("table") == 1][:3]
+        assert days[0] > days[1] > days[2]
+        return "tables"
     return "shown"
 
 

@@ -404,6 +404,17 @@ def test_table_rows_copy_delete_and_the_lecture_column(qtbot):
         view.add_row({"model": "x"})
 
 
+def test_table_shows_a_mean_over_seeds_with_its_spread(qtbot):
+    view = LossTableView()
+    qtbot.addWidget(view)
+    view.add_row({**_row(days=56), "train_spread": 6.0, "unseen_spread": 12.0,
+                  "seeds": [0, 1, 2]})
+    model = view.table.model()
+    assert model.data(model.index(0, COLUMNS.index("train_loss"))) == "0.48k ± 0.006k"
+    assert model.data(model.index(0, COLUMNS.index("unseen_loss"))) == "0.58k ± 0.012k"
+    assert "0.58k ± 0.012k" in view.copy_selected()
+
+
 def test_record_button_asks_for_a_row(qtbot):
     view = LossTableView()
     qtbot.addWidget(view)
