@@ -527,7 +527,7 @@ def test_the_learning_rate_step_replays_the_three_rates_side_by_side(qtbot, lect
     qtbot.waitUntil(lambda: not gallery.visibleRegion().isEmpty(), timeout=5000)
     runs = gallery.shown
     assert [r.name for r in runs] == ["η 0.0005: too small", "η 0.03: good",
-                                      "η 0.045: too large"]
+                                      "η 0.047: too large"]
     assert [r.status for r in runs] == ["finished", "finished", "diverged"]
     assert gallery.playing
     qtbot.waitUntil(lambda: gallery.shown_update >= 4, timeout=10000)

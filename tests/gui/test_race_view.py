@@ -29,6 +29,10 @@ def _play_until(view, qtbot, updates: int) -> None:
 def test_racers_trails_and_balls_reach_the_screen(open_window, qtbot):
     win = open_window(size=(1600, 1000))
     view = _open_race(win, qtbot)
+    # From the lecture's race start (its step 9b): from (0, 0) on the channel data GD's
+    # trail and ball lay under momentum's and Adam's (9 of its pixels showed).
+    view.new_race((0.2, 2.0))
+    qtbot.waitUntil(lambda: view._frame is not None, timeout=30000)
     view.set_speed(0)       # as fast as it goes
     _play_until(view, qtbot, 200)
     qtbot.waitUntil(lambda: view._drawn is view._frame, timeout=15000)
