@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QScrollArea,
     QSizePolicy,
     QTabBar,
     QToolBar,
@@ -382,7 +383,14 @@ class MainWindow(QMainWindow):
             title, beside = OPTIONAL_TITLES[key]
             dock = QDockWidget(title, self)
             dock.setObjectName(f"dock_{key}")
-            dock.setWidget(view)
+            # These views hold many controls (the race's six racers and its explanation:
+            # 917 x 535 px at least): bare, their least size made the window 1,357 x 965
+            # on a 1280 x 720 screen. In a scroll area they scroll in a small dock instead.
+            scroll = QScrollArea(dock)
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setWidget(view)
+            dock.setWidget(scroll)
             self.docks[key] = dock
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
             dock.hide()
