@@ -235,3 +235,34 @@ def test_lecture_steps_on_a_1280_x_720_projector_share_the_screen(tmp_path):
         heights = sorted(case["views"].values())
         assert heights[0] >= 0.8 * heights[-1] and heights[0] >= 150, case
         assert case["panel"] <= 0.4 * case["height"] + 1, case
+
+
+RACE_CHECK = r"""
+import json
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from gui.main_window import MainWindow
+from gui.screenshot import wait_until
+win = MainWindow(theme="projector", persist=False, speed=None)
+win.show()
+wait_until(lambda: win.run_info is not None, 60)
+out = {}
+for key in ("race", "gallery", "sweep"):
+    win.docks[key].show()
+    wait_until(lambda: False, 0.5)
+    out[key] = {"free": win.screen().availableGeometry().getRect(),
+                "frame": win.frameGeometry().getRect()}
+    win.docks[key].hide()
+win.close()
+print("DOCKS " + json.dumps(out))
+"""
+
+
+def test_opening_a_big_optional_dock_keeps_the_window_on_a_1280_x_720_screen(tmp_path):
+    """The race (six racers and an explanation: 917 x 535 px at least), the gallery and
+    the sweep scroll in their dock; bare, the race's least size made the window
+    1,357 x 965 on a 1280 x 720 screen."""
+    for key, case in on_a_screen(tmp_path, (1280, 720), RACE_CHECK, "DOCKS ").items():
+        fx, fy, fw, fh = case["frame"]
+        ax, ay, aw, ah = case["free"]
+        assert ax <= fx and ay <= fy and fx + fw <= ax + aw and fy + fh <= ay + ah, (key, case)
