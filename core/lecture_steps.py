@@ -332,4 +332,5 @@ def lecture_table_rows(dataset: str = "channel", net_updates: int | None = None,
         row = result_row(exp.config, snap, d)
         row["model"] = f"table {exp.table}: {exp.label}"
         row["table"] = exp.table
+        row["seed"] = exp.seed       # so core.experiments.story_checks can read the rows
         yield row

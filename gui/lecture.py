@@ -407,7 +407,14 @@ class LectureController(QObject):
         table.clear_rows()
         dataset = self.step.config.dataset
         self._start_job("fnlab-lecture-tables", "Lecture tables", table.add_row,
-                        lambda stop: lecture_table_rows(dataset, net_updates, stop))
+                        lambda stop: lecture_table_rows(dataset, net_updates, stop),
+                        lambda: self._show_story(table.rows()))
+
+    def _show_story(self, rows: list[dict[str, Any]]) -> None:
+        """The tables' verdicts under the step's text, the panel grown to hold them."""
+        self.panel.show_values(story_html(rows))
+        self.share_space()
+        QTimer.singleShot(0, self.share_space)   # again once the label has laid out
 
     def _start_job(self, name: str, what: str, on_item: Callable[[Any], Any],
                    job_fn: Callable[[Callable[[], bool]], Any],
@@ -530,6 +537,28 @@ def loss_values_html(snap: Any, data: Any, used: str) -> str | None:
                     f" {unit})"}
     shown = [f"<b>{text}</b>" if name == used else text for name, text in parts.items()]
     return "&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;".join(shown)
+
+
+# `core.experiments.STORY_CLAIMS` in the few words a projected panel has room for
+STORY_SHORT = ("more days help", "ReLUs beat the line by 3 %", "2-3 layers beat 1",
+               "4 layers overfit", "training loss falls in every table")
+
+
+def story_html(rows: list[dict[str, Any]]) -> str | None:
+    """Which of the lecture's claims hold on the tables just trained and which do not,
+    decided from those rows (`core.experiments.story_checks`, as `fnlab table` prints it),
+    so the step never claims more than the numbers on screen show; None without rows."""
+    from core.experiments import story_checks
+
+    rows = [r for r in rows if "seed" in r and "table" in r]
+    if not rows:
+        return None
+    checks = story_checks(rows)
+    held = [STORY_SHORT[i] for i, c in enumerate(checks) if c["held"] and not c["failed"]]
+    failed = [STORY_SHORT[i] for i, c in enumerate(checks) if c["failed"]]
+    parts = [f"<b>{label}</b> {'; '.join(claims)}" for label, claims in
+             (("Holds:", held), ("Does NOT hold:", failed)) if claims]
+    return "<br>".join(parts)
 
 
 def critical_lr_html(data: Any, config: RunConfig) -> str:

@@ -182,6 +182,18 @@ def check_step(qtbot, win, ctl) -> str:
         assert len(rows) == 12
         days = [r["unseen_loss"] for r in rows if r.get("table") == 1][:3]
         assert days[0] > days[1] > days[2]
+        # under the caption: each claim said to hold or not, as decided from these rows
+        from core.experiments import STORY_CLAIMS, story_checks
+        from gui.lecture import STORY_SHORT
+
+        shown = _shown(ctl.panel.values)
+        assert ctl.panel.values.isVisible() and ("Holds:" in shown or "NOT" in shown)
+        failing = shown.split("Does NOT hold:")[1] if "NOT" in shown else ""
+        checks = story_checks(rows)
+        assert len(checks) == len(STORY_SHORT) == len(STORY_CLAIMS)
+        for short, check in zip(STORY_SHORT, checks, strict=True):
+            assert short in shown
+            assert (short in failing) == bool(check["failed"]), check
         return "tables"
     return "shown"
 
