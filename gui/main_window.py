@@ -818,6 +818,7 @@ class MainWindow(QMainWindow):
             self._next_origin = None
         self._run = info
         self._active = info.config
+        self._dismiss_divergence()
         self._pending = None
         self._latest = None
         self.replay.forget()
@@ -866,7 +867,13 @@ class MainWindow(QMainWindow):
     def _on_playing(self, playing: bool) -> None:
         self._playing = playing
         self.panel.set_playing(playing)
-        if playing and self.banner.isVisible() and "diverged" in self.banner.text():
+        if playing:
+            self._dismiss_divergence()
+
+    def _dismiss_divergence(self) -> None:
+        """A divergence message is about the run that diverged: gone once training goes on
+        or another run starts (a lecture's tables step showed step 9's banner)."""
+        if self.banner.isVisible() and "diverged" in self.banner.text():
             self.banner.dismiss()
 
     def _on_worker_error(self, text: str) -> None:

@@ -92,6 +92,20 @@ def test_a_divergence_banner_reaches_the_screen(qtbot, open_window):
     banner_on_screen(qtbot, win)
 
 
+def test_a_divergence_banner_leaves_with_its_run(qtbot, open_window):
+    """The message is about the run that diverged: a new run that does not play (a
+    lecture's tables step) must not keep showing it."""
+    win = open_window(LINEAR.replace(loss="mse", lr=1e5))
+    win.play()
+    qtbot.waitUntil(lambda: "diverged" in win.banner.text(), timeout=10000)
+    banner_on_screen(qtbot, win)
+    win.set_config(LINEAR.replace(days=7))
+    qtbot.waitUntil(lambda: win.run_info.config.days == 7, timeout=10000)
+    settle(qtbot)
+    img = grab_rgb(win)
+    assert bounding_box(colour_mask(img, win.theme.warning, tol=6)) is None
+
+
 def test_a_lecture_step_error_banner_reaches_the_screen(qtbot, open_window, tmp_path):
     shutil.copy(sorted(LECTURE_DIR.glob("*.json"))[0], tmp_path / "01-task.json")
     (tmp_path / "02-broken.json").write_text(json.dumps({"title": "t"}), encoding="utf-8")
