@@ -110,7 +110,33 @@ def test_switching_to_a_theme_gives_the_picture_of_starting_in_it(qtbot, open_wi
     assert differ < 0.015, f"{differ:.1%} of the pixels differ"
 
 
-FIT_CHECK = r"""
+# Pixel helpers for the fresh-process checks below (prepended to their scripts).
+SHOT_HELPERS = r"""
+import numpy as np
+from tests.gui.pixels import grab_rgb
+
+
+def crop_of(shot, win, widget):
+    own_h, own_w = widget.height(), widget.width()
+    at = widget.mapTo(win, widget.rect().topLeft())
+    return shot[at.y():at.y() + own_h, at.x():at.x() + own_w]
+
+
+def on_screen_as_alone(shot, win, widget):
+    # The window's grab shows `widget` as the widget draws itself alone (not scrolled
+    # away, covered or clipped).
+    own = grab_rgb(widget)
+    crop = crop_of(shot, win, widget)
+    return crop.shape == own.shape and float(np.abs(crop.astype(int) - own).mean()) < 8
+
+
+def drawn_rows(shot, win, widget):
+    # Rows of `widget`'s area in the window's grab that hold a picture (not one colour).
+    crop = crop_of(shot, win, widget).astype(float)
+    return int((crop.std(axis=(1, 2)) > 10).sum())
+"""
+
+FIT_CHECK = SHOT_HELPERS + r"""
 import json, sys
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
@@ -140,9 +166,11 @@ for theme, switch in (("dark", None), ("projector", None), ("dark", "projector")
              "layers", "loss", "optimizer", "lr", "batch", "limit", "seed")}
     hidden = [name for name, k in knobs.items()
               if k.visibleRegion().boundingRect().size() != k.size()]
+    shot = grab_rgb(win)
+    unseen = [name for name, k in knobs.items() if not on_screen_as_alone(shot, win, k)]
     out.append({"theme": f"{theme}->{switch}", "free": free.getRect(),
                 "frame": frame.getRect(), "window": win.rect().getRect(), "docks": docks,
-                "buttons": buttons, "hidden_knobs": hidden,
+                "buttons": buttons, "hidden_knobs": hidden, "unseen_knobs": unseen,
                 "font_pt": win.theme.font_pt})
     win.close()
 print("FITS " + json.dumps(out))
@@ -152,7 +180,7 @@ print("FITS " + json.dumps(out))
 def on_a_screen(tmp_path: Path, size: tuple[int, int], script: str, tag: str) -> list:
     """Run `script` in a fresh process on an offscreen screen of `size`; the JSON it
     prints after `tag`."""
-    env = dict(os.environ, QT_QPA_PLATFORM=offscreen_platform(*size),
+    env = dict(os.environ, QT_QPA_PLATFORM=offscreen_platform(*size, folder=tmp_path),
                FNLAB_SETTINGS_DIR=str(tmp_path))
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
@@ -179,6 +207,8 @@ def test_the_window_fits_the_screen_with_every_view_on_it(tmp_path, size):
         # Every knob on screen without scrolling: the projector theme's sizes follow the
         # screen (14 pt on 1080 lines, 11 pt on 720).
         assert case["hidden_knobs"] == [], case
+        # ... and the grab of the window shows each knob as the knob draws itself.
+        assert case["unseen_knobs"] == [], case
 
 
 def test_theme_sizes_follow_the_screen_and_never_drop_below_the_floor():
@@ -192,7 +222,7 @@ def test_theme_sizes_follow_the_screen_and_never_drop_below_the_floor():
     assert for_screen(DARK, 600) == DARK                      # already at the floor
 
 
-LECTURE_CHECK = r"""
+LECTURE_CHECK = SHOT_HELPERS + r"""
 import json
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
@@ -213,8 +243,11 @@ for n in picks:
     wait_until(lambda: ready_to_grab(win, ctl), 60)
     wait_until(lambda: False, 0.5)
     views = {k: d.height() for k, d in win.docks.items() if d.isVisible() and d is not ctl.dock}
+    shot = grab_rgb(win)
+    drawn = {k: drawn_rows(shot, win, win.views[k]._plots[0]) for k in views
+             if getattr(win.views[k], "_plots", None)}
     out.append({"step": n + 1, "free": win.screen().availableGeometry().getRect(),
-                "frame": win.frameGeometry().getRect(), "views": views,
+                "frame": win.frameGeometry().getRect(), "views": views, "drawn": drawn,
                 "panel": ctl.dock.height(), "height": win.height()})
 win.close()
 print("LECTURE " + json.dumps(out))
@@ -234,6 +267,10 @@ def test_lecture_steps_on_a_1280_x_720_projector_share_the_screen(tmp_path):
         assert ax <= fx and ay <= fy and fx + fw <= ax + aw and fy + fh <= ay + ah, case
         heights = sorted(case["views"].values())
         assert heights[0] >= 0.8 * heights[-1] and heights[0] >= 150, case
+        # In the window's grab, each plot shows a picture at least 75 rows tall (now 83-89
+        # at the step that diverges, under its banner; the old proportions gave the
+        # surface's dock 33 px less).
+        assert case["drawn"] and min(case["drawn"].values()) >= 75, case
         assert case["panel"] <= 0.4 * case["height"] + 1, case
 
 
