@@ -33,15 +33,16 @@ EXIT_NO_DISPLAY = 3
 SCREENSHOT_HINT = "QT_QPA_PLATFORM=offscreen fnlab --screenshot shot.png"
 OFFSCREEN_SCREEN = (1920, 1080)
 
-def offscreen_platform(width: int = OFFSCREEN_SCREEN[0],
-                       height: int = OFFSCREEN_SCREEN[1]) -> str:
+def offscreen_platform(width: int = OFFSCREEN_SCREEN[0], height: int = OFFSCREEN_SCREEN[1],
+                       folder: Path | None = None) -> str:
     """A `QT_QPA_PLATFORM` value for an offscreen screen of `width` x `height` pixels.
 
     Qt's offscreen plugin otherwise pretends an 800 x 600 screen, and the window keeps
     itself on its screen's free area (`MainWindow.fit_to_screen`): a picture, a test or a
     benchmark made offscreen would show a window squeezed to its least size, not what a
-    real display shows."""
-    folder = Path(tempfile.mkdtemp(prefix="fnlab-screen-"))
+    real display shows. The screen's description goes to `folder` (a new temporary
+    folder if None)."""
+    folder = folder if folder is not None else Path(tempfile.mkdtemp(prefix="fnlab-screen-"))
     config = folder / "screen.json"
     config.write_text(json.dumps({"screens": [{
         "name": "offscreen", "x": 0, "y": 0, "width": width, "height": height,
