@@ -64,7 +64,8 @@ def test_a_typed_learning_rate_is_the_one_that_trains_and_is_recorded(qtbot, ope
     row = record(qtbot, win)               # Ctrl+R while the box still has the focus
     assert box.text() == "0.005"
     assert row["lr"] == "0.005"
-    assert "η = 0.005" in win.status_text
+    # The status line shows what the worker confirms (its next frame): give it that frame.
+    qtbot.waitUntil(lambda: "η = 0.005" in win.status_text, timeout=2000)
     before, after = step_once(qtbot, win)
     assert after.lr == 0.005
     grad = np.array([np.ravel(before.grad["w"])[0], float(before.grad["b"])])
