@@ -3,15 +3,16 @@
 Three ways, same run, same network, same thread count (the product's one torch thread):
 
 - ours: `core.landscape` (layer 1 from three products made once, the layers above one
-  product per point with the training's kernels; small networks batched);
+  product per point with the training's kernels; one hidden layer in one compiled pass);
 - the `loss-landscapes` package's own `random_plane` (its directions, its stepping, its
   per-point torch forward of an `nn.Sequential`);
 - a plain loop: one torch forward pass per grid point at theta + a1 d1 + a2 d2.
 
 The issue's targets are >= 10x the plain loop and < 2 s for the plane. The 3 x 100
 network's products already run near the CPU's peak in the plain loop (a 1,405 x 100 x 100
-product per layer and point), so batching cannot give 10x there; a small network (1 x 10
-ReLU, 7 days), where a plain loop is all per-call overhead, shows what batching does.
+product per layer and point), so no method can give 10x there: the bench prints the bound.
+A small network (1 x 10 ReLU, 7 days), where a plain loop is all per-call overhead and no
+product is left per point, shows what the fused pass does.
 """
 
 from __future__ import annotations

@@ -24,9 +24,11 @@ The grid is evaluated by `PlaneEvaluator` (torch, float32 as the training is). T
 layer's pre-activation is linear in (a1, a2), X (W + a1 D1 + a2 D2)^T = Z0 + a1 Z1 + a2 Z2,
 so three products made once replace that layer's matrix product at every grid point;
 the layers above need one product per point (their input changes nonlinearly with a).
-Small networks are evaluated many points per torch call (batched matrix products), where
-one call per point would be all overhead; large ones, whose products already run near the
-CPU's peak, point by point with the same kernels the training uses.
+With one hidden layer no product is left per point: `core.plane_kernels` does the rest in
+one compiled pass (ReLU, hard sigmoid). Other small networks are evaluated many points per
+torch call (batched matrix products), where one call per point would be all overhead;
+large ones, whose products already run near the CPU's peak, point by point with the same
+kernels the training uses.
 
 Units: directions, coordinates and parameters are in the training unit; every loss here is
 in the data unit (MAE * scale, MSE * scale**2), as people see it.
@@ -40,6 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from core import plane_kernels
 from core.losses import LOSSES, to_data_unit
 from core.models import NETWORKS, n_layers
 
@@ -54,6 +57,7 @@ PCA_MARGIN = 1.25                     # PCA planes: the path's extent times this
 BATCH_ELEMENTS = 262_144              # floats of one batch's (points, N, units) activation
                                       # (1 MB: the batch stays in cache)
 POINTWISE_MACS = 2_000_000            # a layer product this big per point runs one by one
+FUSED_POINTS = 64                     # one-hidden-layer points a compiled call evaluates
 
 StopFn = Callable[[], bool]
 
@@ -376,6 +380,14 @@ class PlaneEvaluator:
         macs = self.n * max([w[0].shape[0] * w[0].shape[1] for w in self.w], default=0)
         self.pointwise = macs >= POINTWISE_MACS
         self.batch = max(1, BATCH_ELEMENTS // (self.n * units))
+        # One hidden layer: no product is left per point, the compiled pass does it all
+        # (not for sigmoid: numba's exp is scalar here, torch's batches were faster).
+        self.fused = self.layers == 1 and model in plane_kernels.ACTIVATIONS
+        if self.fused:
+            self.zk = np.ascontiguousarray(np.stack([z.t().numpy() for z in self.z]))
+            self.ck = self.c3.t().double().numpy().copy()                     # (3, K)
+            self.bok = self.bo3.double().numpy().copy()
+            self.yk = self.y.double().numpy().copy()
 
     def _reduce(self, pred: torch.Tensor) -> torch.Tensor:
         e = pred - self.y
@@ -416,6 +428,8 @@ class PlaneEvaluator:
         a2 = np.zeros_like(a1) if a2 is None else np.asarray(a2, dtype=np.float64).reshape(-1)
         t1, t2 = a1 - self.plane.origin[0], a2.copy()
         out = np.empty(a1.size)
+        if self.fused:
+            return self._fused(t1, t2, out, should_stop)
         step = 1 if self.pointwise else self.batch
         with torch.no_grad():
             for k in range(0, a1.size, step):
@@ -427,6 +441,20 @@ class PlaneEvaluator:
                     out[k:k + step] = self._batched(
                         torch.as_tensor(t1[k:k + step], dtype=torch.float32),
                         torch.as_tensor(t2[k:k + step], dtype=torch.float32)).double().numpy()
+        return np.where(np.isnan(out), np.inf, out)
+
+    def _fused(self, t1: np.ndarray, t2: np.ndarray, out: np.ndarray,
+               should_stop: StopFn) -> np.ndarray | None:
+        """`losses` for one hidden layer through `core.plane_kernels`, FUSED_POINTS at a
+        time so that a stop request is heard within a few milliseconds."""
+        act = plane_kernels.ACTIVATIONS[self.model]
+        kind = plane_kernels.LOSS_KINDS[self.loss]
+        for k in range(0, t1.size, FUSED_POINTS):
+            if k and should_stop():
+                return None
+            plane_kernels.one_layer_losses(self.zk, self.ck, self.bok, self.yk,
+                                           t1[k:k + FUSED_POINTS], t2[k:k + FUSED_POINTS],
+                                           act, kind, out[k:k + FUSED_POINTS])
         return np.where(np.isnan(out), np.inf, out)
 
     def grid(self, a1: np.ndarray, a2: np.ndarray | None, should_stop: StopFn = _never

@@ -184,6 +184,26 @@ def _torch_model(params, model, dtype):
     return torch.nn.Sequential(*layers, out, torch.nn.Flatten(0)).to(dtype)
 
 
+@pytest.mark.parametrize("model", ["relu", "hard-sigmoid"])
+@pytest.mark.parametrize("loss", ["mae", "mse"])
+def test_one_hidden_layer_runs_fused_and_gives_the_float64_forward_pass(model, loss):
+    """One hidden layer goes through the compiled pass (core.plane_kernels): same losses
+    as numpy's float64 forward pass, and a stop request ends it with None."""
+    r = train_recording(_config(model=model, layers=1, units=12, limit_updates=40))
+    plane = ls.random_plane(r.params, seed=5)
+    ev = ls.PlaneEvaluator(model, plane, r.data.x_train, r.data.y_train, loss)
+    assert ev.fused
+    rng = np.random.default_rng(4)
+    a1, a2 = rng.uniform(-1, 1, 150), rng.uniform(-1, 1, 150)
+    got = ev.losses(a1, a2)
+    want = [loss_value(loss, forward_numpy(model, plane.point(u, v), r.data.x_train),
+                       r.data.y_train) for u, v in zip(a1, a2, strict=True)]
+    np.testing.assert_allclose(got, want, rtol=2e-5)
+    asked = []
+    assert ev.losses(a1, a2, should_stop=lambda: asked.append(1) or True) is None
+    assert asked == [1]
+
+
 def test_same_losses_as_the_loss_landscapes_package_on_the_same_plane(run):
     """loss_landscapes.planar_interpolation walks the plane spanned by our two directions
     (its own in-place stepping, in float64) and evaluates its own torch model; our values at
