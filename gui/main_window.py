@@ -894,6 +894,9 @@ class MainWindow(QMainWindow):
     # ---- drawing ----------------------------------------------------------------------
     def _draw_frame(self) -> None:
         self.replay.tick()
+        race = self.views.get("race")
+        if race is not None and self.docks["loss"].isVisible():   # the racers' curves
+            self.loss_view.show_racers(race.racer_curves())
         snap = self._pending
         if snap is None:
             return

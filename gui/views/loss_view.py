@@ -2,22 +2,39 @@
 
 The gap between the two curves is overfitting made visible; the epoch lines connect the
 lecture's "update" and "epoch" (N / B updates per epoch). A log scale shows the late,
-slow part of training, which a linear axis flattens.
+slow part of training, which a linear axis flattens. An optimizer race's racers (the
+race view) draw their training-loss curves here too, each in its racer's colour, so the
+class compares GD, momentum and Adam on the axes it reads every run's loss from.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 
 from core.config import updates_per_epoch
+from core.race import MAX_RACERS
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
 from gui.views.base import View, cache_legend, cache_static, long_series, segmented, tame
 
 MAX_EPOCH_LINES = 50
 LOSS_FAR = 1e6     # losses beyond a million times the first are a diverged run's, not drawn
+
+
+@dataclass(frozen=True)
+class RacerCurve:
+    """One racer's training-loss history as the race view hands it over (data unit):
+    `name` for the legend, `colour` its racer's, `loss` which loss it is ("mae" / "mse")."""
+
+    name: str
+    colour: str
+    loss: str
+    updates: np.ndarray
+    train_loss: np.ndarray
 
 
 class LossView(View):
@@ -55,6 +72,18 @@ class LossView(View):
         for curve in (self._train, self._unseen):
             item.addItem(curve, ignoreBounds=True)
             long_series(curve)
+        # The race's racers: built once, named in the legend when a race (re)starts,
+        # fed with setData from the window's frame timer (`show_racers`).
+        self._racer_items = [pg.PlotDataItem() for _ in range(MAX_RACERS)]
+        for curve in self._racer_items:
+            item.addItem(curve, ignoreBounds=True)
+            long_series(curve)
+        self._racers: tuple[RacerCurve, ...] = ()
+        self._racers_drawn: tuple[RacerCurve, ...] | None = None
+        self._racer_legend: tuple[tuple[str, str], ...] = ()
+        self._racer_arrays: list[tuple[np.ndarray, np.ndarray]] = []
+        self._main_arrays: tuple[np.ndarray, list[np.ndarray]] | None = None
+        self._epoch_text = ""
         # What auto-range sees instead of the curves: their extent rounded outward (see
         # `outward`), so the axes stay put while the curves grow by less than a step.
         self._extent = pg.PlotDataItem(pen=pg.mkPen(None))   # drawn with no pen: bounds only
@@ -83,11 +112,76 @@ class LossView(View):
         self._plot.setLabel("left", f"{loss} ({squared})")
         self._set_title(f"{loss} loss curves: training vs unseen")
         batch_text = "full batch" if cfg.batch_size is None else f"B = {cfg.batch_size:,}"
-        self._epoch_note.setText(f"N = {n:,}, {batch_text}: 1 epoch = {self._per_epoch:,} "
-                                 f"update{'s' if self._per_epoch != 1 else ''}")
+        self._epoch_text = (f"N = {n:,}, {batch_text}: 1 epoch = {self._per_epoch:,} "
+                            f"update{'s' if self._per_epoch != 1 else ''}")
         self._epochs_shown = -1
         self._clear_items()
         self._plot.enableAutoRange()
+        self._show_note()
+
+    # ----- the race's curves ----------------------------------------------------------------
+    def show_racers(self, curves: tuple[RacerCurve, ...]) -> None:
+        """Each racer's training loss, in its colour (the newest race frame's; the same
+        tuple again costs nothing). Drawn when its loss is the run's: MAE and MSE have
+        different units, so a race on the other loss is named in the note instead."""
+        if curves is self._racers_drawn:
+            return
+        self._racers_drawn = self._racers = curves
+        shown = self._shown_racers()
+        legend = tuple((c.name, c.colour) for c in shown)
+        if legend != self._racer_legend:
+            self._relabel_racers(legend)
+        log = self.log_y.isChecked()
+        self._racer_arrays = []
+        for i, item in enumerate(self._racer_items):
+            if i < len(shown):
+                x = np.asarray(shown[i].updates, dtype=np.float64)
+                y = self._drawable(shown[i].train_loss, log, self._first_loss(shown[i]))
+                item.setData(x, y, connect="finite")
+                self._racer_arrays.append((x, y))
+            elif item.xData is not None and len(item.xData):
+                item.setData([], [])
+        self._update_extent(log)
+        self._show_note()
+        self._settle()
+
+    def racer_curves_drawn(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(updates, losses) of each racer's curve as drawn now (NaN where left out)."""
+        return [(x.copy(), y.copy()) for x, y in self._racer_arrays]
+
+    def _shown_racers(self) -> tuple[RacerCurve, ...]:
+        loss = self._config.loss if self._config is not None else None
+        return tuple(c for c in self._racers if c.loss == loss)
+
+    @staticmethod
+    def _first_loss(curve: RacerCurve) -> float:
+        v = np.asarray(curve.train_loss, dtype=np.float64)
+        v = v[np.isfinite(v)]
+        return (float(abs(v[0])) or 1.0) if len(v) else 1.0
+
+    def _relabel_racers(self, legend: tuple[tuple[str, str], ...]) -> None:
+        """A new race: its racers' names and colours in the legend (not every frame)."""
+        box = self._plot.getPlotItem().legend
+        for item in self._racer_items:
+            if box is not None:
+                box.removeItem(item)
+        t = self.theme
+        for item, (name, colour) in zip(self._racer_items, legend, strict=False):
+            segmented(item, t.pen(colour, t.line_width))
+            item.opts["name"] = name
+            if box is not None:
+                box.addItem(item, name)
+        self._racer_legend = legend
+        cache_legend(self._plot)
+
+    def _show_note(self) -> None:
+        other = [c for c in self._racers if c not in self._shown_racers()]
+        note = self._epoch_text
+        if other and self._config is not None:
+            note += (f"  ·  the race's {other[0].loss.upper()} curves are not drawn on this "
+                     f"run's {self._config.loss.upper()} axis")
+        if self._epoch_note.text() != note:
+            self._epoch_note.setText(note)
 
     def _draw(self, snap: Snapshot) -> None:
         x = np.asarray(snap.hist_update, dtype=np.float64)
@@ -111,20 +205,36 @@ class LossView(View):
         first = np.asarray(train, dtype=np.float64)
         first = first[np.isfinite(first)]
         ref = (float(abs(first[0])) or 1.0) if len(first) else 1.0
-        curves = []
-        for values in (train, unseen):
-            if log:   # a loss is a few decades on the axis: keep the explosion, up to
-                # LOG_MAX (pyqtgraph takes 10 ** the axis range, which overflows near 1e308)
-                v = np.array(values, dtype=np.float64, copy=True)
-                with np.errstate(invalid="ignore"):
-                    v[~np.isfinite(v) | (v <= 0) | (v > LOG_MAX)] = np.nan
-            else:
-                v, _ = tame(values, 0.0, ref, far=LOSS_FAR)
-            curves.append(v)
+        curves = [self._drawable(values, log, ref) for values in (train, unseen)]
         self._train.setData(x, curves[0], connect="finite")
         if np.isfinite(curves[1]).any():
             self._unseen.setData(x, curves[1], connect="finite")
-        self._set_extent(x, curves, log)
+        self._main_arrays = (x, curves)
+        self._update_extent(log)
+
+    @staticmethod
+    def _drawable(values: np.ndarray, log: bool, ref: float) -> np.ndarray:
+        """A loss curve as drawn: on a log axis a loss is a few decades, so keep the
+        explosion up to LOG_MAX (pyqtgraph takes 10 ** the axis range, which overflows
+        near 1e308); on a linear one leave out what is far beyond the first loss."""
+        if log:
+            v = np.array(values, dtype=np.float64, copy=True)
+            with np.errstate(invalid="ignore"):
+                v[~np.isfinite(v) | (v <= 0) | (v > LOG_MAX)] = np.nan
+            return v
+        return tame(values, 0.0, ref, far=LOSS_FAR)[0]
+
+    def _update_extent(self, log: bool) -> None:
+        """The extent of the run's curves and the racers' together (`_set_extent`)."""
+        pairs = list(self._racer_arrays)
+        if self._main_arrays is not None:
+            x, curves = self._main_arrays
+            pairs += [(x, c) for c in curves]
+        pairs = [(x, y) for x, y in pairs if len(x)]
+        if pairs:
+            self._set_extent(np.array([min(float(x[0]) for x, _ in pairs),
+                                       max(float(x[-1]) for x, _ in pairs)]),
+                             [y for _, y in pairs], log)
 
     def _set_extent(self, x: np.ndarray, curves: list[np.ndarray], log: bool) -> None:
         """Auto-range to the curves' extent, rounded outward to ~3% steps.
@@ -151,6 +261,8 @@ class LossView(View):
     def _clear_items(self) -> None:
         self._drawn = None
         self._shown_extent = None
+        self._main_arrays = None
+        self._racers_drawn = None     # the racers stay: drawn again at the next frame
         self._train.setData([], [])
         self._unseen.setData([], [])
         self._extent.setData([], [])
@@ -163,6 +275,8 @@ class LossView(View):
         t = self.theme
         segmented(self._train, t.pen(t.train_color))
         segmented(self._unseen, t.pen(t.unseen_color))
+        for item, (_, colour) in zip(self._racer_items, self._racer_legend, strict=False):
+            segmented(item, t.pen(colour, t.line_width))
         self._moment.setPen(t.pen(t.current, t.line_width))
         for line in self._epoch_lines:
             line.setPen(t.pen(t.grid, 1, style=pg.QtCore.Qt.PenStyle.DotLine))
@@ -183,6 +297,7 @@ class LossView(View):
 
     def _set_log(self, on: bool) -> None:
         self._drawn = None
+        self._racers_drawn = None
         self._shown_extent = None
         self._plot.setLogMode(y=on)
         # decades read as 10^k; an SI prefix on top of them ("x1e+12") would garble them.

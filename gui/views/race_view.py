@@ -48,6 +48,7 @@ from gui.background import BackgroundJob
 from gui.theme import DARK, Theme
 from gui.timeline_bar import TimelineBar
 from gui.views.base import View
+from gui.views.loss_view import RacerCurve
 from gui.views.surface_view import set_contours
 
 # Bright on both colour maps (viridis, cividis) and on both themes' backgrounds.
@@ -165,7 +166,8 @@ class RaceView(View):
         self._frame: RaceFrame | None = None
         self._drawn: RaceFrame | None = None
         self._epoch = 0
-        self._reported = -1
+        self._reported: set[tuple[int, int]] = set()   # (race, racer) rows already sent
+        self._curves: tuple[RacerCurve, ...] = ()
         self._scrub: int | None = None     # None: follow the live end
         self._replay: Playback | None = None   # while playing back
         self._playing = False
@@ -405,7 +407,7 @@ class RaceView(View):
         self._race = race
         self._frame = self._drawn = None
         self._shown_racers = -1
-        self._reported = -1
+        self._curves = ()
         self._scrub = None
         self._replay = None
         self._inbox = queue.Queue()
@@ -522,9 +524,19 @@ class RaceView(View):
         return out
 
     # ----- drawing --------------------------------------------------------------------------
+    def racer_curves(self) -> tuple[RacerCurve, ...]:
+        """Each racer's training-loss history in its colour, from the newest frame (the
+        same tuple until a new frame arrives): what the window's loss view draws."""
+        return self._curves
+
     def _on_item(self, token: int, frame: Any) -> None:
         if token == self._job.token and frame.epoch == self._epoch:
             self._frame = frame
+            self._curves = tuple(
+                RacerCurve(f"{NAMES[r.optimizer]} η {r.lr:g} (race)", RACER_COLORS[slot],
+                           self._loss_name, r.snap.hist_update, r.snap.hist_train)
+                for slot, r in zip(self._slots, frame.racers, strict=True))
+            self._report(frame)      # here, not when drawn: a race behind a tab ends too
 
     def _on_failed(self, token: int, message: str) -> None:
         if token == self._job.token:
@@ -587,7 +599,6 @@ class RaceView(View):
         self._bar.show_position(k, live_end, replaying=self._scrub is not None,
                                 playing_back=self._replay is not None)
         self._draw_explanation(frame, k)
-        self._report(frame)
 
     def _draw_explanation(self, frame: RaceFrame, k: int) -> None:
         """The explained racer's next update: arrows on the surface and its numbers."""
@@ -651,7 +662,8 @@ class RaceView(View):
         self._arrows[i].setPen(pen)
 
     def _report(self, frame: RaceFrame) -> None:
-        """When the race ends, each racer's row goes to the loss table (once)."""
+        """When a racer ends (its updates done, or diverged), its row goes to the loss
+        table, once: a racer that diverged early is in the table while the others run."""
         notes = []
         for r in frame.racers:
             if r.snap.diverged:
@@ -659,15 +671,18 @@ class RaceView(View):
                              f"{r.snap.update:,}; the others go on")
         if notes:
             self._status.setText("; ".join(notes))
-        if not frame.done or self._reported == frame.epoch or self._race is None:
+        if self._race is None:
             return
-        self._reported = frame.epoch
         rows = []
-        for r, t in zip(frame.racers, self._race.trainers, strict=True):
+        for j, (r, t) in enumerate(zip(frame.racers, self._race.trainers, strict=True)):
+            if not r.snap.done or (frame.epoch, j) in self._reported:
+                continue
+            self._reported.add((frame.epoch, j))
             row = result_row(t.config, r.snap, self._data)
             row["model"] = f"race: {row['model']}, {NAMES[r.optimizer]}"
             rows.append(row)
-        self.rows_ready.emit(rows)
+        if rows:
+            self.rows_ready.emit(rows)
 
     def _show_surface(self) -> None:
         s = self._surface

@@ -74,6 +74,41 @@ def test_a_diverging_racer_stops_alone_with_its_note(open_window, qtbot):
     assert sum(r["model"].startswith("race:") for r in rows) == len(frame.racers)
 
 
+def test_each_racers_loss_curve_is_in_the_loss_view_in_its_colour(open_window, qtbot):
+    """While the race runs and after it ends, the window's loss view shows each racer's
+    training loss in its colour, ending at the racer's own recorded loss; each racer's
+    row is in the loss table when it ends."""
+    win = open_window(size=(1600, 1000))
+    win.pause()                        # the main run's curves stay short and out of the way
+    view = _open_race(win, qtbot)
+    loss = win.loss_view
+    view._budget.setValue(160)
+    view.new_race((0.2, 2.0))
+    qtbot.waitUntil(lambda: view._frame is not None, timeout=30000)
+    view.set_speed(100)
+    _play_until(view, qtbot, 40)       # paused mid-race
+
+    def shown_in_colour() -> None:
+        curves = view.racer_curves()
+        qtbot.waitUntil(lambda: loss._racers_drawn is curves, timeout=10000)
+        img = grab_rgb(loss._plot)
+        for slot in view._slots:
+            assert colour_mask(img, RACER_COLORS[slot], tol=10).sum() > 20, slot
+        frame = view._frame
+        for (x, y), r in zip(loss.racer_curves_drawn(), frame.racers, strict=True):
+            assert x[-1] == r.snap.update and y[-1] == r.snap.train_loss
+
+    assert not view._frame.done
+    shown_in_colour()
+    view.set_speed(0)
+    view.toggle_play()
+    qtbot.waitUntil(lambda: view._frame.done, timeout=30000)
+    shown_in_colour()
+    rows = [r for r in win.table_view.rows() if r["model"].startswith("race:")]
+    assert [(r["optimizer"], r["updates"], r["train_loss"]) for r in rows] == [
+        (r.optimizer, 160, r.snap.train_loss) for r in view._frame.racers]
+
+
 def test_scrubbing_back_shows_the_recorded_moment(open_window, qtbot):
     win = open_window()
     view = _open_race(win, qtbot)
