@@ -88,9 +88,13 @@ def test_each_racers_loss_curve_is_in_the_loss_view_in_its_colour(open_window, q
     view.set_speed(100)
     _play_until(view, qtbot, 40)       # paused mid-race
 
+    def settled() -> bool:     # the race sent its last frame and the loss view drew it
+        frame = view._frame
+        qtbot.wait(100)
+        return frame is view._frame and loss._racers_drawn is view.racer_curves()
+
     def shown_in_colour() -> None:
-        curves = view.racer_curves()
-        qtbot.waitUntil(lambda: loss._racers_drawn is curves, timeout=10000)
+        qtbot.waitUntil(settled, timeout=10000)
         img = grab_rgb(loss._plot)
         for slot in view._slots:
             assert colour_mask(img, RACER_COLORS[slot], tol=10).sum() > 20, slot
