@@ -30,7 +30,7 @@ import gc  # noqa: E402
 import itertools  # noqa: E402
 import os  # noqa: E402
 
-from gui.launcher import size_offscreen_screen  # noqa: E402
+from gui.offscreen import size_offscreen_screen  # noqa: E402
 
 size_offscreen_screen()   # offscreen, on a 1920 x 1080 screen (Qt's own is 800 x 600)
 

@@ -32,7 +32,7 @@ from bench import Result  # noqa: E402
 from core.config import RunConfig  # noqa: E402
 from core.data import load_builtin, window  # noqa: E402
 from core.engine import Trainer  # noqa: E402
-from gui.launcher import offscreen_platform  # noqa: E402
+from gui.offscreen import offscreen_platform  # noqa: E402
 
 CHUNK = 200               # updates between snapshots (the worker publishes ~30/s)
 GROWTH_LIMIT_MB = 5.0

@@ -19,7 +19,7 @@ from core.config import RunConfig
 from core.data import load_builtin, window
 from core.engine import Trainer
 from core.race import Race, Racer
-from gui.launcher import size_offscreen_screen
+from gui.offscreen import size_offscreen_screen
 
 size_offscreen_screen()   # offscreen, on a 1920 x 1080 screen (Qt's own is 800 x 600)
 

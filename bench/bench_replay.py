@@ -19,7 +19,7 @@ from bench import Result
 from core.config import RunConfig
 from core.engine import Trainer
 from core.timeline import PARAM_BUDGET, ParamLayout, Timeline, param_slots
-from gui.launcher import size_offscreen_screen
+from gui.offscreen import size_offscreen_screen
 
 size_offscreen_screen()   # offscreen, on a 1920 x 1080 screen (Qt's own is 800 x 600)
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bench import Result
 from bench.reference import current
-from gui.launcher import offscreen_platform
+from gui.offscreen import offscreen_platform
 
 RUNS = 3
 START_LIMIT_S = 1.0

@@ -11,13 +11,11 @@ abort, naming the wrong one) it names them and the apt / dnf packages that bring
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,37 +23,12 @@ from pathlib import Path
 from core.runtime import keep_freed_memory, use_engine_threads
 
 # When `fnlab` began (this module is the console script's first import): the start-up
-# probe (gui.app, FNLAB_STARTUP_PROBE) counts from here.
+# probe (gui.app, FNLAB_STARTUP_PROBE) counts from here; handed to gui.app's `main`.
 STARTED = time.perf_counter()
 
 HEADLESS = {"train", "race", "table", "sweep", "datasets", "landscape"}
 EXIT_NO_DISPLAY = 3
 SCREENSHOT_HINT = "QT_QPA_PLATFORM=offscreen fnlab --screenshot shot.png"
-OFFSCREEN_SCREEN = (1920, 1080)
-
-def offscreen_platform(width: int = OFFSCREEN_SCREEN[0], height: int = OFFSCREEN_SCREEN[1],
-                       folder: Path | None = None) -> str:
-    """A `QT_QPA_PLATFORM` value for an offscreen screen of `width` x `height` pixels.
-
-    Qt's offscreen plugin otherwise pretends an 800 x 600 screen, and the window keeps
-    itself on its screen's free area (`MainWindow.fit_to_screen`): a picture, a test or a
-    benchmark made offscreen would show a window squeezed to its least size, not what a
-    real display shows. The screen's description goes to `folder` (a new temporary
-    folder if None)."""
-    folder = folder if folder is not None else Path(tempfile.mkdtemp(prefix="fnlab-screen-"))
-    config = folder / "screen.json"
-    config.write_text(json.dumps({"screens": [{
-        "name": "offscreen", "x": 0, "y": 0, "width": width, "height": height,
-        "logicalDpiX": 96, "logicalDpiY": 96}]}), encoding="utf-8")
-    return f"offscreen:configfile={config}"
-
-
-def size_offscreen_screen(env: dict[str, str] | os._Environ[str] = os.environ) -> None:
-    """Give a plain (or unset) offscreen platform in `env` a 1920 x 1080 screen; a
-    display, or an offscreen screen already described, is left as it is."""
-    if env.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
-        env["QT_QPA_PLATFORM"] = offscreen_platform()
-
 
 # The shared libraries Qt's X11 (xcb) platform plugin loads, and the package that brings
 # each: (Debian / Ubuntu, Fedora). On a fresh desktop the first few are often missing, and
@@ -191,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_NO_DISPLAY
     from gui.app import main as app_main
 
-    return app_main(args)
+    return app_main(args, started=STARTED)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import pytest
 
 # Offscreen, on a 1920 x 1080 screen as a lecture hall's projector (Qt's offscreen plugin
 # alone pretends 800 x 600, smaller than the window's least size).
-from gui.launcher import size_offscreen_screen
+from gui.offscreen import size_offscreen_screen
 
 size_offscreen_screen()
 

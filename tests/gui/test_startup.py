@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gui.launcher import offscreen_platform
+from gui.offscreen import offscreen_platform
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "numba", "scipy")

@@ -17,7 +17,7 @@ from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QDockWidget, QLabel
 
 from core.config import RunConfig
-from gui.launcher import offscreen_platform
+from gui.offscreen import offscreen_platform
 from tests.gui.pixels import grab_rgb, text_contrast
 
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
