@@ -24,7 +24,8 @@ from core.config import one_line
 from gui.views.base import View
 
 if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+    from core.gallery import GalleryRun
+    from gui.window_api import LabWindow
 
 TABLE_FORMATS = {".csv": results.to_csv, ".md": results.to_markdown,
                  ".tex": results.to_latex}
@@ -37,10 +38,10 @@ class ExportError(Exception):
 
 
 # ---- views and the window -------------------------------------------------------------------
-def plot_item(view: QWidget) -> pg.PlotItem | None:
-    """The main plot of a view (its first PlotWidget), or None (the table)."""
-    plots = view.findChildren(pg.PlotWidget)
-    return plots[0].getPlotItem() if plots else None
+def plot_item(view: View) -> pg.PlotItem | None:
+    """The main plot of a view (`View.main_plot`), or None (the table)."""
+    plot = view.main_plot()
+    return plot.getPlotItem() if plot is not None else None
 
 
 def export_view_png(view: View, path: str | Path, scale: float = 1.0) -> QSize:
@@ -102,20 +103,17 @@ def export_table(rows: Sequence[dict[str, Any]], path: str | Path) -> str:
     return text
 
 
-RUN_FORMATS = {".csv": "history_csv", ".json": "history_json"}
-
-
-def export_run_history(run: Any, path: str | Path) -> str:
+def export_run_history(run: GalleryRun, path: str | Path) -> str:
     """A kept run's history (`core.gallery.GalleryRun`) as CSV (update, training and
     unseen loss) or JSON (everything kept: settings, history, path, parameters); returns
     the text written."""
-    from core import gallery
+    from core.gallery import history_csv, history_json
 
     path = Path(path)
-    name = RUN_FORMATS.get(path.suffix.lower())
-    if name is None:
+    write = {".csv": history_csv, ".json": history_json}.get(path.suffix.lower())
+    if write is None:
         raise ExportError(f"{path.name}: a run's history is exported as .csv or .json")
-    text = getattr(gallery, name)(run)
+    text = write(run)
     _write(path, lambda p: Path(p).write_text(text, encoding="utf-8"))
     return text
 
@@ -244,7 +242,7 @@ class FrameRecorder(QObject):
     progressed = Signal(int, int)     # (frames taken, frames wanted)
     finished = Signal(list)
 
-    def __init__(self, window: MainWindow, target: QWidget, frames: int = 60, fps: float = 10.0,
+    def __init__(self, window: LabWindow, target: QWidget, frames: int = 60, fps: float = 10.0,
                  seconds: float | None = None, max_width: int = MAX_FRAME_WIDTH) -> None:
         super().__init__(window)
         self._window, self._target = window, target
@@ -303,15 +301,15 @@ def _ask_path(window: QWidget, title: str, name: str, filter_: str) -> str | Non
     return path if Path(path).suffix else path + suffix
 
 
-def _report(window: MainWindow, text: str) -> None:
+def _report(window: LabWindow, text: str) -> None:
     window.show_banner(text)
 
 
-def _status(window: MainWindow, text: str) -> None:
+def _status(window: LabWindow, text: str) -> None:
     window.statusBar().showMessage(text, 5000)
 
 
-def _run(window: MainWindow, what: str, job: Callable[[], Any]) -> None:
+def _run(window: LabWindow, what: str, job: Callable[[], Any]) -> None:
     try:
         job()
     except ExportError as exc:
@@ -320,26 +318,26 @@ def _run(window: MainWindow, what: str, job: Callable[[], Any]) -> None:
     _status(window, f"Exported {what}")
 
 
-def view_png_dialog(window: MainWindow, key: str) -> None:
+def view_png_dialog(window: LabWindow, key: str) -> None:
     path = _ask_path(window, "Export view as PNG", f"{key}.png", "PNG images (*.png)")
     if path:
         _run(window, Path(path).name,
              lambda: export_view_png(window.views[key], path, scale=2.0))
 
 
-def view_svg_dialog(window: MainWindow, key: str) -> None:
+def view_svg_dialog(window: LabWindow, key: str) -> None:
     path = _ask_path(window, "Export view as SVG", f"{key}.svg", "SVG images (*.svg)")
     if path:
         _run(window, Path(path).name, lambda: export_view_svg(window.views[key], path))
 
 
-def window_png_dialog(window: MainWindow) -> None:
+def window_png_dialog(window: LabWindow) -> None:
     path = _ask_path(window, "Export window as PNG", "function-lab.png", "PNG images (*.png)")
     if path:
         _run(window, Path(path).name, lambda: export_window_png(window, path))
 
 
-def table_dialog(window: MainWindow, suffix: str) -> None:
+def table_dialog(window: LabWindow, suffix: str) -> None:
     names = {".csv": "CSV files (*.csv)", ".md": "Markdown files (*.md)",
              ".tex": "LaTeX files (*.tex)"}
     path = _ask_path(window, "Export loss table", f"losses{suffix}", names[suffix])
@@ -348,7 +346,7 @@ def table_dialog(window: MainWindow, suffix: str) -> None:
              lambda: export_table(window.table_view.rows(), path))
 
 
-def run_history_dialog(window: MainWindow, run: Any, suffix: str) -> None:
+def run_history_dialog(window: LabWindow, run: GalleryRun, suffix: str) -> None:
     """Ask where, then write a gallery run's history; a failure goes to the banner."""
     stem = "".join(c if c.isalnum() or c in "-_." else "-" for c in run.name).strip("-")
     filter_ = "CSV files (*.csv)" if suffix == ".csv" else "JSON files (*.json)"
@@ -357,7 +355,7 @@ def run_history_dialog(window: MainWindow, run: Any, suffix: str) -> None:
         _run(window, Path(path).name, lambda: export_run_history(run, path))
 
 
-def animation_dialog(window: MainWindow, target_key: str | None, suffix: str, frames: int = 60,
+def animation_dialog(window: LabWindow, target_key: str | None, suffix: str, frames: int = 60,
                      fps: float = 10.0) -> FrameRecorder | None:
     """Record `frames` while training (Play is pressed for you), then write GIF / MP4,
     with a cancellable progress dialog for both phases."""
@@ -417,13 +415,11 @@ def animation_dialog(window: MainWindow, target_key: str | None, suffix: str, fr
     return recorder
 
 
-def install_export_menu(window: MainWindow) -> Any:
+def install_export_menu(window: LabWindow) -> Any:
     """An Export menu on `window`'s menu bar, covering every export."""
     menu = window.menuBar().addMenu("E&xport")
-    gallery = window.views.get("gallery")
-    if gallery is not None:
-        gallery.export_requested.connect(
-            lambda run, suffix: run_history_dialog(window, run, suffix))
+    window.gallery_view.export_requested.connect(
+        lambda run, suffix: run_history_dialog(window, run, suffix))
     plots = [k for k, v in window.views.items() if plot_item(v) is not None]
     titles = {k: view.title or k for k, view in window.views.items()}
     png = menu.addMenu("View as PNG")

@@ -40,15 +40,20 @@ from gui.controls.panel import OPTIMIZER_NAMES, ControlPanel
 from gui.live_label import LiveLabel
 from gui.session import SETTINGS_ENV
 from gui.theme import THEMES, Theme, apply_pyqtgraph, for_screen, readable_on, stylesheet
+from gui.window_api import LIVE_VIEWS, OPTIONAL_VIEWS, VIEW_KEYS, LectureMode
 from gui.worker import RunEnd, RunInfo, WorkerHandle, start_is_init
 
 if TYPE_CHECKING:
-    from gui.lecture import LectureController
     from gui.session import SessionController
     from gui.views.base import View
+    from gui.views.builder_view import BuilderView
+    from gui.views.gallery_view import GalleryView
+    from gui.views.landscape_compare_view import LandscapeCompareView
     from gui.views.loss_view import LossView
+    from gui.views.race_view import RaceView
     from gui.views.series_view import SeriesView
     from gui.views.surface_view import SurfaceView
+    from gui.views.sweep_view import SweepView
     from gui.views.table_view import LossTableView
 
 FRAME_MS = 33
@@ -57,11 +62,6 @@ FRAME_MS = 33
 # long after show() where the platform sends no paint.
 FIRST_PAINT_WAIT_MS = 500
 DEFAULT_SIZE = (1600, 1000)   # then fitted to the screen's free area
-LIVE_VIEWS = ("surface", "fit", "series", "loss")   # a layout must show at least one
-VIEW_KEYS = ("surface", "fit", "series", "loss", "table")
-# Docked but hidden until the View menu (or a lecture step) shows them; each is a tab
-# beside the view it belongs with.
-OPTIONAL_VIEWS = ("builder", "race", "landscapes", "sweep", "gallery")
 # The side-by-side landscapes are no tab: a hidden tab beside the surface left a stray tab
 # bar over the controls.
 OPTIONAL_TITLES: dict[str, tuple[str, str | None]] = {
@@ -192,7 +192,8 @@ def builtin_datasets() -> list[tuple[str, str]]:
 
 
 class MainWindow(QMainWindow):
-    """Owns the worker thread and the views; `shutdown()` (or closing) stops both."""
+    """Owns the worker thread and the views; `shutdown()` (or closing) stops both. Its
+    tools (replay, export, sessions, lecture mode) see it as a `gui.window_api.LabWindow`."""
 
     frame_drawn = Signal(object)   # the snapshot just drawn (tests, screenshots)
     first_painted = Signal()       # the window's first paint (start-up bench)
@@ -223,18 +224,24 @@ class MainWindow(QMainWindow):
         self._painted = False
         # Set by the classroom tools below and by lecture mode (gui/lecture.open_lecture).
         self.sessions: SessionController | None = None
-        self.lecture: LectureController | None = None
+        self.lecture: LectureMode | None = None
         self._record_pending = False
         self._proportion_pending = False
 
         self._build_banner()
         self.views = create_views(self._theme)
-        # The views others drive (lecture mode, sessions), typed; all are also in `views`.
+        # The views others drive (lecture mode, sessions, export), typed; all are also in
+        # `views`, by key.
         v = self.views
         self.surface_view: SurfaceView = v["surface"]  # type: ignore[assignment]
         self.series_view: SeriesView = v["series"]  # type: ignore[assignment]
         self.loss_view: LossView = v["loss"]  # type: ignore[assignment]
         self.table_view: LossTableView = v["table"]  # type: ignore[assignment]
+        self.builder_view: BuilderView = v["builder"]  # type: ignore[assignment]
+        self.race_view: RaceView = v["race"]  # type: ignore[assignment]
+        self.landscapes_view: LandscapeCompareView = v["landscapes"]  # type: ignore[assignment]
+        self.sweep_view: SweepView = v["sweep"]  # type: ignore[assignment]
+        self.gallery_view: GalleryView = v["gallery"]  # type: ignore[assignment]
         self.panel = ControlPanel(self._config, builtin_datasets())
         self._build_docks()
         self._build_menus()
@@ -269,14 +276,12 @@ class MainWindow(QMainWindow):
         # thread's event loop, which never runs while it trains (the Speed slider did
         # nothing that way).
         p.speed_changed.connect(self.set_speed)
-        surface = self.views["surface"]
-        surface.start_requested.connect(self.set_start)
-        surface.track_requested.connect(self.set_track)
-        self.views["table"].record_requested.connect(self.record)
-        if "race" in self.views:
-            self.views["race"].rows_ready.connect(self._add_race_rows)
-        if "sweep" in self.views:   # a clicked sweep cell opens its run in the main views
-            self.views["sweep"].open_requested.connect(self._open_sweep_cell)
+        self.surface_view.start_requested.connect(self.set_start)
+        self.surface_view.track_requested.connect(self.set_track)
+        self.table_view.record_requested.connect(self.record)
+        self.race_view.rows_ready.connect(self._add_race_rows)
+        # a clicked sweep cell opens its run in the main views
+        self.sweep_view.open_requested.connect(self._open_sweep_cell)
         self._origins: dict[int, str] = {}           # run id -> where the run came from
         self._next_origin: tuple[RunConfig, str] | None = None
 
@@ -317,7 +322,7 @@ class MainWindow(QMainWindow):
         self.replay = RunReplay(self)
         install_export_menu(self)
         self.sessions = SessionController(self, autosave=self._settings is not None)
-        self.shortcut_overlay = install_shortcut_overlay(self)
+        self.shortcut_overlay = install_shortcut_overlay(self, lambda: self._theme)
 
     # ---- layout -----------------------------------------------------------------------
     def _build_banner(self) -> None:
@@ -377,9 +382,7 @@ class MainWindow(QMainWindow):
         (with a hidden dock's tab) drawn over the controls, a stale bar no layout removed.
         """
         for key in OPTIONAL_VIEWS:
-            view = self.views.get(key)
-            if view is None:
-                continue
+            view = self.views[key]
             title, beside = OPTIONAL_TITLES[key]
             dock = QDockWidget(title, self)
             dock.setObjectName(f"dock_{key}")
@@ -706,7 +709,7 @@ class MainWindow(QMainWindow):
     def _add_race_rows(self, rows: list[dict[str, Any]]) -> None:
         """A finished race: one loss-table row per racer."""
         for row in rows:
-            self.views["table"].add_row(row)
+            self.table_view.add_row(row)
 
     def record(self) -> None:
         """Add the current run, as it stands, to the loss table: with the knobs as they
@@ -807,10 +810,8 @@ class MainWindow(QMainWindow):
     def _keep_in_gallery(self, end: RunEnd) -> None:
         """A run that ended, or that new settings or Reset cut short, goes to the gallery
         with its timeline."""
-        gallery = self.views.get("gallery")
-        if gallery is not None:
-            gallery.keep(end.config, end.snapshot, end.timeline, end.replaced_by,
-                         self._origins.get(int(end.snapshot.run_id), ""))
+        self.gallery_view.keep(end.config, end.snapshot, end.timeline, end.replaced_by,
+                               self._origins.get(int(end.snapshot.run_id), ""))
 
     def _on_run_started(self, info: RunInfo) -> None:
         if self._next_origin is not None and self._next_origin[0] == info.config:
@@ -889,7 +890,7 @@ class MainWindow(QMainWindow):
         from core.results import result_row
 
         self._recorded.add(key)
-        self.views["table"].add_row(result_row(config, snap, data))
+        self.table_view.add_row(result_row(config, snap, data))
 
     # ---- drawing ----------------------------------------------------------------------
     def _draw_frame(self) -> None:

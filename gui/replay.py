@@ -22,13 +22,14 @@ from core.timeline import Playback
 from gui.timeline_bar import TimelineBar
 
 if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+    from gui.window_api import LabWindow
+    from gui.worker import TrainingWorker
 
 
 class RunReplay(QObject):
     """The window's scrubber and its replay state (GUI thread only)."""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: LabWindow) -> None:
         super().__init__(window)
         self._window = window
         self._replay: int | None = None       # update asked for while replaying
@@ -74,7 +75,7 @@ class RunReplay(QObject):
     def playing_back(self) -> bool:
         return self._playback is not None
 
-    def _worker(self) -> Any:
+    def _worker(self) -> TrainingWorker:
         return self._window.worker
 
     def _live_end(self) -> int | None:

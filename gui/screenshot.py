@@ -10,10 +10,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication
+
+if TYPE_CHECKING:
+    from gui.window_api import LabWindow
 
 SIZE = (1600, 1000)
 def wait_until(cond: Callable[[], bool], timeout: float) -> bool:
@@ -28,12 +31,12 @@ def wait_until(cond: Callable[[], bool], timeout: float) -> bool:
     return True
 
 
-def views_idle(window: Any) -> bool:
+def views_idle(window: LabWindow) -> bool:
     """True when no view is still computing in the background (e.g. a surface slice)."""
     return not any(v.busy() for v in window.views.values())
 
 
-def render(window: Any, path: Path, updates: int, timeout: float = 120.0) -> tuple[bool, str]:
+def render(window: LabWindow, path: Path, updates: int, timeout: float = 120.0) -> tuple[bool, str]:
     """Train `window`'s run to `updates` updates and save the window to `path`.
 
     The run must carry `limit_updates=updates` so the worker ends it there; returns

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pyqtgraph as pg
 from PySide6.QtCore import QObject, QStandardPaths, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -33,11 +32,12 @@ from PySide6.QtWidgets import (
 from core import session as S
 from core.config import ConfigError, RunConfig, one_line
 from core.session import AutosaveSlot, Orphan, Session, SessionError
+from gui.window_api import VIEW_KEYS
 
 if TYPE_CHECKING:
     from core.engine import Trainer
     from core.gallery import GalleryRun
-    from gui.main_window import MainWindow
+    from gui.window_api import LabWindow
 
 AUTOSAVE_MS = 30_000
 SETTINGS_ENV = "FNLAB_SETTINGS_DIR"
@@ -53,41 +53,38 @@ def settings_dir() -> Path:
 
 
 # ---- window <-> session ---------------------------------------------------------------------
-def view_ranges(window: MainWindow) -> dict[str, list[list[float]]]:
-    """Each view's visible range, for views that have a plot."""
+def view_ranges(window: LabWindow) -> dict[str, list[list[float]]]:
+    """Each view's visible range, for views that have a plot (`View.main_plot`)."""
     out = {}
     for key, view in window.views.items():
-        plots = view.findChildren(pg.PlotWidget)
-        if plots:
-            (x0, x1), (y0, y1) = plots[0].getViewBox().viewRange()
+        plot = view.main_plot()
+        if plot is not None:
+            (x0, x1), (y0, y1) = plot.getViewBox().viewRange()
             out[key] = [[float(x0), float(x1)], [float(y0), float(y1)]]
     return out
 
 
-def apply_ranges(window: MainWindow, zoom: dict[str, list[list[float]]]) -> None:
+def apply_ranges(window: LabWindow, zoom: dict[str, list[list[float]]]) -> None:
     for key, ((x0, x1), (y0, y1)) in zoom.items():
-        view = window.views.get(key)
-        plots = view.findChildren(pg.PlotWidget) if view is not None else []
-        if plots:
-            plots[0].getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        view = window.views.get(key)     # a saved key this window lacks is skipped
+        plot = view.main_plot() if view is not None else None
+        if plot is not None:
+            plot.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
 
-def lecture_step(window: MainWindow) -> int | None:
+def lecture_step(window: LabWindow) -> int | None:
     """The lecture step shown (0-based), if lecture mode is on and shows one."""
     return None if window.lecture is None else window.lecture.current_step()
 
 
-def capture(window: MainWindow) -> Session:
+def capture(window: LabWindow) -> Session:
     """The window's state as a Session, with the training as it stands."""
-    builder = window.views.get("builder")
-    gallery = window.views.get("gallery")
     return Session(config=window.config.to_dict(), theme=window.theme.name,
                    lecture_step=lecture_step(window), rows=window.table_view.rows(),
                    zoom=view_ranges(window), layout=S.encode_layout(window.saveState()),
                    training=window.training_state(),
-                   builder=builder.state() if builder is not None else None,
-                   gallery=gallery.gallery.to_list(arrays=True) if gallery is not None
-                   else None)
+                   builder=window.builder_view.state(),
+                   gallery=window.gallery_view.gallery.to_list(arrays=True))
 
 
 @dataclass
@@ -139,7 +136,7 @@ def check_restorable(session: Session) -> Restorable:
     return Restorable(session, config, trainer, gallery)
 
 
-def restore(window: MainWindow, ready: Restorable) -> None:
+def restore(window: LabWindow, ready: Restorable) -> None:
     """Put a checked session (`check_restorable`) into the window."""
     session, config = ready.session, ready.config
     if session.layout:
@@ -154,12 +151,10 @@ def restore(window: MainWindow, ready: Restorable) -> None:
     step = session.lecture_step
     if step is not None and window.lecture is not None:
         window.lecture.go(step)
-    builder = window.views.get("builder")
-    if session.builder is not None and builder is not None:
-        builder.restore_state(session.builder)
-    gallery = window.views.get("gallery")
-    if ready.gallery is not None and gallery is not None:
-        gallery.set_runs(ready.gallery)
+    if session.builder is not None:
+        window.builder_view.restore_state(session.builder)
+    if ready.gallery is not None:
+        window.gallery_view.set_runs(ready.gallery)
     window.restore_run(config, ready.trainer)
     if session.zoom:
         _ZoomAfterRun(window, session.zoom)
@@ -170,7 +165,7 @@ class _ZoomAfterRun(QObject):
     zoom now, and again once the (new) run has drawn a frame and no view that draws the
     run is busy (an optional view's own work, a race or a fit, does not count)."""
 
-    def __init__(self, window: MainWindow, zoom: dict[str, list[list[float]]]) -> None:
+    def __init__(self, window: LabWindow, zoom: dict[str, list[list[float]]]) -> None:
         super().__init__(window)
         self._window, self._zoom = window, zoom
         apply_ranges(window, zoom)
@@ -181,13 +176,11 @@ class _ZoomAfterRun(QObject):
         self._timer.start()
 
     def _poll(self) -> None:
-        from gui.main_window import VIEW_KEYS  # the window imports this module
-
         w = self._window
         self._tries += 1
         ready = (w.latest is not None and w.run_info is not None
                  and w.latest.run_id >= w.run_info.run_id
-                 and not any(w.views[k].busy() for k in VIEW_KEYS if k in w.views))
+                 and not any(w.views[k].busy() for k in VIEW_KEYS))
         if ready or self._tries > 200:   # 10 s at most
             self._timer.stop()
             apply_ranges(w, self._zoom)
@@ -218,7 +211,7 @@ class SessionController(QObject):
 
     autosave_failed = Signal(str)   # from the writer thread; shown in the status line
 
-    def __init__(self, window: MainWindow, autosave: bool = True,
+    def __init__(self, window: LabWindow, autosave: bool = True,
                  folder: Path | None = None) -> None:
         super().__init__(window)
         self._window = window

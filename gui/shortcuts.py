@@ -9,11 +9,14 @@ opens it; ?, F1, Esc or a click closes it.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
+
+from gui.theme import Theme
 
 OPEN_KEYS = ("?", "F1")
 
@@ -41,9 +44,11 @@ def action_shortcuts(window: QWidget, taken: frozenset[str] = frozenset()
 class ShortcutOverlay(QWidget):
     """A semi-transparent sheet over the whole window listing the shortcuts."""
 
-    def __init__(self, window: QWidget) -> None:
+    def __init__(self, window: QWidget, theme: Callable[[], Theme]) -> None:
+        """`theme()`: the window's theme when the overlay opens (it may have changed)."""
         super().__init__(window)
         self._window = window
+        self._theme = theme
         self.setObjectName("shortcutOverlay")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_NoSystemBackground)
@@ -73,10 +78,8 @@ class ShortcutOverlay(QWidget):
         return self._hints + action_shortcuts(self._window, self._taken)
 
     def open(self) -> None:
-        theme = getattr(self._window, "theme", None)
-        fg = getattr(theme, "foreground", "#ffffff")
-        accent = getattr(theme, "accent", "#ffcc00")
-        pt = getattr(theme, "title_pt", 14) + 2
+        theme = self._theme()
+        fg, accent, pt = theme.foreground, theme.accent, theme.title_pt + 2
         rows = "".join(
             f"<tr><td align='right' style='padding:4px 18px; color:{accent};'>"
             f"<b>{html.escape(keys)}</b></td><td style='padding:4px 18px;'>"
@@ -101,8 +104,7 @@ class ShortcutOverlay(QWidget):
             self.open()
 
     def paintEvent(self, event: Any) -> None:
-        theme = getattr(self._window, "theme", None)
-        colour = QColor(getattr(theme, "background", "#000000"))
+        colour = QColor(self._theme().background)
         colour.setAlpha(225)
         painter = QPainter(self)
         painter.fillRect(self.rect(), colour)
@@ -125,9 +127,10 @@ class ShortcutOverlay(QWidget):
         return False
 
 
-def install_shortcut_overlay(window: Any) -> ShortcutOverlay:
+def install_shortcut_overlay(window: QMainWindow, theme: Callable[[], Theme]
+                             ) -> ShortcutOverlay:
     """The overlay plus a Help > Keyboard shortcuts action (? and F1) on `window`."""
-    overlay = ShortcutOverlay(window)
+    overlay = ShortcutOverlay(window, theme)
     help_menu = window.menuBar().addMenu("&Help")   # the last menu; only this adds it
     act = QAction("Keyboard shortcuts", window)
     act.setShortcuts([QKeySequence(k) for k in OPEN_KEYS])

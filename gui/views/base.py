@@ -137,6 +137,12 @@ class View(QWidget):
         """Forget what the run drew (items stay, emptied); the data-dependent parts stay."""
         self._clear_items()
 
+    def main_plot(self) -> pg.PlotWidget | None:
+        """The view's main plot (its first PlotWidget), whose range sessions save, lecture
+        steps zoom and the Export menu writes; None for a view without one (the table)."""
+        plots = self.findChildren(pg.PlotWidget)
+        return plots[0] if plots else None
+
     # ----- for subclasses -----------------------------------------------------------------
     @property
     def theme(self) -> Theme:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from core.config import RunConfig
-from gui.lecture import open_lecture
-from gui.main_window import LIVE_VIEWS
+from gui.app import open_lecture
+from gui.window_api import LIVE_VIEWS
 
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
               pytest.mark.qt_log_ignore("does not support propagateSizeHints",

@@ -9,7 +9,8 @@ from PySide6.QtCore import Qt
 
 from core import session as S
 from core.config import RunConfig
-from gui.main_window import VIEW_KEYS, MainWindow
+from gui.main_window import MainWindow
+from gui.window_api import VIEW_KEYS
 
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
               pytest.mark.qt_log_ignore("does not support propagateSizeHints")]

@@ -255,3 +255,17 @@ def test_the_started_app_settles_the_garbage_collector():
     finally:
         gc.unfreeze()
     assert gc.get_freeze_count() == 0
+
+
+def test_the_window_and_lecture_mode_fulfil_the_interface_their_tools_use(open_window):
+    """Replay, export, sessions, lecture mode and screenshots depend on
+    `gui.window_api.LabWindow`, not on MainWindow: every member it names is there."""
+    from gui.lecture import LectureController
+    from gui.window_api import LabWindow, LectureMode
+
+    win = open_window()
+    names = set(LabWindow.__annotations__) | {
+        n for n in vars(LabWindow) if not n.startswith("_")}
+    assert [n for n in sorted(names) if not hasattr(win, n)] == []
+    assert isinstance(win, LabWindow)
+    assert issubclass(LectureController, LectureMode)
