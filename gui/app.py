@@ -13,10 +13,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.config import ConfigError, RunConfig
 from core.runtime import settle_garbage_collector, use_engine_threads
+
+if TYPE_CHECKING:
+    from gui.lecture import LectureController
+    from gui.window_api import LabWindow
 
 EXIT_USAGE = 2
 # Set (to anything) by bench/bench_startup.py: print when the first window painted, close.
@@ -163,7 +167,6 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
 def run_lecture(app: Any, args: argparse.Namespace) -> int:
     """`fnlab --lecture [--step N] [--screenshot FILE.png]`: the window in lecture mode,
     or (with --screenshot) step N trained, its tables filled, saved as a picture."""
-    from gui.lecture import open_lecture, ready_to_grab
     from gui.main_window import MainWindow
     from gui.screenshot import SIZE, wait_until
 
@@ -195,6 +198,34 @@ def run_lecture(app: Any, args: argparse.Namespace) -> int:
         return 0
     finally:
         window.close()
+
+
+def open_lecture(window: LabWindow, step: int = 0, folder: str | Path | None = None
+                 ) -> LectureController:
+    """Put `window` in lecture mode at `step` (0-based), with the steps of `folder`
+    (default: resources/presets/lecture/)."""
+    from core.lecture_steps import LECTURE_DIR, load_steps
+    from gui.lecture import LectureController
+
+    folder = LECTURE_DIR if folder is None else folder
+    steps, errors = load_steps(folder)
+    window.use_layout("lecture")   # its one-view steps never become the app's layout
+    controller = LectureController(window, steps, errors)
+    controller.watch_close()
+    window.lecture = controller
+    controller.panel.apply_theme(window.theme)
+    if steps:
+        controller.go(max(0, min(step, len(steps) - 1)))
+    else:
+        window.show_banner("Lecture: no usable steps in " + str(folder))
+    return controller
+
+
+def ready_to_grab(window: LabWindow, controller: LectureController) -> bool:
+    """The step trained, its tables filled, and every view idle (for screenshots)."""
+    from gui.screenshot import views_idle
+
+    return controller.ready and views_idle(window)
 
 
 def _probe_start_up(app: Any, window: Any, started: float, built: float) -> None:

@@ -17,7 +17,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 
 from core.lecture_steps import LECTURE_DIR, load_steps
-from gui.lecture import open_lecture
+from gui.app import open_lecture
 from gui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,7 +184,7 @@ def check_step(qtbot, win, ctl) -> str:
         assert days[0] > days[1] > days[2]
         # under the caption: each claim said to hold or not, as decided from these rows
         from core.experiments import STORY_CLAIMS, story_checks
-        from gui.lecture import STORY_SHORT
+        from gui.lecture_notes import STORY_SHORT
 
         shown = _shown(ctl.panel.values)
         assert ctl.panel.values.isVisible() and ("Holds:" in shown or "NOT" in shown)

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 from core.config import RunConfig
+from core.lecture_steps import LECTURE_DIR
 from core.results import format_loss
 from gui import export
-from gui.lecture import LECTURE_DIR, open_lecture
+from gui.app import open_lecture
 from tests.gui.pixels import bounding_box, colour_mask, grab_rgb, text_contrast
 
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),

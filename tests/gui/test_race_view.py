@@ -184,7 +184,7 @@ def test_the_critical_rate_is_marked_on_the_learning_rate_control(open_window, q
 
 def test_the_race_lecture_step_races_gd_momentum_and_adam(qtbot, settings_dir):
     from core.lecture_steps import load_steps
-    from gui.lecture import open_lecture
+    from gui.app import open_lecture
     from gui.main_window import MainWindow
 
     steps = load_steps()[0]

@@ -164,8 +164,10 @@ def test_lecture_steps_while_training_leave_no_stale_frame(qtbot, window):
     lecture = pytest.importorskip("gui.lecture")
     from PySide6.QtWidgets import QApplication
 
+    from core.lecture_steps import load_steps
+
     win = window()
-    steps, _errors = lecture.load_steps()
+    steps, _errors = load_steps()
     steps = [s for s in steps if not s.options.get("tables")][:4]
     if not steps:
         pytest.skip("no lecture steps without background tables")

@@ -227,7 +227,7 @@ import json
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
 from core.lecture_steps import load_steps
-from gui.lecture import open_lecture, ready_to_grab
+from gui.app import open_lecture, ready_to_grab
 from gui.main_window import MainWindow
 from gui.screenshot import wait_until
 steps = load_steps()[0]
