@@ -895,9 +895,8 @@ class MainWindow(QMainWindow):
     # ---- drawing ----------------------------------------------------------------------
     def _draw_frame(self) -> None:
         self.replay.tick()
-        race = self.views.get("race")
-        if race is not None and self.docks["loss"].isVisible():   # the racers' curves
-            self.loss_view.show_racers(race.racer_curves())
+        if self.docks["loss"].isVisible():   # the racers' curves
+            self.loss_view.show_racers(self.race_view.racer_curves())
         snap = self._pending
         if snap is None:
             return
