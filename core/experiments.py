@@ -95,6 +95,24 @@ def train_result(config: RunConfig, data: Any = None,
     return describe(trainer, time.perf_counter() - start)
 
 
+# A run is "still learning" when its training loss fell more than this (relative) over
+# its last LATE_SHARE of updates: the table's budget stopped it, not what it can fit.
+LATE_SHARE = 0.1
+STILL_LEARNING = 0.01
+
+
+def late_fall(updates: np.ndarray, train: np.ndarray) -> float | None:
+    """How much the training loss fell, relative, over the run's last LATE_SHARE of
+    updates (from its recorded loss history); None when the history is too short."""
+    if len(updates) < 2 or not np.isfinite(train[-1]):
+        return None
+    start = updates[-1] - LATE_SHARE * updates[-1]
+    i = int(np.searchsorted(updates, start, side="right")) - 1
+    if i < 0 or i >= len(updates) - 1 or not train[i] > 0:
+        return None
+    return float((train[i] - train[-1]) / train[i])
+
+
 def describe(trainer: Any, seconds: float) -> dict[str, Any]:
     """A finished (or stopped) run as `fnlab train --json` prints it: losses and
     parameters in the data unit."""
@@ -105,6 +123,7 @@ def describe(trainer: Any, seconds: float) -> dict[str, Any]:
     return {
         "train_loss": _num(snap.train_loss),
         "unseen_loss": _num(snap.unseen_loss),
+        "train_late_fall": late_fall(snap.hist_update, snap.hist_train),
         "params": params_in_data_unit(config.model, snap.params, scale),
         "updates": int(snap.update),
         "epochs": float(snap.epoch),
@@ -217,6 +236,9 @@ def combine_seeds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             row[f"{key}_loss"] = float(np.mean(values)) if values else None
             row[f"{key}_spread"] = float(np.std(values)) if values else None
         row["seeds"] = [int(r["seed"]) for r in group]
+        falls = [float(r["train_late_fall"]) for r in ok
+                 if r.get("train_late_fall") is not None]
+        row["train_late_fall"] = float(np.mean(falls)) if falls else None
         row["diverged"] = any(r["diverged"] for r in group)
         row["seconds"] = round(sum(float(r["seconds"]) for r in group), 3)
         out.append(row)
@@ -290,6 +312,26 @@ def story_checks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for entry, ok in zip(out, results, strict=True):
             entry["held" if ok else "failed"].append(seed)
     return out
+
+
+def still_learning(rows: list[dict[str, Any]], keys: list[tuple[int, int, int, int]]
+                   ) -> str | None:
+    """Why a training-loss claim can fail: the rows among `keys` (table, days, units,
+    layers) whose training loss was still falling when the table's budget ended them,
+    with how much it fell over their last tenth (from each run's own history); None if
+    none was."""
+    parts = []
+    for key in keys:
+        for r in rows:
+            fall = r.get("train_late_fall")
+            if (r["table"], r["days"], r["units"], r["layers"]) == key and \
+                    fall is not None and fall > STILL_LEARNING:
+                parts.append(f"{r['label'].removeprefix('56 days, ')} "
+                             f"{100 * fall:.1f} % over its last {r['updates'] // 10:,} updates")
+    if not parts:
+        return None
+    return ("still learning when the table's budget ended it (training loss fell): "
+            + "; ".join(dict.fromkeys(parts)))
 
 
 def total_updates(experiments: list[Experiment]) -> int:

@@ -10,17 +10,23 @@ here in full. Losses are compared, never timed.
 
 from __future__ import annotations
 
+import re
 from itertools import pairwise
 from typing import Any
 
+import numpy as np
 import pytest
 
 from core.data import load_builtin
 from core.experiments import (
     NET_SETTINGS,
+    STILL_LEARNING,
+    STORY_EVIDENCE,
     combine_seeds,
+    late_fall,
     run_tables,
     seeded_tables,
+    still_learning,
     story_checks,
 )
 
@@ -149,3 +155,33 @@ def test_lecture_steps_train_the_tables_own_rows() -> None:
         assert run.to_json() in table, step.title
     tables = named["overfitting"].options["tables"]
     assert tables is True or "net_updates" not in tables
+
+
+def test_late_fall_reads_the_last_tenth_of_the_history() -> None:
+    updates = np.arange(0, 1001, 16, dtype=float)            # a network's: every 16th
+    train = 500.0 - 0.1 * updates
+    at = updates[updates <= 0.9 * 992][-1]                    # 880: the last tenth starts
+    want = ((500 - 0.1 * at) - (500 - 0.1 * 992)) / (500 - 0.1 * at)
+    assert late_fall(updates, train) == pytest.approx(want, rel=1e-12)
+    assert late_fall(updates, np.full_like(updates, 3.0)) == 0.0
+    assert late_fall(updates[:1], train[:1]) is None
+    assert late_fall(updates, np.append(train[:-1], np.nan)) is None
+
+
+def test_a_failed_training_claim_says_which_rows_were_still_learning(
+        runs: list[dict[str, Any]]) -> None:
+    """Under a training-loss claim, the screen names exactly the rows whose training loss
+    still fell by more than STILL_LEARNING over their last tenth (each run's own
+    history), and no other."""
+    combined = combine_seeds(runs)
+    for which, keys in STORY_EVIDENCE:
+        if which != "train":
+            continue
+        text = still_learning(combined, keys) or ""
+        names = {re.sub(r" [\d.]+ % over .*", "", part)
+                 for part in text.partition(": ")[2].split("; ") if part}
+        for r in combined:
+            if (r["table"], r["days"], r["units"], r["layers"]) not in keys:
+                continue
+            named = r["label"].removeprefix("56 days, ") in names
+            assert named == (r["train_late_fall"] > STILL_LEARNING), (r["label"], text)
