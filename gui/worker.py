@@ -1,3 +1,4 @@
+# Over 450 lines: one class, the TrainingWorker; its mailbox, loop and pacing share one run.
 """The training worker: a `Trainer` driven from its own QThread, never from the GUI thread.
 
 The GUI talks to it through a locked mailbox (latest command of each kind wins, so a

@@ -1,3 +1,4 @@
+# Over 450 lines: one subject, lecture mode, each step checked on screen as a class sees it.
 """Lecture mode: a clicker walks the whole lecture forward and back, and each step's views
 show what its caption promises."""
 

@@ -1,3 +1,4 @@
+# Over 450 lines: one subject, the five views, sharing their open and shutdown helpers.
 """The five views, fed by real training runs: each shows real content, ignores stale runs,
 and the surface answers clicks; the slice worker stops when asked; the table exports."""
 
