@@ -312,7 +312,9 @@ class SessionController(QObject):
         """Take the window's state now and write it in the background: a big network's
         session is tens of MB (1,000 x 4 ReLUs: 49 MB, measured 2.7 s to encode and write
         at load 16), which in the GUI thread froze the window every 30 s. One write at a
-        time; a state taken during a write is written next (only the newest)."""
+        time; a state taken during a write is written next (only the newest). A plain
+        thread, not a `gui.background.BackgroundJob`: starting a job joins the one before
+        it, and a new state must never wait in the GUI thread for a write under way."""
         if self.slot is None or self._window.closed:
             return
         session = capture(self._window)
