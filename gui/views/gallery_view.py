@@ -7,7 +7,8 @@ the comparison. Every run that ends (its limit, a divergence, or cut short by ne
 or Reset) is kept in a `core.gallery.Gallery`; pick 2-4 and replay them synchronized by
 update: each gets a small surface (its path up to update k, a dot at k) over its loss
 curve (a marker at k), one scrubber and Play at a few speeds drive them all; or overlay
-their loss curves in one plot. Runs can be renamed (double-click the name), pinned,
+their training or unseen loss curves, or both, in one plot (a dot on each at the scrubbed
+update). Runs can be renamed (double-click the name), pinned,
 deleted and exported (CSV / JSON of the history, through the Export menu's idiom: errors
 go to the banner). The replay panes are built the first time they are needed.
 """
@@ -61,6 +62,11 @@ PICK_HINT = ("tick \"show\" on 2 to 4 runs to replay them side by side, or to ov
 SMALL_HINT = ("too little room to replay here: make this dock taller, or double-click "
               "its title bar to float it")
 MODES = (("side", "side by side"), ("overlay", "overlay loss curves"))
+# Which losses the overlay draws, from each run's recorded history: the training loss
+# (solid), the unseen loss (dashed, as in a pane), or both (a class sees which run
+# generalises, not only which one fits).
+CURVES = (("train", "training loss"), ("unseen", "unseen loss"),
+          ("both", "training + unseen"))
 # The runs' colours, from the theme's own (distinct on both themes' backgrounds).
 RUN_COLOR_FIELDS = ("estimate", "real", "train_color", "minimum")
 SPEEDS = (("30 / s", 30), ("100 / s", 100), ("300 / s", 300), ("1,000 / s", 1000),
@@ -305,6 +311,7 @@ class GalleryView(View):
         super().__init__(theme, parent)
         self.gallery = gallery or Gallery()
         self.mode = "side"
+        self.curves = "train"
         self._shown: list[GalleryRun] = []
         self._update = 0
         self._playing = False
@@ -338,8 +345,8 @@ class GalleryView(View):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(NAME_COLUMN + 2, QHeaderView.ResizeMode.Stretch)
         self.table.itemChanged.connect(self._on_item_changed)
-        top_lay.addWidget(self.table, 0, 0, 1, 5)
-        top_lay.setColumnStretch(4, 1)
+        top_lay.addWidget(self.table, 0, 0, 1, 6)
+        top_lay.setColumnStretch(5, 1)
         # the header and a row at least; the splitter gives it more when there is room
         self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height()
                                     + self.table.verticalHeader().defaultSectionSize() + 6)
@@ -348,6 +355,13 @@ class GalleryView(View):
         self.mode_box.setToolTip("the ticked runs side by side, or their loss curves in one "
                                  "plot")
         self.mode_box.currentIndexChanged.connect(lambda i: self.set_mode(MODES[i][0]))
+        self.curves_box = QComboBox(top)
+        self.curves_box.addItems([text for _, text in CURVES])
+        self.curves_box.setToolTip("the overlay's curves: training loss (solid), unseen "
+                                   "loss (dashed), or both, from each run's history")
+        self.curves_box.currentIndexChanged.connect(
+            lambda i: self.set_curves(CURVES[i][0]))
+        self.curves_box.setVisible(False)          # only the overlay has curves to choose
         self.delete_button = QPushButton("Delete", top)
         self.csv_button = QPushButton("CSV…", top)
         self.json_button = QPushButton("JSON…", top)
@@ -357,12 +371,12 @@ class GalleryView(View):
         self.delete_button.clicked.connect(self.delete_selected)
         self.csv_button.clicked.connect(lambda: self._export(".csv"))
         self.json_button.clicked.connect(lambda: self._export(".json"))
-        for i, b in enumerate((self.mode_box, self.delete_button, self.csv_button,
-                               self.json_button)):
+        for i, b in enumerate((self.mode_box, self.curves_box, self.delete_button,
+                               self.csv_button, self.json_button)):
             top_lay.addWidget(b, 1, i)
         self.note = ElidedLabel("", top)    # beside the buttons: the replay keeps the room
         self.note.setObjectName("viewNote")
-        top_lay.addWidget(self.note, 1, 4)
+        top_lay.addWidget(self.note, 1, 5)
         bottom = QWidget(split)
         lay = QGridLayout(bottom)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -420,6 +434,12 @@ class GalleryView(View):
             self._overlay_cursor = pg.InfiniteLine(angle=90, movable=False)
             self._overlay.addItem(self._overlay_cursor)
             self._overlay_curves: list[pg.PlotDataItem] = []
+            # (run, "train" or "unseen", colour) of each curve, in the same order
+            self._overlay_kinds: list[tuple[GalleryRun, str, str]] = []
+            # each drawn curve's value at the scrubbed update, in its run's colour
+            self._overlay_dots = pg.ScatterPlotItem(symbol="o")
+            self._overlay_dots.setZValue(10)
+            self._overlay.addItem(self._overlay_dots)
             self.stack.addWidget(self._overlay)
             self._restyle_overlay()
 
@@ -587,12 +607,22 @@ class GalleryView(View):
         self._sync_mode_box()
         self._show_runs(self._shown)
 
+    def set_curves(self, curves: str) -> None:
+        """The overlay's curves: "train", "unseen" or "both"."""
+        self.curves = curves
+        self._sync_mode_box()
+        if self.mode == "overlay":
+            self._show_runs(self._shown)
+
     def _sync_mode_box(self) -> None:
-        index = [m for m, _ in MODES].index(self.mode)
-        if self.mode_box.currentIndex() != index:
-            self.mode_box.blockSignals(True)
-            self.mode_box.setCurrentIndex(index)
-            self.mode_box.blockSignals(False)
+        for box, choices, value in ((self.mode_box, MODES, self.mode),
+                                    (self.curves_box, CURVES, self.curves)):
+            index = [m for m, _ in choices].index(value)
+            if box.currentIndex() != index:
+                box.blockSignals(True)
+                box.setCurrentIndex(index)
+                box.blockSignals(False)
+        self.curves_box.setVisible(self.mode == "overlay")
 
     def show_runs(self, run_ids: list[int], mode: str | None = None) -> None:
         """Replay these runs (their "show" boxes ticked; at most MAX_SHOWN)."""
@@ -670,6 +700,8 @@ class GalleryView(View):
         return False
 
     def _show_overlay(self, runs: list[GalleryRun], colors: list[str]) -> None:
+        """Each run's recorded loss history in its colour: training solid, unseen dashed
+        (which of them: `curves`); the legend's last two lines say which is which."""
         plot = self._overlay
         assert plot is not None
         legend = plot.getPlotItem().legend
@@ -677,14 +709,45 @@ class GalleryView(View):
             plot.removeItem(curve)
         legend.clear()
         self._overlay_curves = []
+        self._overlay_kinds = []
+        kinds = {"train": ("train",), "unseen": ("unseen",), "both": ("train", "unseen")}
         for run, color in zip(runs, colors, strict=False):
-            curve = pg.PlotDataItem(run.updates.astype(np.float64), _positive(run.train_loss),
-                                    connect="finite", pen=self._theme.pen(color),
-                                    name=f"{run.name} ({STATUS_TEXT[run.status]})")
-            plot.addItem(curve)
-            self._overlay_curves.append(curve)
+            for kind in kinds[self.curves]:
+                # one legend entry per run: its first curve carries the name
+                name = (f"{run.name} ({STATUS_TEXT[run.status]})"
+                        if kind == kinds[self.curves][0] else None)
+                pen = (self._theme.pen(color) if kind == "train" else
+                       self._theme.pen(color, style=Qt.PenStyle.DashLine))
+                values = run.train_loss if kind == "train" else run.unseen_loss
+                curve = pg.PlotDataItem(run.updates.astype(np.float64), _positive(values),
+                                        connect="finite", pen=pen, name=name)
+                plot.addItem(curve)
+                self._overlay_curves.append(curve)
+                self._overlay_kinds.append((run, kind, color))
+        if self.curves == "both":     # the key to the two line styles, under the runs
+            fg = self._theme.foreground
+            legend.addItem(pg.PlotDataItem(pen=self._theme.pen(fg)), "training loss")
+            legend.addItem(pg.PlotDataItem(pen=self._theme.pen(
+                fg, style=Qt.PenStyle.DashLine)), "unseen loss")
         loss = runs[0].config.loss.upper()
-        plot.setLabel("left", f"training {loss} (log)")
+        plot.setLabel("left", {"train": f"training {loss} (log)",
+                               "unseen": f"unseen {loss} (log)",
+                               "both": f"{loss} (log)"}[self.curves])
+
+    def _overlay_dots_at(self, update: int) -> None:
+        """A dot on every overlaid curve at `update` (a run that ended sooner: at its last
+        recorded loss), so the values at the scrubber can be read off the curves."""
+        xs, ys, brushes = [], [], []
+        for run, kind, color in self._overlay_kinds:
+            u, train, unseen = run.loss_at(update)
+            value = train if kind == "train" else unseen
+            if math.isfinite(value) and value > 0:
+                xs.append(float(u))
+                ys.append(math.log10(value))
+                brushes.append(self._theme.brush(color))
+        t = self._theme
+        self._overlay_dots.setData(xs, ys, brush=brushes, pen=t.pen(t.path, 2),
+                                   size=t.point_size * 2.2)
 
     def _show_surface(self, pane: RunPane, run: GalleryRun) -> None:
         got = self._surfaces.get(run.run_id)
@@ -753,6 +816,7 @@ class GalleryView(View):
         self.at_label.setText(f"update {self._update:,}")
         if self.mode == "overlay" and self._overlay is not None:
             self._overlay_cursor.setPos(self._update)
+            self._overlay_dots_at(self._update)
         else:
             for pane in self._panes:
                 if pane.isVisible() or pane.run in self._shown:

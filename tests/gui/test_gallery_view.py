@@ -129,6 +129,56 @@ def test_the_overlay_draws_each_run_in_its_own_colour(view, qapp):
         for r in _runs(view)]
 
 
+def _in_view(view, plot, x: float, y: float) -> tuple[int, int]:
+    """Where plot coordinates (x, y) are drawn in the whole dock's grab."""
+    p = plot.mapTo(view, plot.mapFromScene(
+        plot.getPlotItem().getViewBox().mapViewToScene(QPointF(x, y))))
+    return p.x(), p.y()
+
+
+def test_the_overlay_draws_the_unseen_loss_too_ending_at_each_runs_own_numbers(view, qapp):
+    """The dock's choice of curves: in "both", each run's training (solid) and unseen
+    (dashed) loss are on screen in its colour, and at the last update the dot on each sits
+    at the run's own final losses, the last values the curves plot."""
+    small, good = _runs(view)[:2]
+    view.show_runs([small.run_id, good.run_id], "overlay")
+    assert view.curves_box.isVisible() and view.curves == "train"
+    view.curves_box.setCurrentIndex(2)                  # "training + unseen", as a user
+    view.scrub_to(300)
+    qapp.processEvents()
+    assert view.curves == "both"
+    plot = view._overlay
+    img = grab_rgb(view)
+    legend = [label.text for _, label in plot.getPlotItem().legend.items]
+    assert legend[-2:] == ["training loss", "unseen loss"]     # the key to the two styles
+    colours = {run.run_id: colour for run, _, colour in view._overlay_kinds}
+    for pane_run in (small, good):
+        colour = colours[pane_run.run_id]
+        # both curves' pixels: along each, at three updates, the run's colour is drawn
+        for u in (60, 150, 240):
+            _, train, unseen = pane_run.loss_at(u)
+            at_train = _in_view(view, plot, u, math.log10(train))
+            at_unseen = _in_view(view, plot, u, math.log10(unseen))
+            assert abs(at_train[1] - at_unseen[1]) > 12, (pane_run.name, u)   # apart
+            assert _dot_pixels(img, colour, at_train, r=6) > 4, (pane_run.name, u)
+            assert _dot_pixels(img, colour, at_unseen, r=6) > 4, (pane_run.name, u)
+        # the dots at the last update: the run's own final numbers
+        for value in (pane_run.final_train, pane_run.final_unseen):
+            assert _dot_pixels(img, colour, _in_view(view, plot, 300, math.log10(value))) > 40
+    curves = {(run.run_id, kind): curve for curve, (run, kind, _) in
+              zip(view._overlay_curves, view._overlay_kinds, strict=True)}
+    for run in (small, good):
+        for kind, final in (("train", run.final_train), ("unseen", run.final_unseen)):
+            x, y = curves[run.run_id, kind].getData()
+            assert x[-1] == run.final_update
+            assert 10 ** y[-1] == pytest.approx(final, rel=1e-12)
+    # unseen only: one (dashed) curve a run
+    view.set_curves("unseen")
+    qapp.processEvents()
+    assert [k for _, k, _ in view._overlay_kinds] == ["unseen", "unseen"]
+    view.set_curves("train")
+
+
 def test_a_double_clicked_name_is_renamed_on_screen(view, qapp):
     good = _runs(view)[1]
     view.show_runs([_runs(view)[0].run_id, good.run_id], "side")
