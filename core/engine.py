@@ -23,6 +23,7 @@ from core.linear_engine import LinearCore
 from core.losses import to_data_unit
 from core.models import default_track, get_scalar, init_params, scalar_names
 from core.snapshot import Snapshot, drawing_extras
+from core.step_explained import MAX_SETTINGS, Setting, StepExplained, explain_recorded
 from core.timeline import ParamLayout, RunTimeline, Timeline, moment_snapshot, param_slots
 
 __all__ = ["Trainer", "data_digest", "default_settings"]
@@ -463,6 +464,9 @@ class Trainer:
         `core.timeline.Timeline` says) and copies of every parameter at a bounded set of
         updates within `core.timeline.PARAM_BUDGET` bytes."""
         self._pairs = Timeline(self._pair(), self._update)
+        cfg = self._config
+        self._settings_log = [Setting(self._update, cfg.optimizer, cfg.lr, cfg.momentum,
+                                      cfg.batch_size)]
         layout = self._layout
         full, late = param_slots(layout.size * np.dtype(layout.dtype).itemsize)
         self._moments = Timeline(layout.flat(self.params()), self._update, full, late,
@@ -496,8 +500,27 @@ class Trainer:
             self._epoch_base = self.epoch
             self._update_base = self._update
             self._core.set_batch_size(config.batch_size)
+        self._log_settings()
         if not self._diverged:
             self._check_limits()
+
+    def _log_settings(self) -> None:
+        """Remember the settings updates use from now on, if they changed (a replayed
+        moment's step is explained with its own η)."""
+        cfg, log = self._config, self._settings_log
+        entry = Setting(self._update, cfg.optimizer, cfg.lr, cfg.momentum, cfg.batch_size)
+        if (entry.optimizer, entry.lr, entry.momentum, entry.batch_size) == (
+                log[-1].optimizer, log[-1].lr, log[-1].momentum, log[-1].batch_size):
+            return
+        if log[-1].since == entry.since:
+            log.pop()
+        log.append(entry)
+        del log[:-MAX_SETTINGS]
+
+    @property
+    def settings_log(self) -> tuple[Setting, ...]:
+        """The settings in force since each change (`core.step_explained.Setting`)."""
+        return tuple(self._settings_log)
 
     def set_start(self, w: float | np.ndarray, b: float) -> None:
         """Restart from the two tracked scalars set to (w, b), every other parameter as it
@@ -625,7 +648,21 @@ class Trainer:
                  if moment >= self._update_base else None)
         return moment_snapshot(cfg, self._data, moment, params, hist,
                                self._pairs.path(moment), self._track, self._update,
-                               self.run_id, epoch)
+                               self.run_id, epoch, explained=self._explain(moment))
+
+    def _explain(self, moment: int) -> StepExplained | None:
+        """The update from a recorded moment, explained (the 1-day linear model, whose
+        exact surface the window draws); None for other models."""
+        cfg = self._config
+        if not cfg.is_linear or self._n_features != 1:
+            return None
+        tl = self._moments
+        i = tl.index_at(moment)
+        lo, hi = max(i - 1, 0), min(i + 2, len(tl))
+        ups = tl.update_array()[lo:hi]
+        fallback = Setting(moment, cfg.optimizer, cfg.lr, cfg.momentum, cfg.batch_size)
+        return explain_recorded(cfg.loss, self._x[:, 0], self._y, ups, tl.rows(lo, hi),
+                                moment, self._settings_log, fallback, tl.every)
 
     def timeline(self) -> RunTimeline:
         """An immutable copy of the run's timeline (losses, path, parameter moments), safe

@@ -48,6 +48,8 @@ class Snapshot:
     constant: float | None = None         # the output bias b
     # A replayed moment (`core.timeline`): the run's live update count; None when live.
     replay_of: int | None = None
+    # A replayed 1-day linear moment's update, explained (`core.step_explained`).
+    explained: Any = None
 
 
 CURVE_POINTS = 200

@@ -165,6 +165,10 @@ class Timeline:
         """A copy of the recorded update numbers."""
         return self._u[: self._n].copy()
 
+    def rows(self, start: int, stop: int) -> np.ndarray:
+        """A copy of the recorded rows start..stop-1 (by index)."""
+        return self._p[start:min(stop, self._n)].copy()
+
     def path(self, upto: int | None = None) -> np.ndarray:
         """A copy of the recorded rows up to and including update `upto` (all by
         default)."""
@@ -268,12 +272,14 @@ def predict_at(config: Any, params: dict[str, np.ndarray], x: np.ndarray) -> np.
 def moment_snapshot(config: Any, data: Any, moment: int, params: dict[str, np.ndarray],
                     hist: np.ndarray, path: np.ndarray, track: tuple[str, str],
                     live_update: int, run_id: int, epoch: float | None = None,
-                    lr: float | None = None) -> Snapshot:
+                    lr: float | None = None, explained: Any = None) -> Snapshot:
     """The Snapshot of a recorded moment: its parameters, predictions, curve and pieces;
     its losses from the history when recorded there (the live run's own numbers), else
     computed from the parameters; the whole loss history (the loss view marks `moment`);
-    the path up to it. No gradient or step preview (the optimizer's state then is not
-    kept). `replay_of` is the run's live update count."""
+    the path up to it. `replay_of` is the run's live update count. The optimizer's state
+    then is not kept: gradient and step come only with `explained`
+    (`core.step_explained.StepExplained`, the 1-day linear model), the exact gradient at
+    the moment and the step the run recorded next."""
     scale = float(getattr(data, "scale", 1.0))
     x = np.asarray(data.x_train, dtype=np.float64)
     xu = np.asarray(data.x_unseen, dtype=np.float64).reshape(-1, x.shape[1])
@@ -294,10 +300,18 @@ def moment_snapshot(config: Any, data: Any, moment: int, params: dict[str, np.nd
     with np.errstate(all="ignore"):
         extras = drawing_extras(config.model, config.layers, params, x, xu, scale,
                                 pred, pred_u)
+    grad: dict[str, np.ndarray] = {}
+    step: dict[str, np.ndarray] = {}
+    if explained is not None:
+        lr = explained.lr
+        grad = {"w": np.array([explained.grad[0]]), "b": np.asarray(explained.grad[1])}
+        if explained.taken is not None:
+            step = {"w": np.array([explained.taken[0]]), "b": np.asarray(explained.taken[1])}
     return Snapshot(
         update=int(moment), epoch=float(epoch),
         train_loss=train, unseen_loss=unseen, lr=config.lr if lr is None else lr,
-        params=params, grad={}, step={}, hist_update=hist[:, 0].copy(),
+        params=params, grad=grad, step=step, explained=explained,
+        hist_update=hist[:, 0].copy(),
         hist_train=hist[:, 1].copy(), hist_unseen=hist[:, 2].copy(),
         path=np.asarray(path, dtype=np.float64).reshape(-1, 2).copy(), track=tuple(track),
         run_id=run_id, replay_of=int(live_update), **extras)

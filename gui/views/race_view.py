@@ -15,7 +15,6 @@ the surface shows the gradient step, the momentum part and the step taken as arr
 
 from __future__ import annotations
 
-import math
 import queue
 import time
 from dataclasses import dataclass
@@ -43,12 +42,14 @@ from core.optimizers import HAS_MOMENTUM
 from core.race import MAX_RACERS, Race, Racer, critical_lr
 from core.results import result_row
 from core.snapshot import Snapshot
+from core.step_explained import Setting, StepExplained, explain_recorded
 from core.timeline import Playback
 from gui.background import BackgroundJob
 from gui.theme import DARK, Theme
 from gui.timeline_bar import TimelineBar
 from gui.views.base import View
 from gui.views.loss_view import RacerCurve
+from gui.views.step_arrows import set_arrow, step_html
 from gui.views.surface_view import set_contours
 
 # Bright on both colour maps (viridis, cividis) and on both themes' backgrounds.
@@ -73,6 +74,8 @@ class RacerFrame:
     updates: np.ndarray          # recorded update numbers (timeline)
     points: np.ndarray           # (n, 2) the tracked (w, b) at those updates
     snap: Snapshot               # the trainer's own snapshot (losses, gradient, next step)
+    settings: tuple[Setting, ...] = ()   # its settings log (a replayed moment's η)
+    every: int = 1               # the timeline's spacing of its later moments
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,8 @@ def _frame(race: Race, epoch: int) -> RaceFrame:
     out = []
     for t, line in zip(race.trainers, race.timelines, strict=True):
         out.append(RacerFrame(t.config.optimizer, t.config.lr, line.update_array(),
-                              line.path(), t.snapshot(extras=False)))
+                              line.path(), t.snapshot(extras=False), t.settings_log,
+                              line.every))
     return RaceFrame(tuple(out), race.done, epoch)
 
 
@@ -169,6 +173,7 @@ class RaceView(View):
         self._reported: set[tuple[int, int]] = set()   # (race, racer) rows already sent
         self._curves: tuple[RacerCurve, ...] = ()
         self._scrub: int | None = None     # None: follow the live end
+        self.explained: StepExplained | None = None   # the update the panel explains
         self._replay: Playback | None = None   # while playing back
         self._playing = False
         self._loss_name = "mae"
@@ -601,65 +606,51 @@ class RaceView(View):
         self._draw_explanation(frame, k)
 
     def _draw_explanation(self, frame: RaceFrame, k: int) -> None:
-        """The explained racer's next update: arrows on the surface and its numbers."""
+        """The explained racer's update at the moment shown, as arrows on the surface and
+        numbers in the panel: live, the step its optimizer is about to take; scrubbed
+        back, the recorded moment's (`core.step_explained`: the exact gradient there and
+        the step the racer took next)."""
         r = self._explained(frame)
         live = self._scrub is None or k >= int(r.updates[-1])
-        for a in self._arrows:
-            a.setData([], [])
-        if not live:
-            u, w, b = self.shown_points()[frame.racers.index(r)]
-            self._explain.setText(f"<b>{NAMES[r.optimizer]}</b> at update {u:,}: "
-                                  f"w = {w:.4f}, b = {b:.4f} (replay)")
-            return
-        s = r.snap
         scale = float(self._data.scale)
-        w0, b0 = float(r.points[-1, 0]), float(r.points[-1, 1])
-        gw, gb = float(s.grad["w"][0]), float(s.grad["b"])
-        sw, sb = float(s.step["w"][0]), float(s.step["b"])
-        gdw, gdb = -r.lr * gw, -r.lr * gb
+        unit = f" (b in {self._data.unit}/{scale:g})" if scale != 1 else ""
+        if live:
+            s = r.snap
+            e = StepExplained(
+                update=s.update, optimizer=r.optimizer, lr=r.lr, w=float(r.points[-1, 0]),
+                b=float(r.points[-1, 1]), grad=(float(s.grad["w"][0]), float(s.grad["b"])),
+                taken=(float(s.step["w"][0]), float(s.step["b"])))
+        else:
+            fallback = Setting(k, r.optimizer, r.lr, 0.0, None)
+            e = explain_recorded(self._loss_name, self._data.x_train[:, 0],
+                                 self._data.y_train, r.updates, r.points, k, r.settings,
+                                 fallback, r.every)
+        self.explained = e
         theme = self._theme
-        self._arrow(0, w0, b0, gdw, gdb, theme.pen(theme.arrow, theme.line_width))
-        self._arrow(2, w0, b0, sw, sb, theme.pen("#ffffff" if theme.name == "dark"
-                                                  else "#000000", theme.line_width))
-        extra = ""
-        if r.optimizer in HAS_MOMENTUM:
-            mw, mb = sw - gdw, sb - gdb
-            self._arrow(1, w0 + gdw, b0 + gdb, mw, mb,
+        gdw, gdb = e.gradient_step
+        self._arrow(0, e.w, e.b, gdw, gdb, theme.pen(theme.arrow, theme.line_width))
+        extra = e.extra
+        if extra is not None:
+            self._arrow(1, e.w + gdw, e.b + gdb, extra[0], extra[1],
                         theme.pen(theme.current, theme.line_width, style=Qt.PenStyle.DashLine))
-            extra = (f"<br>momentum part μv: ({mw:+.4g}, {mb:+.4g})"
-                     "<br>step taken = −η∇L + momentum part")
-        elif r.optimizer != "gd":
-            extra = ("<br>step taken: each coordinate scaled by its own running "
+        else:
+            self._arrows[1].setData([], [])
+        if e.taken is not None:
+            self._arrow(2, e.w, e.b, e.taken[0], e.taken[1],
+                        theme.pen("#ffffff" if theme.name == "dark" else "#000000",
+                                  theme.line_width))
+        else:
+            self._arrows[2].setData([], [])
+        html = step_html(NAMES[e.optimizer], e, unit)
+        if live and e.optimizer not in HAS_MOMENTUM and e.optimizer != "gd":
+            html += ("<br>step taken: each coordinate scaled by its own running "
                      "gradient size (not −η∇L)")
-        b_unit = f" (b in {self._data.unit}/{scale:g})" if scale != 1 else ""
-        self._explain.setText(
-            f"<b>{NAMES[r.optimizer]}</b>, update {s.update:,} → {s.update + 1:,}{b_unit}"
-            f"<br>∂L/∂w = {gw:+.4g}, ∂L/∂b = {gb:+.4g}, η = {r.lr:g}"
-            f"<br>−η∇L = ({gdw:+.4g}, {gdb:+.4g})"
-            f"<br>w<sup>1</sup> = w<sup>0</sup> + Δw = {w0:.4f} {sw:+.4g} = {w0 + sw:.4f}"
-            f"<br>b<sup>1</sup> = b<sup>0</sup> + Δb = {b0:.4f} {sb:+.4g} = {b0 + sb:.4f}"
-            + extra)
+        self._explain.setText(html)
 
     def _arrow(self, i: int, x: float, y: float, dx: float, dy: float, pen: Any) -> None:
         """A line with a head, drawn as one segmented curve (no per-frame items)."""
-        if not (math.isfinite(dx) and math.isfinite(dy)) or (dx == 0 and dy == 0):
-            self._arrows[i].setData([], [])
-            return
-        vb = self._plot.getViewBox()
-        (x0, x1), (y0, y1) = vb.viewRange()
-        sx, sy = max(x1 - x0, 1e-12), max(y1 - y0, 1e-12)
-        ux, uy = dx / sx, dy / sy
-        length = math.hypot(ux, uy)
-        head = min(0.03, 0.4 * length)
-        ang = math.atan2(uy, ux)
-        pts_x, pts_y = [x, x + dx], [y, y + dy]
-        for side in (-1, 1):
-            a = ang + math.pi - side * 0.45
-            pts_x += [x + dx, x + dx + head * math.cos(a) * sx]
-            pts_y += [y + dy, y + dy + head * math.sin(a) * sy]
-        conn = np.array([1, 0, 1, 0, 1, 0], dtype=bool)
-        self._arrows[i].setData(np.array(pts_x), np.array(pts_y), connect=conn)
-        self._arrows[i].setPen(pen)
+        if set_arrow(self._arrows[i], self._plot.getViewBox(), x, y, dx, dy):
+            self._arrows[i].setPen(pen)
 
     def _report(self, frame: RaceFrame) -> None:
         """When a racer ends (its updates done, or diverged), its row goes to the loss

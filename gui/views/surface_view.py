@@ -23,11 +23,13 @@ from core import models, surface
 from core.config import RunConfig
 from core.slices import local_minima, slice_window
 from core.snapshot import Snapshot
+from core.step_explained import StepExplained
 from gui.theme import DARK, Theme
 from gui.views.base import View, cache_static, segmented, text_item
 from gui.views.flow_layout import FlowLayout
 from gui.views.landscape_live import LivePiece
 from gui.views.slice_worker import SliceWorker
+from gui.views.step_arrows import set_arrow, step_line
 from gui.views.surface_landscape import LandscapeMode
 
 N_CONTOURS = 14
@@ -107,6 +109,22 @@ class SurfaceView(LandscapeMode, View):
             it.setZValue(z)
             item.addItem(it, ignoreBounds=True)
         self._arrow_head.hide()
+        # A replayed moment of the 1-day run, explained as the race view does: -eta *
+        # gradient, the part the optimizer added to it (momentum's) from its tip, and the
+        # step taken (the path's next segment, in the path's colour).
+        self._grad_arrow = pg.PlotCurveItem()
+        self._extra_arrow = pg.PlotCurveItem()
+        self._taken_arrow = pg.PlotCurveItem()
+        for z, it in ((5.6, self._grad_arrow), (5.5, self._extra_arrow),
+                      (5.4, self._taken_arrow)):      # the parts over the whole step
+            it.setZValue(z)
+            item.addItem(it, ignoreBounds=True)
+        # ... and its numbers, over the surface's lower edge (a label under the plot would
+        # change the plot's size when a replay starts: the views must not jump)
+        self._explain_text = text_item(theme, "", anchor=(0, 1))
+        self._explain_text.setZValue(9)
+        item.addItem(self._explain_text, ignoreBounds=True)
+        self._explain_text.hide()
         cache_static(self._image, self._contours, self._star, self._message)
         # a second path to compare with (lecture mode: full batch against mini-batches)
         self._reference = pg.PlotCurveItem()
@@ -307,6 +325,9 @@ class SurfaceView(LandscapeMode, View):
             self._draw_arrow(a, b, da, db)
         else:
             self._draw_arrow(0.0, 0.0, 0.0, 0.0)
+        if self._exact:
+            self._show_explained(snap.explained if inside and snap.replay_of is not None
+                                 else None)
         self._show_diverged(bool(snap.diverged) or not inside)
         if not self._exact:
             self._frames += 1
@@ -316,6 +337,52 @@ class SurfaceView(LandscapeMode, View):
             elif not self._hold_slice and (snap.done or self._frames % RECHECK_FRAMES == 0) \
                     and self._moved_far(snap):
                 self._start_slice(snap)
+
+    def _show_explained(self, e: StepExplained | None) -> None:
+        """A replayed moment's update: −η∇L from the point, the optimizer's own part from
+        its tip and the step taken, its numbers along the surface's lower edge. Plain
+        full-batch GD steps by −η∇L: its one arrow (`_draw_arrow`) says it, as live."""
+        vb = self._plot.getViewBox()
+        items = (self._grad_arrow, self._extra_arrow, self._taken_arrow)
+        same = e is not None and e.taken is not None and bool(
+            np.allclose(e.taken, e.gradient_step, rtol=1e-6, atol=0.0))
+        if e is None or same:
+            for it in items:
+                it.setData([], [])
+        else:
+            self._draw_arrow(0.0, 0.0, 0.0, 0.0)
+            gdw, gdb = e.gradient_step
+            extra, taken = e.extra, e.taken
+            set_arrow(self._grad_arrow, vb, e.w, e.b, gdw, gdb)
+            if extra is None:
+                self._extra_arrow.setData([], [])
+            else:
+                set_arrow(self._extra_arrow, vb, e.w + gdw, e.b + gdb, extra[0], extra[1])
+            if taken is None:
+                self._taken_arrow.setData([], [])
+            else:
+                set_arrow(self._taken_arrow, vb, e.w, e.b, taken[0], taken[1])
+        label = self._explain_text
+        if e is None:
+            if label.isVisible():
+                label.hide()
+            return
+        text = step_line(e)
+        width = max(vb.width() - 8.0, 100.0)
+        if text != label.textItem.toPlainText() or label.textItem.textWidth() != width:
+            label.textItem.setTextWidth(width)     # wraps within the plot
+            label.setText(text)
+        (x0, _), (y0, _) = vb.viewRange()
+        label.setPos(x0, y0)
+        if not label.isVisible():
+            label.show()
+        label.updateTransform(force=True)   # see _show_local
+
+    @property
+    def explanation_text(self) -> str:
+        """The replayed update's numbers shown over the surface ("" when none are)."""
+        label = self._explain_text
+        return label.textItem.toPlainText() if label.isVisible() else ""
 
     def _clear_items(self) -> None:
         if self._diverged_shown:
@@ -328,6 +395,9 @@ class SurfaceView(LandscapeMode, View):
         self._current.setData([], [])
         self._arrow_line.setData([], [])
         self._arrow_head.hide()
+        for it in (self._grad_arrow, self._extra_arrow, self._taken_arrow):
+            it.setData([], [])
+        self._explain_text.hide()
 
     def _restyle(self) -> None:
         t = self.theme
@@ -353,19 +423,18 @@ class SurfaceView(LandscapeMode, View):
         self._local.setSize(2 * t.point_size + 6)
         self._local.setPen(t.pen(t.background, 1.5))
         self._local.setBrush(t.brush(t.warning))
-        self._local_label.setColor(t.foreground)
-        back = pg.mkColor(t.background)
-        back.setAlpha(200)
-        self._local_label.fill = pg.mkBrush(back)
-        font = self._local_label.textItem.font()
-        font.setPointSize(t.font_pt)
-        self._local_label.setFont(font)
+        self._style_label(self._local_label, 200)
         self._current.setSize(2 * t.point_size + 4)
         self._current.setPen(t.pen(t.background, 1.5))
         self._current.setBrush(t.brush(t.current))
         self._arrow_line.setPen(t.pen(t.arrow, t.line_width + 0.5))
         self._arrow_head.setStyle(pen=t.pen(t.arrow, 1), brush=t.brush(t.arrow),
                                   headLen=10 + 2 * t.line_width)
+        self._grad_arrow.setPen(t.pen(t.arrow, t.line_width + 0.5))
+        self._taken_arrow.setPen(t.pen(t.path, t.line_width))
+        self._style_label(self._explain_text, 215)
+        self._extra_arrow.setPen(t.pen(t.current, t.line_width,
+                                       style=pg.QtCore.Qt.PenStyle.DashLine))
         self._reference.setPen(t.pen(t.estimate, t.line_width,
                                      style=pg.QtCore.Qt.PenStyle.DashLine))
         self._reference_label.setColor(t.estimate)
@@ -380,6 +449,18 @@ class SurfaceView(LandscapeMode, View):
             self._show_grid(*_grid_arrays(self._surface))
 
     # ----- drawing helpers ----------------------------------------------------------------
+    def _style_label(self, label: pg.TextItem, alpha: int) -> None:
+        """A label over the surface: the theme's text on its background (`alpha`
+        opaque, readable over any part of the heat map), in the theme's size."""
+        t = self.theme
+        label.setColor(t.foreground)
+        back = pg.mkColor(t.background)
+        back.setAlpha(alpha)
+        label.fill = pg.mkBrush(back)
+        font = label.textItem.font()
+        font.setPointSize(t.font_pt)
+        label.setFont(font)
+
     def _style_numbers(self) -> None:
         t = self.theme
         back = pg.mkColor(t.background)

@@ -155,6 +155,43 @@ def test_step_mode_explains_the_next_update_with_its_numbers(open_window, qtbot)
     assert colour_mask(img, win._theme.arrow, tol=20).sum() > 5
 
 
+def _pixel(plot, w: float, b: float, width: int) -> tuple[int, int]:
+    """(row, column) in a grab of `plot` (`width` pixels wide) of the point (w, b)."""
+    vb = plot.getViewBox()
+    pos = plot.mapFromScene(vb.mapViewToScene(QPointF(w, b)))
+    ratio = width / plot.width()
+    return round(pos.y() * ratio), round(pos.x() * ratio)
+
+
+def test_a_scrubbed_back_race_explains_that_moments_update(open_window, qtbot):
+    """Scrubbed back to update k, the explained racer's arrows are drawn from where it was
+    at k and the panel's numbers are the exact gradient at the timeline's (w, b) there."""
+    from core.surface import linear_gradient
+
+    win = open_window()
+    view = _open_race(win, qtbot)
+    view._explain_pick.setCurrentIndex(1)     # momentum, η 0.02
+    view.set_speed(0)
+    _play_until(view, qtbot, 120)
+    view.scrub_to(37)
+    e = view.explained
+    _, w, b = view._race.timelines[1].at(37)
+    gw, gb = linear_gradient(view._data.x_train[:, 0], view._data.y_train, w, b, "mae")
+    assert e.replay and (e.update, e.w, e.b, e.grad, e.lr) == (37, w, b, (gw, gb), 0.02)
+    u2, w2, b2 = view._race.timelines[1].at(38)
+    assert u2 == 38 and e.taken == (w2 - w, b2 - b)
+    text = view._explain.text()
+    for number in (f"∂L/∂w = {gw:+.4g}", f"∂L/∂b = {gb:+.4g}", "η = 0.02",
+                   f"−η∇L = ({-0.02 * gw:+.4g}, {-0.02 * gb:+.4g})", "replayed update 37",
+                   "momentum part"):
+        assert number in text, number
+    # −η∇L's arrow is on screen, starting at the racer's point at update 37
+    img = grab_rgb(view._plot)
+    y, x = _pixel(view._plot, w, b, img.shape[1])
+    near = img[max(y - 60, 0):y + 60, max(x - 60, 0):x + 60]
+    assert colour_mask(near, win.theme.arrow, tol=20).sum() > 5
+
+
 @pytest.mark.parametrize("theme", ["dark", "projector"])
 def test_the_race_dock_shows_in_both_themes(open_window, qtbot, theme):
     win = open_window(theme=theme)

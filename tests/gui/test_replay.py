@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from core.config import RunConfig
@@ -34,8 +34,28 @@ def _loss(status: str) -> str:
     return re.search(r"training loss L = (\S+)", status).group(1)
 
 
-def _views(win: Any) -> dict[str, np.ndarray]:
-    return {k: grab_rgb(win.views[k]) for k in ("surface", "fit", "series")}
+def _explanation_rect(win: Any) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) in the surface view's grab of the replayed update's
+    numbers written over the surface's lower edge (None when not shown)."""
+    surface = win.surface_view
+    label, plot = surface._explain_text, surface._plot
+    if not label.isVisible():
+        return None
+    rect = plot.mapFromScene(label.sceneBoundingRect()).boundingRect()
+    top_left = surface.mapFromGlobal(plot.mapToGlobal(rect.topLeft()))
+    return (top_left.y() - 1, top_left.y() + rect.height() + 2, top_left.x() - 1,
+            top_left.x() + rect.width() + 2)
+
+
+def _views(win: Any, blank: tuple[int, int, int, int] | None = None
+           ) -> dict[str, np.ndarray]:
+    """The three views; `blank` (a replay's numbers over the surface, which a live run
+    does not show) blacked out of the surface's grab."""
+    out = {k: grab_rgb(win.views[k]) for k in ("surface", "fit", "series")}
+    if blank is not None:
+        top, bottom, left, right = blank
+        out["surface"][max(top, 0):bottom, max(left, 0):right] = 0
+    return out
 
 
 def _differ(a: np.ndarray, b: np.ndarray) -> float:
@@ -64,11 +84,12 @@ def test_a_scrubbed_moment_looks_like_a_run_that_trained_exactly_that_long(open_
     qtbot.waitUntil(lambda: f"replaying update {K} of {N}" in win.status_text,
                     timeout=5000)
     qtbot.wait(100)
-    replayed, status = _views(win), win.status_text
+    blank = _explanation_rect(win)
+    replayed, status = _views(win, blank), win.status_text
     marker = colour_mask(grab_rgb(win.views["loss"]), win.theme.current, tol=20).sum()
     short = _trained(open_window, qtbot, K)
     qtbot.wait(100)
-    live = _views(short)
+    live = _views(short, blank)
     assert _loss(status) == _loss(short.status_text)
     for key, image in live.items():
         assert image.shape == replayed[key].shape, key
@@ -150,3 +171,44 @@ def test_scrubbing_a_run_in_training_pauses_it_at_the_moment_shown(open_window, 
     end = win.latest.update
     qtbot.wait(300)              # paused: the run stays where it was, the views at 5
     assert win.latest.update == end and "replaying update 5 of " in win.status_text
+
+
+def test_a_replayed_moment_shows_its_update_explained_on_the_surface(open_window, qtbot):
+    """Scrubbed back to k, the surface draws −η∇L (and momentum's part) from the point
+    the run had at k, and the line under it gives ∂L/∂w, ∂L/∂b, η and the step, the
+    exact gradient at the timeline's (w, b) at k."""
+    from core.surface import linear_gradient
+
+    cfg = _config(120).replace(optimizer="momentum", lr=0.02)
+    win = open_window(cfg)
+    win.play()
+    qtbot.waitUntil(lambda: win.latest is not None and win.latest.done, timeout=30000)
+    surface = win.surface_view
+    plot = surface._plot
+    win.replay.replay_to(5)
+    qtbot.waitUntil(lambda: "replaying update 5 of 120" in win.status_text, timeout=5000)
+    qtbot.waitUntil(lambda: "(replay)" in surface.explanation_text, timeout=5000)
+    run = win.views["gallery"].gallery.runs[-1]     # the run's timeline, as kept
+    i = run.path_updates.tolist().index(5)
+    w, b = (float(v) for v in run.path[i])
+    gw, gb = linear_gradient(win.run_info.data.x_train[:, 0], win.run_info.data.y_train, w,
+                             b, "mae")
+    note = surface.explanation_text
+    for number in ("Update 5 → 6", f"∂L/∂w = {gw:+.4g}", f"∂L/∂b = {gb:+.4g}", "η = 0.02",
+                   f"−η∇L = ({-0.02 * gw:+.4g}, {-0.02 * gb:+.4g})", "momentum part"):
+        assert number in note, number
+    w6, b6 = (float(v) for v in run.path[run.path_updates.tolist().index(6)])
+    assert f"step taken = ({w6 - w:+.4g}, {b6 - b:+.4g})" in note
+    # −η∇L's arrow starts at the point the run had at update 5 (before this feature a
+    # replayed moment showed no arrow at all)
+    qtbot.wait(100)
+    img = grab_rgb(plot)
+    vb = plot.getViewBox()
+    pos = plot.mapFromScene(vb.mapViewToScene(QPointF(w, b)))
+    y, x = round(pos.y()), round(pos.x())
+    near = img[max(y - 40, 0):y + 40, max(x - 40, 0):x + 40]
+    assert colour_mask(near, win.theme.arrow, tol=20).sum() > 10
+    win.replay.leave()
+    qtbot.waitUntil(lambda: surface.explanation_text == "", timeout=5000)
+    assert colour_mask(grab_rgb(plot)[max(y - 20, 0):y + 20, max(x - 20, 0):x + 20],
+                       win.theme.arrow, tol=20).sum() == 0    # live: only the newest step
