@@ -469,7 +469,12 @@ def _print_story(checks: list[dict[str, Any]], runs: list[dict[str, Any]], name:
                  loss: str) -> None:
     """The lecture's claims on this data, each marked as holding or not (per seed); under
     a claim that does not hold, the losses that decide it (mean ± spread over seeds)."""
-    from core.experiments import STORY_EVIDENCE, combine_seeds, still_learning
+    from core.experiments import (
+        STORY_EVIDENCE,
+        combine_seeds,
+        still_learning,
+        still_learning_text,
+    )
     from core.results import loss_text
 
     if loss != "mae":
@@ -488,9 +493,9 @@ def _print_story(checks: list[dict[str, Any]], runs: list[dict[str, Any]], name:
                  for key in evidence for r in rows
                  if (r["table"], r["days"], r["units"], r["layers"]) == key]
         print(f"{'':<16}{which}: {'; '.join(shown)}")
-        why = still_learning(rows, evidence) if which == "train" else None
-        if why is not None:
-            print(f"{'':<16}{why}")
+        learning = still_learning(rows, evidence) if which == "train" else []
+        if learning:
+            print(f"{'':<16}{still_learning_text(learning)}")
 
 
 def _print_tables(rows: list[dict[str, Any]], name: str, loss: str, markdown: bool) -> None:

@@ -95,22 +95,28 @@ def train_result(config: RunConfig, data: Any = None,
     return describe(trainer, time.perf_counter() - start)
 
 
-# A run is "still learning" when its training loss fell more than this (relative) over
-# its last LATE_SHARE of updates: the table's budget stopped it, not what it can fit.
+# A run is "still learning" when its training loss was falling by more than this
+# (relative) per LATE_SHARE of its updates at the end: the table's budget stopped it, not
+# what the model can fit.
 LATE_SHARE = 0.1
 STILL_LEARNING = 0.01
 
 
 def late_fall(updates: np.ndarray, train: np.ndarray) -> float | None:
-    """How much the training loss fell, relative, over the run's last LATE_SHARE of
-    updates (from its recorded loss history); None when the history is too short."""
-    if len(updates) < 2 or not np.isfinite(train[-1]):
+    """How much the training loss fell, relative, per LATE_SHARE of the run's updates, over
+    its last 2 x LATE_SHARE (a least-squares line through the recorded history there: a
+    full-batch Adam loss swings a few per cent between neighbouring points, so two single
+    points would say more about the swing than the trend); None when too few points."""
+    upd = np.asarray(updates, dtype=np.float64)
+    tr = np.asarray(train, dtype=np.float64)
+    if len(upd) < 2 or not np.all(np.isfinite(tr)) or upd[-1] <= 0:
         return None
-    start = updates[-1] - LATE_SHARE * updates[-1]
-    i = int(np.searchsorted(updates, start, side="right")) - 1
-    if i < 0 or i >= len(updates) - 1 or not train[i] > 0:
+    late = upd >= upd[-1] * (1 - 2 * LATE_SHARE)
+    if late.sum() < 4:
         return None
-    return float((train[i] - train[-1]) / train[i])
+    slope = np.polyfit(upd[late], tr[late], 1)[0]
+    level = float(tr[late].mean())
+    return float(-slope * LATE_SHARE * upd[-1] / level) if level > 0 else None
 
 
 def describe(trainer: Any, seconds: float) -> dict[str, Any]:
@@ -315,23 +321,25 @@ def story_checks(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def still_learning(rows: list[dict[str, Any]], keys: list[tuple[int, int, int, int]]
-                   ) -> str | None:
+                   ) -> list[tuple[str, float]]:
     """Why a training-loss claim can fail: the rows among `keys` (table, days, units,
-    layers) whose training loss was still falling when the table's budget ended them,
-    with how much it fell over their last tenth (from each run's own history); None if
-    none was."""
-    parts = []
+    layers) whose training loss was still falling when the table's budget ended them, as
+    (short label, relative fall over their last LATE_SHARE of updates), from each run's own
+    history; empty if none was."""
+    out: dict[str, float] = {}
     for key in keys:
         for r in rows:
             fall = r.get("train_late_fall")
             if (r["table"], r["days"], r["units"], r["layers"]) == key and \
                     fall is not None and fall > STILL_LEARNING:
-                parts.append(f"{r['label'].removeprefix('56 days, ')} "
-                             f"{100 * fall:.1f} % over its last {r['updates'] // 10:,} updates")
-    if not parts:
-        return None
-    return ("still learning when the table's budget ended it (training loss fell): "
-            + "; ".join(dict.fromkeys(parts)))
+                out.setdefault(r["label"].removeprefix("56 days, "), float(fall))
+    return list(out.items())
+
+
+def still_learning_text(learning: list[tuple[str, float]]) -> str:
+    """`still_learning`'s rows in one line, as the CLI and the lecture panel show them."""
+    return ("still learning when the budget ended (training loss falling, per tenth of the "
+            "updates): " + ", ".join(f"{name} −{100 * fall:.1f} %" for name, fall in learning))
 
 
 def total_updates(experiments: list[Experiment]) -> int:

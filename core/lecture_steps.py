@@ -307,7 +307,7 @@ def lecture_table_rows(dataset: str = "channel", net_updates: int | None = None,
     networks get `fnlab table`'s own budget, so each row is the CLI's seed-0 row."""
     from core.data import load_series, window
     from core.engine import Trainer
-    from core.experiments import lecture_tables
+    from core.experiments import late_fall, lecture_tables
     from core.results import result_row
 
     series = load_series(dataset)
@@ -333,4 +333,6 @@ def lecture_table_rows(dataset: str = "channel", net_updates: int | None = None,
         row["model"] = f"table {exp.table}: {exp.label}"
         row["table"] = exp.table
         row["seed"] = exp.seed       # so core.experiments.story_checks can read the rows
+        row["label"] = exp.label     # ... and say which rows were still learning
+        row["train_late_fall"] = late_fall(snap.hist_update, snap.hist_train)
         yield row

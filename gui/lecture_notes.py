@@ -43,7 +43,13 @@ def story_html(rows: list[dict[str, Any]]) -> str | None:
     """Which of the lecture's claims hold on the tables just trained and which do not,
     decided from those rows (`core.experiments.story_checks`, as `fnlab table` prints it),
     so the step never claims more than the numbers on screen show; None without rows."""
-    from core.experiments import story_checks
+    from core.experiments import (
+        STORY_EVIDENCE,
+        combine_seeds,
+        still_learning,
+        still_learning_text,
+        story_checks,
+    )
 
     rows = [r for r in rows if "seed" in r and "table" in r]
     if not rows:
@@ -53,6 +59,14 @@ def story_html(rows: list[dict[str, Any]]) -> str | None:
     failed = [STORY_SHORT[i] for i, c in enumerate(checks) if c["failed"]]
     parts = [f"<b>{label}</b> {'; '.join(claims)}" for label, claims in
              (("Holds:", held), ("Does NOT hold:", failed)) if claims]
+    # Why a training-loss claim failed, when the rows say: some were still learning.
+    if "label" in rows[0]:
+        combined = combine_seeds(rows)
+        learning = dict(item for c, (which, keys) in zip(checks, STORY_EVIDENCE, strict=True)
+                        if c["failed"] and which == "train"
+                        for item in still_learning(combined, keys))
+        if learning:
+            parts.append(f"<i>Why:</i> {still_learning_text(list(learning.items()))}")
     return "<br>".join(parts)
 
 

@@ -5,6 +5,7 @@ show what its caption promises."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -195,6 +196,13 @@ def check_step(qtbot, win, ctl) -> str:
         for short, check in zip(STORY_SHORT, checks, strict=True):
             assert short in shown
             assert (short in failing) == bool(check["failed"]), check
+        # a "Why:" line names only rows still learning at the end (their own histories)
+        from core.experiments import STILL_LEARNING
+        why = shown.split("Why:")[1].split(": ", 1)[-1] if "Why:" in shown else ""
+        named = {re.sub(r" −[\d.]+ %$", "", part) for part in why.split(", ") if part}
+        learning = {r["label"].removeprefix("56 days, ") for r in rows
+                    if r["train_late_fall"] > STILL_LEARNING}
+        assert named <= learning, (named, learning)
         return "tables"
     return "shown"
 
