@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import LOSSES, MODELS, OPTIMIZERS, ConfigError, RunConfig, one_line
-from core.sweep import SweepError
+from core.sweep import SweepError, prepare_local_workers
 from core.sweep_grid import CONFIRM_CELLS, VARY_FIELDS, GridError
 
 EXIT_USAGE = 2
@@ -424,6 +424,9 @@ def cmd_race(args: argparse.Namespace) -> int:
 def cmd_table(args: argparse.Namespace) -> int:
     import time
 
+    start = time.perf_counter()
+    if not args.scheduler:
+        prepare_local_workers()
     from core.data import load_series
     from core.experiments import (
         combine_seeds,
@@ -433,7 +436,6 @@ def cmd_table(args: argparse.Namespace) -> int:
         total_updates,
         training_note,
     )
-    start = time.perf_counter()
     seeds = args.seeds if args.seeds is not None else [args.seed]
     series = load_series(args.data, args.column)
     exps = seeded_tables(args.data, args.split, args.loss, seeds, args.net_updates)
@@ -546,6 +548,8 @@ TABLE_COLUMNS = ["table", "label", "model", "days", "units", "layers", "train_lo
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    if not args.scheduler:
+        prepare_local_workers()
     from core.data import load_series
     from core.sweep_grid import Grid, parse_seeds, parse_vary, run_grid
 
