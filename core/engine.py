@@ -18,13 +18,21 @@ from typing import Any
 
 import numpy as np
 
-from core.config import SHAPE_KEYS, ConfigError, RunConfig
+from core.config import SHAPE_KEYS, ConfigError, RunConfig, one_line
 from core.linear_engine import LinearCore
 from core.losses import to_data_unit
 from core.models import default_track, get_scalar, init_params, scalar_names
 from core.snapshot import Snapshot, drawing_extras
 from core.step_explained import MAX_SETTINGS, Setting, StepExplained, explain_recorded
-from core.timeline import ParamLayout, RunTimeline, Timeline, moment_snapshot, param_slots
+from core.timeline import (
+    FULL_UPDATES,
+    LATE_POINTS,
+    ParamLayout,
+    RunTimeline,
+    Timeline,
+    moment_snapshot,
+    param_slots,
+)
 
 __all__ = ["Trainer", "data_digest", "default_settings"]
 
@@ -40,6 +48,13 @@ RUNAWAY = 1e4
 
 _run_ids = itertools.count(1)
 STATE_VERSION = 1      # of `Trainer.export_state`'s layout
+
+
+def _same_export(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two exported timelines that hold the same numbers under the same policy."""
+    return all(a[k] == b[k] for k in ("full", "late", "every")) and all(
+        a[k].dtype == b[k].dtype and a[k].shape == b[k].shape
+        and a[k].tobytes() == b[k].tobytes() for k in ("updates", "rows"))
 
 
 def data_digest(data: Any) -> str:
@@ -548,7 +563,42 @@ class Trainer:
                 "hist_every": self._hist.every,
                 "path": np.array(self._path.points, dtype=np.float64).reshape(-1, 2),
                 "path_every": self._path.every, "ref": dict(self._ref),
-                "track": list(self._track)}
+                "track": list(self._track), "timeline": self._export_timeline()}
+
+    def _export_timeline(self) -> dict[str, Any]:
+        """The recorded moments (tracked pair and parameter copies) and the settings log,
+        so a restored run replays from its start, not from where it was saved."""
+        pairs, moments = self._pairs.export(), self._moments.export()
+        if _same_export(pairs, moments):
+            pairs = "moments"   # the 1-day linear model: (w1, b) is all its parameters
+        return {"pairs": pairs, "moments": moments,
+                "settings": [[e.since, e.optimizer, e.lr, e.momentum, e.batch_size]
+                             for e in self._settings_log]}
+
+    def _import_timeline(self, doc: dict[str, Any]) -> None:
+        """The inverse of `_export_timeline`, checked to be this run's: its newest moment
+        is this update with exactly these parameters (ValueError otherwise)."""
+        layout = self._layout
+        full, late = param_slots(layout.size * np.dtype(layout.dtype).itemsize)
+        try:
+            kept = doc["moments"] if doc["pairs"] == "moments" else doc["pairs"]
+            pairs = Timeline.restore(kept, 2, np.float64, FULL_UPDATES, LATE_POINTS)
+            moments = Timeline.restore(doc["moments"], layout.size, layout.dtype, full, late)
+            log = [Setting(int(u), str(o), float(lr), float(m), None if b is None else int(b))
+                   for u, o, lr, m, b in doc["settings"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"its timeline does not fit this run: {one_line(exc)}") from None
+        last = moments.row_at(self._update)
+        flat = layout.flat(self.params())
+        if pairs.last_update != self._update or last[0] != self._update \
+                or last[1].tobytes() != flat.tobytes() \
+                or pairs.path()[-1].tobytes() != np.asarray(self._pair(), np.float64).tobytes():
+            raise ValueError("its timeline belongs to another run: its newest moment is not "
+                             "where this run was saved")
+        if not log or log[0].since > int(moments.update_array()[0]) \
+                or any(b.since <= a.since for a, b in itertools.pairwise(log)):
+            raise ValueError("its settings log does not fit its timeline")
+        self._pairs, self._moments, self._settings_log = pairs, moments, log
 
     @classmethod
     def from_state(cls, state: dict[str, Any], data: Any = None) -> Trainer:
@@ -588,7 +638,10 @@ class Trainer:
         self._path = _Thinned(int(state["path_every"]))
         self._path.points = [(float(a), float(b)) for a, b in path.tolist()]
         self._ref = ref
-        self._new_timelines()   # a saved run's timeline starts where it was saved
+        if state.get("timeline") is None:
+            self._new_timelines()   # an older session: the timeline starts where it was saved
+        else:
+            self._import_timeline(state["timeline"])
 
     # -- publishing ------------------------------------------------------------------------
     def snapshot(self, extras: bool = True) -> Snapshot:

@@ -1,9 +1,21 @@
+# Over 450 lines: one file format: its document, arrays, checks and the autosaves that write it.
 """A session file: what a lecturer or student would hate to lose, as one JSON document.
 
 Settings, theme, lecture step, loss-table rows, each view's zoom, the window layout, the
 curve builder and the training itself (`core.engine.Trainer.export_state`: parameters,
-optimizer state, update count, loss history, path), so that opening it continues the run
-exactly where it was. Arrays are stored bit for bit (base64 of their bytes). Writes are
+optimizer state, update count, loss history, path, and the run's timeline: every
+recorded moment, so a restored run can be scrubbed back to its start), so that opening
+it continues the run exactly where it was.
+
+Arrays are stored bit for bit, as base64 of their little-endian bytes inside the JSON,
+zlib-compressed when that saves at least a tenth (`encode_arrays`). Why not an .npz beside
+the JSON: one file is written atomically and copied, mailed or autosaved as one, and
+base64 costs a third more bytes, which compression wins back on what repeats. A 1-day
+linear run's timeline (4,096 moments of (w, b) and their updates, the tracked pair being
+the same numbers and stored once) adds about 70 kB. A network's timeline holds up to
+64 MB of float32 parameter copies: arrays over COMPRESS_MAX bytes are stored raw, since
+float noise compresses by under a tenth (8 % measured on a 2 x 100 ReLU's moments) at
+~30 ms a MB. Writes are
 atomic (a temporary file in the same folder, then `os.replace`), so a crash mid-write
 leaves the previous file whole. Reads validate everything before returning, so a
 truncated, corrupt or newer-version file is refused with one line and changes nothing.
@@ -27,6 +39,7 @@ import os
 import sys
 import tempfile
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -37,7 +50,8 @@ from core.config import ConfigError, RunConfig, one_line
 from core.results import COLUMNS
 
 FORMAT = "function-lab-session"
-VERSION = 2                      # 2: the training, the curve builder, the writer's pid
+VERSION = 3                      # 2: the training, the curve builder, the writer's pid;
+#                                  3: the run's timeline, zlib-compressed arrays
 AUTOSAVE_NAME = "autosave.fnlab-session.json"   # version 1's single shared autosave
 AUTOSAVE_PREFIX = "autosave-"
 AUTOSAVE_SUFFIX = ".fnlab-session.json"
@@ -49,6 +63,8 @@ MAX_BYTES = 512 * 1024 * 1024
 # epoch orders, int8 signs, uint8 generator states).
 DTYPES = ("<f8", "<f4", "<i8", "|i1", "|u1")
 ARRAY_KEY = "__ndarray__"
+COMPRESS_MAX = 4 * 2**20          # bytes: larger arrays are stored raw (see the docstring)
+COMPRESS_GAIN = 0.9               # kept compressed only if at most this share of the size
 
 
 class SessionError(ValueError):
@@ -107,13 +123,22 @@ def _same(a: Any, b: Any) -> bool:
 def encode_arrays(obj: Any) -> Any:
     """`obj` with every numpy array (and numpy scalar) replaced by JSON-safe data: an
     array becomes {"__ndarray__": dtype, "shape": [...], "data": base64 of its
-    little-endian bytes}, so float64 parameters come back to the last bit."""
+    little-endian bytes}, so float64 parameters come back to the last bit; with
+    "zlib": true the bytes are zlib-compressed (level 1: a linear timeline's update
+    numbers shrink 5x, its floats by a sixth, in about a millisecond)."""
     if isinstance(obj, np.ndarray):
         arr = obj.astype(obj.dtype.newbyteorder("<"), order="C", copy=False)  # keeps 0-d
         if arr.dtype.str not in DTYPES:
             raise SessionError(f"cannot store an array of type {arr.dtype}")
-        return {ARRAY_KEY: arr.dtype.str, "shape": list(arr.shape),
-                "data": base64.b64encode(arr.tobytes()).decode("ascii")}
+        raw = arr.tobytes()
+        doc: dict[str, Any] = {ARRAY_KEY: arr.dtype.str, "shape": list(arr.shape)}
+        if 64 <= len(raw) <= COMPRESS_MAX:
+            packed = zlib.compress(raw, 1)
+            if len(packed) <= COMPRESS_GAIN * len(raw):
+                raw = packed
+                doc["zlib"] = True
+        doc["data"] = base64.b64encode(raw).decode("ascii")
+        return doc
     if isinstance(obj, dict):
         return {str(k): encode_arrays(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -148,6 +173,18 @@ def _decode_array(doc: dict[str, Any]) -> np.ndarray:
     except (binascii.Error, ValueError, UnicodeEncodeError):
         raise SessionError("an array's data is not valid base64") from None
     dt = np.dtype(dtype)
+    packed = doc.get("zlib", False)
+    if packed is not False:
+        if packed is not True:
+            raise SessionError(f"an array with a bad \"zlib\" flag {packed!r}")
+        # never more than the shape says: a damaged or hostile stream cannot fill memory
+        inflate = zlib.decompressobj()
+        try:
+            raw = inflate.decompress(raw, dt.itemsize * math.prod(shape) + 1)
+        except zlib.error:
+            raise SessionError("an array's compressed data is damaged") from None
+        if not inflate.eof:
+            raise SessionError("an array's compressed data is damaged or too long")
     if len(raw) != dt.itemsize * math.prod(shape):
         raise SessionError(f"an array of shape {shape} holds {len(raw)} bytes, not "
                            f"{dt.itemsize * math.prod(shape)}")

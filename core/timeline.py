@@ -142,6 +142,39 @@ class Timeline:
     def __len__(self) -> int:
         return self._n
 
+    def export(self) -> dict[str, Any]:
+        """The recorded rows and the thinning state as plain data and numpy copies (a
+        session stores them): `Timeline.restore` continues it exactly."""
+        return {"updates": self.update_array(), "rows": self.path(), "full": self.full,
+                "late": self.late, "every": self.every}
+
+    @classmethod
+    def restore(cls, doc: dict[str, Any], width: int, dtype: Any, full: int, late: int
+                ) -> Timeline:
+        """A timeline from `export()`, checked against what this run records (rows of
+        `width` numbers of `dtype`, the `full` / `late` policy); ValueError says what
+        does not fit."""
+        ups = np.asarray(doc["updates"])
+        rows = np.asarray(doc["rows"])
+        every = doc["every"]
+        if (int(doc["full"]), int(doc["late"])) != (full, late):
+            raise ValueError(f"it keeps {doc['full']} + {doc['late']} moments, this run "
+                             f"{full} + {late}")
+        if ups.dtype != np.int64 or ups.ndim != 1 or not len(ups):
+            raise ValueError("its update numbers are not a list of whole numbers")
+        if rows.dtype != np.dtype(dtype) or rows.shape != (len(ups), width):
+            raise ValueError(f"its rows are {rows.dtype} {rows.shape}, this run records "
+                             f"{np.dtype(dtype)} ({len(ups)}, {width})")
+        if len(ups) > full + late + 2 or ups[0] < 0 or (np.diff(ups) <= 0).any():
+            raise ValueError("its updates are not increasing or too many")
+        if isinstance(every, bool) or not isinstance(every, int) or every < 2 \
+                or every & (every - 1):
+            raise ValueError(f"its spacing {every!r} is not a power of two")
+        line = cls(rows[0], int(ups[0]), full, late, dtype)
+        line._u, line._p = ups.copy(), np.ascontiguousarray(rows).copy()
+        line._n, line.every = len(ups), every
+        return line
+
     @property
     def last_update(self) -> int:
         return int(self._u[self._n - 1])

@@ -69,7 +69,7 @@ def test_truncated_file_is_refused(tmp_path, cut):
     (b'{"format": "function-lab-session", "version": 1, "config": {,}}', "corrupt JSON"),
     (b'[1, 2, 3]', "not a Function Lab session"),
     (b'{"format": "something-else", "version": 1, "config": {}}', "not a Function Lab"),
-    (b'{"format": "function-lab-session", "version": 3, "config": {}}', "newer Function Lab"),
+    (b'{"format": "function-lab-session", "version": 4, "config": {}}', "newer Function Lab"),
     (b'{"format": "function-lab-session", "version": "1", "config": {}}', "bad version"),
     (b'{"format": "function-lab-session", "version": 1, "config": {"days": 0}}', "days"),
     (b'{"format": "function-lab-session", "version": 1, "config": {"colour": 1}}', "colour"),
@@ -139,3 +139,93 @@ def test_a_version_1_file_still_opens(tmp_path):
     path.write_text(json.dumps(dict(doc, version=1)), encoding="utf-8")
     back = load_session(path)
     assert back.rows == _session().rows and back.training is None and back.builder is None
+
+
+# ---- the run's timeline ------------------------------------------------------------------
+TIMELINE_RUNS = {
+    "linear-1day-momentum": RunConfig(dataset="channel", days=1, model="linear", loss="mae",
+                                      optimizer="momentum", lr=0.02, init=(0.0, 0.0)),
+    "relu-1day-adam": RunConfig(dataset="channel", days=1, model="relu", units=3, layers=1,
+                                loss="mse", optimizer="adam", lr=0.003),
+}
+
+
+def _trained_with_a_live_change(config: RunConfig, updates: int = 2600):
+    from core.engine import Trainer
+
+    t = Trainer(config)
+    t.run(300)
+    t.apply(t.config.replace(lr=t.config.lr / 2))    # the settings log has two entries
+    t.run(updates - 300)                             # past the first 2,048: thinned later
+    return t
+
+
+@pytest.mark.parametrize("name", list(TIMELINE_RUNS))
+def test_a_sessions_timeline_comes_back_number_for_number(tmp_path, name):
+    """Saved and opened (a restart), the run's timeline holds every number it held: each
+    recorded update, tracked pair, parameter copy and loss, bit for bit, and the moments
+    replay as before."""
+    from core.engine import Trainer
+
+    t = _trained_with_a_live_change(TIMELINE_RUNS[name])
+    path = tmp_path / "run.json"
+    save_session(path, Session(config=t.config.to_dict(), training=t.export_state()))
+    back = Trainer.from_state(load_session(path).training)
+    a, b = t.timeline(), back.timeline()
+    for field in ("updates", "train_loss", "unseen_loss", "path", "path_updates",
+                  "moment_updates", "moment_rows"):
+        x, y = getattr(a, field), getattr(b, field)
+        assert (x.dtype, x.shape) == (y.dtype, y.shape), field
+        assert x.tobytes() == y.tobytes(), field
+    assert a.moments()[0] == 0 and len(a.moments()) > 100
+    assert back.settings_log == t.settings_log and len(t.settings_log) == 2
+    for k in (0, 37, 299, 300, 2100, int(a.moments()[-2])):
+        s, r = t.snapshot_at(k), back.snapshot_at(k)
+        assert (s.update, s.lr, s.train_loss, s.unseen_loss) == \
+            (r.update, r.lr, r.train_loss, r.unseen_loss)
+        for key in s.params:
+            assert s.params[key].tobytes() == r.params[key].tobytes()
+        assert s.explained == r.explained
+
+
+def test_a_linear_timeline_keeps_the_file_small(tmp_path):
+    """The 1-day linear model's timeline (its tracked pair is all its parameters: stored
+    once) adds under 100 kB for 5,000 updates."""
+    t = _trained_with_a_live_change(TIMELINE_RUNS["linear-1day-momentum"], 5000)
+    state = t.export_state()
+    with_it, without = tmp_path / "with.json", tmp_path / "without.json"
+    save_session(with_it, Session(config=t.config.to_dict(), training=state))
+    save_session(without, Session(config=t.config.to_dict(),
+                                  training={k: v for k, v in state.items() if k != "timeline"}))
+    assert state["timeline"]["pairs"] == "moments"
+    assert with_it.stat().st_size - without.stat().st_size < 100_000
+
+
+def test_a_foreign_or_damaged_timeline_is_refused_with_one_line(tmp_path):
+    from core.engine import Trainer
+
+    config = TIMELINE_RUNS["linear-1day-momentum"]
+    ours, theirs = Trainer(config), Trainer(config.replace(lr=0.01))
+    ours.run(50)
+    theirs.run(50)
+    state = ours.export_state()
+    foreign = dict(state, timeline=theirs.export_state()["timeline"])
+    with pytest.raises(ValueError, match="belongs to another run") as err:
+        Trainer.from_state(foreign)
+    assert "\n" not in str(err.value)
+    spaced = json.loads(json.dumps(S.encode_arrays(state)))
+    spaced["timeline"]["moments"]["every"] = 3
+    with pytest.raises(ValueError, match="does not fit this run") as err:
+        Trainer.from_state(S.decode_arrays(spaced))
+    assert "\n" not in str(err.value)
+    # a compressed array whose bytes were damaged in the file
+    path = tmp_path / "damaged.json"
+    save_session(path, Session(config=config.to_dict(), training=state))
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    ups = doc["training"]["timeline"]["moments"]["updates"]
+    assert ups.get("zlib") is True
+    ups["data"] = ups["data"][:12] + ("A" if ups["data"][12] != "A" else "B") + ups["data"][13:]
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(SessionError, match=r"damaged\.json: .*compressed data") as err:
+        load_session(path)
+    assert "\n" not in str(err.value)

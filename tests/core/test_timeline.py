@@ -125,14 +125,23 @@ def test_a_new_start_or_tracked_pair_starts_a_new_timeline():
     assert tl.path_updates.tolist() == [20] and tl.moments()[-1] == 20
 
 
-def test_a_restored_run_replays_from_where_it_was_saved():
+def test_a_restored_run_replays_from_its_start():
+    """A saved run keeps its timeline: restored, it replays every moment since update 0
+    as the run had it (an older session without one starts its timeline where it was
+    saved)."""
     t = Trainer(RunConfig(loss="mae", limit_updates=3000))
     t.run(40)
-    back = Trainer.from_state(t.export_state(), t.data)
+    early = t.snapshot_at(12)
+    state = t.export_state()
+    back = Trainer.from_state(state, t.data)
     back.run(10)
-    assert back.timeline().moments().tolist() == list(range(40, 51))
+    assert back.timeline().moments().tolist() == list(range(51))
+    _same(early, back.snapshot_at(12))
     t.run(5)
     _same(t.snapshot(), back.snapshot_at(45))
+    state.pop("timeline")
+    old = Trainer.from_state(state, t.data)
+    assert old.timeline().moments().tolist() == [40]
 
 
 @pytest.mark.parametrize("model,units,layers,days", [("relu", 1000, 1, 1),

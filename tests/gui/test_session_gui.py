@@ -260,3 +260,57 @@ def test_a_finished_run_is_autosaved_from_the_gui_thread(qtbot, open_window, mon
     saved = S.load_session(win.sessions.slot.path)
     assert saved.training is not None and saved.training["update"] == 5
     assert saved.training["done"]
+
+
+def test_a_saved_session_replays_from_its_start_after_a_restart(qtbot, open_window,
+                                                               tmp_path):
+    """A session keeps the run's timeline: opened in a new window (a restart), the run
+    can be scrubbed back to update 5 and every view shows the parameters it had then."""
+    win = open_window(LINEAR.replace(optimizer="momentum", lr=0.02, limit_updates=200))
+    win.play()
+    qtbot.waitUntil(lambda: win.latest is not None and win.latest.done, timeout=30000)
+    kept = win.views["gallery"].gallery.runs[-1]          # the run's own timeline
+    w5, b5 = (float(v) for v in kept.path[kept.path_updates.tolist().index(5)])
+    path = tmp_path / "lesson.json"
+    assert win.sessions.save(path)
+    win.close()
+    other = open_window()
+    assert other.sessions.open(path)
+    qtbot.waitUntil(lambda: other.latest is not None and other.latest.update == 200,
+                    timeout=20000)
+    with qtbot.waitSignal(other.frame_drawn, timeout=10000,
+                          check_params_cb=lambda s: s.replay_of == 200 and s.update == 5):
+        other.replay.replay_to(5)
+    qtbot.waitUntil(lambda: "replaying update 5 of 200" in other.status_text, timeout=5000)
+    drawn = other.surface_view._current.getData()
+    assert (float(drawn[0][0]), float(drawn[1][0])) == (w5, b5)
+    assert "∂L/∂w" in other.surface_view.explanation_text
+
+
+def test_a_bad_or_foreign_timeline_changes_nothing(qtbot, open_window, tmp_path):
+    """A session whose timeline is damaged or another run's is refused with one line on
+    screen; the run, the knobs and the table stay as they were."""
+    import json
+
+    win = open_window()
+    _steps(qtbot, win, 3)
+    win.record()
+    config, run_id = win.config, win.run_info.run_id
+    good, other = tmp_path / "good.json", tmp_path / "other.json"
+    assert win.sessions.save(good)
+    _steps(qtbot, win, 2)
+    assert win.sessions.save(other)
+    doc, theirs = (json.loads(p.read_text(encoding="utf-8")) for p in (good, other))
+    foreign = json.loads(json.dumps(doc))
+    foreign["training"]["timeline"] = theirs["training"]["timeline"]
+    spaced = json.loads(json.dumps(doc))
+    spaced["training"]["timeline"]["moments"]["every"] = 3
+    rows = win.views["table"].rows()
+    for name, content in {"foreign.json": foreign, "spaced.json": spaced}.items():
+        (tmp_path / name).write_text(json.dumps(content), encoding="utf-8")
+        assert not win.sessions.open(tmp_path / name)
+        text = win.banner.text()
+        assert text.startswith(f"Session not opened: {name}: ") and "timeline" in text
+        assert "\n" not in text and win.banner.isVisible()
+        assert win.views["table"].rows() == rows and win.config == config
+        assert win.run_info.run_id == run_id
