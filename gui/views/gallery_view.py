@@ -5,12 +5,13 @@
 Why: a class compares runs ("too small, good, too large"), and one run at a time hides
 the comparison. Every run that ends (its limit, a divergence, or cut short by new settings
 or Reset) is kept in a `core.gallery.Gallery`; pick 2-4 and replay them synchronized by
-update: each gets a small surface (its path up to update k, a dot at k) over its loss
-curve (a marker at k), one scrubber and Play at a few speeds drive them all; or overlay
-their training or unseen loss curves, or both, in one plot (a dot on each at the scrubbed
-update). Runs can be renamed (double-click the name), pinned,
-deleted and exported (CSV / JSON of the history, through the Export menu's idiom: errors
-go to the banner). The replay panes are built the first time they are needed.
+update: each gets a small surface (its path up to update k, a dot at k; a network's
+surface is the slice at its final parameters, which the pane says, and its dot is a ring
+before the final update) over its loss curve (a marker at k), one scrubber and Play at a
+few speeds drive them all; or overlay their training or unseen loss curves, or both, in
+one plot (a dot on each at the scrubbed update). Runs can be renamed (double-click the
+name), pinned, deleted and exported (CSV / JSON of the history, through the Export menu's
+idiom: errors go to the banner). The replay panes are built the first time they are needed.
 """
 
 from __future__ import annotations
@@ -100,6 +101,11 @@ class RunPane(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         self.title = ElidedLabel("", self)     # narrow panes cut the name, not the window
+        # A network's surface is a slice through its two tracked parameters with the rest
+        # at their final values: this line says so, and what the dot is before the end.
+        self.slice_note = ElidedLabel("", self)
+        self.slice_note.setObjectName("viewNote")
+        self.slice_note.setVisible(False)
         self.surface = pg.PlotWidget(parent=self)
         self.loss = pg.PlotWidget(parent=self, axisItems={"left": LogLossAxis()})
         for plot in (self.surface, self.loss):
@@ -144,24 +150,26 @@ class RunPane(QWidget):
             return
         self._wide = wide
         lay = self._grid
-        for w in (self.title, self.surface, self.loss):
+        for w in (self.title, self.slice_note, self.surface, self.loss):
             lay.removeWidget(w)
-        for i in range(3):
+        for i in range(4):
             lay.setRowStretch(i, 0)
             lay.setColumnStretch(i, 0)
         if wide:
             lay.addWidget(self.title, 0, 0, 1, 2)
-            lay.addWidget(self.surface, 1, 0)
-            lay.addWidget(self.loss, 1, 1)
-            lay.setRowStretch(1, 1)
+            lay.addWidget(self.slice_note, 1, 0, 1, 2)
+            lay.addWidget(self.surface, 2, 0)
+            lay.addWidget(self.loss, 2, 1)
+            lay.setRowStretch(2, 1)
             lay.setColumnStretch(0, 1)
             lay.setColumnStretch(1, 1)
         else:
             lay.addWidget(self.title, 0, 0)
-            lay.addWidget(self.surface, 1, 0)
-            lay.addWidget(self.loss, 2, 0)
-            lay.setRowStretch(1, 3)
-            lay.setRowStretch(2, 2)
+            lay.addWidget(self.slice_note, 1, 0)
+            lay.addWidget(self.surface, 2, 0)
+            lay.addWidget(self.loss, 3, 0)
+            lay.setRowStretch(2, 3)
+            lay.setRowStretch(3, 2)
             lay.setColumnStretch(0, 1)
 
     def resizeEvent(self, event: Any) -> None:
@@ -202,6 +210,7 @@ class RunPane(QWidget):
         self.title.setStyleSheet(f"color: {color}; font-weight: bold;")
         self.surface.setLabel("bottom", run.track[0])
         self.surface.setLabel("left", run.track[1])
+        self.slice_note.setVisible(not run.exact_surface)
         self.loss.setLabel("bottom", "update")
         self.loss.setLabel("left", f"{run.config.loss.upper()} (log)")
         x = run.updates.astype(np.float64)
@@ -250,11 +259,21 @@ class RunPane(QWidget):
 
     def show_at(self, update: int) -> None:
         """Path up to `update`, dot and marker at it (a run that ended sooner stays at
-        its last update)."""
+        its last update). On a network's slice (the other parameters at their final
+        values) the dot is filled only at the final update, where the slice passes
+        through the run's parameters; before it the dot is a ring: the two parameters
+        were there, but the rest of the network was elsewhere, and the loss drawn under
+        the ring is not the run's loss then."""
         run = self.run
         if run is None:
             return
         i, point = run.point_at(update)
+        on_slice = run.exact_surface or update >= run.final_update
+        if not run.exact_surface:
+            self.slice_note.setText(
+                f"slice at the final parameters (update {run.final_update:,})" +
+                ("" if on_slice else f"; ring: update {min(update, run.final_update):,}, "
+                 "the rest then differed"))
         if point is None:
             self.path.setData([], [])
             self.dot.setData([], [])
@@ -263,7 +282,10 @@ class RunPane(QWidget):
             ok = np.isfinite(pts).all(axis=1)
             self.path.setData(pts[ok, 0], pts[ok, 1])
             inside = bool(np.isfinite(point).all()) and self._inside(point)
-            self.dot.setData([point[0]] if inside else [], [point[1]] if inside else [])
+            t = self._theme
+            self.dot.setData([point[0]] if inside else [], [point[1]] if inside else [],
+                             pen=t.pen(t.path, 2) if on_slice else t.pen(self.color, 3),
+                             brush=t.brush(self.color) if on_slice else pg.mkBrush(None))
             self.message.setText("" if inside or self._box is None else
                                  f"update {run.path_updates[i]:,}: off the picture")
         u, train, _ = run.loss_at(update)

@@ -179,6 +179,46 @@ def test_the_overlay_draws_the_unseen_loss_too_ending_at_each_runs_own_numbers(v
     view.set_curves("train")
 
 
+def test_a_network_pane_says_its_surface_is_the_slice_at_the_final_parameters(qapp, qtbot):
+    """A network's surface is a slice through its two tracked parameters with the rest at
+    their final values: the pane says so, and before the final update its dot is a ring
+    (the two parameters were there; the rest of the network, and so the loss, were not
+    what the slice shows), filled at the final update where the slice is the run's."""
+    from gui.views.gallery_view import GalleryView
+
+    net = RunConfig(dataset="channel", days=1, model="relu", units=3, layers=1, loss="mae",
+                    optimizer="adam", lr=0.01)
+    v = GalleryView(DARK)
+    for cfg, snap, timeline in train_runs(net, (0.003, 0.03), 60):
+        v.keep(cfg, snap, timeline)
+    v.resize(1200, 700)
+    v.show()
+    v.show_runs([r.run_id for r in v.gallery.runs], "side")
+    panes = [p for p in v._panes if p.isVisible()]
+    qtbot.waitUntil(lambda: all(p._box is not None for p in panes), timeout=30000)
+    pane = panes[1]
+    run = pane.run
+
+    def dot_at(update: int) -> tuple[np.ndarray, tuple[int, int]]:
+        v.scrub_to(update)
+        qapp.processEvents()
+        _, point = run.point_at(update)
+        return grab_rgb(v), _in_view(v, pane.surface, *point)
+
+    img, at = dot_at(run.final_update)
+    assert pane.slice_note.text() == "slice at the final parameters (update 60)"
+    assert not pane.slice_note.visibleRegion().isEmpty()
+    filled = _dot_pixels(img, pane.color, at, r=2)
+    assert filled >= 20, filled                     # the 5 x 5 centre is the dot's colour
+    img, at = dot_at(10)
+    assert pane.slice_note.text().startswith(
+        "slice at the final parameters (update 60); ring: update 10")
+    assert _dot_pixels(img, pane.color, at, r=2) < filled / 2   # hollow: the slice shows
+    assert _dot_pixels(img, pane.color, at, r=9) > 30           # through; its ring drawn
+    v.shutdown()
+    v.close()
+
+
 def test_a_double_clicked_name_is_renamed_on_screen(view, qapp):
     good = _runs(view)[1]
     view.show_runs([_runs(view)[0].run_id, good.run_id], "side")
@@ -351,10 +391,13 @@ def test_a_saved_session_brings_back_every_gallery_run_number_for_number(
     qtbot.waitUntil(lambda: not restored.busy(), timeout=30000)
     assert restored.table.item(0, 2).text() == "the line"
     assert restored.table.item(1, 1).checkState() == Qt.CheckState.Checked
-    # the restored runs replay on their surfaces: each pane has its dot at update 20
+    # the restored runs replay on their surfaces: each pane has its dot at update 20 (on
+    # a network's slice, before its final update, a ring around the point)
     restored.scrub_to(20)
     qtbot.wait(50)
     for pane in restored._panes[:2]:
         _, point = pane.run.point_at(20)
         img = grab_rgb(pane.surface)
-        assert _dot_pixels(img, pane.color, _pixel(pane.surface, *point)) > 30, pane.run.name
+        r = 4 if pane.run.exact_surface else 8
+        assert _dot_pixels(img, pane.color, _pixel(pane.surface, *point), r=r) > 30, \
+            pane.run.name
