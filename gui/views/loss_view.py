@@ -9,10 +9,12 @@ class compares GD, momentum and Adam on the axes it reads every run's loss from.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 
 from core.config import updates_per_epoch
@@ -28,7 +30,8 @@ LOSS_FAR = 1e6     # losses beyond a million times the first are a diverged run'
 @dataclass(frozen=True)
 class RacerCurve:
     """One racer's training-loss history as the race view hands it over (data unit):
-    `name` for the legend, `colour` its racer's, `loss` which loss it is ("mae" / "mse")."""
+    `name` (the optimizer: the race view lists each racer's η), `colour` its racer's,
+    `loss` which loss it is ("mae" / "mse")."""
 
     name: str
     colour: str
@@ -52,6 +55,7 @@ class LossView(View):
         self._epoch_note = QLabel("", bar)
         self._epoch_note.setObjectName("viewNote")
         self._epoch_note.setWordWrap(True)
+        self._epoch_note.setTextFormat(Qt.TextFormat.RichText)
         row.addWidget(self._epoch_note, 1)
         self._layout.addWidget(bar)
         self._plot = self._make_plot("update", "loss")
@@ -160,23 +164,24 @@ class LossView(View):
         return (float(abs(v[0])) or 1.0) if len(v) else 1.0
 
     def _relabel_racers(self, legend: tuple[tuple[str, str], ...]) -> None:
-        """A new race: its racers' names and colours in the legend (not every frame)."""
-        box = self._plot.getPlotItem().legend
-        for item in self._racer_items:
-            if box is not None:
-                box.removeItem(item)
+        """A new race: its racers' pens, and their names in their colours in the note
+        above the plot (not in the legend: six more rows covered a small plot's curves
+        at 1280 x 720)."""
         t = self.theme
-        for item, (name, colour) in zip(self._racer_items, legend, strict=False):
+        for item, (_, colour) in zip(self._racer_items, legend, strict=False):
             segmented(item, t.pen(colour, t.line_width))
-            item.opts["name"] = name
-            if box is not None:
-                box.addItem(item, name)
         self._racer_legend = legend
-        cache_legend(self._plot)
 
     def _show_note(self) -> None:
-        other = [c for c in self._racers if c not in self._shown_racers()]
-        note = self._epoch_text
+        """The epoch note, then the race's curves named in their colours (or why they are
+        not drawn). Rich text: it changes only when a race or a run starts."""
+        shown = self._shown_racers()
+        other = [c for c in self._racers if c not in shown]
+        note = html.escape(self._epoch_text)
+        if shown:
+            note += "  ·  race: " + " ".join(
+                f'<span style="color:{c.colour}">━ {html.escape(c.name)}</span>'
+                for c in shown)
         if other and self._config is not None:
             note += (f"  ·  the race's {other[0].loss.upper()} curves are not drawn on this "
                      f"run's {self._config.loss.upper()} axis")
@@ -275,8 +280,7 @@ class LossView(View):
         t = self.theme
         segmented(self._train, t.pen(t.train_color))
         segmented(self._unseen, t.pen(t.unseen_color))
-        for item, (_, colour) in zip(self._racer_items, self._racer_legend, strict=False):
-            segmented(item, t.pen(colour, t.line_width))
+        self._relabel_racers(self._racer_legend)
         self._moment.setPen(t.pen(t.current, t.line_width))
         for line in self._epoch_lines:
             line.setPen(t.pen(t.grid, 1, style=pg.QtCore.Qt.PenStyle.DotLine))

@@ -538,7 +538,7 @@ class RaceView(View):
         if token == self._job.token and frame.epoch == self._epoch:
             self._frame = frame
             self._curves = tuple(
-                RacerCurve(f"{NAMES[r.optimizer]} η {r.lr:g} (race)", RACER_COLORS[slot],
+                RacerCurve(NAMES[r.optimizer], RACER_COLORS[slot],
                            self._loss_name, r.snap.hist_update, r.snap.hist_train)
                 for slot, r in zip(self._slots, frame.racers, strict=True))
             self._report(frame)      # here, not when drawn: a race behind a tab ends too

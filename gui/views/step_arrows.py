@@ -74,17 +74,19 @@ def step_html(name: str, e: StepExplained, unit_note: str = "") -> str:
 
 
 def step_line(e: StepExplained) -> str:
-    """The same numbers as plain text, two short lines and the note (over a surface)."""
+    """The same numbers as compact plain text (over a surface, where room is short): the
+    gradient, then the step as the sum it is, then the note."""
     gw, gb = e.grad
     gdw, gdb = e.gradient_step
-    lines = [f"Update {e.update:,} → {e.update + 1:,} (replay): ∂L/∂w = {gw:+.4g}, "
-             f"∂L/∂b = {gb:+.4g}, η = {e.lr:g}",
-             f"−η∇L = ({gdw:+.4g}, {gdb:+.4g})"]
+    lines = [f"Update {e.update:,} → {e.update + 1:,} (replay): ∂L/∂w = {gw:+.3g}, "
+             f"∂L/∂b = {gb:+.3g}, η = {e.lr:g}",
+             f"−η∇L ({gdw:+.3g}, {gdb:+.3g})"]
+    extra = e.extra
+    if extra is not None:
+        name = extra_name(e).removesuffix(" μv").removeprefix("the ")
+        lines[-1] += f" + {name} ({extra[0]:+.3g}, {extra[1]:+.3g})"
     if e.taken is not None:
-        lines[-1] += f", step taken = ({e.taken[0]:+.4g}, {e.taken[1]:+.4g})"
-        extra = e.extra
-        if extra is not None:
-            lines[-1] += f", {extra_name(e)} = ({extra[0]:+.4g}, {extra[1]:+.4g})"
+        lines[-1] += f" = step taken ({e.taken[0]:+.3g}, {e.taken[1]:+.3g})"
     if e.note:
         lines.append(e.note[0].upper() + e.note[1:] + ".")
     return "\n".join(lines)

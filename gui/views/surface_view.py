@@ -37,6 +37,7 @@ MAX_CHOICES = 300          # parameters offered in the pickers (a deep net has 3
 FAR_PARAM = 1e6            # before a slice's grid exists, parameters beyond this are off it
 RECHECK_FRAMES = 15        # how often (in frames) to ask whether a slice is out of date
 PATH_DOTS = 120            # a path this short shows every update as a dot (zig-zags read)
+POINT_ROOM = 14            # pixels kept free around the current point by a label over it
 
 
 class SurfaceView(LandscapeMode, View):
@@ -125,6 +126,7 @@ class SurfaceView(LandscapeMode, View):
         self._explain_text.setZValue(9)
         item.addItem(self._explain_text, ignoreBounds=True)
         self._explain_text.hide()
+        self._fitted: tuple[Any, bool] = (None, False)
         cache_static(self._image, self._contours, self._star, self._message)
         # a second path to compare with (lecture mode: full batch against mini-batches)
         self._reference = pg.PlotCurveItem()
@@ -367,16 +369,54 @@ class SurfaceView(LandscapeMode, View):
             if label.isVisible():
                 label.hide()
             return
-        text = step_line(e)
-        width = max(vb.width() - 8.0, 100.0)
-        if text != label.textItem.toPlainText() or label.textItem.textWidth() != width:
-            label.textItem.setTextWidth(width)     # wraps within the plot
-            label.setText(text)
-        (x0, _), (y0, _) = vb.viewRange()
-        label.setPos(x0, y0)
+        # on the half of the surface away from the point, so it never hides what it
+        # explains: in a small plot (a 1280 x 720 projector) in a smaller font, or fewer
+        # lines, or not at all (the arrows stay)
+        (x0, _), (y0, y1) = vb.viewRange()
+        low = e.b < 0.5 * (y0 + y1)
+        box = vb.sceneBoundingRect()
+        point = vb.mapViewToScene(QPointF(e.w, e.b))
+        room = (point.y() - box.top() if low else box.bottom() - point.y()) - POINT_ROOM
+        if not self._fit_label(step_line(e), max(box.width() - 8.0, 60.0), room):
+            if label.isVisible():
+                label.hide()
+            return
+        anchor = (0, 0) if low else (0, 1)
+        if tuple(label.anchor) != anchor:
+            label.setAnchor(anchor)
+        label.setPos(x0, y1 if low else y0)
         if not label.isVisible():
             label.show()
         label.updateTransform(force=True)   # see _show_local
+
+    def _fit_label(self, text: str, width: float, room: float) -> bool:
+        """Set the replay label to the most of `text` that fits `room` pixels high in
+        `width`: the whole text, without its note, or its first line, each in the theme's
+        size less one, less three, or 8 pt. False if none fits. The last answer is kept
+        (a paused replay costs nothing)."""
+        key = (text, round(width), round(room), self.theme.name)
+        if key == self._fitted[0]:
+            return self._fitted[1]
+        label = self._explain_text
+        lines = text.split("\n")
+        texts = list(dict.fromkeys(["\n".join(lines), "\n".join(lines[:2]), lines[0]]))
+        pt = self.theme.font_pt
+        sizes = sorted({max(pt - 1, 8), max(pt - 3, 8), 8}, reverse=True)
+        label.textItem.setTextWidth(width)     # wraps within the plot
+        fits = False
+        for candidate in texts:
+            for size in sizes:
+                font = label.textItem.font()
+                font.setPointSize(size)
+                label.setFont(font)
+                label.setText(candidate)
+                if label.textItem.boundingRect().height() <= room:
+                    fits = True
+                    break
+            if fits:
+                break
+        self._fitted = (key, fits)
+        return fits
 
     @property
     def explanation_text(self) -> str:
@@ -432,7 +472,8 @@ class SurfaceView(LandscapeMode, View):
                                   headLen=10 + 2 * t.line_width)
         self._grad_arrow.setPen(t.pen(t.arrow, t.line_width + 0.5))
         self._taken_arrow.setPen(t.pen(t.path, t.line_width))
-        self._style_label(self._explain_text, 215)
+        self._style_label(self._explain_text, 215, t.font_pt - 1)
+        self._fitted = (None, False)
         self._extra_arrow.setPen(t.pen(t.current, t.line_width,
                                        style=pg.QtCore.Qt.PenStyle.DashLine))
         self._reference.setPen(t.pen(t.estimate, t.line_width,
@@ -449,16 +490,18 @@ class SurfaceView(LandscapeMode, View):
             self._show_grid(*_grid_arrays(self._surface))
 
     # ----- drawing helpers ----------------------------------------------------------------
-    def _style_label(self, label: pg.TextItem, alpha: int) -> None:
+    def _style_label(self, label: pg.TextItem, alpha: int, size_pt: int | None = None
+                     ) -> None:
         """A label over the surface: the theme's text on its background (`alpha`
-        opaque, readable over any part of the heat map), in the theme's size."""
+        opaque, readable over any part of the heat map), in the theme's size or
+        `size_pt`."""
         t = self.theme
         label.setColor(t.foreground)
         back = pg.mkColor(t.background)
         back.setAlpha(alpha)
         label.fill = pg.mkBrush(back)
         font = label.textItem.font()
-        font.setPointSize(t.font_pt)
+        font.setPointSize(size_pt or t.font_pt)
         label.setFont(font)
 
     def _style_numbers(self) -> None:

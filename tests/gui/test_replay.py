@@ -194,11 +194,11 @@ def test_a_replayed_moment_shows_its_update_explained_on_the_surface(open_window
     gw, gb = linear_gradient(win.run_info.data.x_train[:, 0], win.run_info.data.y_train, w,
                              b, "mae")
     note = surface.explanation_text
-    for number in ("Update 5 → 6", f"∂L/∂w = {gw:+.4g}", f"∂L/∂b = {gb:+.4g}", "η = 0.02",
-                   f"−η∇L = ({-0.02 * gw:+.4g}, {-0.02 * gb:+.4g})", "momentum part"):
+    for number in ("Update 5 → 6", f"∂L/∂w = {gw:+.3g}", f"∂L/∂b = {gb:+.3g}", "η = 0.02",
+                   f"−η∇L ({-0.02 * gw:+.3g}, {-0.02 * gb:+.3g}) + momentum part ("):
         assert number in note, number
     w6, b6 = (float(v) for v in run.path[run.path_updates.tolist().index(6)])
-    assert f"step taken = ({w6 - w:+.4g}, {b6 - b:+.4g})" in note
+    assert f"= step taken ({w6 - w:+.3g}, {b6 - b:+.3g})" in note
     # −η∇L's arrow starts at the point the run had at update 5 (before this feature a
     # replayed moment showed no arrow at all)
     qtbot.wait(100)
