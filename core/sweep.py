@@ -175,11 +175,13 @@ def _start_fork_server() -> None:
 
     glibc reads these only when a program starts, so they must be in the fork server's
     environment; its forked workers inherit the allocator as it was set up. A worker's
-    task runs in a thread of Dask's pool, and glibc gives such a thread its own memory
-    arena, whose wholly freed heaps are unmapped whatever the trim threshold: measured on
-    2 cores, the 1,000 ReLU row took 1.7 million page faults and 10.4 s of CPU in a
-    worker against 13,000 and 6.5 s on a main thread. One arena (the main one, which
-    `keep_freed_memory` governs) ends that. The fork server is started here rather than
+    task runs in a thread of Dask's pool, which glibc gives a memory arena of its own, and
+    `keep_freed_memory`'s mallopt from that thread did not stop it returning freed memory
+    to the system and faulting it in again: measured on 2 cores, the 1,000 ReLU row took
+    1.7 million page faults and 10.4 s of CPU in a worker (with Dask's trim threshold of
+    64 kB) against 13,000 and 6.5 s on a main thread; 20 of its updates took 25,000-
+    55,000 faults with no setting, 1-1,400 with the trim threshold set at start, 1-120
+    with one arena or both. Both are set. The fork server is started here rather than
     through Dask's `pre-spawn-environ`, which would write the variables into this
     process's own environment (and every program it starts later) for good."""
     import multiprocessing.forkserver as forkserver

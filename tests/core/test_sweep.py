@@ -190,6 +190,33 @@ def test_an_external_scheduler_runs_the_cells(client, series):
     assert [c["settings"] for c in result.cells] == [{"days": 1}, {"days": 7}]
 
 
+def test_a_worker_reuses_freed_memory_instead_of_faulting_it_in_every_update(client, series):
+    """A task runs in a thread of Dask's pool; with glibc's per-thread arenas its freed
+    heaps were unmapped and faulted in again every update (measured: 25,000-54,000 page
+    faults in 20 updates of the 1,000 ReLU row; 2-120 with the workers' one arena). The
+    setting is the fork server's own: this process's environment stays as it was."""
+
+    def faults(series):  # type: ignore[no-untyped-def]
+        import resource
+
+        from core.config import RunConfig
+        from core.data import window
+        from core.engine import Trainer
+        from core.sweep import tune_worker
+
+        tune_worker()
+        cfg = RunConfig(dataset="channel", days=56, model="relu", units=1000, layers=1,
+                        optimizer="adam", lr=1e-3)
+        trainer = Trainer(cfg, window(series, 56, None))
+        trainer.run(5)                       # its arrays are touched for the first time
+        before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+        trainer.run(20)
+        return resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before
+
+    assert client.submit(faults, series, pure=False).result() < 2000
+    assert os.environ.get("MALLOC_ARENA_MAX") is None
+
+
 def test_run_map_raises_one_line_for_a_failing_task(client):
     with pytest.raises(SweepError, match=r"a task failed: .*math domain error"):
         run_map(math.sqrt, [4.0, -1.0], client=client)
