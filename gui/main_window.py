@@ -895,8 +895,9 @@ class MainWindow(QMainWindow):
     # ---- drawing ----------------------------------------------------------------------
     def _draw_frame(self) -> None:
         self.replay.tick()
-        if self.docks["loss"].isVisible():   # the racers' curves
-            self.loss_view.show_racers(self.race_view.racer_curves())
+        if self.docks["loss"].isVisible():   # the racers' curves, while the race is open
+            open_race = self.docks["race"].toggleViewAction().isChecked()
+            self.loss_view.show_racers(self.race_view.racer_curves() if open_race else ())
         snap = self._pending
         if snap is None:
             return

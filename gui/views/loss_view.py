@@ -128,7 +128,7 @@ class LossView(View):
         """Each racer's training loss, in its colour (the newest race frame's; the same
         tuple again costs nothing). Drawn when its loss is the run's: MAE and MSE have
         different units, so a race on the other loss is named in the note instead."""
-        if curves is self._racers_drawn:
+        if curves is self._racers_drawn or (not curves and not self._racers_drawn):
             return
         self._racers_drawn = self._racers = curves
         shown = self._shown_racers()

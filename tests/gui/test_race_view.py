@@ -111,6 +111,11 @@ def test_each_racers_loss_curve_is_in_the_loss_view_in_its_colour(open_window, q
     rows = [r for r in win.table_view.rows() if r["model"].startswith("race:")]
     assert [(r["optimizer"], r["updates"], r["train_loss"]) for r in rows] == [
         (r.optimizer, 160, r.snap.train_loss) for r in view._frame.racers]
+    # the race closed: its curves leave the loss view (its rows stay in the table)
+    win.docks["race"].close()
+    qtbot.waitUntil(lambda: not loss.racer_curves_drawn(), timeout=5000)
+    img = grab_rgb(loss._plot)
+    assert all(colour_mask(img, RACER_COLORS[slot], tol=10).sum() == 0 for slot in view._slots)
 
 
 def test_scrubbing_back_shows_the_recorded_moment(open_window, qtbot):
