@@ -100,7 +100,11 @@ def test_each_racers_loss_curve_is_in_the_loss_view_in_its_colour(open_window, q
             assert colour_mask(img, RACER_COLORS[slot], tol=10).sum() > 20, slot
         frame = view._frame
         for (x, y), r in zip(loss.racer_curves_drawn(), frame.racers, strict=True):
-            assert x[-1] == r.snap.update and y[-1] == r.snap.train_loss
+            # the curve ends at the racer's recorded loss of its newest update (the live
+            # loss is the same number, summed in another order: equal to the last bit or two)
+            assert (x[-1], y[-1]) == (r.snap.hist_update[-1], r.snap.hist_train[-1])
+            assert x[-1] == r.snap.update and y[-1] == pytest.approx(r.snap.train_loss,
+                                                                     rel=1e-12)
 
     assert not view._frame.done
     shown_in_colour()
