@@ -47,7 +47,7 @@ POLL_SECONDS = 0.05      # how often the waiting loop looks at should_stop()
 CLOSE_SECONDS = 5        # a worker still busy at close is killed after this
 # Imported once in the fork server; every worker forked from it has them ready.
 WORKER_PRELOAD = ("numpy", "torch", "core.engine", "core.net_engine", "core.linear_kernels",
-                  "core.worker_warmup", "core.experiments", "core.sweep")
+                  "core.fork_server", "core.experiments", "core.sweep")
 
 # The workers' allocator (glibc reads it at a program's start; see _start_fork_server):
 # one memory arena for every thread, and freed memory kept for reuse as keep_freed_memory
