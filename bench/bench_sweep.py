@@ -158,7 +158,8 @@ def main() -> Iterator[Result]:
     base_s, ours_s = (base1.seconds + base2.seconds) / 2, (ours1.seconds + ours2.seconds) / 2
     sequential, rows = json.loads(base1.out), json.loads(ours1.out)
     same = _same_numbers(sequential, rows)
-    best, amdahl, busy = _bounds(sequential, rows, base1.seconds, ours1.seconds, cores)
+    best, amdahl, busy, base_idle, ours_idle = _bounds(sequential, rows, base1.seconds,
+                                                       ours1.seconds, cores)
     print(f"   one process: {base1.seconds:.1f} s, {base2.seconds:.1f} s, using "
           f"{base1.cores:.2f}, {base2.cores:.2f} cores; Dask: {ours1.seconds:.1f} s, "
           f"{ours2.seconds:.1f} s, using {ours1.cores:.2f}, {ours2.cores:.2f} cores (CPU s "
@@ -170,6 +171,8 @@ def main() -> Iterator[Result]:
                       f"{best:.2f}x here (longest row first on {cores} cores, the "
                       f"baseline's own row times and start-up), {amdahl:.2f}x by the "
                       f"longest row (total / longest); workers busy {busy:.0%} of ours; "
+                      f"not training: ours {ours_idle:.1f} s (start-up, exit, a worker "
+                      f"idle at the end), the baseline {base_idle:.1f} s; "
                       f"ours had {share:.2f}x the baseline's CPU share: other sessions' "
                       f"work on a shared machine caps the ratio near that")
     if not same:
@@ -177,14 +180,16 @@ def main() -> Iterator[Result]:
 
 
 def _bounds(sequential: list[dict], rows: list[dict], base_s: float, ours_s: float,
-            cores: int) -> tuple[float, float, float]:
+            cores: int) -> tuple[float, float, float, float, float]:
     """What the ratio can reach, from the baseline's own measurements: its rows' training
     times (each run alone, one after another) and the rest of its wall time (imports,
     data). Returns (best, amdahl, busy): `best` is the ratio if ours paid the same start-up
     and its rows took the baseline's times, longest first on `cores` workers (each row to
     the first free worker: what the runner does); `amdahl` is the rows' total over the
     longest row, what no number of cores passes; `busy` is the share of ours' wall time
-    its workers spent training (the rest: start-up, and a worker idle at the end)."""
+    its workers spent training (the rest: start-up, and a worker idle at the end). Then
+    the seconds each side spent not training (ours: its wall time less its rows' times
+    shared out on the cores), where the gap between `best` and the ratio comes from."""
     times = sorted((float(r["seconds"]) for r in sequential), reverse=True)
     total = sum(times)
     free = [0.0] * cores
@@ -192,8 +197,9 @@ def _bounds(sequential: list[dict], rows: list[dict], base_s: float, ours_s: flo
         free[free.index(min(free))] += t
     startup = max(0.0, base_s - total)
     unique = {json.dumps(r["config"], sort_keys=True): float(r["seconds"]) for r in rows}
-    return (base_s / (startup + max(free)), total / times[0],
-            sum(unique.values()) / (cores * ours_s))
+    rows_s = sum(unique.values())
+    return (base_s / (startup + max(free)), total / times[0], rows_s / (cores * ours_s),
+            startup, max(0.0, ours_s - rows_s / cores))
 
 
 def _same_numbers(sequential: list[dict], rows: list[dict]) -> bool:
