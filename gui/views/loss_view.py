@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
 from core.config import updates_per_epoch
 from core.race import MAX_RACERS
 from core.snapshot import Snapshot
-from gui.theme import DARK, Theme
+from gui.theme import DARK, Theme, legible_on
 from gui.views.base import View, cache_legend, cache_static, long_series, segmented, tame
 
 MAX_EPOCH_LINES = 50
@@ -169,7 +169,7 @@ class LossView(View):
         at 1280 x 720)."""
         t = self.theme
         for item, (_, colour) in zip(self._racer_items, legend, strict=False):
-            segmented(item, t.pen(colour, t.line_width))
+            segmented(item, t.pen(legible_on(colour, t.background), t.line_width))
         self._racer_legend = legend
 
     def _show_note(self) -> None:
@@ -180,7 +180,8 @@ class LossView(View):
         note = html.escape(self._epoch_text)
         if shown:
             note += "  ·  race: " + " ".join(
-                f'<span style="color:{c.colour}">━ {html.escape(c.name)}</span>'
+                f'<span style="color:{legible_on(c.colour, self.theme.panel)}">━ '
+                f'{html.escape(c.name)}</span>'
                 for c in shown)
         if other and self._config is not None:
             note += (f"  ·  the race's {other[0].loss.upper()} curves are not drawn on this "

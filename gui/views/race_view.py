@@ -45,7 +45,7 @@ from core.snapshot import Snapshot
 from core.step_explained import Setting, StepExplained, explain_recorded
 from core.timeline import Playback
 from gui.background import BackgroundJob
-from gui.theme import DARK, Theme
+from gui.theme import DARK, Theme, legible_on
 from gui.timeline_bar import TimelineBar
 from gui.views.base import View
 from gui.views.loss_view import RacerCurve
@@ -580,13 +580,14 @@ class RaceView(View):
         n = len(frame.racers)
         if n != self._shown_racers:       # a new race: restyle, empty the unused items
             for j in range(MAX_RACERS):
-                pen = theme.pen(RACER_COLORS[slots[j]], theme.line_width) if j < n else None
-                if pen is None:
+                if j >= n:
                     self._trails[j].setData([], [])
                     self._loss_curves[j].setData([], [])
                 else:
-                    self._trails[j].setPen(pen)
-                    self._loss_curves[j].setPen(pen)
+                    colour = RACER_COLORS[slots[j]]
+                    self._trails[j].setPen(theme.pen(colour, theme.line_width))
+                    self._loss_curves[j].setPen(theme.pen(
+                        legible_on(colour, theme.background), theme.line_width))
             self._shown_racers = n
             self._ball_brushes = [pg.mkBrush(RACER_COLORS[slots[j]]) for j in range(n)]
         bx, by = [], []

@@ -122,6 +122,44 @@ def test_each_racers_loss_curve_is_in_the_loss_view_in_its_colour(open_window, q
     assert all(colour_mask(img, RACER_COLORS[slot], tol=10).sum() == 0 for slot in view._slots)
 
 
+def test_on_the_projectors_white_plots_every_racer_is_drawn_in_a_legible_shade(
+        open_window, qtbot):
+    """The racers' colours are bright for the error surface's dark valley; on the
+    projector theme's white loss plots each curve is drawn in the nearest shade of its
+    colour with 3:1 contrast (the white racer was invisible there), in both loss plots;
+    the surface keeps the bright colours."""
+    from gui.theme import contrast_ratio, legible_on
+
+    win = open_window(theme="projector", size=(1600, 1000))
+    win.pause()
+    view = _open_race(win, qtbot)
+    for on, *_ in view._rows:
+        on.setChecked(True)
+    view._budget.setValue(40)
+    view.new_race((0.2, 2.0))
+    qtbot.waitUntil(lambda: view._frame is not None and len(view._frame.racers) == 6,
+                    timeout=30000)
+    view.set_speed(0)
+    view.toggle_play()
+    qtbot.waitUntil(lambda: view._frame.done, timeout=30000)
+    qtbot.waitUntil(lambda: view._drawn is view._frame
+                    and win.loss_view._racers_drawn is view.racer_curves(), timeout=15000)
+    qtbot.wait(200)
+    bg = win.theme.background
+    shades = [legible_on(RACER_COLORS[slot], bg) for slot in view._slots]
+    assert all(contrast_ratio(shade, bg) >= 3.0 for shade in shades)
+    faint = [c for c in RACER_COLORS if contrast_ratio(c, bg) < 3.0 and c != bg]
+    for plot in (view._loss_plot, win.loss_view._plot):
+        img = grab_rgb(plot)
+        # the faint colours themselves are nowhere; their shades are drawn instead (in
+        # the window's smaller loss view six curves overlap: most show)
+        assert all(colour_mask(img, c, tol=10).sum() == 0 for c in faint), plot
+        seen = [colour_mask(img, shade, tol=10).sum() > 20 for shade in shades]
+        assert all(seen) if plot is view._loss_plot else sum(seen) >= 4, (plot, seen)
+    surface = grab_rgb(view._plot)
+    assert colour_mask(surface, RACER_COLORS[view._slots[-1]], tol=10).sum() > 10
+
+
 def test_scrubbing_back_shows_the_recorded_moment(open_window, qtbot):
     win = open_window()
     view = _open_race(win, qtbot)
