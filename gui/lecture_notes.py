@@ -60,13 +60,11 @@ def story_html(rows: list[dict[str, Any]]) -> str | None:
     parts = [f"<b>{label}</b> {'; '.join(claims)}" for label, claims in
              (("Holds:", held), ("Does NOT hold:", failed)) if claims]
     # Why a training-loss claim failed, when the rows say: some were still learning.
-    if "label" in rows[0]:
-        combined = combine_seeds(rows)
-        learning = dict(item for c, (which, keys) in zip(checks, STORY_EVIDENCE, strict=True)
-                        if c["failed"] and which == "train"
-                        for item in still_learning(combined, keys))
-        if learning:
-            parts.append(f"<i>Why:</i> {still_learning_text(list(learning.items()))}")
+    combined = combine_seeds(rows)
+    learning = dict(item for c, (which, keys) in zip(checks, STORY_EVIDENCE, strict=True)
+                    if c["failed"] and which == "train" for item in still_learning(combined, keys))
+    if learning:
+        parts.append(f"<i>Why:</i> {still_learning_text(list(learning.items()))}")
     return "<br>".join(parts)
 
 
