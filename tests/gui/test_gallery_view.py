@@ -364,9 +364,15 @@ def test_a_saved_session_brings_back_every_gallery_run_number_for_number(
     qtbot.waitUntil(lambda: len(gallery.gallery.runs) == 1, timeout=20000)
     win.set_config(LIMITED.replace(days=7, model="relu", units=4, limit_updates=40,
                                    optimizer="adam", lr=0.01))
+    # the surface picks the network's pair to track when the run starts; played before
+    # that, the path starts where the pick arrived (update 5 here, past 20 at times: no
+    # dot at update 20 to look for below)
+    qtbot.waitUntil(lambda: win.run_info.config.model == "relu"
+                    and win.surface_view.names != ("w", "b"), timeout=10000)
     win.play()
     qtbot.waitUntil(lambda: len(gallery.gallery.runs) == 2, timeout=30000)
     first, second = gallery.gallery.runs
+    assert second.path_updates[0] == 0
     gallery.rename(first.run_id, "the line")
     gallery.gallery.pin(second.run_id, True)
     path = tmp_path / "gallery.json"
