@@ -94,8 +94,15 @@ def dask_setup(worker: Any) -> None:
 
     A terminal's Ctrl-C goes to the whole process group, workers included; only the
     process that owns the cluster acts on it (cancels, prints what finished, closes the
-    cluster), so a worker ignores it rather than dying mid-run with a traceback."""
+    cluster), so a worker ignores it rather than dying mid-run with a traceback.
+
+    A worker also keeps distributed's logging off the terminal (CRITICAL only): closing
+    the cluster while a worker's heartbeat is on its way makes distributed log that
+    heartbeat's failure with a traceback, and it reached a Ctrl-C'd `fnlab sweep` once in
+    CI. LocalCluster's `silence_logs` does not reach that logger in the worker process. A
+    task's own error still comes back through its future, as one line."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
 
 
 def call_task(fn: Callable[..., Any], task: Any, *shared: Any) -> Any:

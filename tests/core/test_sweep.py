@@ -286,3 +286,24 @@ def test_ctrl_c_stops_cleanly_and_prints_the_cells_that_finished():
     assert 1 <= len(cells) < 40 and all(c["updates"] == 3000 for c in cells)
     assert err.decode().strip().splitlines()[-1].endswith("interrupted; printed what finished")
     assert "Traceback" not in (seen + err).decode()
+
+
+def _log_a_worker_error() -> None:
+    import logging
+
+    try:
+        raise OSError("ConnectionPool closing.")
+    except OSError:
+        logging.getLogger("distributed.worker").exception(
+            "Failed to communicate with scheduler during heartbeat.")
+
+
+def test_a_worker_logs_no_traceback_to_the_terminal(capfd):
+    """Closing the cluster while a worker's heartbeat is on its way makes distributed log
+    the heartbeat's failure with a traceback (it reached a Ctrl-C'd `fnlab sweep`'s
+    terminal once in CI). A worker's logging stays off the terminal: a task's own error
+    still comes back through its future, as one line."""
+    with dask_client(workers=1) as own:   # its worker writes to this test's stderr
+        own.run(_log_a_worker_error)
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "during heartbeat" not in err
