@@ -3,7 +3,10 @@
 - growth: a headless Trainer is driven the way the app's worker drives it (chunks of
   updates, a snapshot with drawing extras after each chunk, only the newest one kept).
   History and path are decimated, so 10x more updates must not cost more than a few MB of
-  resident memory (VmRSS from /proc/self/status). A warm-up run first pays for imports,
+  resident memory (VmRSS from /proc/self/status) beyond what the run records for replay
+  on purpose: copies of its parameters, up to `core.timeline.PARAM_BUDGET` (its own
+  bound is bench_replay's). That recording is measured (`Trainer.replay_bytes`) and
+  taken off, and the note says how big it was. A warm-up run first pays for imports,
   torch's allocator and numpy's caches, so the comparison is between two long runs.
 - the app: `python -m bench.bench_memory --app SECONDS` in a subprocess opens the real
   window (offscreen, fnlab's process settings) on 3 x 100 ReLU, plays it flat out for
@@ -58,8 +61,9 @@ def rss_mb(field: str = "VmRSS") -> float:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def drive(config: RunConfig, data: object, updates: int) -> float:
-    """Train `updates` as the worker does; RSS (MB) at the end, the trainer still alive."""
+def drive(config: RunConfig, data: object, updates: int) -> tuple[float, float]:
+    """Train `updates` as the worker does; RSS at the end, the trainer still alive, and
+    the bytes it recorded for replay (both MB)."""
     trainer = Trainer(config, data)
     latest = None
     done = 0
@@ -69,8 +73,9 @@ def drive(config: RunConfig, data: object, updates: int) -> float:
         latest = trainer.snapshot(extras=True)
     gc.collect()
     rss = rss_mb()
+    replay = trainer.replay_bytes() / 2**20
     del trainer, latest
-    return rss
+    return rss, replay
 
 
 def app_run(seconds: float) -> dict[str, float]:
@@ -133,12 +138,14 @@ def growth() -> Iterator[Result]:
     for name, config, k in CASES:
         data = window(series, config.days)
         drive(config, data, k)                        # warm-up: imports, caches, allocator
-        short = drive(config, data, k)
-        long = drive(config, data, 10 * k)
-        growth = long - short
-        yield Result(f"memory growth {name}", growth, unit="MB", limit=GROWTH_LIMIT_MB,
+        short, replay_short = drive(config, data, k)
+        long, replay_long = drive(config, data, 10 * k)
+        replay = replay_long - replay_short
+        yield Result(f"memory growth {name}", long - short - replay, unit="MB",
+                     limit=GROWTH_LIMIT_MB,
                      note=f"RSS {short:.1f} MB after {k:,} updates, {long:.1f} MB after "
-                          f"{10 * k:,}")
+                          f"{10 * k:,}, less {replay:.1f} MB more recorded for replay "
+                          f"({replay_short:.1f} MB, then {replay_long:.1f} MB)")
 
 
 if __name__ == "__main__":

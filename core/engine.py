@@ -717,6 +717,12 @@ class Trainer:
         return explain_recorded(cfg.loss, self._x[:, 0], self._y, ups, tl.rows(lo, hi),
                                 moment, self._settings_log, fallback, tl.every)
 
+    def replay_bytes(self) -> int:
+        """Bytes this run has recorded for replay so far (the tracked pair after each
+        update, the parameter copies): bounded by `core.timeline`'s policy, and what a
+        long run's resident memory may grow by without a leak (bench/bench_memory.py)."""
+        return self._pairs.recorded_bytes + self._moments.recorded_bytes
+
     def timeline(self) -> RunTimeline:
         """An immutable copy of the run's timeline (losses, path, parameter moments), safe
         to hand to another thread. Copies the parameter moments (at most PARAM_BUDGET

@@ -177,3 +177,37 @@ def test_a_1000_relu_trainer_keeps_its_moments_within_the_budget():
     moments = t.timeline().moments()
     assert moments.tolist() == [0, 3, 4, 5, 6]
     assert t._moments.nbytes <= PARAM_BUDGET
+
+
+def test_a_recording_is_never_copied_to_grow_and_counts_the_rows_it_wrote():
+    """The rows live in one array sized for the policy's most rows: recording a long run
+    writes into it (no copy in the training thread, no old copy left with the allocator),
+    and `recorded_bytes` counts the rows written, which a long run's memory grows by."""
+    kept = []
+    for chunk in (1, 7, 250, 1024, 20_000):
+        line = Timeline(np.zeros(3), 0, full=64, late=64)
+        rows = line._p
+        for start in range(0, 20_000, chunk):
+            n = min(chunk, 20_000 - start)
+            line.add_chunk(start, np.repeat(np.arange(start + 1, start + n + 1.0)[:, None],
+                                            3, axis=1))
+            assert line._p is rows
+        assert len(line) <= 64 + 64 + 2
+        assert line.recorded_bytes == len(line) * (8 + 3 * 8) <= line.nbytes
+        ups = line.update_array()
+        np.testing.assert_array_equal(line.rows(0, len(line))[:, 0], ups)
+        kept.append(ups.tolist())
+    # the same moments whatever the chunks: the first 65, then the spacing, then the newest
+    assert all(k == kept[0] for k in kept)
+    assert kept[0][:65] == list(range(65)) and kept[0][-1] == 20_000
+
+
+def test_replay_bytes_grow_with_the_moments_a_run_keeps():
+    series = load_series("channel")
+    config = RunConfig(days=7, model="relu", units=8, optimizer="adam", lr=1e-3)
+    trainer = Trainer(config, window(series, 7))
+    first = trainer.replay_bytes()
+    trainer.run(300)
+    tl = trainer.timeline()
+    row = tl.moment_rows.shape[1] * tl.moment_rows.itemsize + 8
+    assert trainer.replay_bytes() - first >= (len(tl.moment_updates) - 1) * row
