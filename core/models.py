@@ -139,8 +139,14 @@ def set_scalar(params: dict[str, np.ndarray], name: str, value: float) -> None:
 
 
 def default_track(model: str) -> tuple[str, str]:
-    """The two scalars the error-surface path follows by default."""
-    return ("w1", "b") if model == "linear" else ("W1[1,1]", "b1[1]")
+    """The two scalars a run tracks from its first update and the error surface shows
+    first: w1, b for the line; a network's first output weight and its output bias.
+
+    The one place this pair is decided: the trainer records it from update 0 and the
+    surface opens on it, so a run played before the surface has set up draws its path
+    from update 0 (when the two disagreed, the surface's pick reached the trainer a few
+    updates late and the path started there)."""
+    return ("w1", "b") if model == "linear" else ("c[1]", "b")
 
 
 def init_params(config: Any, n_features: int, rng: np.random.Generator,

@@ -276,7 +276,7 @@ class SurfaceView(LandscapeMode, View):
             return
         self._pickers.show()
         choices = _pickable(self._param_names)
-        a, b = ("w1", "b") if cfg.is_linear else ("c[1]", "b")
+        a, b = models.default_track(cfg.model)   # what the trainer tracks from update 0
         for combo, default in ((self._combo_a, a), (self._combo_b, b)):
             combo.blockSignals(True)
             combo.clear()

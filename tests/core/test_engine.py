@@ -219,7 +219,7 @@ def test_snapshot_fields_have_promised_shapes_and_units():
     t = Trainer(cfg(model="sigmoid", units=4, loss="mae", optimizer="adam", lr=1e-2), data)
     t.run(30)
     s = t.snapshot()
-    assert s.update == 30 and s.run_id == t.run_id and s.track == ("W1[1,1]", "b1[1]")
+    assert s.update == 30 and s.run_id == t.run_id and s.track == ("c[1]", "b")
     assert s.pred_train.shape == data.y_train.shape
     assert s.pred_unseen.shape == data.y_unseen.shape
     assert s.curve_x.shape == s.curve_y.shape == (200,)

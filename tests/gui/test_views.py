@@ -113,9 +113,15 @@ def test_picking_two_parameters_requests_their_path_and_a_new_slice(qtbot, train
     assert blocker.args == ["W1[1,1]", "b1[1]"]
     assert view._plot.getPlotItem().getAxis("bottom").labelText == "W1[1,1]"
     qtbot.waitUntil(lambda: view._image.image is not None, timeout=10000)
-    # The trainer tracks W1[1,1], b1[1] by default, so the next frame draws its path.
-    view.show_snapshot(trainer.snapshot())
-    assert len(view._path.getData()[0]) == len(trainer.snapshot().path)
+    # A run that tracks W1[1,1], b1[1] (as the worker makes it on the request): the next
+    # frame draws its path.
+    from core.engine import Trainer
+
+    tracking = Trainer(trainer.config, trainer.data)
+    tracking.track = ("W1[1,1]", "b1[1]")
+    tracking.run(30)
+    view.show_snapshot(tracking.snapshot())
+    assert len(view._path.getData()[0]) == len(tracking.snapshot().path) == 31
     view.shutdown()
     assert not view.slice_worker.is_running()
 

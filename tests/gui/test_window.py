@@ -269,3 +269,41 @@ def test_the_window_and_lecture_mode_fulfil_the_interface_their_tools_use(open_w
     assert [n for n in sorted(names) if not hasattr(win, n)] == []
     assert isinstance(win, LabWindow)
     assert issubclass(LectureController, LectureMode)
+
+
+def test_a_network_played_at_once_draws_its_path_from_update_zero(qtbot, open_window):
+    """Play pressed before the surface has picked the network's pair to track: the path
+    still starts at update 0 (the pair travels with the run's start), and the dot of
+    update 0 is drawn where the untouched network's pair sits."""
+    from PySide6.QtCore import QPointF
+
+    from core.engine import Trainer
+    from core.models import get_scalar
+    from tests.gui.pixels import colour_mask, grab_rgb
+
+    win = open_window()
+    config = LINEAR.replace(model="relu", units=3, optimizer="adam", lr=0.05,
+                            limit_updates=30, init=None)
+    win.set_config(config)
+    win.play()                      # at once: the run has not even reached the views
+    qtbot.waitUntil(lambda: win.latest is not None and win.latest.done
+                    and win.run_info.config == config, timeout=20000)
+    surface = win.surface_view
+    qtbot.waitUntil(lambda: surface._image.image is not None and not surface.busy(),
+                    timeout=20000)
+    snap = win.latest
+    assert tuple(snap.track) == surface.names == ("c[1]", "b")
+    start = Trainer(config, win.run_info.data).params()      # the network at update 0
+    first = [get_scalar(start, name) for name in surface.names]
+    assert len(snap.path) == 31                               # updates 0..30, every one
+    np.testing.assert_allclose(snap.path[0], first, rtol=1e-9, atol=1e-12)
+
+    plot = surface._plot
+    qtbot.wait(50)
+    scene = plot.getViewBox().mapViewToScene(QPointF(*first))
+    at = plot.mapTo(surface, plot.mapFromScene(scene))
+    img = grab_rgb(surface)
+    # a filled dot, not a line passing by: the 5 x 5 pixels at its centre are the path's
+    dot = colour_mask(img[at.y() - 2:at.y() + 3, at.x() - 2:at.x() + 3],
+                      surface.theme.path, tol=40)
+    assert dot.mean() > 0.9, dot
