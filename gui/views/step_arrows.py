@@ -1,9 +1,9 @@
 """One update, explained, as the class sees it: arrows on a surface and the numbers.
 
-Shared by the race view (its step panel, live and in replay) and the window's surface (a
-replayed moment of the 1-day linear run), so both draw the lecture's w¹ = w⁰ − η ∂L/∂w
-alike: −η∇L from the point, momentum's (or the scaling's) part from its tip, and the
-step taken from the point. The numbers come from `core.step_explained.StepExplained`.
+Shared by the race view (its step panel, live and in replay) and the window's surface
+(its live step, and a replayed moment of the 1-day linear run), so all draw the lecture's
+w¹ = w⁰ − η ∂L/∂w alike: −η∇L from the point, momentum's (or the scaling's) part from its
+tip, and the step taken from the point. The numbers come from `core.step_explained.StepExplained`.
 """
 
 from __future__ import annotations
@@ -19,14 +19,28 @@ HEAD = 0.03          # arrow head length, as a share of the view's span
 HEAD_ANGLE = 0.45    # radians either side of the shaft
 
 
-def set_arrow(item: Any, view_box: Any, x: float, y: float, dx: float, dy: float) -> bool:
+def set_arrow(item: Any, view_box: Any, x: float, y: float, dx: float, dy: float,
+              clip: tuple[float, float, float, float] | None = None) -> bool:
     """Draw an arrow from (x, y) by (dx, dy) into a PlotCurveItem as one segmented curve
     (a shaft and a two-stroke head, sized for the view's range): no item per frame.
-    Empties it for a zero or non-finite step; True if drawn."""
+    With `clip` (x0, x1, y0, y1), a step reaching past it is drawn up to its edge in its
+    own direction (a huge step still shows where it goes). Empties the item for a zero
+    or non-finite step; True if drawn."""
     if not (math.isfinite(dx) and math.isfinite(dy) and math.isfinite(x)
             and math.isfinite(y)) or (dx == 0 and dy == 0):
         item.setData([], [])
         return False
+    if clip is not None:
+        t = 1.0
+        for pos, d, lo, hi in ((x, dx, clip[0], clip[1]), (y, dy, clip[2], clip[3])):
+            if pos + d > hi:
+                t = min(t, (hi - pos) / d)
+            elif pos + d < lo:
+                t = min(t, (lo - pos) / d)
+        if t <= 0.0:
+            item.setData([], [])
+            return False
+        dx, dy = dx * t, dy * t
     (x0, x1), (y0, y1) = view_box.viewRange()
     sx, sy = max(x1 - x0, 1e-12), max(y1 - y0, 1e-12)
     ux, uy = dx / sx, dy / sy

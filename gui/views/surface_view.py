@@ -102,14 +102,12 @@ class SurfaceView(LandscapeMode, View):
         self._local_label = text_item(theme, "", anchor=(0.5, -0.35))
         self._current = pg.ScatterPlotItem(symbol="o")
         self._arrow_line = pg.PlotCurveItem()
-        self._arrow_head = pg.ArrowItem(headLen=14, tailLen=None, pxMode=True)
         self._message = text_item(theme, "", anchor=(0.5, 0.5), size_pt=theme.title_pt)
-        for z, it in enumerate((self._contours, self._path, self._dots, self._local,
-                                self._star, self._arrow_line, self._arrow_head,
-                                self._current, self._message)):
+        for z, it in zip((0, 1, 2, 3, 4, 5, 7, 8),
+                         (self._contours, self._path, self._dots, self._local, self._star,
+                          self._arrow_line, self._current, self._message), strict=True):
             it.setZValue(z)
             item.addItem(it, ignoreBounds=True)
-        self._arrow_head.hide()
         # A replayed moment of the 1-day run, explained as the race view does: -eta *
         # gradient, the part the optimizer added to it (momentum's) from its tip, and the
         # step taken (the path's next segment, in the path's colour).
@@ -434,7 +432,6 @@ class SurfaceView(LandscapeMode, View):
             label.hide()
         self._current.setData([], [])
         self._arrow_line.setData([], [])
-        self._arrow_head.hide()
         for it in (self._grad_arrow, self._extra_arrow, self._taken_arrow):
             it.setData([], [])
         self._explain_text.hide()
@@ -468,8 +465,6 @@ class SurfaceView(LandscapeMode, View):
         self._current.setPen(t.pen(t.background, 1.5))
         self._current.setBrush(t.brush(t.current))
         self._arrow_line.setPen(t.pen(t.arrow, t.line_width + 0.5))
-        self._arrow_head.setStyle(pen=t.pen(t.arrow, 1), brush=t.brush(t.arrow),
-                                  headLen=10 + 2 * t.line_width)
         self._grad_arrow.setPen(t.pen(t.arrow, t.line_width + 0.5))
         self._taken_arrow.setPen(t.pen(t.path, t.line_width))
         self._style_label(self._explain_text, 215, t.font_pt - 1)
@@ -642,30 +637,10 @@ class SurfaceView(LandscapeMode, View):
             self._hide_message()
 
     def _draw_arrow(self, a: float, b: float, da: float, db: float) -> None:
-        if not (math.isfinite(da) and math.isfinite(db)) or (da == 0 and db == 0):
-            self._arrow_line.setData([], [])
-            self._arrow_head.hide()
-            return
-        # A huge step is drawn up to the edge of the margin, in its own direction.
-        box, t = self._margin_box(), 1.0
-        for pos, d, lo, hi in ((a, da, box[0], box[1]), (b, db, box[2], box[3])):
-            if pos + d > hi:
-                t = min(t, (hi - pos) / d)
-            elif pos + d < lo:
-                t = min(t, (lo - pos) / d)
-        da, db = da * max(t, 0.0), db * max(t, 0.0)
-        self._arrow_line.setData([a, a + da], [b, b + db])
-        vb = self._plot.getViewBox()
-        p0 = vb.mapViewToScene(QPointF(a, b))
-        p1 = vb.mapViewToScene(QPointF(a + da, b + db))
-        dx, dy = p1.x() - p0.x(), p1.y() - p0.y()
-        if math.hypot(dx, dy) < 2.0:
-            self._arrow_head.hide()
-            return
-        # ArrowItem points left at angle 0 and rotates clockwise on screen.
-        self._arrow_head.setStyle(angle=math.degrees(math.atan2(-dy, -dx)))
-        self._arrow_head.setPos(a + da, b + db)
-        self._arrow_head.show()
+        """The live step −η∇L (or the optimizer's step) from the current point, drawn as
+        the race's and a replayed moment's arrows are; a huge step up to the margin."""
+        set_arrow(self._arrow_line, self._plot.getViewBox(), a, b, da, db,
+                  clip=self._margin_box())
 
     def _show_message(self, text: str, corner: bool = False) -> None:
         """Centred (computing...) or in the top-left corner, clear of the minimum's star."""

@@ -63,11 +63,42 @@ def test_surface_of_one_day_model_shows_heat_map_minimum_path_and_step(qtbot, tr
     px, py = view._path.getData()
     np.testing.assert_allclose(px, snap.path[:, 0])
     np.testing.assert_allclose(py, snap.path[:, 1])
-    ax, ay = view._arrow_line.getData()
-    np.testing.assert_allclose(ax, [snap.params["w"][0], snap.params["w"][0] + snap.step["w"][0]])
-    np.testing.assert_allclose(ay, [float(snap.params["b"]), float(snap.params["b"])
-                                    + float(snap.step["b"])])
+    ax, ay = view._arrow_line.getData()     # the shaft, then the head's two strokes
+    np.testing.assert_allclose(ax[:2], [snap.params["w"][0],
+                                        snap.params["w"][0] + snap.step["w"][0]])
+    np.testing.assert_allclose(ay[:2], [float(snap.params["b"]), float(snap.params["b"])
+                                        + float(snap.step["b"])])
     assert "1-day linear" in view._title_label.text()
+
+
+def test_the_live_step_arrow_shows_its_shaft_and_head_on_screen(qtbot, trained):
+    """The surface's live step is drawn by `step_arrows.set_arrow`, as the race's and a
+    replayed moment's arrows are: the shaft and both strokes of its head reach the grab
+    in the arrow's colour."""
+    from tests.gui.pixels import colour_mask, grab_rgb
+
+    trainer = trained(3, lr=0.3, optimizer="momentum")
+    view = _open(qtbot, SurfaceView, trainer)
+    qtbot.waitExposed(view)
+    view.show_snapshot(trainer.snapshot())
+    qtbot.wait(20)
+    ax, ay = view._arrow_line.getData()
+    assert len(ax) == 6                      # shaft + two head strokes, one curve
+    mask = colour_mask(grab_rgb(view), view.theme.arrow, tol=20)
+    vb, plot = view._plot.getViewBox(), view._plot
+
+    def arrow_pixels_near(x: float, y: float, r: int = 2) -> int:
+        p = plot.mapTo(view, plot.mapFromScene(vb.mapViewToScene(QPointF(x, y))))
+        return int(mask[p.y() - r:p.y() + r + 1, p.x() - r:p.x() + r + 1].sum())
+
+    tip_x, tip_y = ax[1], ay[1]
+    mid = ((ax[0] + tip_x) / 2, (ay[0] + tip_y) / 2)
+    for x, y in (mid, (ax[3], ay[3]), (ax[5], ay[5])):
+        # 3/4 of the way out along the shaft and each head stroke (clear of the dot)
+        fx, fy = (x, y) if (x, y) == mid else (tip_x + 0.75 * (x - tip_x),
+                                               tip_y + 0.75 * (y - tip_y))
+        assert arrow_pixels_near(fx, fy) > 0, (fx, fy)
+    view.shutdown()
 
 
 def test_clicking_the_surface_asks_to_start_from_the_clicked_point(qtbot, trained):
