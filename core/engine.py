@@ -22,7 +22,7 @@ from core.config import SHAPE_KEYS, ConfigError, RunConfig, one_line
 from core.linear_engine import LinearCore
 from core.losses import to_data_unit
 from core.models import default_track, get_scalar, init_params, scalar_names
-from core.snapshot import Snapshot, drawing_extras
+from core.snapshot import Snapshot, drawing_extras, new_run_id
 from core.step_explained import MAX_SETTINGS, Setting, StepExplained, explain_recorded
 from core.timeline import (
     FULL_UPDATES,
@@ -46,7 +46,6 @@ LINEAR_CHUNK = 1024    # at most this many linear updates between checks
 # MSE the factor is squared, as the loss is).
 RUNAWAY = 1e4
 
-_run_ids = itertools.count(1)
 STATE_VERSION = 1      # of `Trainer.export_state`'s layout
 
 
@@ -151,7 +150,7 @@ class Trainer:
         self._scale = float(getattr(data, "scale", 1.0))
         self._n_features = self._x.shape[1]
         self._y_max = float(np.max(np.abs(self._y))) if len(self._y) else 1.0
-        self.run_id = next(_run_ids)
+        self.run_id = new_run_id()
         self._track = default_track(config.model)
         rng = np.random.default_rng(config.seed)
         params = init_params(config, self._n_features, rng, x_mean=self._x.mean(axis=0),

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import json
 import math
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 
 from core.config import RunConfig
+from core.optimizers import HAS_MOMENTUM
+from core.snapshot import new_run_id
 
 MAX_RUNS = 40                    # kept runs, pinned ones included
 MAX_BYTES = 64 * 1024 * 1024     # their arrays (histories, paths, final parameters)
@@ -202,6 +204,18 @@ def run_from_timeline(run_id: int, name: str, config: RunConfig, snap: Any, time
         unit=str(getattr(data, "unit", "")), data=data)
 
 
+def race_origin(number: int) -> str:
+    """What a kept racer came from: its race, numbered in the session (`Gallery.next_race`)."""
+    return f"race {number}"
+
+
+def racer_name(number: int, config: RunConfig) -> str:
+    """"race 2: momentum η 0.02 μ 0.9": a racer's run says it raced, in which race, and
+    what told it from the other racers (optimizer, learning rate, momentum if it has one)."""
+    mu = f" μ {config.momentum:g}" if config.optimizer in HAS_MOMENTUM else ""
+    return f"{race_origin(number)}: {config.optimizer} η {config.lr:g}{mu}"
+
+
 def end_status(snap: Any, replaced_by: RunConfig | None, config: RunConfig) -> str:
     """How a run ended: diverged, finished (its limit), or, cut short, stopped (a new
     model or data replaced it) or reset (the same settings started over)."""
@@ -221,11 +235,12 @@ class Gallery:
     max_runs: int = MAX_RUNS
     max_bytes: int = MAX_BYTES
     runs: list[GalleryRun] = field(default_factory=list)
-    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1), repr=False)
     _names: dict[str, int] = field(default_factory=dict, repr=False)
 
     def new_id(self) -> int:
-        return next(self._ids)
+        """A run id no trainer of this process has had or will have (runs are kept by
+        their trainer's id, so a run read back from a session needs one of its own)."""
+        return new_run_id()
 
     def default_name(self, config: RunConfig) -> str:
         """"η 0.03 #2": what tells the lecture's runs apart first, numbered."""
@@ -233,6 +248,12 @@ class Gallery:
             f"{config.layers}x{config.units} {config.model} η {config.lr:g}"
         self._names[base] = self._names.get(base, 0) + 1
         return f"{base} #{self._names[base]}"
+
+    def next_race(self) -> int:
+        """The number of the next race to keep: one past the highest kept ("race 3" is
+        its racers' origin), so a reopened session goes on counting where it stopped."""
+        found = (re.fullmatch(r"race (\d+)", r.origin) for r in self.runs)
+        return max((int(m.group(1)) for m in found if m), default=0) + 1
 
     def nbytes(self) -> int:
         """The runs' arrays plus each distinct data set once."""

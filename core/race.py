@@ -19,7 +19,7 @@ from core.config import ConfigError, RunConfig
 from core.timeline import FULL_UPDATES, LATE_POINTS, Timeline
 
 __all__ = ["FULL_UPDATES", "LATE_POINTS", "MAX_RACERS", "MIN_RACERS", "Race", "Racer",
-           "Timeline", "critical_lr"]
+           "Timeline", "critical_lr", "racer_config"]
 
 MIN_RACERS, MAX_RACERS = 1, 6
 @dataclass(frozen=True)
@@ -30,6 +30,19 @@ class Racer:
     optimizer: str
     lr: float
     momentum: float = 0.9
+
+
+def racer_config(base: RunConfig, racer: Racer,
+                 start: tuple[float, float] | None = None) -> RunConfig:
+    """A racer's settings as a single run's: the shared `base` with the racer's optimizer,
+    learning rate and momentum, and on the 1-day linear model the race's start as its init
+    (there the start is exactly (w0, b0)), so the run gallery and a session keep where the
+    racer started and `fnlab train` with these settings retraces it. Other models keep
+    `base.init`: their start moves only the tracked pair, which no init can say."""
+    cfg = base.replace(optimizer=racer.optimizer, lr=racer.lr, momentum=racer.momentum)
+    if start is not None and cfg.model == "linear" and cfg.days == 1:
+        cfg = cfg.replace(init=(float(start[0]), float(start[1])))
+    return cfg
 
 
 class Race:
@@ -47,9 +60,7 @@ class Race:
         self.racers = list(racers)
         from core.engine import Trainer  # here, not at import: numba loads with it
 
-        self.trainers = [Trainer(base.replace(optimizer=r.optimizer, lr=r.lr,
-                                              momentum=r.momentum), data)
-                         for r in self.racers]
+        self.trainers = [Trainer(racer_config(base, r, start), data) for r in self.racers]
         if start is not None:
             self.set_start(*start)
 

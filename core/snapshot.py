@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from core.models import forward_numpy, pieces_numpy
+
+_run_ids = itertools.count(1)
+
+
+def new_run_id() -> int:
+    """A run number no other run of this process has: a trainer's, or a kept run's read
+    back from a session. The run gallery tells runs apart by it (a run that ends again
+    replaces its earlier end), so a restored run must never share a live trainer's."""
+    return next(_run_ids)
 
 
 @dataclass(frozen=True)

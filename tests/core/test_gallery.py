@@ -15,6 +15,8 @@ from core.engine import Trainer
 from core.gallery import (
     Gallery,
     end_status,
+    race_origin,
+    racer_name,
     run_from_dict,
     run_from_timeline,
     run_to_dict,
@@ -159,3 +161,51 @@ def test_a_session_file_keeps_the_gallery_bit_for_bit_and_refuses_a_bad_run(lr_r
     path.write_text(json.dumps(doc))
     with pytest.raises(SessionError, match=r"^s\.json: gallery run 2: unknown run status"):
         load_session(path)
+
+
+def test_a_race_keeps_each_racer_as_a_named_run_and_a_session_brings_every_number_back(
+        tmp_path):
+    """The racers of a race that ended (one diverged) are kept as runs of their own,
+    named for their race; saved and read back, every number is the same, races go on
+    being numbered after the kept ones, and the runs read back get ids no trainer of this
+    process has (the gallery replaces a run that ends again by its id: a restored run
+    sharing a later trainer's id was overwritten by that run's end)."""
+    from core.data import load_series, window
+    from core.race import Race, Racer, critical_lr
+    from core.session import Session, load_session, save_session
+
+    data = window(load_series("channel"), 1, None)
+    base = RunConfig(loss="mse", limit_updates=60)
+    racers = [Racer("gd", 3.0 * critical_lr(data)), Racer("momentum", 0.02, 0.8),
+              Racer("adam", 0.05)]
+    race = Race(base, racers, data, (0.2, 2.0))
+    while not race.done:
+        race.run(25)
+    g = Gallery()
+    number = g.next_race()
+    for t in race.trainers:
+        snap = t.snapshot(extras=False)
+        g.add(run_from_timeline(t.run_id, racer_name(number, t.config), t.config, snap,
+                                t.timeline(), end_status(snap, None, t.config),
+                                race_origin(number)))
+    assert number == 1 and g.next_race() == 2
+    assert [r.name for r in g.runs] == [
+        f"race 1: gd η {racers[0].lr:g}", "race 1: momentum η 0.02 μ 0.8",
+        "race 1: adam η 0.05"]
+    assert [r.status for r in g.runs] == ["diverged", "finished", "finished"]
+    assert all(r.exact_surface and r.config.init == (0.2, 2.0) for r in g.runs)
+    path = tmp_path / "race.json"
+    save_session(path, Session(config=base.to_dict(), gallery=g.to_list(arrays=True)))
+    back = Gallery()
+    back.set_runs(back.read(load_session(path).gallery))
+    for a, b in zip(g.runs, back.runs, strict=True):
+        assert (a.name, a.status, a.origin, a.config, a.final_update, a.seconds) == \
+            (b.name, b.status, b.origin, b.config, b.final_update, b.seconds)
+        for key in ("updates", "train_loss", "unseen_loss", "path", "path_updates"):
+            assert getattr(a, key).tobytes() == getattr(b, key).tobytes(), key
+        assert all(a.params[k].tobytes() == b.params[k].tobytes() for k in a.params)
+    assert back.next_race() == 2
+    later = Trainer(base).run_id
+    restored = [r.run_id for r in back.runs]
+    assert min(restored) > max(t.run_id for t in race.trainers)
+    assert later not in restored and later > max(restored)

@@ -11,7 +11,7 @@ from core.cli import main
 from core.config import RunConfig
 from core.data import load_series, window
 from core.engine import Trainer
-from core.race import Race, Racer, critical_lr
+from core.race import Race, Racer, critical_lr, racer_config
 
 
 def _one_day(name: str):
@@ -169,3 +169,28 @@ def test_a_new_start_starts_new_timelines():
     race.set_start(0.5, 2.0)
     for line in race.timelines:
         assert line.updates == [0] and line.points == [(0.5, 2.0)]
+
+
+def test_a_racers_settings_say_where_it_started_and_retrace_it_alone():
+    """What the run gallery keeps of a racer: the shared settings with its optimizer,
+    rate and momentum, and the clicked start as its init, so the same run alone (as
+    `fnlab train` trains it) lands on the very same parameters."""
+    data = _one_day("channel")
+    base = RunConfig(loss="mae", limit_updates=80)
+    start = (0.35, 1.25)
+    race = Race(base, [Racer("gd", 0.05), Racer("momentum", 0.02, 0.8)], data, start)
+    while not race.done:
+        race.run(32)
+    for trainer, racer in zip(race.trainers, race.racers, strict=True):
+        cfg = trainer.config
+        assert cfg == racer_config(base, racer, start)
+        assert (cfg.optimizer, cfg.lr, cfg.momentum, cfg.init) == \
+            (racer.optimizer, racer.lr, racer.momentum, start)
+        assert trainer.timeline().path[0].tolist() == list(start)
+        alone = Trainer(cfg, data)
+        alone.run(80)
+        for k in ("w", "b"):
+            assert alone.params()[k].tobytes() == trainer.params()[k].tobytes()
+    # on a network the start moves only the tracked pair: no init can say that
+    net = RunConfig(model="relu", days=7)
+    assert racer_config(net, Racer("adam", 0.01), start).init is None
