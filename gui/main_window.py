@@ -280,6 +280,7 @@ class MainWindow(QMainWindow):
         self.surface_view.track_requested.connect(self.set_track)
         self.table_view.record_requested.connect(self.record)
         self.race_view.rows_ready.connect(self._add_race_rows)
+        self.race_view.racers_ended.connect(self.gallery_view.keep_race)
         # a clicked sweep cell opens its run in the main views
         self.sweep_view.open_requested.connect(self._open_sweep_cell)
         self._origins: dict[int, str] = {}           # run id -> where the run came from

@@ -41,7 +41,14 @@ from PySide6.QtWidgets import (
 )
 
 from core import surface
-from core.gallery import Gallery, GalleryRun, end_status, run_from_timeline
+from core.gallery import (
+    Gallery,
+    GalleryRun,
+    end_status,
+    race_origin,
+    racer_name,
+    run_from_timeline,
+)
 from core.snapshot import Snapshot
 from gui.background import BackgroundJob
 from gui.theme import DARK, Theme
@@ -369,9 +376,7 @@ class GalleryView(View):
         self.table.itemChanged.connect(self._on_item_changed)
         top_lay.addWidget(self.table, 0, 0, 1, 6)
         top_lay.setColumnStretch(5, 1)
-        # the header and a row at least; the splitter gives it more when there is room
-        self.table.setMinimumHeight(self.table.horizontalHeader().sizeHint().height()
-                                    + self.table.verticalHeader().defaultSectionSize() + 6)
+        self._fit_table_minimum()
         self.mode_box = QComboBox(top)
         self.mode_box.addItems([text for _, text in MODES])
         self.mode_box.setToolTip("the ticked runs side by side, or their loss curves in one "
@@ -498,6 +503,16 @@ class GalleryView(View):
         if any(r.run_id == run.run_id for r in self._shown):
             self._show_runs([self.gallery.get(r.run_id) or r for r in self._shown])
         return run
+
+    def keep_race(self, ends: list[Any]) -> list[GalleryRun]:
+        """Keep a race's racers (`gui.worker.RunEnd`s), each as a run of its own: named
+        for its race and what told it apart ("race 2: adam η 0.05"), its race as its
+        origin. Races are numbered on from the ones kept (a reopened session too)."""
+        number = self.gallery.next_race()
+        kept = [self.keep(e.config, e.snapshot, e.timeline, e.replaced_by,
+                          race_origin(number), racer_name(number, e.config))
+                for e in ends]
+        return [run for run in kept if run is not None]
 
     def set_runs(self, runs: list[GalleryRun]) -> None:
         """Replace the kept runs (a session), each with its data loaded again for its
@@ -710,11 +725,21 @@ class GalleryView(View):
         if self._split_moved:
             return
         total = sum(self._split.sizes()) or self._split.height()
+        self._fit_table_minimum()
         top_min = self._split.widget(0).minimumSizeHint().height()
         rows = self.table.verticalHeader().defaultSectionSize()
         want = top_min + rows * max(0, min(len(self.gallery.runs), 6) - 1)
         top = max(top_min, min(total // 4, want))
         self._split.setSizes([top, max(total - top, 0)])
+
+    def _fit_table_minimum(self) -> None:
+        """The header and a row at least (the splitter gives the list more when there is
+        room), measured now: the window's style sheet makes the header taller than it was
+        when the list was built, and the old minimum cut the last of three racers' rows."""
+        table = self.table
+        table.setMinimumHeight(table.horizontalHeader().sizeHint().height()
+                               + table.verticalHeader().defaultSectionSize()
+                               + 2 * table.frameWidth() + 2)
 
     def eventFilter(self, obj: Any, event: Any) -> bool:
         if obj is self.stack and event.type() == QEvent.Type.Resize:

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from core import surface
 from core.config import OPTIMIZERS, ConfigError, RunConfig, one_line
 from core.optimizers import HAS_MOMENTUM
-from core.race import MAX_RACERS, Race, Racer, critical_lr
+from core.race import MAX_RACERS, Race, Racer, critical_lr, racer_config
 from core.results import result_row
 from core.snapshot import Snapshot
 from core.step_explained import Setting, StepExplained, explain_recorded
@@ -51,6 +51,7 @@ from gui.views.base import View
 from gui.views.loss_view import RacerCurve
 from gui.views.step_arrows import set_arrow, step_html
 from gui.views.surface_view import set_contours
+from gui.worker import RunEnd
 
 # Bright on both colour maps (viridis, cividis) and on both themes' backgrounds.
 RACER_COLORS = ("#ff3b30", "#ff9f0a", "#ff2dff", "#00e5ff", "#ffffff", "#b6ff00")
@@ -83,6 +84,7 @@ class RaceFrame:
     racers: tuple[RacerFrame, ...]
     done: bool
     epoch: int                    # which race (a new start or new racers: a new number)
+    ends: tuple[RunEnd, ...] = ()   # once done: each racer's end, for the run gallery
 
 
 def _frame(race: Race, epoch: int) -> RaceFrame:
@@ -91,7 +93,24 @@ def _frame(race: Race, epoch: int) -> RaceFrame:
         out.append(RacerFrame(t.config.optimizer, t.config.lr, line.update_array(),
                               line.path(), t.snapshot(extras=False), t.settings_log,
                               line.every))
-    return RaceFrame(tuple(out), race.done, epoch)
+    # The timelines are copied here, in the race's thread, and only for a race that is
+    # over (frames after that come only with a command: a few copies, not one a frame).
+    return RaceFrame(tuple(out), race.done, epoch,
+                     _ends(race, None, out) if race.done else ())
+
+
+def _ends(race: Race, replaced_by: list[RunConfig] | None,
+          frames: list[RacerFrame] | None = None) -> tuple[RunEnd, ...]:
+    """Each racer as a run that ended (`gui.worker.RunEnd`, what the gallery keeps): its
+    own settings, last snapshot and full timeline; `replaced_by` the configs of the race
+    that cut this one short, racer by racer. Only from the race's thread, or once it
+    has stopped."""
+    out = []
+    for j, t in enumerate(race.trainers):
+        snap = frames[j].snap if frames is not None else t.snapshot(extras=False)
+        out.append(RunEnd(t.config, snap, t.data, t.timeline(),
+                          None if replaced_by is None else replaced_by[j]))
+    return tuple(out)
 
 
 def race_job(race: Race, inbox: queue.Queue, epoch: int):
@@ -155,6 +174,9 @@ class RaceView(View):
 
     title = "Optimizer race"
     rows_ready = Signal(list)     # loss-table rows, one per racer, when a race ends
+    # A race that ended, or that a new race replaced after it ran: one `RunEnd` per
+    # racer, for the run gallery (each racer is kept as a run of its own).
+    racers_ended = Signal(list)
 
     def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(theme, parent)
@@ -171,6 +193,7 @@ class RaceView(View):
         self._drawn: RaceFrame | None = None
         self._epoch = 0
         self._reported: set[tuple[int, int]] = set()   # (race, racer) rows already sent
+        self._kept_epoch = 0        # the newest race whose racers went to the gallery
         self._curves: tuple[RacerCurve, ...] = ()
         self._scrub: int | None = None     # None: follow the live end
         self.explained: StepExplained | None = None   # the update the panel explains
@@ -400,10 +423,17 @@ class RaceView(View):
         if len(chosen) < 2:
             self._status.setText("tick at least two optimizers to race")
             return
-        self._job.stop()
+        base = self._base.replace(loss=self._loss_name, limit_updates=self._budget.value())
+        stopped = self._job.stop()
+        if stopped and self._race is not None:    # joined: its trainers can be read here
+            # each racer "replaced by" itself in the new race: from another start, or
+            # on other data, it was stopped; the same race again, it was reset
+            again = [racer_config(base, Racer(t.config.optimizer, t.config.lr,
+                                              t.config.momentum), start)
+                     for t in self._race.trainers]
+            self._keep(_ends(self._race, again), self._epoch)
         self._epoch += 1
         self._slots = [i for i, _ in chosen]
-        base = self._base.replace(loss=self._loss_name, limit_updates=self._budget.value())
         try:
             race = Race(base, [r for _, r in chosen], self._data, start)
         except ConfigError as exc:
@@ -542,6 +572,10 @@ class RaceView(View):
                            self._loss_name, r.snap.hist_update, r.snap.hist_train)
                 for slot, r in zip(self._slots, frame.racers, strict=True))
             self._report(frame)      # here, not when drawn: a race behind a tab ends too
+            if frame.ends and frame.epoch > self._kept_epoch:
+                self._keep(frame.ends, frame.epoch)
+                kept = "the race is over: every racer is kept in the run gallery"
+                self._status.setText("; ".join(filter(None, (self._status.text(), kept))))
 
     def _on_failed(self, token: int, message: str) -> None:
         if token == self._job.token:
@@ -675,6 +709,14 @@ class RaceView(View):
             rows.append(row)
         if rows:
             self.rows_ready.emit(rows)
+
+    def _keep(self, ends: tuple[RunEnd, ...], epoch: int) -> None:
+        """Send a race's racers to the run gallery, once per race (a race that ran no
+        update has nothing to keep: the gallery skips it)."""
+        if epoch <= self._kept_epoch or not ends:
+            return
+        self._kept_epoch = epoch
+        self.racers_ended.emit(list(ends))
 
     def _show_surface(self) -> None:
         s = self._surface

@@ -407,3 +407,102 @@ def test_a_saved_session_brings_back_every_gallery_run_number_for_number(
         r = 4 if pane.run.exact_surface else 8
         assert _dot_pixels(img, pane.color, _pixel(pane.surface, *point), r=r) > 30, \
             pane.run.name
+
+
+def _raced(win, qtbot, loss: str = "mae"):
+    """The window's race from the lecture's start, 40 updates run to the end; its
+    racers' kept runs (the gallery's newest)."""
+    from tests.gui.test_race_view import _open_race, _run_race
+
+    win.pause()
+    view = _open_race(win, qtbot)
+    view._loss.setCurrentIndex(view._loss.findData(loss))
+    if loss == "mse":            # GD far above its critical rate: a racer that diverges
+        from core.race import critical_lr
+
+        view._rows[0][2].setValue(min(3.0 * critical_lr(view._data), 100.0))
+    gallery = win.views["gallery"]
+    before = len(gallery.gallery.runs)
+    _run_race(view, qtbot, (0.2, 2.0), 40)
+    n = len(view._race.trainers)
+    qtbot.waitUntil(lambda: len(gallery.gallery.runs) == before + n, timeout=10000)
+    return gallery.gallery.runs[before:]
+
+
+def _open_gallery(win, qtbot):
+    """The gallery dock floated at a size where its replay has room."""
+    dock, gallery = win.docks["gallery"], win.views["gallery"]
+    dock.show()
+    dock.setFloating(True)
+    dock.resize(1300, 760)
+    qtbot.waitUntil(lambda: not gallery.visibleRegion().isEmpty(), timeout=5000)
+    return gallery
+
+
+def test_racers_replay_side_by_side_and_overlay_on_screen(open_window, qtbot):
+    """A finished race's racers are rows of the gallery, and replay as runs do: each
+    pane draws its racer's dot at the scrubbed update on the exact 1-day surface and the
+    marker on its loss curve, in its colour; overlaid, every racer's curve is drawn."""
+    win = open_window()
+    racers = _raced(win, qtbot)
+    gallery = _open_gallery(win, qtbot)
+    names = [gallery.table.item(i, 2).text() for i in range(gallery.table.rowCount())]
+    assert [r.name for r in racers] == [n for n in names if n.startswith("race 1:")]
+    assert [r.config.optimizer for r in racers] == ["gd", "momentum", "adam"]
+    table = grab_rgb(gallery.table.viewport())     # each racer's name is drawn in its row
+    for i in range(gallery.table.rowCount()):
+        cell = gallery.table.visualItemRect(gallery.table.item(i, 2))
+        assert cell.bottom() < table.shape[0], "the row is off the list"
+        text = table[cell.top():cell.bottom(), cell.left():cell.right()]
+        assert colour_mask(text, win.theme.foreground, tol=60).sum() > 20, names[i]
+    gallery.show_runs([r.run_id for r in racers], "side")
+    qtbot.waitUntil(lambda: gallery.stack.currentWidget() is gallery.side, timeout=5000)
+    gallery.scrub_to(20)
+    qtbot.wait(50)
+    panes = [p for p in gallery._panes if p.isVisible()]
+    assert [p.run.run_id for p in panes] == [r.run_id for r in racers]
+    assert len({p.color for p in panes}) == 3
+    for pane in panes:
+        assert pane.run.exact_surface and pane.star.data.size == 1  # the exact surface
+        _, point = pane.run.point_at(20)
+        img = grab_rgb(pane.surface)
+        assert _dot_pixels(img, pane.color, _pixel(pane.surface, *point)) > 40, pane.run.name
+        u, train, _ = pane.run.loss_at(20)
+        loss_img = grab_rgb(pane.loss)
+        assert _dot_pixels(loss_img, pane.color, _pixel(pane.loss, u, math.log10(train))) > 30
+    gallery.show_runs([r.run_id for r in racers], "overlay")
+    qtbot.wait(50)
+    img = grab_rgb(gallery._overlay)
+    from gui.views.gallery_view import run_colors
+
+    counts = [int(colour_mask(img, c, tol=20).sum()) for c in run_colors(win.theme)[:3]]
+    assert all(n > 100 for n in counts), counts
+
+
+def test_a_saved_session_brings_back_a_races_racers_number_for_number(open_window, qtbot,
+                                                                       tmp_path):
+    """Save, reopen: the racers (one diverged) are back in the gallery with every number
+    equal (settings, every recorded update, path, w and b, both losses, how they ended,
+    a renamed one's name); the next race there is numbered after them."""
+    win = open_window()
+    racers = _raced(win, qtbot, "mse")
+    assert [r.status for r in racers] == ["diverged", "finished", "finished"]
+    gallery = win.views["gallery"]
+    gallery.rename(racers[2].run_id, "race 1: the Adam one")
+    path = tmp_path / "race.json"
+    assert win.sessions.save(path)
+
+    other = open_window()
+    assert other.sessions.open(path)
+    restored = other.views["gallery"]
+    qtbot.waitUntil(lambda: len(restored.gallery.runs) == len(gallery.gallery.runs),
+                    timeout=20000)
+    _same_runs(gallery.gallery.runs, restored.gallery.runs)
+    back = [r for r in restored.gallery.runs if r.origin == "race 1"]
+    assert [r.name for r in back][2] == "race 1: the Adam one"
+    assert back[0].status == "diverged" and back[0].final_update < 40
+    assert all(r.config.init == (0.2, 2.0) and r.data is not None for r in back)
+    again = _raced(other, qtbot)
+    assert {r.origin for r in again} == {"race 2"}
+    assert all(r.run_id not in {b.run_id for b in back} for r in again)
+    _same_runs(back, [r for r in restored.gallery.runs if r.origin == "race 1"])

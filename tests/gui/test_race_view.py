@@ -328,3 +328,58 @@ def test_no_stale_tab_bar_is_drawn_and_the_race_joins_the_surface_tabs(open_wind
     assert win.docks["surface"] in win.tabifiedDockWidgets(win.docks["race"])
     qtbot.waitUntil(lambda: any("Optimizer race" in t for t in bars_on_screen()), timeout=5000)
     assert view.visibleRegion().boundingRect().width() > 300
+
+
+def _run_race(view, qtbot, start, budget: int) -> None:
+    """A race from `start` with `budget` updates, run flat out to its end."""
+    view._budget.setValue(budget)
+    view.new_race(start)
+    qtbot.waitUntil(lambda: view._frame is not None, timeout=30000)
+    view.set_speed(0)
+    view.toggle_play()
+    qtbot.waitUntil(lambda: view._frame.done, timeout=30000)
+    view.toggle_play()
+
+
+def test_a_race_that_ends_or_is_replaced_keeps_every_racer_in_the_gallery(open_window,
+                                                                           qtbot):
+    """Each racer of a race that ended (one diverged) is a run of its own in the gallery:
+    its settings (its optimizer, rate, momentum, the race's start), its whole recorded
+    history and path, its final parameters, how it ended, a name that says it raced. A
+    race a new one replaces after some updates is kept too, cut short."""
+    win = open_window()
+    win.pause()
+    view = _open_race(win, qtbot)
+    kept = win.views["gallery"].gallery
+    view._loss.setCurrentIndex(1)          # MSE: GD far above its critical rate diverges
+    view._rows[0][2].setValue(min(3.0 * critical_lr(view._data), 100.0))
+    view._rows[1][3].setValue(0.8)         # momentum's own μ
+    _run_race(view, qtbot, (0.2, 2.0), 40)
+    qtbot.waitUntil(lambda: len(kept.runs) == 3, timeout=10000)
+    trainers = view._race.trainers
+    assert [r.status for r in kept.runs] == ["diverged", "finished", "finished"]
+    assert [r.name for r in kept.runs] == [
+        f"race 1: gd η {trainers[0].config.lr:g}", "race 1: momentum η 0.02 μ 0.8",
+        "race 1: adam η 0.05"]
+    assert all(r.origin == "race 1" and r.exact_surface for r in kept.runs)
+    for run, t in zip(kept.runs, trainers, strict=True):
+        cfg = t.config
+        assert run.config == cfg and cfg.init == (0.2, 2.0) and cfg.loss == "mse"
+        assert cfg.limit_updates == 40 and run.final_update == t.update
+        line = t.timeline()
+        for key in ("updates", "train_loss", "unseen_loss", "path", "path_updates"):
+            assert getattr(run, key).tobytes() == getattr(line, key).tobytes(), key
+        assert all(run.params[k].tobytes() == t.params()[k].tobytes() for k in run.params)
+    assert "kept in the run gallery" in view._status.text()
+    # a second race, replaced by a third from another start after 5 updates: kept, stopped
+    view.new_race((0.5, 1.0))
+    qtbot.waitUntil(lambda: view._frame is not None and view._frame.epoch == view._epoch,
+                    timeout=30000)
+    for _ in range(5):
+        view.step()
+    qtbot.waitUntil(lambda: view._frame.racers[1].snap.update == 5, timeout=10000)
+    second = view._race.trainers
+    view.new_race((0.2, 2.0))
+    assert [r.name.split(":")[0] for r in kept.runs[3:]] == ["race 2"] * 3
+    assert [(r.status, r.final_update) for r in kept.runs[3:]] == [("stopped", 5)] * 3
+    assert [r.run_id for r in kept.runs[3:]] == [t.run_id for t in second]
