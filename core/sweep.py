@@ -25,7 +25,6 @@ process (the app's second sweep starts in well under a second) and ends with it.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import os
@@ -135,6 +134,8 @@ async def _probe(address: str) -> None:
         finally:
             comm.abort()
 
+    import asyncio
+
     await asyncio.wait_for(ask(), CONNECT_SECONDS)
 
 
@@ -227,6 +228,8 @@ def dask_client(scheduler: str | None = None, workers: int | None = None):  # ty
     if scheduler:
         address = check_address(scheduler)
         try:
+            import asyncio  # here, not at the top: 7 MB that `fnlab train` never needs
+
             asyncio.run(_probe(address))
             client = Client(address, timeout=f"{CONNECT_SECONDS}s", set_as_default=False)
         except Exception as exc:
