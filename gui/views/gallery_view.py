@@ -441,6 +441,8 @@ class GalleryView(View):
         self._split = split
         self._split_moved = False        # once the user drags it, the split is theirs
         split.splitterMoved.connect(lambda *_: setattr(self, "_split_moved", True))
+        # the scroll bar comes and goes with the columns' width: the list's share follows
+        self.table.horizontalScrollBar().rangeChanged.connect(lambda *_: self._share_split())
         self.at_label.setMinimumWidth(self.at_label.fontMetrics().horizontalAdvance(
             "update 100,000"))
         self._layout.addWidget(split, 1)
@@ -722,10 +724,10 @@ class GalleryView(View):
     def _share_split(self) -> None:
         """The list gets a quarter of the height (at least its header and a row, at most
         what its runs need); the replay the rest."""
+        self._fit_table_minimum()
         if self._split_moved:
             return
         total = sum(self._split.sizes()) or self._split.height()
-        self._fit_table_minimum()
         top_min = self._split.widget(0).minimumSizeHint().height()
         rows = self.table.verticalHeader().defaultSectionSize()
         want = top_min + rows * max(0, min(len(self.gallery.runs), 6) - 1)
@@ -733,13 +735,17 @@ class GalleryView(View):
         self._split.setSizes([top, max(total - top, 0)])
 
     def _fit_table_minimum(self) -> None:
-        """The header and a row at least (the splitter gives the list more when there is
-        room), measured now: the window's style sheet makes the header taller than it was
-        when the list was built, and the old minimum cut the last of three racers' rows."""
+        """The header and a whole row at least (the splitter gives the list more when
+        there is room), measured now: the window's style sheet makes the header taller
+        than it was when the list was built (the old minimum cut the last of three
+        racers' rows), and in a narrow dock the horizontal scroll bar takes a row's half."""
         table = self.table
+        bar = table.horizontalScrollBar()        # shown when its range is not empty
         table.setMinimumHeight(table.horizontalHeader().sizeHint().height()
                                + table.verticalHeader().defaultSectionSize()
+                               + (bar.sizeHint().height() if bar.maximum() > 0 else 0)
                                + 2 * table.frameWidth() + 2)
+        table.parentWidget().layout().invalidate()    # its minimum follows at once
 
     def eventFilter(self, obj: Any, event: Any) -> bool:
         if obj is self.stack and event.type() == QEvent.Type.Resize:

@@ -508,3 +508,25 @@ def test_a_saved_session_brings_back_a_races_racers_number_for_number(open_windo
     assert {r.origin for r in again} == {"race 2"}
     assert all(r.run_id not in {b.run_id for b in back} for r in again)
     _same_runs(back, [r for r in restored.gallery.runs if r.origin == "race 1"])
+
+
+def test_a_narrow_short_gallery_still_shows_a_whole_row_above_its_scroll_bar(view, qapp):
+    """In a narrow, short dock (a 1280 x 720 projector's), the list's horizontal scroll
+    bar took half of the one row the list had room for: the row's text was cut."""
+    from gui.views.gallery_view import GalleryView
+
+    small = GalleryView(DARK, gallery=view.gallery)
+    small.resize(460, 300)
+    small.show()
+    qapp.processEvents()
+    table = small.table
+    try:
+        assert table.horizontalScrollBar().isVisible()
+        row = table.visualItemRect(table.item(0, 2))
+        assert row.height() > 10 and row.bottom() < table.viewport().height()
+        img = grab_rgb(table.viewport())
+        text = img[row.top():row.bottom(), row.left():row.right()]
+        assert colour_mask(text, DARK.foreground, tol=60).sum() > 20
+    finally:
+        small.shutdown()
+        small.close()
