@@ -8,18 +8,70 @@ moment is and draws it, and tells the bar where it is with `show_position`.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from typing import Any
+
+from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractSlider,
     QComboBox,
     QHBoxLayout,
     QPushButton,
     QSlider,
+    QStyle,
+    QStyleOptionSlider,
     QToolButton,
     QWidget,
 )
 
 from core.timeline import REPLAY_FACTORS
 from gui.live_label import LiveLabel
+
+
+class HandleSlider(QSlider):
+    """A slider that repaints when its handle moves on screen, not at every new range.
+
+    While a run trains live its end grows every frame and the handle stays at the right
+    end: QSlider repainted itself each frame for the new range, and, not being opaque, the
+    timeline bar, its dock and the window behind it too (4 widget paints a frame, measured
+    with a paint counter on the bench's window). `set_position` still sets the range and
+    the value every frame, so a click or a drag reads the run's current end.
+    """
+
+    def __init__(self, orientation: Qt.Orientation, parent: QWidget | None = None) -> None:
+        super().__init__(orientation, parent)
+        self._painted: QRect | None = None    # where the last paint drew the handle
+        self._quiet = False
+
+    def set_position(self, value: int, maximum: int) -> None:
+        """Range 0..`maximum` and `value` (unless the user holds the handle), without
+        signals; repainted only if the handle is drawn elsewhere now."""
+        self.blockSignals(True)
+        self._quiet = True
+        try:
+            self.setRange(0, max(maximum, 0))
+            if not self.isSliderDown():
+                self.setValue(min(value, maximum))
+        finally:
+            self._quiet = False
+            self.blockSignals(False)
+        if self._painted is None or self._handle() != self._painted:
+            self.update()
+
+    def _handle(self) -> QRect:
+        opt = QStyleOptionSlider()
+        self.initStyleOption(opt)
+        return self.style().subControlRect(QStyle.ComplexControl.CC_Slider, opt,
+                                           QStyle.SubControl.SC_SliderHandle, self)
+
+    def sliderChange(self, change: QAbstractSlider.SliderChange) -> None:
+        if self._quiet and change in (QAbstractSlider.SliderChange.SliderRangeChange,
+                                      QAbstractSlider.SliderChange.SliderValueChange):
+            return     # QAbstractSlider's only work here is update(): set_position decides
+        super().sliderChange(change)
+
+    def paintEvent(self, event: Any) -> None:
+        self._painted = self._handle()
+        super().paintEvent(event)
 
 
 class TimelineBar(QWidget):
@@ -46,7 +98,7 @@ class TimelineBar(QWidget):
         self.forward.setText("▶")
         self.forward.setToolTip("step forward one recorded update")
         self.forward.clicked.connect(lambda: self.stepped.emit(1))
-        self.slider = QSlider(Qt.Orientation.Horizontal, self)
+        self.slider = HandleSlider(Qt.Orientation.Horizontal, self)
         self.slider.setRange(0, 0)
         self.slider.setToolTip("drag back to replay any recorded update in every view")
         self.slider.sliderMoved.connect(self.scrubbed.emit)
@@ -88,11 +140,9 @@ class TimelineBar(QWidget):
         views show a replayed moment or the live run."""
         s = self.slider
         if s.maximum() != end or (s.value() != update and not s.isSliderDown()):
-            s.blockSignals(True)      # (a held slider stays under the pointer: the moment
-            s.setRange(0, max(end, 0))  # shown may be a recorded one just before it)
-            if not s.isSliderDown():
-                s.setValue(min(update, end))
-            s.blockSignals(False)
+            # (a held slider stays under the pointer: the moment shown may be a recorded
+            # one just before it)
+            s.set_position(update, end)
         text = (f"replaying {update:,} of {end:,}" if replaying
                 else f"update {update:,} of {end:,}")
         if self.position.text() != text:
