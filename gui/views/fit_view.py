@@ -23,6 +23,7 @@ from gui.views.base import (
     cache_legend,
     cache_static,
     move_points,
+    set_curve,
     tame,
 )
 
@@ -80,6 +81,8 @@ class FitView(View):
         self._legend_items = (self._train_pts, self._unseen_pts, self._constant, self._curve,
                               self._diagonal)
         self._restyle()
+        for p in self._pieces:
+            set_curve(p, [], [])
         cache_static(self._bias_line, self._diagonal)
         self._set_mode("curve")
 
@@ -167,7 +170,7 @@ class FitView(View):
                 k = min(len(pieces), MAX_PIECES)
                 for i in range(k):
                     p, bad = tame(pieces[i], lo, hi)
-                    self._pieces[i].setData(cx, p, connect="finite" if bad else "all")
+                    set_curve(self._pieces[i], cx, p, connect="finite" if bad else "all")
                 c, bad = tame([snap.constant, snap.constant], lo, hi)
                 self._constant.setData(cx[[0, -1]], c, connect="finite" if bad else "all")
                 self._keep_pieces_in_view(k)
@@ -306,7 +309,7 @@ class FitView(View):
 
     def _clear_items(self) -> None:
         for p in self._pieces:
-            p.setData([], [])
+            set_curve(p, [], [])
         self._constant.setData([], [])
         self._curve.setData([], [])
         if self._mode == "scatter":
@@ -346,8 +349,8 @@ class FitView(View):
                        (self._curve, curve), (self._constant, curve), (self._bars, weights),
                        (self._bias_line, weights), (self._diagonal, scatter)):
             it.setVisible(on)
-        for p in self._pieces:
-            p.setVisible(curve)
+        for p in self._pieces:     # (an empty one stays hidden: `set_curve`)
+            p.setVisible(curve and p.xData is not None and len(p.xData) > 0)
         # one-day data points stay put; predicted-vs-real points move every frame
         cache_static(self._train_pts, self._unseen_pts, on=curve)
         self._rebuild_legend()

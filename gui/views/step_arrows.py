@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from core.step_explained import StepExplained
+from gui.views.base import set_curve
 
 HEAD = 0.03          # arrow head length, as a share of the view's span
 HEAD_ANGLE = 0.45    # radians either side of the shaft
@@ -28,7 +29,7 @@ def set_arrow(item: Any, view_box: Any, x: float, y: float, dx: float, dy: float
     or non-finite step; True if drawn."""
     if not (math.isfinite(dx) and math.isfinite(dy) and math.isfinite(x)
             and math.isfinite(y)) or (dx == 0 and dy == 0):
-        item.setData([], [])
+        set_curve(item, [], [])
         return False
     if clip is not None:
         t = 1.0
@@ -51,8 +52,8 @@ def set_arrow(item: Any, view_box: Any, x: float, y: float, dx: float, dy: float
         a = ang + math.pi - side * HEAD_ANGLE
         xs += [x + dx, x + dx + head * math.cos(a) * sx]
         ys += [y + dy, y + dy + head * math.sin(a) * sy]
-    item.setData(np.array(xs), np.array(ys),
-                 connect=np.array([1, 0, 1, 0, 1, 0], dtype=bool))
+    set_curve(item, np.array(xs), np.array(ys),
+              connect=np.array([1, 0, 1, 0, 1, 0], dtype=bool))
     return True
 
 

@@ -25,7 +25,7 @@ from core.slices import local_minima, slice_window
 from core.snapshot import Snapshot
 from core.step_explained import StepExplained
 from gui.theme import DARK, Theme
-from gui.views.base import View, cache_static, segmented, text_item
+from gui.views.base import View, cache_static, segmented, set_curve, text_item
 from gui.views.flow_layout import FlowLayout
 from gui.views.landscape_live import LivePiece
 from gui.views.slice_worker import SliceWorker
@@ -348,18 +348,18 @@ class SurfaceView(LandscapeMode, View):
             np.allclose(e.taken, e.gradient_step, rtol=1e-6, atol=0.0))
         if e is None or same:
             for it in items:
-                it.setData([], [])
+                set_curve(it, [], [])
         else:
             self._draw_arrow(0.0, 0.0, 0.0, 0.0)
             gdw, gdb = e.gradient_step
             extra, taken = e.extra, e.taken
             set_arrow(self._grad_arrow, vb, e.w, e.b, gdw, gdb)
             if extra is None:
-                self._extra_arrow.setData([], [])
+                set_curve(self._extra_arrow, [], [])
             else:
                 set_arrow(self._extra_arrow, vb, e.w + gdw, e.b + gdb, extra[0], extra[1])
             if taken is None:
-                self._taken_arrow.setData([], [])
+                set_curve(self._taken_arrow, [], [])
             else:
                 set_arrow(self._taken_arrow, vb, e.w, e.b, taken[0], taken[1])
         label = self._explain_text
@@ -433,7 +433,7 @@ class SurfaceView(LandscapeMode, View):
         self._current.setData([], [])
         self._arrow_line.setData([], [])
         for it in (self._grad_arrow, self._extra_arrow, self._taken_arrow):
-            it.setData([], [])
+            set_curve(it, [], [])
         self._explain_text.hide()
 
     def _restyle(self) -> None:
@@ -584,7 +584,8 @@ class SurfaceView(LandscapeMode, View):
         """Each update of a short path as a dot: a step that overshoots to the other side
         of the valley reads as a jump, not as one line drawn over itself."""
         if len(px) > PATH_DOTS:
-            self._dots.setData([], [])
+            if len(self._dots.data):     # (emptied again each frame: ~0.1 ms of Python)
+                self._dots.setData([], [])
             return
         ok = np.isfinite(px) & np.isfinite(py)
         self._dots.setData(px[ok], py[ok])

@@ -209,3 +209,58 @@ def test_outward_rounds_to_round_steps_of_a_few_percent() -> None:
     lo, hi = outward(251.0, 733.0)
     assert (lo, hi) == (240.0, 740.0)          # steps of 20 for a span of 482
     assert outward(5.0, 5.0) == (5.0, 5.0)
+
+
+# ---------------------------------------------------------------- work a frame leaves out
+
+def test_a_curve_emptied_and_drawn_again_shows(qtbot) -> None:
+    """`set_curve` marks an empty curve as having no contents (Qt then skips it): drawn
+    again, it must show (a replay's arrows come and go this way)."""
+    from gui.views.base import set_curve
+
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    plot.resize(200, 200)
+    plot.setBackground("k")
+    plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0)
+    curve = pg.PlotCurveItem(pen=pg.mkPen("#ff0000", width=6))
+    plot.addItem(curve)
+    plot.show()
+    qtbot.waitExposed(plot)
+
+    def red() -> int:
+        img = plot.grab().toImage()
+        return sum(img.pixelColor(x, y).red() > 200 and img.pixelColor(x, y).green() < 80
+                   for x in range(0, img.width(), 2) for y in range(0, img.height(), 2))
+
+    set_curve(curve, np.array([0.0, 1.0]), np.array([0.5, 0.5]))
+    assert red() > 20
+    set_curve(curve, [], [])
+    set_curve(curve, [], [])          # again: nothing to do
+    assert red() == 0
+    set_curve(curve, np.array([0.5, 0.5]), np.array([0.0, 1.0]))
+    assert red() > 20
+
+
+def test_the_scrubber_repaints_only_when_its_handle_moves(qtbot) -> None:
+    """A live run's end grows every frame with the handle at the right end: the same
+    picture, no paint; a replayed moment moves the handle: painted."""
+    from gui.timeline_bar import TimelineBar
+
+    bar = TimelineBar()
+    qtbot.addWidget(bar)
+    bar.resize(600, 40)
+    bar.show()
+    qtbot.waitExposed(bar)
+    paints = Counter(QEvent.Type.Paint)
+    bar.slider.installEventFilter(paints)
+    bar.show_position(1000, 1000, replaying=False, playing_back=False)
+    qtbot.wait(50)
+    paints.counts.clear()
+    for end in range(1010, 1100, 10):
+        bar.show_position(end, end, replaying=False, playing_back=False)
+        qtbot.wait(10)
+    assert paints.of(bar.slider) == 0
+    assert bar.slider.maximum() == 1090 and bar.slider.value() == 1090   # a click reads it
+    bar.show_position(500, 1090, replaying=True, playing_back=False)
+    qtbot.waitUntil(lambda: paints.of(bar.slider) == 1, timeout=2000)
