@@ -60,6 +60,10 @@ class GalleryRun:
     scale: float = 1.0               # data unit per training unit (views per "k")
     suffix: str = ""
     unit: str = ""
+    # The colour it was first drawn in ("#rrggbb"): a racer's race colour, so a class
+    # comparing the race with its replay sees the same racer in the same colour; "" for
+    # a run the gallery colours by its place among the runs shown.
+    color: str = ""
     data: Any = field(default=None, compare=False, repr=False)   # core.data.Windowed
 
     @property
@@ -140,6 +144,7 @@ def run_to_dict(run: GalleryRun, arrays: bool = False) -> dict[str, Any]:
         "name": run.name, "status": run.status, "origin": run.origin, "pinned": run.pinned,
         "settings": run.config.to_dict(), "final_update": run.final_update,
         "seconds": run.seconds, "scale": run.scale, "suffix": run.suffix, "unit": run.unit,
+        "color": run.color,
         "history": {"update": ints(run.updates), "train_loss": seq(run.train_loss),
                     "unseen_loss": seq(run.unseen_loss)},
         "track": list(run.track),
@@ -163,6 +168,9 @@ def run_from_dict(doc: dict[str, Any], run_id: int, data: Any = None) -> Gallery
     status = str(doc["status"])
     if status not in STATUSES:
         raise ValueError(f"unknown run status '{status}'")
+    color = str(doc.get("color", ""))       # sessions before kept colours have none
+    if color and not re.fullmatch(r"#[0-9a-fA-F]{6}", color):
+        raise ValueError(f"a run's colour must be #rrggbb, not '{color}'")
     hist, path = doc["history"], doc["path"]
     points = arr(np.asarray(path["points"], dtype=object).ravel()
                  if not isinstance(path["points"], np.ndarray) else path["points"]
@@ -180,11 +188,12 @@ def run_from_dict(doc: dict[str, Any], run_id: int, data: Any = None) -> Gallery
         track=(track[0], track[1]), params=params, final_update=int(doc["final_update"]),
         seconds=float(doc.get("seconds", 0.0)), origin=str(doc.get("origin", "")),
         pinned=bool(doc.get("pinned", False)), scale=float(doc.get("scale", 1.0)),
-        suffix=str(doc.get("suffix", "")), unit=str(doc.get("unit", "")), data=data)
+        suffix=str(doc.get("suffix", "")), unit=str(doc.get("unit", "")), color=color,
+        data=data)
 
 
 def run_from_timeline(run_id: int, name: str, config: RunConfig, snap: Any, timeline: Any,
-                      status: str, origin: str = "") -> GalleryRun:
+                      status: str, origin: str = "", color: str = "") -> GalleryRun:
     """A kept run from its last `core.snapshot.Snapshot` (final parameters, seconds) and
     its `core.timeline.RunTimeline` (loss history, and the path with the update of every
     point, so runs replay synchronized by update). The parameter moments are not kept:
@@ -201,7 +210,7 @@ def run_from_timeline(run_id: int, name: str, config: RunConfig, snap: Any, time
         params={k: np.array(v, dtype=np.float64) for k, v in snap.params.items()},
         final_update=int(snap.update), seconds=float(snap.seconds), origin=origin,
         scale=float(getattr(data, "scale", 1.0)), suffix=str(getattr(data, "suffix", "")),
-        unit=str(getattr(data, "unit", "")), data=data)
+        unit=str(getattr(data, "unit", "")), color=color, data=data)
 
 
 def race_origin(number: int) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -51,7 +52,7 @@ from core.gallery import (
 )
 from core.snapshot import Snapshot
 from gui.background import BackgroundJob
-from gui.theme import DARK, Theme
+from gui.theme import DARK, Theme, legible_on
 from gui.views.base import (
     ElidedLabel,
     View,
@@ -92,6 +93,22 @@ STATUS_TEXT = {"finished": "finished", "diverged": "✕ diverged", "stopped": "s
 
 def run_colors(theme: Theme) -> list[str]:
     return [getattr(theme, f) for f in RUN_COLOR_FIELDS]
+
+
+def shown_colors(runs: list[GalleryRun], theme: Theme) -> list[str]:
+    """Each shown run's colour: its own (a racer's race colour: the race and its replay
+    agree) unless a run before it already has that colour (two races' GD racers, both
+    red), else the first of the theme's run colours not taken. As drawn on the error
+    surface; loss plots draw it in a shade legible on their background (`legible_on`)."""
+    out: list[str] = []
+    for run in runs:
+        own = run.color.lower()
+        if own and own not in out:
+            out.append(own)
+            continue
+        free = [c for c in run_colors(theme) if c.lower() not in out]
+        out.append((free or run_colors(theme))[0].lower())
+    return out
 
 
 class RunPane(QWidget):
@@ -197,16 +214,22 @@ class RunPane(QWidget):
         self.image.setColorMap(pg.colormap.get(theme.colormap))
         self._paint_run()
 
+    @property
+    def loss_color(self) -> str:
+        """The run's colour on the loss plot: a shade legible on its background (the
+        projector's white plots), as the race's loss curves draw it."""
+        return legible_on(self.color, self._theme.background)
+
     def _paint_run(self) -> None:
-        t, c = self._theme, self.color
+        t, c, lc = self._theme, self.color, self.loss_color
         segmented(self.path, t.pen(c))      # a long zig-zag path: segments paint faster
         self.dot.setPen(t.pen(t.path, 2))
         self.dot.setBrush(t.brush(c))
         self.dot.setSize(t.point_size * 2.6)
-        self.curve.setPen(t.pen(c))
-        self.unseen.setPen(t.pen(c, alpha=110, style=Qt.PenStyle.DashLine))
+        self.curve.setPen(t.pen(lc))
+        self.unseen.setPen(t.pen(lc, alpha=110, style=Qt.PenStyle.DashLine))
         self.marker.setPen(t.pen(t.path, 2))
-        self.marker.setBrush(t.brush(c))
+        self.marker.setBrush(t.brush(lc))
         self.marker.setSize(t.point_size * 2.2)
 
     def show_run(self, run: GalleryRun, color: str) -> None:
@@ -214,7 +237,8 @@ class RunPane(QWidget):
         self._paint_run()
         self.title.setText(f"{run.name} · {STATUS_TEXT[run.status]} at update "
                            f"{run.final_update:,}")
-        self.title.setStyleSheet(f"color: {color}; font-weight: bold;")
+        self.title.setStyleSheet(
+            f"color: {legible_on(color, self._theme.panel)}; font-weight: bold;")
         self.surface.setLabel("bottom", run.track[0])
         self.surface.setLabel("left", run.track[1])
         self.slice_note.setVisible(not run.exact_surface)
@@ -477,10 +501,12 @@ class GalleryView(View):
         """Nothing follows the live run; kept runs arrive through `keep`."""
 
     def keep(self, config: Any, snap: Snapshot, timeline: Any, replaced_by: Any = None,
-             origin: str = "", name: str | None = None) -> GalleryRun | None:
+             origin: str = "", name: str | None = None, color: str = ""
+             ) -> GalleryRun | None:
         """Keep a run that ended (`snap` its last snapshot, `timeline` its
         `Trainer.timeline()`); `replaced_by` is the config that cut it short, if one
-        did. A run that never updated is not kept."""
+        did; `color` the colour it was drawn in, if it had its own (a racer's). A run
+        that never updated is not kept."""
         if snap is None or snap.update <= 0:
             return None
         status = end_status(snap, replaced_by, config)
@@ -489,7 +515,7 @@ class GalleryView(View):
             name = old.name
         name = name or self.gallery.default_name(config)
         run = run_from_timeline(int(snap.run_id), name, config, snap, timeline, status,
-                                origin)
+                                origin, color)
         dropped = self.gallery.add(run)
         self._surfaces.pop(run.run_id, None)
         for gone in dropped:
@@ -506,14 +532,15 @@ class GalleryView(View):
             self._show_runs([self.gallery.get(r.run_id) or r for r in self._shown])
         return run
 
-    def keep_race(self, ends: list[Any]) -> list[GalleryRun]:
+    def keep_race(self, ends: list[Any], colors: list[str]) -> list[GalleryRun]:
         """Keep a race's racers (`gui.worker.RunEnd`s), each as a run of its own: named
         for its race and what told it apart ("race 2: adam η 0.05"), its race as its
-        origin. Races are numbered on from the ones kept (a reopened session too)."""
+        origin, its race colour (`colors`, racer by racer) as its own. Races are numbered
+        on from the ones kept (a reopened session too)."""
         number = self.gallery.next_race()
         kept = [self.keep(e.config, e.snapshot, e.timeline, e.replaced_by,
-                          race_origin(number), racer_name(number, e.config))
-                for e in ends]
+                          race_origin(number), racer_name(number, e.config), color)
+                for e, color in zip(ends, colors, strict=True)]
         return [run for run in kept if run is not None]
 
     def set_runs(self, runs: list[GalleryRun]) -> None:
@@ -552,6 +579,10 @@ class GalleryView(View):
         self._filling = True
         chosen = set(self.selected_ids())
         shown = {r.run_id for r in self._shown}
+        # a swatch by each name: the colour a shown run is drawn in, or a run's own
+        colors = {r.run_id: c for r, c in zip(self._shown,
+                                               shown_colors(self._shown, self._theme),
+                                               strict=True)}
         checkable = (Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled
                      | Qt.ItemFlag.ItemIsSelectable)
         self.table.setRowCount(len(self.gallery.runs))
@@ -572,6 +603,10 @@ class GalleryView(View):
                 if col == NAME_COLUMN:
                     flags |= Qt.ItemFlag.ItemIsEditable
                     item.setToolTip("double-click to rename")
+                    swatch = colors.get(run.run_id) or run.color
+                    if swatch:
+                        item.setData(Qt.ItemDataRole.DecorationRole, QColor(
+                            legible_on(swatch, self._theme.background)))
                 item.setFlags(flags)
                 if col == NAME_COLUMN + 1 and run.status == "diverged":
                     item.setForeground(pg.mkColor(self._theme.warning))
@@ -684,7 +719,7 @@ class GalleryView(View):
             self._place()
             return
         self._ensure_panes(len(runs))
-        colors = run_colors(self._theme)
+        colors = shown_colors(runs, self._theme)
         last = max(r.final_update for r in runs)
         self.scrubber.blockSignals(True)
         self.scrubber.setRange(0, last)
@@ -764,7 +799,8 @@ class GalleryView(View):
         self._overlay_curves = []
         self._overlay_kinds = []
         kinds = {"train": ("train",), "unseen": ("unseen",), "both": ("train", "unseen")}
-        for run, color in zip(runs, colors, strict=False):
+        for run, own in zip(runs, colors, strict=False):
+            color = legible_on(own, self._theme.background)    # on the plot, as in a pane
             for kind in kinds[self.curves]:
                 # one legend entry per run: its first curve carries the name
                 name = (f"{run.name} ({STATUS_TEXT[run.status]})"

@@ -175,8 +175,9 @@ class RaceView(View):
     title = "Optimizer race"
     rows_ready = Signal(list)     # loss-table rows, one per racer, when a race ends
     # A race that ended, or that a new race replaced after it ran: one `RunEnd` per
-    # racer, for the run gallery (each racer is kept as a run of its own).
-    racers_ended = Signal(list)
+    # racer, for the run gallery (each racer is kept as a run of its own), and each
+    # racer's colour in the race (the gallery draws it in the same one).
+    racers_ended = Signal(list, list)
 
     def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(theme, parent)
@@ -716,7 +717,7 @@ class RaceView(View):
         if epoch <= self._kept_epoch or not ends:
             return
         self._kept_epoch = epoch
-        self.racers_ended.emit(list(ends))
+        self.racers_ended.emit(list(ends), [RACER_COLORS[slot] for slot in self._slots])
 
     def _show_surface(self) -> None:
         s = self._surface

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -139,6 +140,20 @@ def test_a_saved_gallery_restores_every_number(lr_runs):
     assert math.isinf(run_from_dict(json.loads(json.dumps(odd)), 9).final_train)
     with pytest.raises(ValueError, match="unknown run status"):
         run_from_dict({**run_to_dict(g.runs[0]), "status": "lost"}, 1)
+
+
+def test_a_runs_own_colour_is_saved_and_a_session_without_colours_still_reads(lr_runs):
+    """A racer's race colour goes into a session and comes back; a session saved before
+    runs had colours reads with none (the gallery colours such a run by its place); a
+    colour that is not #rrggbb is refused with a message."""
+    cfg, snap, timeline = lr_runs[0]
+    run = replace(_run(Gallery(), snap, timeline, cfg, "finished"), color="#ff3b30")
+    doc = json.loads(json.dumps(run_to_dict(run)))
+    assert run_from_dict(doc, 1).color == "#ff3b30"
+    old = {k: v for k, v in doc.items() if k != "color"}
+    assert run_from_dict(old, 2).color == ""
+    with pytest.raises(ValueError, match="#rrggbb"):
+        run_from_dict({**doc, "color": "red; font-size: 90px"}, 3)
 
 
 def test_a_session_file_keeps_the_gallery_bit_for_bit_and_refuses_a_bad_run(lr_runs,

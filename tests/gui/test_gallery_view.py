@@ -348,9 +348,9 @@ def _same_runs(a, b) -> None:
     assert len(a) == len(b)
     for x, y in zip(a, b, strict=True):
         assert (x.name, x.status, x.origin, x.pinned, x.config, x.track, x.final_update,
-                x.seconds, x.scale, x.suffix, x.unit) == \
+                x.seconds, x.scale, x.suffix, x.unit, x.color) == \
             (y.name, y.status, y.origin, y.pinned, y.config, y.track, y.final_update,
-             y.seconds, y.scale, y.suffix, y.unit)
+             y.seconds, y.scale, y.suffix, y.unit, y.color)
         for key in ("updates", "train_loss", "unseen_loss", "path", "path_updates"):
             assert getattr(x, key).tobytes() == getattr(y, key).tobytes(), key
         assert x.params.keys() == y.params.keys()
@@ -444,9 +444,16 @@ def _open_gallery(win, qtbot):
 def test_racers_replay_side_by_side_and_overlay_on_screen(open_window, qtbot):
     """A finished race's racers are rows of the gallery, and replay as runs do: each
     pane draws its racer's dot at the scrubbed update on the exact 1-day surface and the
-    marker on its loss curve, in its colour; overlaid, every racer's curve is drawn."""
+    marker on its loss curve; overlaid, every racer's curve is drawn. Each in the colour
+    it raced in (GD raced red is red here, with a red swatch by its name), and on the
+    projector's white plots in the legible shade the race's loss plot draws it in."""
+    from gui.theme import contrast_ratio, legible_on
+    from gui.views.race_view import RACER_COLORS
+
     win = open_window()
     racers = _raced(win, qtbot)
+    raced = [RACER_COLORS[slot] for slot in win.views["race"]._slots]
+    assert [r.color for r in racers] == raced
     gallery = _open_gallery(win, qtbot)
     names = [gallery.table.item(i, 2).text() for i in range(gallery.table.rowCount())]
     assert [r.name for r in racers] == [n for n in names if n.startswith("race 1:")]
@@ -457,13 +464,18 @@ def test_racers_replay_side_by_side_and_overlay_on_screen(open_window, qtbot):
         assert cell.bottom() < table.shape[0], "the row is off the list"
         text = table[cell.top():cell.bottom(), cell.left():cell.right()]
         assert colour_mask(text, win.theme.foreground, tol=60).sum() > 20, names[i]
+    for racer, colour in zip(racers, raced, strict=True):    # the swatch by its name
+        row = [r.run_id for r in gallery.gallery.runs].index(racer.run_id)
+        cell = gallery.table.visualItemRect(gallery.table.item(row, 2))
+        swatch = table[cell.top():cell.bottom(), cell.left():cell.left() + cell.height()]
+        assert colour_mask(swatch, colour, tol=20).sum() > 20, racer.name
     gallery.show_runs([r.run_id for r in racers], "side")
     qtbot.waitUntil(lambda: gallery.stack.currentWidget() is gallery.side, timeout=5000)
     gallery.scrub_to(20)
     qtbot.wait(50)
     panes = [p for p in gallery._panes if p.isVisible()]
     assert [p.run.run_id for p in panes] == [r.run_id for r in racers]
-    assert len({p.color for p in panes}) == 3
+    assert [p.color for p in panes] == raced
     for pane in panes:
         assert pane.run.exact_surface and pane.star.data.size == 1  # the exact surface
         _, point = pane.run.point_at(20)
@@ -477,8 +489,17 @@ def test_racers_replay_side_by_side_and_overlay_on_screen(open_window, qtbot):
     img = grab_rgb(gallery._overlay)
     from gui.views.gallery_view import run_colors
 
-    counts = [int(colour_mask(img, c, tol=20).sum()) for c in run_colors(win.theme)[:3]]
+    counts = [int(colour_mask(img, c, tol=20).sum()) for c in raced]
     assert all(n > 100 for n in counts), counts
+    assert colour_mask(img, run_colors(win.theme)[0], tol=20).sum() < 20   # no palette
+    win.apply_theme("projector")
+    qtbot.wait(50)
+    img, bg = grab_rgb(gallery._overlay), win.theme.background
+    shades = [legible_on(c, bg) for c in raced]
+    assert all(contrast_ratio(s, bg) >= 3.0 for s in shades)
+    assert all(colour_mask(img, s, tol=10).sum() > 100 for s in shades), shades
+    faint = [c for c in raced if contrast_ratio(c, bg) < 3.0]
+    assert faint and all(colour_mask(img, c, tol=10).sum() == 0 for c in faint), faint
 
 
 def test_a_saved_session_brings_back_a_races_racers_number_for_number(open_window, qtbot,
@@ -503,6 +524,7 @@ def test_a_saved_session_brings_back_a_races_racers_number_for_number(open_windo
     back = [r for r in restored.gallery.runs if r.origin == "race 1"]
     assert [r.name for r in back][2] == "race 1: the Adam one"
     assert back[0].status == "diverged" and back[0].final_update < 40
+    assert [r.color for r in back] == [r.color for r in racers] != ["", "", ""]
     assert all(r.config.init == (0.2, 2.0) and r.data is not None for r in back)
     again = _raced(other, qtbot)
     assert {r.origin for r in again} == {"race 2"}
