@@ -505,3 +505,32 @@ def test_a_slice_thread_runs_below_the_gui_and_training_threads():
     t.join()
     assert seen == [max(main_nice, SLICE_NICE)]
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main_nice
+
+
+def test_a_long_path_drawn_thinned_looks_as_drawn_point_for_point(qtbot, trained):
+    """The surface draws each segment of a long path once (a converged run goes back and
+    forth over the same pixels at the minimum): the picture is the full path's."""
+    from tests.gui.pixels import grab_rgb
+
+    def grab() -> np.ndarray:
+        qtbot.wait(20)
+        return grab_rgb(view._plot).astype(np.int16)
+
+    trainer = trained(1500, lr=0.05)
+    view = _open(qtbot, SurfaceView, trainer)
+    snap = trainer.snapshot()
+    view.show_snapshot(snap)
+    view._current.setData([], [])           # the path alone, each time
+    view._arrow_line.setData([], [])
+    drawn = view._path.getData()
+    assert len(drawn[0]) < len(snap.path) // 4
+    thinned = grab()
+    view._path.setData([], [])
+    bare = grab()
+    view._path.setData(snap.path[:, 0], snap.path[:, 1], connect="all")
+    full = grab()
+    path_px = int((np.abs(full - bare).max(axis=2) > 30).sum())
+    assert path_px > 200                    # the path is there to compare
+    off = int((np.abs(thinned - full).max(axis=2) > 60).sum())
+    assert off <= 0.02 * path_px, (off, path_px)
+    view.shutdown()
