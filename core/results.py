@@ -123,13 +123,22 @@ def result_row(config: RunConfig, snap: Any, data: Any | None = None) -> dict[st
     return row
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
 def format_loss(value: float, scale: float = 1000.0, suffix: str = "k") -> str:
-    """0.48k style; 'inf' / 'nan' spelled out so a diverged run reads as such."""
+    """0.48k style; 'inf' / 'nan' spelled out so a diverged run reads as such. A loss
+    that ran away (100,000 of the unit and more: a run diverging, or one that did with a
+    last finite loss) as the power of ten it passed, in the data unit: "> 10²⁸", which a
+    class reads at once, not "7.17e+25k" (this one function writes every loss the app
+    shows: the loss table, the status line, the run gallery)."""
     if value is None or not math.isfinite(value):
         return "diverged" if value is not None and math.isinf(value) else "n/a"
     v = value / scale
-    if abs(v) >= 1e5:   # a run on its way to diverging: 4.53e+08k, not 452541641961.77k
-        return f"{v:.2e}{suffix}"
+    if abs(v) >= 1e5:
+        power = math.floor(math.log10(abs(value)))
+        ten = f"10{str(power).translate(_SUPERSCRIPT)}"
+        return f"> {ten}" if value > 0 else f"< -{ten}"
     digits = 2 if abs(v) >= 0.095 or v == 0 else 3
     return f"{v:.{digits}f}{suffix}"
 

@@ -939,9 +939,13 @@ class MainWindow(QMainWindow):
         if replay:
             where = f"replaying update {snap.update:,} of {snap.replay_of:,}"
             speed, state = f"Play: train on from {snap.replay_of:,}", ""
+        def equals(value: float) -> str:   # "L = 0.48k", but "L > 10²⁸", not "L = > 10²⁸"
+            text = fmt(value)
+            return text if text.startswith(">") else f"= {text}"
+
         self._status.setText(
-            f"{where}   epoch {snap.epoch:,.2f}   training loss L = "
-            f"{fmt(snap.train_loss)}   unseen loss L' = {fmt(snap.unseen_loss)}   "
+            f"{where}   epoch {snap.epoch:,.2f}   training loss L "
+            f"{equals(snap.train_loss)}   unseen loss L' {equals(snap.unseen_loss)}   "
             f"{cfg.loss.upper()} · {OPTIMIZER_NAMES.get(cfg.optimizer, cfg.optimizer)} · "
             f"η = {snap.lr:g} · {batch}   {speed}{state}")
 

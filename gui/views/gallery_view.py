@@ -593,7 +593,9 @@ class GalleryView(View):
                 box.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
                 box.setData(Qt.ItemDataRole.UserRole, run.run_id)
                 self.table.setItem(row, col, box)
-            ended = STATUS_TEXT[run.status] + (f" ({run.origin})" if run.origin else "")
+            ended = STATUS_TEXT[run.status] + (
+                f" at update {run.final_update:,}" if run.status == "diverged" else "") + (
+                f" ({run.origin})" if run.origin else "")
             fmt = _loss_fmt(run)
             texts = (run.name, ended, run.describe(), fmt(run.final_train),
                      fmt(run.final_unseen))
@@ -992,12 +994,8 @@ def _data_for(config: Any, loaded: dict[tuple[Any, ...], Any]) -> Any:
 
 
 def _loss_fmt(run: GalleryRun) -> Any:
-    """A loss as the loss table writes it ("0.48k", "332.02k")."""
+    """A loss as the loss table and the status line write it ("0.48k", "> 10²⁸" for one
+    that ran away, "diverged" for inf)."""
     from core.results import format_loss
 
-    def fmt(v: float) -> str:
-        if not math.isfinite(v):
-            return "inf" if run.status == "diverged" else "–"
-        return format_loss(v, run.scale, run.suffix)
-
-    return fmt
+    return lambda v: format_loss(v, run.scale, run.suffix)

@@ -47,8 +47,6 @@ def cell_text(row: dict[str, Any], column: str) -> str:
     """How a value is shown in the table (losses as 0.48k, lr as 0.01, yes/blank)."""
     v = row.get(column, "")
     if column in ("train_loss", "unseen_loss") and isinstance(v, (int, float)):
-        if abs(v) >= 1e12 and v == v and abs(v) != float("inf"):   # a diverged run's loss
-            return f"{v:.3g}"
         return results.loss_text(row, column)   # with ± its spread over seeds, if several
     if isinstance(v, bool):
         return "yes" if v else ""

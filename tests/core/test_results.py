@@ -44,7 +44,12 @@ def test_losses_are_formatted_in_thousands_as_the_lecture_writes_them():
     assert format_loss(480.0) == "0.48k"
     assert format_loss(float("inf")) == "diverged"
     assert format_loss(21.5, 1.0, "") == "21.50"
-    assert format_loss(452541641961770.0) == "4.53e+11k"   # on its way to diverging
+    # on its way to diverging, or diverged with a last finite loss: the power of ten it
+    # passed in the data unit (was "4.53e+11k", and "7.17e+25k" for a diverged racer)
+    assert format_loss(452541641961770.0) == "> 10¹⁴"
+    assert format_loss(7.17e28) == "> 10²⁸"
+    assert format_loss(2.0e9, 1.0, "") == "> 10⁹"
+    assert format_loss(99_999_000.0) == "99999.00k"         # below the line: as before
 
 
 def test_params_in_data_unit_undo_the_training_scale():

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -552,3 +553,27 @@ def test_a_narrow_short_gallery_still_shows_a_whole_row_above_its_scroll_bar(vie
     finally:
         small.shutdown()
         small.close()
+
+
+def test_a_diverged_runs_losses_read_as_the_loss_table_writes_them(view):
+    """A diverged run's last finite loss read "7.17e+25k" in the list; now the power of
+    ten it passed ("> 10²⁸", as the loss table and the status line write it: one
+    function) and where it diverged ("✕ diverged at update 37"), drawn in the row."""
+    from core.results import format_loss
+    from gui.views.table_view import cell_text
+
+    row, run = 2, _runs(view)[2]
+    assert run.status == "diverged"
+    ended = view.table.item(row, 3).text()
+    assert ended == f"✕ diverged at update {run.final_update:,}"
+    for col, key, value in ((5, "train_loss", run.final_train),
+                            (6, "unseen_loss", run.final_unseen)):
+        text = view.table.item(row, col).text()
+        assert re.fullmatch(r"> 10[⁰¹²³⁴⁵⁶⁷⁸⁹]+|diverged", text), text
+        assert text == format_loss(value, run.scale, run.suffix) == cell_text(
+            {key: value, "scale": run.scale, "suffix": run.suffix}, key)
+        view.table.scrollToItem(view.table.item(row, col))
+        img = grab_rgb(view.table.viewport())
+        cell = view.table.visualItemRect(view.table.item(row, col))
+        shown = img[cell.top():cell.bottom(), cell.left():cell.right()]
+        assert colour_mask(shown, DARK.foreground, tol=60).sum() > 10, text

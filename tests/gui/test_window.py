@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import numpy as np
@@ -134,6 +135,15 @@ def test_divergent_learning_rate_shows_the_banner_and_the_app_still_trains(
     qtbot.waitUntil(lambda: "diverged" in win.banner.text(), timeout=10000)
     assert "Lower the learning rate" in win.banner.text()
     assert any(r["diverged"] for r in win.views["table"].rows())
+    # its losses read as the power of ten they passed (or "diverged"), not "7.17e+25k",
+    # in the status line and the loss table alike
+    from gui.views.table_view import cell_text
+
+    qtbot.waitUntil(lambda: "· diverged" in win.status_text, timeout=5000)
+    assert "e+" not in win.status_text
+    assert re.search(r"training loss L (> 10[⁰¹²³⁴⁵⁶⁷⁸⁹]+|= diverged) ", win.status_text)
+    row = next(r for r in win.views["table"].rows() if r["diverged"])
+    assert re.fullmatch(r"> 10[⁰¹²³⁴⁵⁶⁷⁸⁹]+|diverged", cell_text(row, "train_loss"))
     win.panel.lr.set_value(0.01)
     win.panel.lr.value_changed.emit(0.01)
     win.play()
