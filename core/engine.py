@@ -326,6 +326,7 @@ class Trainer:
         long run pays the chunk's fixed cost rarely). The core returns every update's
         parameters, so the path and the loss history come from them after the chunk."""
         core, track = self._core, self._core.track_columns(self._track)
+        core.warm()          # its kernel loaded before the clock starts: not training time
         while n > 0 and not self._done:
             since = self._update - self._chunk_base
             chunk = min(n, max(CHECK_EVERY // 4, min(since, LINEAR_CHUNK)))

@@ -221,10 +221,17 @@ def lagged_series(x: np.ndarray, y: np.ndarray) -> np.ndarray | None:
     return seq if np.array_equal(windows, x) else None
 
 
-def warm() -> None:
-    """Compile (or load from numba's cache) both working precisions' kernels, so the
-    first full-batch MAE run of a session does not wait for the compiler."""
-    for work in (np.float32, np.float64):
+_warmed: set[str] = set()       # the working precisions whose kernels are loaded
+
+
+def warm(precisions: tuple[type, ...] = (np.float32, np.float64)) -> None:
+    """Compile (or load from numba's cache) these working precisions' kernels, once a
+    process, so the first full-batch MAE run of a session does not wait for the
+    compiler, and a trainer can load them before it starts timing its updates."""
+    for work in precisions:
+        if np.dtype(work).name in _warmed:
+            continue
+        _warmed.add(np.dtype(work).name)
         for days in (1, 8):
             n, p = 16, days + 2
             z = np.ones((n, p))

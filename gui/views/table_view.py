@@ -33,6 +33,10 @@ from gui.views.base import View
 COLUMNS = ("model", "train_loss", "unseen_loss", "lecture", "days", "units", "layers",
            "activation", "loss", "optimizer", "lr", "batch", "updates", "seconds", "diverged")
 HEADERS = results.HEADERS
+HEADER_TIPS = {
+    "seconds": "the run's own training time: its updates' computation alone (each racer "
+               "of a race its own), not loading the compiled code, pauses or drawing",
+}
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 
@@ -106,6 +110,8 @@ class LossTableModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.ToolTipRole and orientation == Qt.Orientation.Horizontal:
+            return HEADER_TIPS.get(COLUMNS[section])
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         if orientation == Qt.Orientation.Horizontal:

@@ -194,3 +194,38 @@ def test_a_racers_settings_say_where_it_started_and_retrace_it_alone():
     # on a network the start moves only the tracked pair: no init can say that
     net = RunConfig(model="relu", days=7)
     assert racer_config(net, Racer("adam", 0.01), start).init is None
+
+
+def test_each_racer_is_timed_for_its_own_updates_not_the_kernels_first_load(monkeypatch):
+    """The first racer of a race read ~0.3-0.7 s and the others 0.0: it was charged the
+    process's first load of the compiled full-batch MAE kernel. A clock that jumps 100 s
+    inside that first load: no racer's seconds may contain the jump."""
+    import core.engine
+    from core import linear_kernels as kernels
+
+    now = [0.0]
+    real_run = kernels.run
+
+    def first_load_jumps(*args):           # the kernel's first call is its load
+        if not loaded:
+            loaded.append(True)
+            now[0] += 100.0
+        return real_run(*args)
+
+    class Clock:
+        @staticmethod
+        def perf_counter() -> float:
+            now[0] += 1e-6                   # an update's worth of time per reading
+            return now[0]
+
+    loaded: list[bool] = []
+    monkeypatch.setattr(kernels, "_warmed", set())     # as in a fresh process
+    monkeypatch.setattr(kernels, "run", first_load_jumps)
+    monkeypatch.setattr(core.engine, "time", Clock)
+    base = RunConfig(dataset="channel", loss="mae", limit_updates=40)
+    race = Race(base, [Racer("gd", 0.01), Racer("momentum", 0.01), Racer("adam", 0.01)],
+                start=(0.2, 2.0))
+    race.run(40)
+    assert loaded, "the kernel was loaded"
+    seconds = [t.snapshot().seconds for t in race.trainers]
+    assert all(0 < s < 1.0 for s in seconds), seconds

@@ -115,6 +115,19 @@ def test_each_racers_loss_curve_is_in_the_loss_view_in_its_colour(open_window, q
     rows = [r for r in win.table_view.rows() if r["model"].startswith("race:")]
     assert [(r["optimizer"], r["updates"], r["train_loss"]) for r in rows] == [
         (r.optimizer, 160, r.snap.train_loss) for r in view._frame.racers]
+    # each racer's seconds are its own training time, and the column's tip says so
+    from PySide6.QtCore import Qt
+
+    from gui.views.table_view import COLUMNS
+
+    model, col = win.table_view.table.model(), COLUMNS.index("seconds")
+    assert [r["seconds"] for r in rows] == [round(r.snap.seconds, 3)
+                                            for r in view._frame.racers]
+    first = model.rowCount() - len(rows)
+    assert [model.index(first + i, col).data() for i in range(len(rows))] == [
+        f"{r['seconds']:.1f}" for r in rows]
+    tip = model.headerData(col, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert "own training time" in tip and "each racer" in tip
     # the race closed: its curves leave the loss view (its rows stay in the table)
     win.docks["race"].close()
     qtbot.waitUntil(lambda: not loss.racer_curves_drawn(), timeout=5000)
