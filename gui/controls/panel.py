@@ -7,11 +7,12 @@ debounce, so dragging a slider sends one change per pause, not one per pixel.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -40,6 +41,11 @@ OPTIMIZER_NAMES = {"gd": "Gradient descent", "momentum": "Momentum", "nesterov":
                    "adagrad": "AdaGrad", "rmsprop": "RMSProp", "adam": "Adam"}
 IMPORT_ITEM = "Import CSV..."
 DEBOUNCE_MS = 150
+# The knobs' margins, in one column and in two (a wide panel: lecture mode; each pixel
+# counts there), and the gap between the two columns.
+MARGINS = (8, 4, 8, 2)
+MARGINS_TWO = (4, 4, 4, 2)
+COLUMN_GAP = 6
 
 
 class ControlPanel(QScrollArea):
@@ -68,8 +74,16 @@ class ControlPanel(QScrollArea):
 
         body = QWidget()
         outer = QVBoxLayout(body)
-        outer.setContentsMargins(8, 4, 8, 2)
+        outer.setContentsMargins(*MARGINS)
         self.setWidget(body)
+        # Data and Model over Optimization, or (a panel wide enough for both, as lecture
+        # mode's on a 1280 x 720 projector: 639 px wide, 376 high, whose one column was
+        # 513 px high and scrolled the update limit and the seed out of sight) beside it.
+        self._grid = QGridLayout()
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        self._grid.setHorizontalSpacing(COLUMN_GAP)
+        outer.addLayout(self._grid)
+        self._two_columns: bool | None = None
 
         # --- data ---
         data_box = QGroupBox("Data")
@@ -85,7 +99,6 @@ class ControlPanel(QScrollArea):
         self.days.setRange(1, MAX_DAYS)
         self.days.setToolTip("features x1..xN: the views of the N days before")
         form.addRow("Days of features", self.days)
-        outer.addWidget(data_box)
 
         # --- model ---
         model_box = QGroupBox("Model")
@@ -100,7 +113,6 @@ class ControlPanel(QScrollArea):
         form.addRow("Layers", self.layers)
         self.loss = _combo(LOSS_NAMES)
         form.addRow("Loss", self.loss)
-        outer.addWidget(model_box)
 
         # --- optimization ---
         opt_box = QGroupBox("Optimization")
@@ -146,7 +158,6 @@ class ControlPanel(QScrollArea):
         lay.addWidget(seed_label)
         lay.addWidget(self.seed, 2)
         form.addRow("Update limit", limit_row)
-        outer.addWidget(opt_box)
 
         # --- run ---
         run_box = QGroupBox("Run")
@@ -172,6 +183,14 @@ class ControlPanel(QScrollArea):
         self.run_box = run_box
         outer.addStretch(1)
 
+        self._boxes = (data_box, model_box, opt_box)
+        self._rearrange = QTimer(self)    # dies with the panel (a timer call would not)
+        self._rearrange.setSingleShot(True)
+        self._rearrange.setInterval(0)
+        self._rearrange.timeout.connect(self._arrange)
+        self._body = body
+        self._arrange()
+
         self.show_config(config)
         self._body = body
         for w in (self.days, self.units, self.layers, self.batch, self.limit, self.seed):
@@ -189,14 +208,62 @@ class ControlPanel(QScrollArea):
         self.speed.speed_changed.connect(self.speed_changed)
 
     def sizeHint(self) -> QSize:
-        """As wide as the knobs need, so none is cut off. From their least widths, not
-        their preferred ones: a wrapped label's preferred width depends on what it was
-        laid out at before, and a theme switched live left the panel 140 px wider than
-        the same theme at start."""
-        body = self._body
-        return QSize(body.minimumSizeHint().width()
-                     + self.verticalScrollBar().sizeHint().width() + 4,
-                     body.sizeHint().height())
+        """As wide as the knobs need in one column, so none is cut off. From their least
+        widths, not their preferred ones: a wrapped label's preferred width depends on
+        what it was laid out at before, and a theme switched live left the panel 140 px
+        wider than the same theme at start. (Never the two columns' width: a panel that
+        once was wide would ask to stay so.)"""
+        one_column = max(box.minimumSizeHint().width() for box in self._boxes) \
+            + MARGINS[0] + MARGINS[2]
+        return QSize(one_column + self.verticalScrollBar().sizeHint().width() + 4,
+                     self._body.sizeHint().height())
+
+    def _two_columns_fit(self) -> bool:
+        """Data and Model beside Optimization fit the panel's width, a scroll bar beside
+        them or not (the choice must not depend on whether one shows: it would flip)."""
+        data, model, opt = self._boxes
+        need = max(data.minimumSizeHint().width(), model.minimumSizeHint().width()) \
+            + opt.minimumSizeHint().width() + COLUMN_GAP + MARGINS_TWO[0] + MARGINS_TWO[2]
+        width = self.width() - 2 * self.frameWidth() \
+            - self.verticalScrollBar().sizeHint().width()
+        return width >= need
+
+    def _arrange(self) -> None:
+        """One column or two, for the panel's width now (`_two_columns_fit`)."""
+        two = self.isVisible() and self._two_columns_fit()
+        if two == self._two_columns:
+            return
+        self._two_columns = two
+        self._body.layout().setContentsMargins(*(MARGINS_TWO if two else MARGINS))
+        data, model, opt = self._boxes
+        grid = self._grid
+        for box in self._boxes:
+            grid.removeWidget(box)
+        grid.addWidget(data, 0, 0)
+        grid.addWidget(model, 1, 0)
+        if two:
+            grid.addWidget(opt, 0, 1, 3, 1)
+            grid.setRowStretch(2, 1)     # the shorter column's boxes stay at the top
+        else:
+            grid.addWidget(opt, 2, 0)
+            grid.setRowStretch(2, 0)
+        grid.setColumnStretch(1, 1 if two else 0)
+        grid.setColumnStretch(0, 1)
+
+    def resizeEvent(self, event: object) -> None:
+        super().resizeEvent(event)
+        self._arrange()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A theme's fonts change the boxes' widths: choose the columns again once the
+        new sizes are known."""
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.FontChange):
+            self._rearrange.start()
+
+    def showEvent(self, event: object) -> None:
+        super().showEvent(event)
+        self._arrange()
 
     def minimumSizeHint(self) -> QSize:
         return QSize(self.sizeHint().width(), 200)

@@ -16,7 +16,8 @@ from typing import Any
 import contourpy
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QWidget
 
 from core import models, surface
@@ -37,7 +38,12 @@ MAX_CHOICES = 300          # parameters offered in the pickers (a deep net has 3
 FAR_PARAM = 1e6            # before a slice's grid exists, parameters beyond this are off it
 RECHECK_FRAMES = 15        # how often (in frames) to ask whether a slice is out of date
 PATH_DOTS = 120            # a path this short shows every update as a dot (zig-zags read)
-POINT_ROOM = 14            # pixels kept free around the current point by a label over it
+# Lines kept under the 1-day surface's plot for its note, by the view's height: a replayed
+# moment's numbers (the gradient; the step as a sum, two lines at 10 pt in a 530-px view)
+# show whole in the note's place in a view 320 px high or more; a small one (a 1280 x 720
+# projector's lecture: 225 px) keeps its plot and shows the gradient's line. (The view's
+# height, not the plot's: the room taken must not decide whether it is taken.)
+NOTE_LINES = ((320, 3), (260, 2))
 
 
 def thin_polyline(x: np.ndarray, y: np.ndarray, cell_x: float, cell_y: float
@@ -153,13 +159,16 @@ class SurfaceView(LandscapeMode, View):
                       (5.4, self._taken_arrow)):      # the parts over the whole step
             it.setZValue(z)
             item.addItem(it, ignoreBounds=True)
-        # ... and its numbers, over the surface's lower edge (a label under the plot would
-        # change the plot's size when a replay starts: the views must not jump)
-        self._explain_text = text_item(theme, "", anchor=(0, 1))
-        self._explain_text.setZValue(9)
-        item.addItem(self._explain_text, ignoreBounds=True)
-        self._explain_text.hide()
-        self._fitted: tuple[Any, bool] = (None, False)
+        # ... and its numbers under the plot, in the note's place and at the note's height
+        # for as long as the replay lasts: drawn over the surface they hid half of a
+        # 1280 x 720 projector's (126 px high), and a label that took its own room would
+        # shrink the plot when a replay starts (the views must not jump)
+        self._explain = QLabel("", self)
+        self._explain.setObjectName("viewNote")
+        self._explain.setWordWrap(True)
+        self._layout.addWidget(self._explain)
+        self._explain.hide()
+        self._fitted: tuple[Any, str] = (None, "")
         cache_static(self._image, self._contours, self._star, self._message)
         # a second path to compare with (lecture mode: full batch against mini-batches)
         self._reference = pg.PlotCurveItem()
@@ -289,6 +298,7 @@ class SurfaceView(LandscapeMode, View):
         self._contours.setData([], [])
         self._star.setData([], [])
         self._exact = cfg.is_linear and cfg.days == 1
+        self._keep_note_room()
         unit = f" ({data.suffix} {data.unit})" if getattr(data, "suffix", "") else ""
         if self._exact:
             self._pickers.hide()
@@ -378,7 +388,7 @@ class SurfaceView(LandscapeMode, View):
 
     def _show_explained(self, e: StepExplained | None) -> None:
         """A replayed moment's update: −η∇L from the point, the optimizer's own part from
-        its tip and the step taken, its numbers along the surface's lower edge. Plain
+        its tip and the step taken, its numbers in the note's place under the plot. Plain
         full-batch GD steps by −η∇L: its one arrow (`_draw_arrow`) says it, as live."""
         vb = self._plot.getViewBox()
         items = (self._grad_arrow, self._extra_arrow, self._taken_arrow)
@@ -400,65 +410,79 @@ class SurfaceView(LandscapeMode, View):
                 set_curve(self._taken_arrow, [], [])
             else:
                 set_arrow(self._taken_arrow, vb, e.w, e.b, taken[0], taken[1])
-        label = self._explain_text
         if e is None:
-            if label.isVisible():
-                label.hide()
+            self._end_explained()
             return
-        # on the half of the surface away from the point, so it never hides what it
-        # explains: in a small plot (a 1280 x 720 projector) in a smaller font, or fewer
-        # lines, or not at all (the arrows stay)
-        (x0, _), (y0, y1) = vb.viewRange()
-        low = e.b < 0.5 * (y0 + y1)
-        box = vb.sceneBoundingRect()
-        point = vb.mapViewToScene(QPointF(e.w, e.b))
-        room = (point.y() - box.top() if low else box.bottom() - point.y()) - POINT_ROOM
-        if not self._fit_label(step_line(e), max(box.width() - 8.0, 60.0), room):
-            if label.isVisible():
-                label.hide()
-            return
-        anchor = (0, 0) if low else (0, 1)
-        if tuple(label.anchor) != anchor:
-            label.setAnchor(anchor)
-        label.setPos(x0, y1 if low else y0)
+        note, label = self._note, self._explain
         if not label.isVisible():
+            label.setFixedHeight(max(note.height(), 1))
+            note.hide()
             label.show()
-        label.updateTransform(force=True)   # see _show_local
+        text = self._fit_label(step_line(e), max(note.width(), label.width()),
+                               label.height())
+        if label.text() != text:
+            label.setText(text)
 
-    def _fit_label(self, text: str, width: float, room: float) -> bool:
-        """Set the replay label to the most of `text` that fits `room` pixels high in
-        `width`: the whole text, without its note, or its first line, each in the theme's
-        size less one, less three, or 8 pt. False if none fits. The last answer is kept
-        (a paused replay costs nothing)."""
-        key = (text, round(width), round(room), self.theme.name)
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._keep_note_room()
+
+    def _keep_note_room(self) -> None:
+        """Lines under the 1-day surface's plot for its note or a replay's numbers, as
+        many as the view's height allows (`NOTE_LINES`); kept live and in a replay
+        alike, so a replay starting never changes the plot's size."""
+        note = self._note
+        lines = next((n for least, n in NOTE_LINES if self.height() >= least), 1) \
+            if self._exact else 1
+        margins = note.contentsMargins()
+        least = lines * note.fontMetrics().lineSpacing() + margins.top() + margins.bottom()
+        if note.minimumHeight() != least:
+            note.setMinimumHeight(least)
+
+    def _end_explained(self) -> None:
+        """The note again in its own place (a replay ended)."""
+        if self._explain.isVisible():
+            self._explain.hide()
+            self._note.show()
+
+    def _fit_label(self, text: str, width: int, height: int) -> str:
+        """Set the replay label to the most of `text` that fits `width` x `height` pixels:
+        the whole text, without its note, or its first line, each in the theme's size,
+        less one, less three, or 8 pt (the sizes it had over the plot); else the first
+        line cut short. The last answer is kept (a paused replay costs nothing)."""
+        key = (text, width, height, self.theme.name)
         if key == self._fitted[0]:
             return self._fitted[1]
-        label = self._explain_text
+        label = self._explain
+        margins = label.contentsMargins()
+        inner = max(width - margins.left() - margins.right() - 8, 20)   # padding 0 4px
+        room = height - margins.top() - margins.bottom()
         lines = text.split("\n")
-        texts = list(dict.fromkeys(["\n".join(lines), "\n".join(lines[:2]), lines[0]]))
         pt = self.theme.font_pt
-        sizes = sorted({max(pt - 1, 8), max(pt - 3, 8), 8}, reverse=True)
-        label.textItem.setTextWidth(width)     # wraps within the plot
-        fits = False
-        for candidate in texts:
-            for size in sizes:
-                font = label.textItem.font()
+        font = label.font()
+        fitted = ""
+        for candidate in dict.fromkeys(["\n".join(lines), "\n".join(lines[:2]), lines[0]]):
+            for size in sorted({pt, max(pt - 1, 8), max(pt - 3, 8), 8}, reverse=True):
                 font.setPointSize(size)
-                label.setFont(font)
-                label.setText(candidate)
-                if label.textItem.boundingRect().height() <= room:
-                    fits = True
+                box = QFontMetrics(font).boundingRect(
+                    QRect(0, 0, inner, 10**6), int(Qt.TextFlag.TextWordWrap), candidate)
+                if box.height() <= room:
+                    fitted = candidate
                     break
-            if fits:
+            if fitted:
                 break
-        self._fitted = (key, fits)
-        return fits
+        if not fitted:
+            font.setPointSize(pt)
+            fitted = QFontMetrics(font).elidedText(lines[0], Qt.TextElideMode.ElideRight,
+                                                   inner)
+        label.setFont(font)
+        self._fitted = (key, fitted)
+        return fitted
 
     @property
     def explanation_text(self) -> str:
-        """The replayed update's numbers shown over the surface ("" when none are)."""
-        label = self._explain_text
-        return label.textItem.toPlainText() if label.isVisible() else ""
+        """The replayed update's numbers shown under the surface ("" when none are)."""
+        return self._explain.text() if self._explain.isVisible() else ""
 
     def _clear_items(self) -> None:
         if self._diverged_shown:
@@ -473,10 +497,11 @@ class SurfaceView(LandscapeMode, View):
         self._arrow_line.setData([], [])
         for it in (self._grad_arrow, self._extra_arrow, self._taken_arrow):
             set_curve(it, [], [])
-        self._explain_text.hide()
+        self._end_explained()
 
     def _restyle(self) -> None:
         t = self.theme
+        self._keep_note_room()    # the theme's font: its lines' height
         cmap = pg.colormap.get(t.colormap)
         self._bar.setColorMap(cmap)
         self._bar.axis.setPen(pg.mkPen(t.foreground))
@@ -506,8 +531,7 @@ class SurfaceView(LandscapeMode, View):
         self._arrow_line.setPen(t.pen(t.arrow, t.line_width + 0.5))
         self._grad_arrow.setPen(t.pen(t.arrow, t.line_width + 0.5))
         self._taken_arrow.setPen(t.pen(t.path, t.line_width))
-        self._style_label(self._explain_text, 215, t.font_pt - 1)
-        self._fitted = (None, False)
+        self._fitted = (None, "")
         self._extra_arrow.setPen(t.pen(t.current, t.line_width,
                                        style=pg.QtCore.Qt.PenStyle.DashLine))
         self._reference.setPen(t.pen(t.estimate, t.line_width,

@@ -36,21 +36,20 @@ def _loss(status: str) -> str:
 
 def _explanation_rect(win: Any) -> tuple[int, int, int, int] | None:
     """(top, bottom, left, right) in the surface view's grab of the replayed update's
-    numbers written over the surface's lower edge (None when not shown)."""
+    numbers, written under the plot in the note's place (None when not shown)."""
     surface = win.surface_view
-    label, plot = surface._explain_text, surface._plot
+    label = surface._explain
     if not label.isVisible():
         return None
-    rect = plot.mapFromScene(label.sceneBoundingRect()).boundingRect()
-    top_left = surface.mapFromGlobal(plot.mapToGlobal(rect.topLeft()))
-    return (top_left.y() - 1, top_left.y() + rect.height() + 2, top_left.x() - 1,
-            top_left.x() + rect.width() + 2)
+    top_left = label.mapTo(surface, label.rect().topLeft())
+    return (top_left.y(), top_left.y() + label.height(), top_left.x(),
+            top_left.x() + label.width())
 
 
 def _views(win: Any, blank: tuple[int, int, int, int] | None = None
            ) -> dict[str, np.ndarray]:
-    """The three views; `blank` (a replay's numbers over the surface, which a live run
-    does not show) blacked out of the surface's grab."""
+    """The three views; `blank` (a replay's numbers under the surface, where a live run
+    shows its note) blacked out of the surface's grab."""
     out = {k: grab_rgb(win.views[k]) for k in ("surface", "fit", "series")}
     if blank is not None:
         top, bottom, left, right = blank

@@ -337,3 +337,77 @@ def test_opening_a_big_optional_dock_keeps_the_window_on_a_1280_x_720_screen(tmp
         fx, fy, fw, fh = case["frame"]
         ax, ay, aw, ah = case["free"]
         assert ax <= fx and ay <= fy and fx + fw <= ax + aw and fy + fh <= ay + ah, (key, case)
+
+
+LECTURE_CONTROLS_CHECK = SHOT_HELPERS + r"""
+import json
+from PySide6.QtCore import QRect
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from core.lecture_steps import load_steps
+from gui.app import open_lecture, ready_to_grab
+from gui.main_window import MainWindow
+from gui.screenshot import wait_until
+steps = load_steps()[0]
+n = next(i for i, s in enumerate(steps) if "controls" in s.views and "surface" in s.views
+         and s.config.days == 1 and s.config.model == "linear")
+win = MainWindow(theme="projector", persist=False)
+win.show()
+ctl = open_lecture(win, n)
+wait_until(lambda: ctl.ready, 120)
+out = []
+for switch in (None, "dark", "projector"):     # started in, then switched away and back
+    if switch:
+        win.apply_theme(switch)
+    wait_until(lambda: ready_to_grab(win, ctl), 60)
+    wait_until(lambda: False, 0.5)
+    p = win.panel
+    port = p.viewport()
+    seen = QRect(port.mapTo(win, port.rect().topLeft()), port.size())
+    shot = grab_rgb(win)
+    knobs = {}
+    for name in ("limit", "seed", "dataset", "days", "model", "units", "layers", "loss",
+                 "optimizer", "lr", "batch"):
+        k = getattr(p, name)
+        r = QRect(k.mapTo(win, k.rect().topLeft()), k.size())
+        knobs[name] = [seen.contains(r), on_screen_as_alone(shot, win, k)]
+    s = win.surface_view
+    win.replay.replay_to(120)
+    wait_until(lambda: "(replay)" in s.explanation_text, 10)
+    wait_until(lambda: False, 0.5)
+    shot = grab_rgb(win)
+    plot, label = s._plot, s._explain
+    box = plot.mapFromScene(plot.getViewBox().sceneBoundingRect()).boundingRect()
+    view_box = QRect(plot.mapTo(win, box.topLeft()), box.size())
+    text = QRect(label.mapTo(win, label.rect().topLeft()), label.size())
+    out.append({"theme": win.theme.name, "window": [win.width(), win.height()],
+                "font_pt": win.theme.font_pt, "knobs": knobs,
+                "scroll": p.verticalScrollBar().maximum(),
+                "text": s.explanation_text, "label_shown": on_screen_as_alone(shot, win, label),
+                "overlap": text.intersects(view_box), "view_box": view_box.getRect(),
+                "label": text.getRect()})
+    win.replay.leave()
+    wait_until(lambda: s.explanation_text == "", 10)
+win.close()
+print("CONTROLS " + json.dumps(out))
+"""
+
+
+def test_a_1280_x_720_projector_lecture_shows_every_control_and_keeps_its_surface_clear(
+        tmp_path):
+    """Lecture mode on a 1280 x 720 projector (the window's real size, offscreen): the
+    Controls panel shows every knob without scrolling (its one column was 513 px high
+    in a 376-px viewport, the update limit and the seed below the fold), in the theme's
+    own font size, started in the theme or switched back to it; and a replayed moment's
+    numbers sit under the error surface, never on its plotted area (they covered the
+    lower half of a 126-px plot)."""
+    cases = on_a_screen(tmp_path, (1280, 720), LECTURE_CONTROLS_CHECK, "CONTROLS ")
+    assert [c["theme"] for c in cases] == ["projector", "dark", "projector"]
+    for case in cases:
+        assert case["window"][0] >= 1270 and case["window"][1] >= 690, case   # its frame
+        if case["theme"] == "projector":
+            assert case["font_pt"] == 11, case          # the theme's size on 720 lines
+            assert case["scroll"] == 0, case
+            assert all(inside and drawn for inside, drawn in case["knobs"].values()), case
+        assert "(replay)" in case["text"] and case["label_shown"], case
+        assert not case["overlap"], case
