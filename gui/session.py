@@ -84,7 +84,9 @@ def capture(window: LabWindow) -> Session:
                    zoom=view_ranges(window), layout=S.encode_layout(window.saveState()),
                    training=window.training_state(),
                    builder=window.builder_view.state(),
-                   gallery=window.gallery_view.gallery.to_list(arrays=True))
+                   # the kept runs and a race still going, its racers as they stand
+                   gallery=window.gallery_view.session_runs(
+                       *window.race_view.running_ends()))
 
 
 @dataclass

@@ -49,6 +49,7 @@ from core.gallery import (
     race_origin,
     racer_name,
     run_from_timeline,
+    run_to_dict,
 )
 from core.snapshot import Snapshot
 from gui.background import BackgroundJob
@@ -542,6 +543,23 @@ class GalleryView(View):
                           race_origin(number), racer_name(number, e.config), color)
                 for e, color in zip(ends, colors, strict=True)]
         return [run for run in kept if run is not None]
+
+    def session_runs(self, ends: list[Any], colors: list[str]) -> list[dict[str, Any]]:
+        """The kept runs as a session saves them (numpy arrays, bit for bit), and a race
+        still going when it is saved (`RaceView.running_ends`): its racers as they stand,
+        named and numbered as the race will be kept, each "stopped" at its update (or
+        diverged, or finished, if it did), in its colour. The gallery itself is not
+        changed: the race goes on and is kept when it ends."""
+        number = self.gallery.next_race()
+        racers = []
+        for e, color in zip(ends, colors, strict=True):
+            status = end_status(e.snapshot, None, e.config)
+            racers.append(run_from_timeline(
+                int(e.snapshot.run_id), racer_name(number, e.config), e.config, e.snapshot,
+                e.timeline, "stopped" if status == "reset" else status,
+                race_origin(number), color))
+        return self.gallery.to_list(arrays=True) + [run_to_dict(r, arrays=True)
+                                                   for r in racers]
 
     def set_runs(self, runs: list[GalleryRun]) -> None:
         """Replace the kept runs (a session), each with its data loaded again for its

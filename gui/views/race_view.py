@@ -16,6 +16,7 @@ the surface shows the gradient step, the momentum part and the step taken as arr
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +52,7 @@ from gui.views.base import View
 from gui.views.loss_view import RacerCurve
 from gui.views.step_arrows import set_arrow, step_html
 from gui.views.surface_view import set_contours
-from gui.worker import RunEnd
+from gui.worker import EXPORT_TIMEOUT, RunEnd
 
 # Bright on both colour maps (viridis, cividis) and on both themes' backgrounds.
 RACER_COLORS = ("#ff3b30", "#ff9f0a", "#ff2dff", "#00e5ff", "#ffffff", "#b6ff00")
@@ -113,12 +114,25 @@ def _ends(race: Race, replaced_by: list[RunConfig] | None,
     return tuple(out)
 
 
+class EndsRequest:
+    """A request for the racers as they stand (a session saved mid-race), answered in
+    the race's thread between chunks."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.ends: tuple[RunEnd, ...] = ()
+
+    def answer(self, race: Race) -> None:
+        self.ends = _ends(race, None)
+        self.done.set()
+
+
 def race_job(race: Race, inbox: queue.Queue, epoch: int):
     """The race's loop for a BackgroundJob: commands from `inbox` between chunks, updates
     paced to the chosen rate (0 = as fast as it goes), a frame after each chunk.
 
     Commands: ("play", bool), ("rate", per_second), ("step", n), ("lr", i, lr),
-    ("start", w, b)."""
+    ("start", w, b), ("ends", EndsRequest)."""
 
     def job(should_stop):
         playing, rate, owed = False, 10.0, 0.0
@@ -145,6 +159,8 @@ def race_job(race: Race, inbox: queue.Queue, epoch: int):
                     race.set_lr(int(cmd[1]), float(cmd[2]))
                 elif cmd[0] == "start":
                     race.set_start(float(cmd[1]), float(cmd[2]))
+                elif cmd[0] == "ends":
+                    cmd[1].answer(race)
             now = time.perf_counter()
             n = steps
             if playing and not race.done:
@@ -710,6 +726,27 @@ class RaceView(View):
             rows.append(row)
         if rows:
             self.rows_ready.emit(rows)
+
+    def running_ends(self) -> tuple[list[RunEnd], list[str]]:
+        """A race not over (running or paused) and not yet kept: each racer as it stands
+        (its settings, snapshot and whole timeline, taken in the race's thread between
+        chunks: the GUI waits at most a chunk) and its colour, racers that took no
+        update left out; ([], []) without one. A saved session keeps them as the run
+        gallery would (`GalleryView.session_runs`)."""
+        race = self._race
+        if race is None or self._epoch <= self._kept_epoch:
+            return [], []
+        if self._job.is_running():
+            request = EndsRequest()
+            self._inbox.put(("ends", request))
+            if not request.done.wait(EXPORT_TIMEOUT):
+                return [], []
+            ends = request.ends
+        else:                     # stopped (it failed): no other thread touches it
+            ends = _ends(race, None)
+        kept = [(e, RACER_COLORS[slot]) for e, slot in zip(ends, self._slots, strict=True)
+                if e.snapshot.update > 0]
+        return [e for e, _ in kept], [c for _, c in kept]
 
     def _keep(self, ends: tuple[RunEnd, ...], epoch: int) -> None:
         """Send a race's racers to the run gallery, once per race (a race that ran no

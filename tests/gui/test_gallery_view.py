@@ -577,3 +577,59 @@ def test_a_diverged_runs_losses_read_as_the_loss_table_writes_them(view):
         cell = view.table.visualItemRect(view.table.item(row, col))
         shown = img[cell.top():cell.bottom(), cell.left():cell.right()]
         assert colour_mask(shown, DARK.foreground, tol=60).sum() > 10, text
+
+
+def test_a_race_saved_mid_way_comes_back_in_the_gallery_number_for_number(
+        open_window, qtbot, tmp_path):
+    """A race still going when the session is saved was lost with it. Saved while it
+    plays, and again paused mid-way: the reopened gallery lists each racer, stopped at
+    its update, in its race colour, with every number equal to the racers' at the moment
+    of saving; the live gallery is unchanged (the race goes on, kept when it ends)."""
+    from core.gallery import race_origin, racer_name, run_from_timeline
+    from core.session import load_session
+    from gui.session import check_restorable
+    from tests.gui.test_race_view import _open_race
+
+    win = open_window()
+    win.pause()
+    view = _open_race(win, qtbot)
+    view._budget.setValue(100_000)
+    view.new_race((0.2, 2.0))
+    qtbot.waitUntil(lambda: view._frame is not None, timeout=30000)
+    view.set_speed(0)
+    view.toggle_play()
+    qtbot.waitUntil(lambda: view.shown_update_live() >= 300, timeout=30000)
+    assert win.sessions.save(tmp_path / "playing.json")    # answered between chunks
+    saved = check_restorable(load_session(tmp_path / "playing.json")).gallery
+    playing = [r for r in saved if r.origin == "race 1"]
+    assert [r.status for r in playing] == ["stopped"] * 3
+    assert all(r.final_update >= 300 for r in playing)
+    view.toggle_play()
+    path = tmp_path / "race.json"
+    assert win.sessions.save(path)
+    ends, colors = view.running_ends()       # paused: the racers as they were saved
+    assert not view._frame.done and len(ends) == 3
+    assert not any(r.origin == "race 1" for r in win.views["gallery"].gallery.runs)
+    want = [run_from_timeline(0, racer_name(1, e.config), e.config, e.snapshot, e.timeline,
+                              "stopped", race_origin(1), c)
+            for e, c in zip(ends, colors, strict=True)]
+
+    other = open_window()
+    assert other.sessions.open(path)
+    restored = other.views["gallery"]
+    qtbot.waitUntil(lambda: any(r.origin == "race 1" for r in restored.gallery.runs),
+                    timeout=20000)
+    back = [r for r in restored.gallery.runs if r.origin == "race 1"]
+    _same_runs(want, back)
+    assert all(0 < r.final_update < 100_000 for r in back)
+    gallery = _open_gallery(other, qtbot)
+    table = grab_rgb(gallery.table.viewport())
+    for run in back:              # each racer's row reads "stopped (race 1)", drawn
+        row = [r.run_id for r in gallery.gallery.runs].index(run.run_id)
+        assert gallery.table.item(row, 3).text() == "stopped (race 1)"
+        cell = gallery.table.visualItemRect(gallery.table.item(row, 3))
+        text = table[cell.top():cell.bottom(), cell.left():cell.right()]
+        assert colour_mask(text, other.theme.foreground, tol=60).sum() > 20, run.name
+        swatch = gallery.table.visualItemRect(gallery.table.item(row, 2))
+        box = table[swatch.top():swatch.bottom(), swatch.left():swatch.left() + 20]
+        assert colour_mask(box, run.color, tol=20).sum() > 20, run.name
