@@ -99,6 +99,16 @@ PROJECTOR = Theme(
 
 THEMES: dict[str, Theme] = {"dark": DARK, "projector": PROJECTOR}
 
+# The optimizer race's racers (GD, momentum, Adam, RMSProp, Nesterov, AdaGrad by default),
+# in both themes: bright on both colour maps' valleys (viridis, cividis); loss plots draw
+# each in its `legible_on` shade. Each stands apart from the training run's colour (and
+# the unseen one's) that shares the loss plots with them by `RACER_APART` or more, as
+# drawn in either theme: momentum's orange (#ff9f0a) was 13 from the dark theme's
+# training orange and 18 (its shade) from the projector's, and a class read the two
+# curves as one; its pink is 82 and 68.
+RACER_COLORS = ("#ff3b30", "#ff6fae", "#ff2dff", "#00e5ff", "#ffffff", "#b6ff00")
+RACER_APART = 30.0      # CIE76 colour difference; ~2.3 is the least a person notices
+
 
 # The themes' sizes are drawn for a 1920 x 1080 screen (its free height about 1,000 px).
 DESIGN_HEIGHT = 1000
@@ -138,6 +148,25 @@ def contrast_ratio(a: str, b: str) -> float:
     """WCAG 2 contrast ratio of two colours (1 to 21; text needs >= 4.5)."""
     la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
     return (la + 0.05) / (lb + 0.05)
+
+
+def colour_difference(a: str, b: str) -> float:
+    """CIE76 colour difference of two '#rrggbb' colours (Euclidean in CIELAB, D65):
+    how different they look, not how far apart their channels are."""
+    la, lb = _lab(a), _lab(b)
+    return sum((x - y) ** 2 for x, y in zip(la, lb, strict=True)) ** 0.5
+
+
+def _lab(colour: str) -> tuple[float, float, float]:
+    """sRGB '#rrggbb' -> CIELAB (D65 white)."""
+    rgb = [int(colour[i:i + 2], 16) / 255.0 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb)
+    xyz = ((0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047,
+           0.2126 * r + 0.7152 * g + 0.0722 * b,
+           (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883)
+    fx, fy, fz = (t ** (1 / 3) if t > 216 / 24389 else (24389 / 27 * t + 16) / 116
+                  for t in xyz)
+    return 116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)
 
 
 def readable_on(background: str) -> str:

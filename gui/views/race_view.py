@@ -46,7 +46,7 @@ from core.snapshot import Snapshot
 from core.step_explained import Setting, StepExplained, explain_recorded
 from core.timeline import Playback
 from gui.background import BackgroundJob
-from gui.theme import DARK, Theme, legible_on
+from gui.theme import DARK, RACER_COLORS, Theme, legible_on
 from gui.timeline_bar import TimelineBar
 from gui.views.base import View
 from gui.views.loss_view import RacerCurve
@@ -54,8 +54,6 @@ from gui.views.step_arrows import set_arrow, step_html
 from gui.views.surface_view import set_contours
 from gui.worker import EXPORT_TIMEOUT, RunEnd
 
-# Bright on both colour maps (viridis, cividis) and on both themes' backgrounds.
-RACER_COLORS = ("#ff3b30", "#ff9f0a", "#ff2dff", "#00e5ff", "#ffffff", "#b6ff00")
 NAMES = {"gd": "GD", "momentum": "Momentum", "nesterov": "Nesterov", "adagrad": "AdaGrad",
          "rmsprop": "RMSProp", "adam": "Adam"}
 DEFAULT_RACERS = (("gd", 0.05), ("momentum", 0.02), ("adam", 0.05), ("rmsprop", 0.02),

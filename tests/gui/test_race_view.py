@@ -8,7 +8,15 @@ import pytest
 from PySide6.QtCore import QPointF
 
 from core.race import critical_lr
-from gui.views.race_view import RACER_COLORS
+from gui.theme import (
+    DARK,
+    RACER_APART,
+    RACER_COLORS,
+    THEMES,
+    colour_difference,
+    contrast_ratio,
+    legible_on,
+)
 from tests.gui.pixels import colour_mask, grab_rgb
 
 
@@ -141,8 +149,6 @@ def test_on_the_projectors_white_plots_every_racer_is_drawn_in_a_legible_shade(
     projector theme's white loss plots each curve is drawn in the nearest shade of its
     colour with 3:1 contrast (the white racer was invisible there), in both loss plots;
     the surface keeps the bright colours."""
-    from gui.theme import contrast_ratio, legible_on
-
     win = open_window(theme="projector", size=(1600, 1000))
     win.pause()
     view = _open_race(win, qtbot)
@@ -171,6 +177,37 @@ def test_on_the_projectors_white_plots_every_racer_is_drawn_in_a_legible_shade(
         assert all(seen) if plot is view._loss_plot else sum(seen) >= 4, (plot, seen)
     surface = grab_rgb(view._plot)
     assert colour_mask(surface, RACER_COLORS[view._slots[-1]], tol=10).sum() > 10
+    # In the window's loss view the training run's curve is drawn beside the racers: as
+    # drawn, each racer's colour stands apart from it (momentum's orange was 18 apart)
+    img = grab_rgb(win.loss_view._plot)
+    train = _drawn_colour(img, win.theme.train_color)
+    for shade in shades:
+        if colour_mask(img, shade, tol=10).sum() > 20:
+            assert colour_difference(_drawn_colour(img, shade), train) >= RACER_APART, shade
+
+
+def _drawn_colour(img: np.ndarray, colour: str) -> str:
+    """The mean colour of the pixels drawn in (about) `colour`, as '#rrggbb'."""
+    pixels = img[colour_mask(img, colour, tol=10)]
+    assert len(pixels) > 20, colour
+    r, g, b = (round(float(v)) for v in pixels.mean(axis=0))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+@pytest.mark.parametrize("theme", ["dark", "projector"])
+def test_every_racer_stands_apart_from_the_training_and_unseen_colours(theme):
+    """Racers share the loss plots with the training and unseen curves: each racer's
+    colour as drawn there (its legible shade on the plot's background) differs from both
+    by RACER_APART or more, and stays legible (3:1) on that background."""
+    t = THEMES[theme]
+    for colour in RACER_COLORS:
+        shade = legible_on(colour, t.background)
+        assert contrast_ratio(shade, t.background) >= 3.0, colour
+        for own in (t.train_color, t.unseen_color):
+            assert colour_difference(shade, own) >= RACER_APART, (colour, own)
+    # the measure itself: the old momentum orange against the dark theme's training orange
+    assert colour_difference("#ff9f0a", DARK.train_color) < RACER_APART
+    assert colour_difference("#000000", "#ffffff") == pytest.approx(100.0, abs=0.01)
 
 
 def test_scrubbing_back_shows_the_recorded_moment(open_window, qtbot):
