@@ -174,6 +174,17 @@ def measure(case: Case, data: Windowed) -> Iterator[Result]:
                      note=f"{flops / 1e6:.1f} MFLOP an update (matrix products), best "
                           f"repeat; torch.mm {GEMM_N}^3 on 1 thread measured just before"
                           + ("" if floor else "; too small to be bound by products"))
+        # How far the floor against the torch loop can be reached at all: our update if it
+        # were its matrix products at 100 % of that peak and nothing else (no activation,
+        # loss or optimizer work), against the loop's best repeat.
+        most = peak * 1e9 / flops
+        loop_best = n / min(base_t)
+        beyond = most / loop_best < case.floor
+        yield Result(f"{case.label}: the most any method reaches vs the torch loop", most,
+                     loop_best, "updates/s", None,
+                     note="our products at 100 % of the sgemm peak and nothing else"
+                          + (f": the {case.floor:g}x floor is beyond this CPU" if beyond
+                             else ""))
 
 
 def blas_threads() -> str:
