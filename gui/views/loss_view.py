@@ -255,7 +255,10 @@ class LossView(View):
             return
         if log:
             ys = np.log10(ys)
-        x0, x1 = outward(float(x[0]), float(x[-1]), fixed_low=True)
+        # At least FIRST_UPDATES wide: a run not yet trained (one point) reads 0 to 10
+        # updates, not an axis of thousandths around update 0 (-0.4 ... 0.4, "x0.001").
+        x0, x1 = outward(float(x[0]), max(float(x[-1]), float(x[0]) + FIRST_UPDATES),
+                         fixed_low=True)
         y0, y1 = outward(float(ys.min()), float(ys.max()))
         if log:
             y0, y1 = 10.0 ** y0, 10.0 ** y1
@@ -314,6 +317,7 @@ class LossView(View):
 
 LOG_MAX = 1e200      # the largest loss drawn on a log scale
 EXTENT_STEP = 0.03   # the auto-ranged extent moves in steps of about this share of its span
+FIRST_UPDATES = 10   # the least span of updates the axis shows
 
 
 def outward(lo: float, hi: float, fixed_low: bool = False) -> tuple[float, float]:

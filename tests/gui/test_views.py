@@ -277,6 +277,21 @@ def test_loss_view_marks_epochs_and_switches_to_log_scale(qtbot, trained):
     assert len(view._unseen.getOriginalDataset()[0]) == len(snap.hist_update)
 
 
+def test_a_run_not_yet_trained_shows_whole_updates_from_zero(qtbot, trained):
+    """Before the first update the curves are one point: the axis reads updates 0 to 10,
+    not thousandths of an update around 0 ("update (x0.001)", -400 ... 400)."""
+    trainer = trained(0)
+    view = _open(qtbot, LossView, trainer)
+    view.show_snapshot(trainer.snapshot())
+    image = view.grab().toImage()          # paints the axis as the screen shows it
+    assert not image.isNull()
+    axis = view.main_plot().getAxis("bottom")
+    lo, hi = axis.range
+    major = [v for v in axis.tickValues(lo, hi, axis.width())[0][1] if lo <= v <= hi]
+    assert "0.001" not in axis.labelString() and axis.autoSIPrefixScale == 1.0
+    assert min(major) == 0 and max(major) >= 10 and hi < 20
+
+
 def test_a_diverged_run_is_drawn_without_errors(qtbot, trained):
     trainer = trained(40, lr=5.0, loss="mse")
     snap = trainer.snapshot()
