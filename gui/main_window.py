@@ -617,18 +617,23 @@ class MainWindow(QMainWindow):
         layout is saved under its own name first, and `name`'s is restored if saved."""
         if name == self._layout_name:
             return
-        self._save_settings()
+        # Not yet shared out (`fnlab --lecture` opens lecture mode as the window first
+        # shows): the docks stand as Qt first put them (the panel half the window), not
+        # as anyone arranged them. Saved, the next normal start opened that way.
+        self._save_settings(state=not self._proportion_pending)
         self._layout_name = name
         if self._settings is not None:
             state = self._settings.value(self._layout_key("state"))
             if state is not None:
                 self.restore_layout(state)
 
-    def _save_settings(self) -> None:
+    def _save_settings(self, state: bool = True) -> None:
+        """The window's geometry, theme and (with `state`) its docks' layout."""
         if self._settings is None:
             return
         self._settings.setValue(self._layout_key("geometry"), self.saveGeometry())
-        self._settings.setValue(self._layout_key("state"), self.saveState())
+        if state:
+            self._settings.setValue(self._layout_key("state"), self.saveState())
         self._settings.setValue("theme", self._theme.name)
         self._settings.sync()
 

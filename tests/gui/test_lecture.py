@@ -567,3 +567,42 @@ def test_the_learning_rate_step_replays_the_three_rates_side_by_side(qtbot, lect
     ctl.go(len(ctl.steps) - 1)
     wait_ready(qtbot, ctl)
     assert [r.run_id for r in gallery.shown] == ids
+
+
+def test_the_normal_window_after_lecture_mode_opens_in_its_own_proportions(
+        qtbot, settings_dir, fast_steps, monkeypatch):
+    """`fnlab --lecture` opens lecture mode as the window first shows; the normal layout
+    it set aside was then the docks as Qt first put them (the Controls panel half the
+    window) and the next normal start opened that way. Now it opens as a window that
+    never saw a lecture: the same panel width, and an error surface as wide, in the grab."""
+    from gui.main_window import SETTINGS_ENV
+    from tests.gui.pixels import grab_rgb
+
+    def normal_window() -> tuple[int, int]:
+        win = MainWindow(theme="projector")
+        win.resize(1280, 720)
+        win.show()
+        qtbot.waitUntil(lambda: win.run_info is not None, timeout=20000)
+        qtbot.wait(300)
+        shot = grab_rgb(win)
+        plot = win.surface_view._plot
+        at = plot.mapTo(win, plot.rect().topLeft())
+        crop = shot[at.y():at.y() + plot.height(), at.x():at.x() + plot.width()]
+        drawn = int((crop.astype(float).std(axis=(0, 2)) > 10).sum())   # columns drawn
+        panel = win.docks["controls"].width()
+        win.close()
+        return panel, drawn
+
+    win = MainWindow(theme="projector")
+    win.resize(1280, 720)
+    win.show()
+    ctl = open_lecture(win, 0, fast_steps)     # at once, as `fnlab --lecture` does
+    qtbot.waitUntil(lambda: ctl.ready, timeout=60000)
+    win.close()
+    panel, drawn = normal_window()
+    fresh = settings_dir / "fresh"             # a machine that never saw a lecture
+    fresh.mkdir()
+    monkeypatch.setenv(SETTINGS_ENV, str(fresh))
+    before = normal_window()
+    assert abs(panel - before[0]) <= 4, (panel, before)
+    assert drawn >= before[1] - 4, (drawn, before)
