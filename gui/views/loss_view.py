@@ -40,6 +40,25 @@ class RacerCurve:
     train_loss: np.ndarray
 
 
+class FollowedCurve(pg.PlotDataItem):
+    """A curve set anew each frame on a plot whose range follows the curves.
+
+    pyqtgraph re-processes a clipped, auto-downsampled or range-limited curve at every
+    change of the view's range (rounded outward, the loss axes move every few frames
+    while a run grows): the same points again, since a range that holds all the data
+    clips nothing and limits nothing, and the next frame's `setData` takes the new range
+    in. Measured on the bench's window: ~4 such re-runs a frame on average. Zoomed by the
+    user (no auto range), the curve is clipped and downsampled to the zoom as before.
+    """
+
+    def viewRangeChanged(self, vb: object = None, ranges: object = None,
+                         changed: object = None) -> None:
+        view = self.getViewBox()
+        if isinstance(view, pg.ViewBox) and all(view.autoRangeEnabled()):
+            return
+        super().viewRangeChanged(vb, ranges, changed)
+
+
 class LossView(View):
     """Loss curves (data unit) with a log-y toggle and epoch boundaries."""
 
@@ -71,14 +90,14 @@ class LossView(View):
         self._moment = pg.InfiniteLine(angle=90, movable=False)
         self._moment.setVisible(False)
         item.addItem(self._moment, ignoreBounds=True)
-        self._train = pg.PlotDataItem(name="training loss")
-        self._unseen = pg.PlotDataItem(name="unseen loss")
+        self._train = FollowedCurve(name="training loss")
+        self._unseen = FollowedCurve(name="unseen loss")
         for curve in (self._train, self._unseen):
             item.addItem(curve, ignoreBounds=True)
             long_series(curve)
         # The race's racers: built once, named in the legend when a race (re)starts,
         # fed with setData from the window's frame timer (`show_racers`).
-        self._racer_items = [pg.PlotDataItem() for _ in range(MAX_RACERS)]
+        self._racer_items = [FollowedCurve() for _ in range(MAX_RACERS)]
         for curve in self._racer_items:
             item.addItem(curve, ignoreBounds=True)
             long_series(curve)

@@ -264,3 +264,37 @@ def test_the_scrubber_repaints_only_when_its_handle_moves(qtbot) -> None:
     assert bar.slider.maximum() == 1090 and bar.slider.value() == 1090   # a click reads it
     bar.show_position(500, 1090, replaying=True, playing_back=False)
     qtbot.waitUntil(lambda: paints.of(bar.slider) == 1, timeout=2000)
+
+
+def test_loss_curves_follow_the_run_and_clip_to_a_users_zoom(qtbot) -> None:
+    """While the axes follow the curves a range change re-processes nothing (the next
+    frame sets the curves anew); zoomed in by the user, a curve is drawn clipped to the
+    zoom, as pyqtgraph does."""
+    from core.engine import Trainer
+
+    trainer = Trainer(NET.replace(limit_updates=None))
+    trainer.run(400)
+    view = _loss_view(qtbot, trainer)
+    view.show_snapshot(trainer.snapshot())
+    _flush()
+    train = view._train
+    runs: list[int] = []
+    update_items = train.updateItems
+
+    def counted(*args: object, **kwargs: object) -> None:
+        runs.append(1)
+        update_items(*args, **kwargs)
+
+    train.updateItems = counted                     # type: ignore[method-assign]
+    box = view._plot.getViewBox()
+    before = box.viewRange()
+    view._extent.setData([0.0, 4000.0], [0.0, 1e4])  # the axes follow a larger extent
+    view._settle()
+    _flush()
+    assert box.viewRange() != before
+    assert not runs                                  # following: nothing re-run
+    box.setRange(xRange=(100, 150), padding=0)       # the user's zoom
+    _flush()
+    assert runs
+    x, _ = train.curve.getData()
+    assert x.min() >= 90 and x.max() <= 160, (x.min(), x.max())
