@@ -107,10 +107,14 @@ class ControlPanel(QScrollArea):
         form.addRow("Function", self.model)
         self.units = QSpinBox()
         self.units.setRange(1, MAX_UNITS)
-        form.addRow("Units per layer", self.units)
+        self.units.setToolTip("units per hidden layer")
         self.layers = QSpinBox()
         self.layers.setRange(1, MAX_LAYERS)
-        form.addRow("Layers", self.layers)
+        self.layers.setToolTip("hidden layers")
+        # One row for the network's shape (units x layers, as a net is named "3 x 100"):
+        # with a row each, a 1280 x 720 projector's window under a title bar (694 px)
+        # left the update limit and the seed 26 px below the panel's fold.
+        form.addRow("Units × layers", _pair_row(self.units, "×", self.layers, (1, 1)))
         self.loss = _combo(LOSS_NAMES)
         form.addRow("Loss", self.loss)
 
@@ -145,19 +149,7 @@ class ControlPanel(QScrollArea):
         self.seed.setToolTip("the random seed of the initialisation and the mini-batches")
         # One row for both: with the projector's fonts on a 1280 x 720 screen a row more
         # would push the seed below the panel's fold.
-        # Their digits (up to 2^31) would widen the whole panel: the row takes the width
-        # the other rows give it (QSizePolicy Ignored leaves their hints out).
-        for box in (self.limit, self.seed):
-            box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        limit_row = QWidget()
-        lay = QHBoxLayout(limit_row)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.limit, 3)
-        seed_label = QLabel("Seed")
-        seed_label.setBuddy(self.seed)
-        lay.addWidget(seed_label)
-        lay.addWidget(self.seed, 2)
-        form.addRow("Update limit", limit_row)
+        form.addRow("Update limit", _pair_row(self.limit, "Seed", self.seed, (3, 2)))
 
         # --- run ---
         run_box = QGroupBox("Run")
@@ -400,6 +392,24 @@ class ControlPanel(QScrollArea):
         if cfg != self._config:
             self._config = cfg
             self.config_changed.emit(cfg)
+
+
+def _pair_row(first: QWidget, between: str, second: QWidget, stretch: tuple[int, int]
+              ) -> QWidget:
+    """Two knobs on one form row, `between` (a label, the buddy of `second`) between
+    them. Their own width hints are left out (QSizePolicy Ignored): the seed's digits (up
+    to 2^31) would widen the whole panel, and the shape's would keep lecture mode's
+    panel from two columns; the row takes the width the other rows give it."""
+    row = QWidget()
+    lay = QHBoxLayout(row)
+    lay.setContentsMargins(0, 0, 0, 0)
+    label = QLabel(between)
+    label.setBuddy(second)
+    for widget, grow in ((first, stretch[0]), (label, 0), (second, stretch[1])):
+        if widget is not label:
+            widget.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        lay.addWidget(widget, grow)
+    return row
 
 
 def _combo(names: dict[str, str]) -> QComboBox:
