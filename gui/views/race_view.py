@@ -586,11 +586,9 @@ class RaceView(View):
                 RacerCurve(NAMES[r.optimizer], RACER_COLORS[slot],
                            self._loss_name, r.snap.hist_update, r.snap.hist_train)
                 for slot, r in zip(self._slots, frame.racers, strict=True))
-            self._report(frame)      # here, not when drawn: a race behind a tab ends too
             if frame.ends and frame.epoch > self._kept_epoch:
                 self._keep(frame.ends, frame.epoch)
-                kept = "the race is over: every racer is kept in the run gallery"
-                self._status.setText("; ".join(filter(None, (self._status.text(), kept))))
+            self._report(frame)      # here, not when drawn: a race behind a tab ends too
 
     def _on_failed(self, token: int, message: str) -> None:
         if token == self._job.token:
@@ -705,11 +703,15 @@ class RaceView(View):
     def _report(self, frame: RaceFrame) -> None:
         """When a racer ends (its updates done, or diverged), its row goes to the loss
         table, once: a racer that diverged early is in the table while the others run."""
-        notes = []
-        for r in frame.racers:
-            if r.snap.diverged:
-                notes.append(f"{NAMES[r.optimizer]} (η {r.lr:g}) diverged at update "
-                             f"{r.snap.update:,}; the others go on")
+        over = bool(frame.ends) and frame.epoch <= self._kept_epoch
+        notes = [f"{NAMES[r.optimizer]} (η {r.lr:g}) diverged at update {r.snap.update:,}"
+                 for r in frame.racers if r.snap.diverged]
+        if notes and not over:
+            notes.append("the others go on")
+        # every frame of a race that is over says so (one more frame of it may come, after
+        # a session's save asked the race for its racers)
+        if over:
+            notes.append("the race is over: every racer is kept in the run gallery")
         if notes:
             self._status.setText("; ".join(notes))
         if self._race is None:
