@@ -9,7 +9,7 @@ training. Example counts are modest so the file stays fast.
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from core.config import RunConfig
@@ -66,6 +66,9 @@ def test_trainer_losses_and_history_are_never_negative(values: list[float], mode
 
 @FAST
 @given(values=_values, days=st.integers(1, 3), loss=st.sampled_from(["mae", "mse"]))
+# many ties: reweighted least squares stalled at 11.43992 above this optimum, 11.43919
+@example(values=[0, 0, 0, 0, 3, 3, 50, 0, -9, 7, 0, 3, -37, 42, -30, 1, 0, 0, 0, 0, 0],
+         days=1, loss="mae")
 def test_exact_optimum_is_never_above_gradient_descent(values: list[float], days: int,
                                                        loss: str) -> None:
     data = window(_series(values), days)
