@@ -213,7 +213,6 @@ def open_lecture(window: LabWindow, step: int = 0, folder: str | Path | None = N
     controller = LectureController(window, steps, errors)
     controller.watch_close()
     window.lecture = controller
-    controller.panel.apply_theme(window.theme)
     if steps:
         controller.go(max(0, min(step, len(steps) - 1)))
     else:

@@ -69,6 +69,10 @@ class LectureController(QObject):
         w.run_started.connect(self._on_run_started)
         w.run_finished.connect(self._on_run_finished)
         window.frame_drawn.connect(self._on_frame)
+        # The panel is the controller's, not the window's: every theme the window takes
+        # (its View menu too, not only presentation) restyles it.
+        window.theme_changed.connect(self.panel.apply_theme)
+        self.panel.apply_theme(window.theme)
         self._filter = ClickerKeys(window, self.next, self.prev, self.toggle_presentation,
                                    lambda: self._presenting)
         self._filter.install()
@@ -367,14 +371,12 @@ class LectureController(QObject):
         if not self._presenting:
             self._theme_before = win.theme.name
             win.apply_theme("projector")
-            self.panel.apply_theme(win.theme)
             win.showFullScreen()
             self._presenting = True
         else:
             win.showNormal()
             if self._theme_before:
                 win.apply_theme(self._theme_before)
-                self.panel.apply_theme(win.theme)
             self._presenting = False
         self.panel.set_presenting(self._presenting)
 

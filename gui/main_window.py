@@ -197,6 +197,7 @@ class MainWindow(QMainWindow):
 
     frame_drawn = Signal(object)   # the snapshot just drawn (tests, screenshots)
     first_painted = Signal()       # the window's first paint (start-up bench)
+    theme_changed = Signal(object)  # the Theme just applied (what the window does not own)
 
     def __init__(self, config: RunConfig | None = None, theme: str | None = None,
                  persist: bool = True, speed: float | None = DEFAULT_SPEED,
@@ -555,6 +556,7 @@ class MainWindow(QMainWindow):
         self.theme_actions[theme.name].setChecked(True)
         if self._settings is not None:
             self._settings.setValue("theme", theme.name)
+        self.theme_changed.emit(theme)
 
     def _theme_for_screen(self, name: str) -> Theme:
         """Theme `name` with its sizes for this window's screen (`theme.for_screen`)."""

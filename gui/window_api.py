@@ -77,6 +77,7 @@ class LabWindow(Protocol):
     quit_action: QAction
     play_action: QAction
     frame_drawn: SignalInstance         # the snapshot just drawn
+    theme_changed: SignalInstance       # a Theme applied (the menu, presentation, a screen)
 
     # ---- state --------------------------------------------------------------------------
     @property

@@ -606,3 +606,25 @@ def test_the_normal_window_after_lecture_mode_opens_in_its_own_proportions(
     before = normal_window()
     assert abs(panel - before[0]) <= 4, (panel, before)
     assert drawn >= before[1] - 4, (drawn, before)
+
+
+def test_the_formula_takes_the_theme_chosen_from_the_menu(qtbot, lecture, fast_steps):
+    """A theme switched from the View menu in lecture mode restyles the lecture panel too:
+    its formula was left in the theme it opened in (the dark theme's light blue on the
+    projector's white)."""
+    from gui.theme import THEMES
+    from tests.gui.pixels import colour_mask, grab_rgb
+
+    n = next(i for i, s in enumerate(load_steps(fast_steps)[0]) if s.formula)
+    win, ctl = lecture(fast_steps, n)
+    wait_ready(qtbot, ctl)
+
+    def inked(theme: str) -> int:
+        return int(colour_mask(grab_rgb(ctl.panel.formula), THEMES[theme].accent).sum())
+
+    # the ink is the theme's accent: its own colour exactly in the glyphs' cores, the
+    # other theme's at most where an edge's blend happens to pass near it
+    for theme, other in (("projector", "dark"), ("dark", "projector"), ("projector", "dark")):
+        win.apply_theme(theme)
+        qtbot.wait(50)
+        assert inked(theme) > 50 and inked(other) < inked(theme) / 10, theme
