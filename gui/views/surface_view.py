@@ -544,8 +544,8 @@ class SurfaceView(LandscapeMode, View):
         font = self._message.textItem.font()
         font.setPointSize(t.title_pt)
         self._message.setFont(font)
-        if self._surface is not None:
-            self._show_grid(*_grid_arrays(self._surface))
+        if self._surface is not None:   # the new colours; the view stays where it was
+            self._show_grid(*_grid_arrays(self._surface), frame=False)   # (a step's zoom)
 
     # ----- drawing helpers ----------------------------------------------------------------
     def _style_label(self, label: pg.TextItem, alpha: int, size_pt: int | None = None
@@ -580,8 +580,10 @@ class SurfaceView(LandscapeMode, View):
         self._bar.axis.showLabel(False)
         self._bar.setToolTip(f"{self._bar_label}: colour scale (log-like, so the valley shows)")
 
-    def _show_grid(self, a: np.ndarray, b: np.ndarray, loss: np.ndarray) -> None:
-        """Heat map (log-ish so the valley shows), contours computed once, colour bar."""
+    def _show_grid(self, a: np.ndarray, b: np.ndarray, loss: np.ndarray,
+                   frame: bool = True) -> None:
+        """Heat map (log-ish so the valley shows), contours computed once, colour bar;
+        with `frame` the view shows the whole grid."""
         loss = np.asarray(loss, dtype=np.float64)
         finite = np.isfinite(loss)
         if not finite.any():
@@ -615,8 +617,9 @@ class SurfaceView(LandscapeMode, View):
         self._bar.axis.setTicks([ticks])
         set_contours(self._contours, a, b, v, levels)
         self._box = (float(a[0]), float(a[-1]), float(b[0]), float(b[-1]))
-        self._plot.getViewBox().setRange(xRange=(a[0], a[-1]), yRange=(b[0], b[-1]),
-                                         padding=0)
+        if frame:
+            self._plot.getViewBox().setRange(xRange=(a[0], a[-1]), yRange=(b[0], b[-1]),
+                                             padding=0)
 
     def _margin_box(self) -> tuple[float, float, float, float]:
         """The grid's extent plus one span on every side: where drawing still makes sense."""

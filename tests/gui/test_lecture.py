@@ -628,3 +628,25 @@ def test_the_formula_takes_the_theme_chosen_from_the_menu(qtbot, lecture, fast_s
         win.apply_theme(theme)
         qtbot.wait(50)
         assert inked(theme) > 50 and inked(other) < inked(theme) / 10, theme
+
+
+def test_a_steps_zoom_on_the_surface_survives_a_theme_switch(qtbot, lecture, fast_steps):
+    """The step's zoom into the error surface stays through a theme switched from the
+    menu and back (it was reset to the whole grid): the plot painted after each switch
+    spans the step's zoom."""
+    from tests.gui.pixels import grab_rgb
+
+    steps = load_steps(fast_steps)[0]
+    n = next(i for i, s in enumerate(steps) if s.options.get("zoom", {}).get("surface"))
+    win, ctl = lecture(fast_steps, n)
+    wait_ready(qtbot, ctl)
+    win.pause()
+    qtbot.wait(100)
+    plot = win.surface_view.main_plot()
+    zoom = steps[n].options["zoom"]["surface"]
+    for theme in ("dark", "projector"):
+        win.apply_theme(theme)
+        qtbot.wait(100)
+        assert grab_rgb(plot).std() > 10      # painted: a heat map, not a blank
+        (x0, x1), (y0, y1) = plot.getPlotItem().vb.viewRange()
+        assert np.allclose([x0, x1, y0, y1], [*zoom["x"], *zoom["y"]], atol=1e-6), theme
