@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from gui.window_api import LabWindow
 
 
+NO_LIMIT = (1 << 24) - 1   # Qt's QWIDGETSIZE_MAX, which PySide6 does not export
+
 class LectureController(QObject):
     """Drives a MainWindow through the steps: config, visible docks, options, training."""
 
@@ -56,6 +58,9 @@ class LectureController(QObject):
         window.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, dock)
         window.resizeDocks([dock], [230], Qt.Orientation.Vertical)
         self.dock = dock
+        # share_space caps the docked panel at its text's height; floating, it is free
+        dock.topLevelChanged.connect(
+            lambda floating: floating and dock.setMaximumHeight(NO_LIMIT))
         self._hide_dock_titles()
         self.panel.next_clicked.connect(self.next)
         self.panel.prev_clicked.connect(self.prev)
@@ -215,13 +220,23 @@ class LectureController(QObject):
         if not self.dock.isVisible() or self.dock.isFloating():
             return
         panel = self._panel_wanted()
+        # No taller than its text: Qt's dock layout grows the top dock area on request but
+        # does not shrink it again, and hands the area spare height when it lays out the
+        # views, so the panel kept the tallest earlier step's height (the race's 268 px at
+        # the next steps' 190, 308 px at the weights steps, whose series plot was squeezed
+        # to 40 px at 1280 x 720).
+        self.dock.setMaximumHeight(panel)
         win.resizeDocks([self.dock], [panel], Qt.Orientation.Vertical)
+        # Lay the window out now: until then every dock reads its old height, and the
+        # views' shares below (taken from those) would pin the panel at its old height.
+        win.layout().activate()
         # Qt's dock layout may hand out a few pixels less than asked (its separators):
         # measured 245 of 255 at 1280 x 720, the last line of the verdicts cut. Ask again
         # for what is missing.
         if 0 < panel - self.dock.height() < panel:
             win.resizeDocks([self.dock], [2 * panel - self.dock.height()],
                             Qt.Orientation.Vertical)
+            win.layout().activate()
         shown = [d for k, d in win.docks.items()
                  if d is not self.dock and d.isVisible() and not d.isFloating()]
         if len(shown) > 1:

@@ -650,3 +650,45 @@ def test_a_steps_zoom_on_the_surface_survives_a_theme_switch(qtbot, lecture, fas
         assert grab_rgb(plot).std() > 10      # painted: a heat map, not a blank
         (x0, x1), (y0, y1) = plot.getPlotItem().vb.viewRange()
         assert np.allclose([x0, x1, y0, y1], [*zoom["x"], *zoom["y"]], atol=1e-6), theme
+
+
+def test_a_short_step_after_a_long_one_gives_the_views_the_panels_spare_height(
+        qtbot, lecture, tmp_path):
+    """At 1280 x 720 the panel kept the tallest earlier step's height (Qt's dock layout
+    grows the top area on request, never shrinks it): after the race's long text the
+    weights step's panel was 320 px, half of it empty, and its series plot 40 rows."""
+    from tests.gui.pixels import grab_rgb
+
+    folder = tmp_path / "two"
+    folder.mkdir()
+    long = json.loads((LECTURE_DIR / "01-task.json").read_text(encoding="utf-8"))
+    long["caption"] = " ".join([long["caption"]] * 4)      # the race's six lines and more
+    (folder / "01-long.json").write_text(json.dumps(long), encoding="utf-8")
+    short = json.loads(next(LECTURE_DIR.glob("*days-7.json")).read_text(encoding="utf-8"))
+    short["updates"] = 20
+    (folder / "02-short.json").write_text(json.dumps(short), encoding="utf-8")
+    win, ctl = lecture(folder)
+    win.resize(1280, 720)
+    wait_ready(qtbot, ctl)
+    qtbot.wait(200)
+    tall = ctl.dock.height()
+    ctl.go(1)
+    wait_ready(qtbot, ctl)
+    qtbot.wait(300)
+    shot = grab_rgb(win)
+
+    def rows(widget) -> tuple[int, np.ndarray]:
+        at = widget.mapTo(win, widget.rect().topLeft()).y()
+        return at, shot[at:at + widget.height(), :win.width()]
+
+    # The panel's grab: no gap between its lines of text (or under the last) taller
+    # than two lines (the kept height was spread between the title, caption and formula).
+    _, panel = rows(ctl.panel)
+    ink = (np.abs(panel.astype(int) - panel[-1, -1]).max(axis=2) > 60).any(axis=1)
+    gaps = np.diff(np.flatnonzero(np.r_[True, ink, True])) - 1
+    line = ctl.panel.fontMetrics().height()
+    assert gaps.max() <= 2 * line, (tall, ctl.dock.height(), gaps.max(), line)
+    # ... and the series plot below it shows a picture at least 75 rows tall (89 here).
+    _, series = rows(win.views["series"]._plots[0])
+    drawn = int((series.astype(float).std(axis=(1, 2)) > 10).sum())
+    assert drawn >= 75, (tall, ctl.dock.height(), drawn)
