@@ -730,16 +730,45 @@ class SurfaceView(LandscapeMode, View):
                   clip=self._margin_box())
 
     def _show_message(self, text: str, corner: bool = False) -> None:
-        """Centred (computing...) or in the top-left corner, clear of the minimum's star."""
+        """Centred (computing...) or in a corner clear of the path and the star."""
         (x0, x1), (y0, y1) = self._plot.getViewBox().viewRange()
         self._message.setText(text)
         if corner:
-            self._message.setAnchor((0.0, 0.0))
-            self._message.setPos(x0 + 0.02 * (x1 - x0), y1 - 0.02 * (y1 - y0))
+            anchor, pos = self._free_corner()
+            self._message.setAnchor(anchor)
+            self._message.setPos(*pos)
         else:
             self._message.setAnchor((0.5, 0.5))
             self._message.setPos(0.5 * (x0 + x1), 0.5 * (y0 + y1))
         self._message.show()
+
+    def _free_corner(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """(anchor, position) of the message in the corner of the plot whose box holds
+        the fewest of the path's dots, update numbers and the star, the top-left one
+        first: at the diverging step (1280 x 720, projector) the top-left message lay
+        over the numbers 0, 2, 4, 6 its caption talks about."""
+        vb = self._plot.getViewBox()
+        (x0, x1), (y0, y1) = vb.viewRange()
+        px, py = vb.viewPixelSize()
+        rect = self._message.boundingRect()
+        w, h = rect.width() * px, rect.height() * py
+        pad_x, pad_y = 2.0 * rect.height() * px, h      # a number beside or above its dot
+        star_x, star_y = self._star.getData()
+        pts = np.vstack([self.path_dots().reshape(-1, 2),
+                         np.array([(a, b) for _, a, b in self.path_numbers()]).reshape(-1, 2),
+                         np.column_stack([star_x, star_y]).astype(float).reshape(-1, 2)])
+        mx, my = 0.02 * (x1 - x0), 0.02 * (y1 - y0)
+
+        def covered(ax: float, ay: float) -> int:
+            x = x0 + mx if ax == 0.0 else x1 - mx
+            y = y1 - my if ay == 0.0 else y0 + my
+            left, bottom = x - ax * w, y - (1.0 - ay) * h
+            return int(((pts[:, 0] > left - pad_x) & (pts[:, 0] < left + w + pad_x)
+                        & (pts[:, 1] > bottom - pad_y) & (pts[:, 1] < bottom + h + pad_y)).sum())
+
+        ax, ay = min(((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)),
+                     key=lambda c: covered(*c))
+        return (ax, ay), (x0 + mx if ax == 0.0 else x1 - mx, y1 - my if ay == 0.0 else y0 + my)
 
     def _hide_message(self) -> None:
         self._message.hide()

@@ -278,7 +278,20 @@ for n in picks:
         whole = [r for r in on_screen if r >= 0.6 * max(alone)]
         if len(whole) < len(alone):
             cut.append([lab.objectName(), on_screen, alone])
+    # the diverging step's surface note: drawn whole inside the plot, over no update number
+    surface, note = win.views["surface"], None
+    if surface._message.isVisible() and "diverged" in surface._message.textItem.toPlainText():
+        plot = surface._plot
+        def painted(item):
+            return plot.mapFromScene(item.mapToScene(item.boundingRect())).boundingRect()
+        rect = painted(surface._message)
+        box = plot.mapFromScene(plot.getViewBox().sceneBoundingRect()).boundingRect()
+        numbers = [lab for lab in surface._numbers if lab.isVisible()]
+        note = {"inside": box.contains(rect), "numbers": len(numbers),
+                "covered": [lab.textItem.toPlainText() for lab in numbers
+                            if painted(lab).intersects(rect)]}
     out.append({"step": n + 1, "free": win.screen().availableGeometry().getRect(),
+                "note": note,
                 "frame": win.frameGeometry().getRect(), "views": views, "drawn": drawn,
                 "panel": ctl.dock.height(), "height": win.height(), "cut": cut,
                 "labels": len(labels)})
@@ -308,6 +321,12 @@ def test_lecture_steps_on_a_1280_x_720_projector_share_the_screen(tmp_path):
         # ... and the window's grab shows every line of the panel's text whole (Qt's docks
         # once gave it 10 px less than asked: the verdicts' last line was cut)
         assert case["labels"] >= 2 and case["cut"] == [], case
+    # The diverging step's 'diverged' note lay over the numbers 0, 2, 4, 6 its caption talks
+    # about (top-left corner): it takes a corner the path leaves free.
+    notes = [c["note"] for c in cases if c["note"]]
+    assert notes, cases
+    for note in notes:
+        assert note["inside"] and note["numbers"] >= 6 and note["covered"] == [], note
 
 
 RACE_CHECK = r"""
