@@ -213,6 +213,38 @@ def test_fit_view_draws_points_curve_and_each_sigmoid_piece(qtbot, trained):
     assert "first 30 of 40" in view._note.text()
 
 
+def test_a_short_plots_left_axis_title_is_drawn_whole_and_centred(qtbot, trained):
+    """At 1280 x 720 in the projector theme the fitted function's plot is ~130 px tall:
+    pyqtgraph cut its title to "y = views that da". The title shrinks to the axis (to
+    3/4 of its size at most) and is drawn whole, in the grab, inside the plot."""
+    from PySide6.QtCore import QRectF
+
+    from gui.theme import for_screen
+    from tests.gui.pixels import grab_rgb
+
+    trainer = trained(5)
+    view = _open(qtbot, FitView, trainer, theme=for_screen(PROJECTOR, 720), size=(640, 210))
+    view.show_snapshot(trainer.snapshot())
+    plot = view._plot
+    qtbot.wait(50)
+    axis = plot.getPlotItem().getAxis("left")
+    label = axis.label
+    assert label.toPlainText().strip().endswith("that day")
+    assert label.boundingRect().width() > axis.height()     # longer than its axis
+    shot = grab_rgb(plot)
+    rect = plot.mapFromScene(label.mapToScene(label.boundingRect())).boundingRect()
+    room = plot.mapFromScene(axis.mapToScene(QRectF(0, 0, axis.size().width(),
+                                                  axis.size().height()))).boundingRect()
+    assert rect.top() >= room.top() and rect.bottom() <= room.bottom(), (rect, room)
+    # ... and the pixels of its column hold the title's ink from end to end of that rect
+    column = shot[:, max(rect.left(), 0):rect.right() + 1]
+    ink = (np.abs(column.astype(int) - column[0, 0]).max(axis=2) > 80).any(axis=1)
+    rows = np.flatnonzero(ink)
+    assert rows.min() >= rect.top() - 1 and rows.max() <= rect.bottom() + 1
+    assert rows.max() - rows.min() >= 0.8 * rect.height(), (rows.min(), rows.max(), rect)
+    _shutdown(view)
+
+
 def test_fit_view_shows_the_weight_of_each_day_for_a_seven_day_line(qtbot, trained):
     trainer = trained(200, days=7, lr=0.01)
     view = _open(qtbot, FitView, trainer)
