@@ -683,10 +683,19 @@ class SurfaceView(LandscapeMode, View):
                 ok &= (px >= a0) & (px <= a1) & (py >= b0) & (py <= b1)
         out = np.flatnonzero(~ok)
         shown = np.arange(min(self._numbered, int(out[0]) if len(out) else len(ok)))
+        vb = self._plot.getViewBox()
+        (x0, x1), _ = vb.viewRange()
+        pixel = vb.viewPixelSize()[0]
         for k, label in enumerate(self._numbers[:self._numbered]):
             if k < len(shown):
                 i = int(shown[k])
                 label.setText(str(i))
+                # a number by the plot's edge is written inward, not cut in half: at the
+                # diverging step's left edge an '8' read as '3'
+                half = 0.5 * label.boundingRect().width() * pixel
+                edge = (0.0 if px[i] - half < x0 else 1.0 if px[i] + half > x1 else 0.5)
+                if label.anchor.x() != edge:
+                    label.setAnchor((edge, 1.3))
                 label.setPos(float(px[i]), float(py[i]))
                 label.show()
                 label.updateTransform(force=True)   # see _show_local

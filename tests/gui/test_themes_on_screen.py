@@ -289,7 +289,9 @@ for n in picks:
         numbers = [lab for lab in surface._numbers if lab.isVisible()]
         note = {"inside": box.contains(rect), "numbers": len(numbers),
                 "covered": [lab.textItem.toPlainText() for lab in numbers
-                            if painted(lab).intersects(rect)]}
+                            if painted(lab).intersects(rect)],
+                "cut": [lab.textItem.toPlainText() for lab in numbers
+                        if not box.contains(painted(lab))]}
     out.append({"step": n + 1, "free": win.screen().availableGeometry().getRect(),
                 "note": note,
                 "frame": win.frameGeometry().getRect(), "views": views, "drawn": drawn,
@@ -327,6 +329,9 @@ def test_lecture_steps_on_a_1280_x_720_projector_share_the_screen(tmp_path):
     assert notes, cases
     for note in notes:
         assert note["inside"] and note["numbers"] >= 6 and note["covered"] == [], note
+        # ... and each number is drawn whole inside the plot (the '8' at its left edge was
+        # cut in half and read as a '3')
+        assert note["cut"] == [], note
 
 
 RACE_CHECK = r"""
