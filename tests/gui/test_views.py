@@ -223,7 +223,7 @@ def test_a_short_plots_left_axis_title_is_drawn_whole_and_centred(qtbot, trained
     from tests.gui.pixels import grab_rgb
 
     trainer = trained(5)
-    view = _open(qtbot, FitView, trainer, theme=for_screen(PROJECTOR, 720), size=(640, 210))
+    view = _open(qtbot, FitView, trainer, theme=for_screen(PROJECTOR, 720), size=(640, 230))
     view.show_snapshot(trainer.snapshot())
     plot = view._plot
     qtbot.wait(50)
