@@ -6,8 +6,11 @@
   resident memory (VmRSS from /proc/self/status) beyond what the run records for replay
   on purpose: copies of its parameters, up to `core.timeline.PARAM_BUDGET` (its own
   bound is bench_replay's). That recording is measured (`Trainer.replay_bytes`) and
-  taken off, and the note says how big it was. A warm-up run first pays for imports,
-  torch's allocator and numpy's caches, so the comparison is between two long runs.
+  taken off, and the note says how big it was. Where the allocator put the recording in
+  memory freed earlier in this process (resident already: a make bench run holds ~800 MB
+  by then), it adds nothing to the RSS, and the growth beyond it is 0, not negative. A
+  warm-up run first pays for imports, torch's allocator and numpy's caches, so the
+  comparison is between two long runs.
 - the app: `python -m bench.bench_memory --app SECONDS` in a subprocess opens the real
   window (offscreen, fnlab's process settings) on 3 x 100 ReLU, plays it flat out for
   APP_SECONDS (5 minutes; FNLAB_BENCH_APP_SECONDS shortens it for a quick look) and
@@ -141,7 +144,7 @@ def growth() -> Iterator[Result]:
         short, replay_short = drive(config, data, k)
         long, replay_long = drive(config, data, 10 * k)
         replay = replay_long - replay_short
-        yield Result(f"memory growth {name}", long - short - replay, unit="MB",
+        yield Result(f"memory growth {name}", max(long - short - replay, 0.0), unit="MB",
                      limit=GROWTH_LIMIT_MB,
                      note=f"RSS {short:.1f} MB after {k:,} updates, {long:.1f} MB after "
                           f"{10 * k:,}, less {replay:.1f} MB more recorded for replay "
