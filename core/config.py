@@ -37,6 +37,28 @@ def updates_per_epoch(n: int, batch_size: int | None) -> int:
     return -(-n // batch_size)
 
 
+class EpochWalk:
+    """The mini-batch walk both cores share: N samples in shuffled epochs of B-sized
+    slices, or the full batch. A core sets `n` and defines `_reshuffle` (its own sample
+    order: numpy for the linear core, torch for networks)."""
+
+    n: int
+    batch_size: int | None
+    updates_per_epoch: int
+    pos: int
+
+    def set_batch_size(self, batch_size: int | None) -> None:
+        """Full batch for None (or B >= N); else start a fresh shuffled epoch of size-B slices."""
+        self.batch_size = None if batch_size is None or batch_size >= self.n else batch_size
+        self.updates_per_epoch = updates_per_epoch(self.n, self.batch_size)
+        self.pos = 0
+        if self.batch_size is not None:
+            self._reshuffle()
+
+    def _reshuffle(self) -> None:
+        raise NotImplementedError
+
+
 def saved_epoch(state: dict[str, Any], n: int, batch_size: int | None
                 ) -> tuple[int, Any]:
     """A saved run's place in its epoch, checked against this run's N samples and batch

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from core import linear_kernels as kernels
-from core.config import saved_epoch, updates_per_epoch
+from core.config import EpochWalk, saved_epoch
 from core.models import get_scalar, parse_scalar
 from core.optimizers import NumpyOptimizer
 
@@ -32,7 +32,7 @@ FLOAT32_ABOVE = 20_000
 LAGGED_FROM_DAYS = 8
 
 
-class LinearCore:
+class LinearCore(EpochWalk):
     """The numbers of one linear run; `core.engine.Trainer` does the bookkeeping."""
 
     def __init__(self, x: np.ndarray, y: np.ndarray, x_unseen: np.ndarray,
@@ -79,14 +79,6 @@ class LinearCore:
     def loss(self, loss: str) -> None:
         self._loss = loss
         self._kernel_theta = None
-
-    def set_batch_size(self, batch_size: int | None) -> None:
-        """Full batch for None (or B >= N); else start a fresh shuffled epoch of size-B slices."""
-        self.batch_size = None if batch_size is None or batch_size >= self.n else batch_size
-        self.updates_per_epoch = updates_per_epoch(self.n, self.batch_size)
-        self.pos = 0
-        if self.batch_size is not None:
-            self._reshuffle()
 
     def _reshuffle(self) -> None:
         self.perm = self.rng.permutation(self.n)   # kept: a session restores the epoch

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.config import saved_epoch, updates_per_epoch
+from core.config import EpochWalk, saved_epoch
 from core.models import parse_scalar, set_scalar
 from core.net_kernels import compiled
 from core.optimizers import KERNEL_CONSTS, TorchOptimizer
@@ -94,7 +94,7 @@ class _Pass:
     grads64: list[np.ndarray] | None = None
 
 
-class NetCore:
+class NetCore(EpochWalk):
     """The numbers of one network run; `core.engine.Trainer` does the bookkeeping."""
 
     def __init__(self, model: str, params: dict[str, np.ndarray], x: np.ndarray,
@@ -126,13 +126,6 @@ class NetCore:
         self._version = 0
         self._memo: _Pass | None = None
         self.set_batch_size(batch_size)
-
-    def set_batch_size(self, batch_size: int | None) -> None:
-        self.batch_size = None if batch_size is None or batch_size >= self.n else batch_size
-        self.updates_per_epoch = updates_per_epoch(self.n, self.batch_size)
-        self.pos = 0
-        if self.batch_size is not None:
-            self._reshuffle()
 
     def _reshuffle(self) -> None:
         self.perm = perm = torch.randperm(self.n, generator=self.gen)   # a session keeps it
