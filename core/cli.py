@@ -219,6 +219,16 @@ def _load_data(name: str, column: str | None, split: str | None, days: int) -> A
     return window(load_series(name, column), days, split)
 
 
+def _loss_fmt(data: Any, equals: bool = False) -> Any:
+    """How the text output writes a loss in `data`'s unit: as the app does everywhere
+    (`core.results.format_loss`: 0.48k, and a runaway loss as "> 10²⁸", not "7.2e+25k");
+    with `equals`, after its symbol ("= 0.48k", "> 10²⁸": `core.results.loss_equals`)."""
+    from core.results import format_loss, loss_equals
+
+    write = loss_equals if equals else format_loss
+    return lambda value: write(value, float(data.scale), data.suffix)
+
+
 def _run_fields(args: argparse.Namespace, **override: Any) -> dict[str, Any]:
     """The `default_config` keywords the run flags give (unset shape flags take their
     defaults); `fnlab sweep`'s cells share these."""
@@ -252,7 +262,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    fmt = data.fmt
+    equals = _loss_fmt(data, equals=True)
     print(f"{data.name}: {config.days}-day {config.model} model, {config.loss.upper()} loss, "
           f"{config.optimizer}, lr {config.lr:g}, "
           f"batch {'full' if config.batch_size is None else config.batch_size}")
@@ -263,12 +273,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if result["diverged"]:
         print(f"  {result['stop_reason']}")
     else:
-        print(f"  training loss L  = {fmt(result['train_loss'])}")
-        print(f"  unseen loss   L' = {fmt(result['unseen_loss'])}")
+        print(f"  training loss L  {equals(result['train_loss'])}")
+        print(f"  unseen loss   L' {equals(result['unseen_loss'])}")
     if config.model == "linear" and not result["diverged"]:
         w = result["params"]["w"]
         shown = ", ".join(f"{v:.2f}" for v in w[:7]) + (", ..." if len(w) > 7 else "")
-        print(f"  b = {fmt(result['params']['b'])}, w = {shown}")
+        print(f"  b = {data.fmt(result['params']['b'])}, w = {shown}")
     return 0
 
 
@@ -305,7 +315,7 @@ def cmd_landscape(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    fmt = data.fmt if run.config.loss == "mae" else (lambda v: f"{v:,.4g}")
+    fmt = _loss_fmt(data) if run.config.loss == "mae" else (lambda v: f"{v:,.4g}")
     a1, a2, low = land.min_at
     print(_landscape_title(run, land, args.seed2))
     print(f"  training loss {fmt(run.train_loss)}; at the plane's centre {fmt(land.center_loss)}")
@@ -410,12 +420,12 @@ def cmd_race(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(out))
         return 0
-    fmt = data.fmt
+    fmt = _loss_fmt(data, equals=True)
     print(f"{data.name}: {base.days}-day {base.model} model, {base.loss.upper()} loss, "
           f"{len(racers)} racers from one start, {seconds:.2f} s")
     for row in out:
         what = row["stop_reason"] if row["diverged"] else (
-            f"L = {fmt(row['train_loss'])}, L' = {fmt(row['unseen_loss'])}")
+            f"L {fmt(row['train_loss'])}, L' {fmt(row['unseen_loss'])}")
         print(f"  {row['optimizer']:<9} lr {row['config']['lr']:<8g} "
               f"{row['updates']:>7,} updates  {what}")
     return 0

@@ -143,6 +143,13 @@ def format_loss(value: float, scale: float = 1000.0, suffix: str = "k") -> str:
     return f"{v:.{digits}f}{suffix}"
 
 
+def loss_equals(value: float, scale: float = 1000.0, suffix: str = "k") -> str:
+    """A loss after its symbol: "= 0.48k", but "> 10²⁸" ("L > 10²⁸", not "L = > 10²⁸"),
+    as the status line and `fnlab train` write it."""
+    text = format_loss(value, scale, suffix)
+    return text if text.startswith((">", "<")) else f"= {text}"
+
+
 def loss_text(row: dict[str, Any], col: str) -> str:
     """A row's `train_loss` or `unseen_loss` as the lecture writes it (0.48k); a row that is
     the mean over several seeds (`fnlab table --seeds`) adds its spread: 0.45k ± 0.01k."""

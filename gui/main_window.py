@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.config import ConfigError, RunConfig, one_line
-from core.results import format_loss
+from core.results import loss_equals
 from gui.controls.number_controls import DEFAULT_SPEED
 from gui.controls.panel import OPTIMIZER_NAMES, ControlPanel
 from gui.live_label import LiveLabel
@@ -934,9 +934,9 @@ class MainWindow(QMainWindow):
             self._rate = (now, snap.update, rate)
         data = self._run.data if self._run is not None else None
 
-        def fmt(value: float) -> str:   # as the loss table writes it
-            return format_loss(value, data.scale, data.suffix) if data is not None \
-                else f"{value:g}"
+        def equals(value: float) -> str:   # "L = 0.48k", but "L > 10²⁸"
+            return loss_equals(value, data.scale, data.suffix) if data is not None \
+                else f"= {value:g}"
 
         speed = f"{rate:,.0f} updates/s" if self._playing else "paused"
         state = " · diverged" if snap.diverged else (" · done" if snap.done else "")
@@ -946,10 +946,6 @@ class MainWindow(QMainWindow):
         if replay:
             where = f"replaying update {snap.update:,} of {snap.replay_of:,}"
             speed, state = f"Play: train on from {snap.replay_of:,}", ""
-        def equals(value: float) -> str:   # "L = 0.48k", but "L > 10²⁸", not "L = > 10²⁸"
-            text = fmt(value)
-            return text if text.startswith(">") else f"= {text}"
-
         self._status.setText(
             f"{where}   epoch {snap.epoch:,.2f}   training loss L "
             f"{equals(snap.train_loss)}   unseen loss L' {equals(snap.unseen_loss)}   "

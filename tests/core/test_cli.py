@@ -35,6 +35,35 @@ def test_train_prints_a_readable_summary(capsys):
     assert "training loss" in out and "unseen loss" in out and "k" in out
 
 
+def test_a_runaway_loss_reads_as_the_app_writes_it_and_json_keeps_the_number(capsys):
+    """Too large a learning rate, stopped before it counts as diverged: the summary said
+    "3.8e+10k"; now "L > 10¹³" as the status line and the loss table write it (one
+    formatter), while --json keeps the loss itself, in the data unit."""
+    from core.results import format_loss
+
+    args = ("train", "--loss", "mse", "--optimizer", "gd", "--lr", "0.045",
+            "--updates", "100", "--init", "0.2,2")
+    code, out, _ = run_cli(capsys, *args, "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["diverged"] is False and result["train_loss"] > 1e10
+    code, out, _ = run_cli(capsys, *args)
+    assert code == 0
+    lines = out.splitlines()
+    for name, symbol, key in (("training loss", "L ", "train_loss"),
+                              ("unseen loss  ", "L'", "unseen_loss")):
+        power = len(str(int(result[key]))) - 1
+        shown = format_loss(result[key])
+        assert shown.startswith("> 10") and shown == f"> 10{superscript(power)}"
+        assert f"  {name} {symbol} {shown}" in lines, out
+    assert "e+" not in out
+    assert "b = " in out                       # the parameters are still written
+
+
+def superscript(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
 def test_epochs_limit_counts_updates_per_epoch(capsys):
     code, out, _ = run_cli(capsys, "train", "--batch-size", "146", "--epochs", "2",
                            "--optimizer", "gd", "--lr", "0.01", "--json")
