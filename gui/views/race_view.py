@@ -84,9 +84,10 @@ class RaceFrame:
     done: bool
     epoch: int                    # which race (a new start or new racers: a new number)
     ends: tuple[RunEnd, ...] = ()   # once done: each racer's end, for the run gallery
+    acked: int = 0                # commands of this race's inbox the race had taken
 
 
-def _frame(race: Race, epoch: int) -> RaceFrame:
+def _frame(race: Race, epoch: int, acked: int = 0) -> RaceFrame:
     out = []
     for t, line in zip(race.trainers, race.timelines, strict=True):
         out.append(RacerFrame(t.config.optimizer, t.config.lr, line.update_array(),
@@ -95,7 +96,7 @@ def _frame(race: Race, epoch: int) -> RaceFrame:
     # The timelines are copied here, in the race's thread, and only for a race that is
     # over (frames after that come only with a command: a few copies, not one a frame).
     return RaceFrame(tuple(out), race.done, epoch,
-                     _ends(race, None, out) if race.done else ())
+                     _ends(race, None, out) if race.done else (), acked)
 
 
 def _ends(race: Race, replaced_by: list[RunConfig] | None,
@@ -136,6 +137,7 @@ def race_job(race: Race, inbox: queue.Queue, epoch: int):
         playing, rate, owed = False, 10.0, 0.0
         last = shown = time.perf_counter()
         dirty = False
+        acked = 0
         yield _frame(race, epoch)
         while not should_stop():
             changed = False
@@ -146,6 +148,7 @@ def race_job(race: Race, inbox: queue.Queue, epoch: int):
                 except queue.Empty:
                     break
                 changed = True
+                acked += 1
                 if cmd[0] == "play":
                     playing, owed = bool(cmd[1]), 0.0
                     last = time.perf_counter()
@@ -175,7 +178,7 @@ def race_job(race: Race, inbox: queue.Queue, epoch: int):
             dirty = dirty or changed
             if dirty and (not playing or now - shown >= FRAME_MS / 1000.0 or race.done):
                 shown, dirty = now, False
-                yield _frame(race, epoch)
+                yield _frame(race, epoch, acked)
             # Flat out, a short sleep still hands the GIL to the GUI thread between chunks
             # (a numpy update loop holds it); paced, the loop wakes twice a frame.
             time.sleep(0.001 if playing and rate <= 0 else FRAME_MS / 2000.0)
@@ -197,6 +200,7 @@ class RaceView(View):
         super().__init__(theme, parent)
         self._race: Race | None = None
         self._inbox: queue.Queue = queue.Queue()
+        self._sent = 0             # commands put in this race's inbox (frames ack them)
         self._job = BackgroundJob("race", parent=self)
         self._job.item_ready.connect(self._on_item)
         self._job.failed.connect(self._on_failed)
@@ -389,7 +393,20 @@ class RaceView(View):
         self._job.stop()
 
     def busy(self) -> bool:
-        return self._job.is_running()
+        """True while the race's picture is still to change on its own: a race playing
+        and not over, a command sent that no frame has answered yet, a frame not yet
+        drawn or a replay going on. The race's thread lives on after the race ends
+        (waiting for a Step, a new start or a new rate), so a running thread is not
+        work: counted as busy, every wait for idle views after the race step waited
+        out its whole timeout (60 s a screenshot)."""
+        if not self._job.is_running():
+            return False
+        frame = self._frame
+        if frame is None or frame.acked < self._sent:
+            return True
+        if self.isVisible() and (self._replay is not None or frame is not self._drawn):
+            return True
+        return self._playing and not frame.done
 
     # ----- racers ---------------------------------------------------------------------------
     def racers(self) -> list[tuple[int, Racer]]:
@@ -461,6 +478,7 @@ class RaceView(View):
         self._scrub = None
         self._replay = None
         self._inbox = queue.Queue()
+        self._sent = 0
         self._explain_pick.blockSignals(True)
         self._explain_pick.clear()
         for i, r in chosen:
@@ -473,6 +491,7 @@ class RaceView(View):
                              "start them all from another point")
 
     def _send(self, *cmd: Any) -> None:
+        self._sent += 1
         self._inbox.put(cmd)
 
     def configure(self, racers: list[tuple[str, float]], loss: str = "mae",
@@ -738,7 +757,7 @@ class RaceView(View):
             return [], []
         if self._job.is_running():
             request = EndsRequest()
-            self._inbox.put(("ends", request))
+            self._send("ends", request)
             if not request.done.wait(EXPORT_TIMEOUT):
                 return [], []
             ends = request.ends

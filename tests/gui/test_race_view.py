@@ -351,7 +351,45 @@ def test_a_hidden_race_costs_nothing_and_starts_when_shown(open_window, qtbot):
     assert not win.docks["race"].isVisible()
     assert view._race is None and not view.busy()     # no background job while hidden
     _open_race(win, qtbot)
-    assert view._race is not None and view.busy()
+    assert view._race is not None and view._job.is_running()
+
+
+def test_a_race_that_ended_or_paused_reports_idle_and_a_step_is_busy_until_drawn(
+        open_window, qtbot):
+    """The race's thread lives on after a race ends (it waits for a Step or a new
+    start), and `busy()` once reported that thread: every wait for idle views after the
+    lecture's race step (a screenshot's, a session's zoom) waited out its whole timeout,
+    60 s a step. Idle is now what the screen shows: the race over or paused, its newest
+    frame drawn; a Step is busy until the frame that answers it is on screen."""
+    from gui.screenshot import views_idle, wait_until
+
+    win = open_window(size=(1600, 1000))
+    view = _open_race(win, qtbot)
+    view.set_speed(0)
+    view._budget.setValue(60)
+    view.new_race((0.2, 2.0))
+    view.toggle_play()
+    assert view.busy()                       # playing: the picture is still to change
+    assert wait_until(lambda: views_idle(win), 20.0), [k for k, v in win.views.items()
+                                                       if v.busy()]
+    assert view._job.is_running() and view._frame.done and view._drawn is view._frame
+    _u, w, b = view.shown_points()[-1]       # the last racer's ball, at update 60, drawn
+    img = grab_rgb(view._plot)
+    y, x = _pixel(view._plot, w, b, img.shape[1])
+    assert colour_mask(img[y - 2:y + 3, x - 2:x + 3], RACER_COLORS[view._slots[-1]],
+                       tol=10).any()
+    # paused mid-race: idle; a Step is busy until its update is drawn
+    view.toggle_play()                       # paused (a new race starts paused)
+    view.set_speed(30)                       # 30 updates a second: paused mid-race
+    view._budget.setValue(400)
+    view.new_race((0.2, 2.0))
+    _play_until(view, qtbot, 5)
+    assert wait_until(lambda: views_idle(win), 20.0)
+    before = view.shown_update_live()
+    view.step()
+    assert view.busy()
+    assert wait_until(lambda: views_idle(win), 20.0)
+    assert view.shown_update_live() == before + 1 and view._drawn is view._frame
 
 
 def test_no_stale_tab_bar_is_drawn_and_the_race_joins_the_surface_tabs(open_window, qtbot):
