@@ -24,8 +24,10 @@ Autosaves: each running app owns one autosave file (`AutosaveSlot`, named by its
 id and a random tag) and holds an exclusive lock on a lock file beside it for as long as it
 runs; the operating system drops the lock when the process ends, however it ends. An
 autosave whose lock can be taken belongs to an app that is gone (`claim_orphans`); one
-whose lock is held belongs to a running app and is never offered. A normal exit deletes
-its own autosave.
+whose lock is held belongs to a running app and is never offered. A normal exit keeps
+what it had (`AutosaveSlot.keep`: the final state, marked clean, then the lock goes), so the
+next start offers the last session back as it offers a crashed one; an exit with nothing
+worth keeping deletes its autosave.
 """
 
 from __future__ import annotations
@@ -476,8 +478,19 @@ class AutosaveSlot:
         save_session(self.path, session)
         return self.path
 
+    def keep(self, session: Session) -> Path:
+        """A normal exit with work to keep: the final state, marked clean, replaces the
+        autosave (atomically: a failed write leaves the last autosave whole, offered as an
+        unclean one), and the lock goes; the next start offers it as the last session."""
+        session.clean, session.pid = True, self.pid
+        try:
+            save_session(self.path, session)
+        finally:
+            self._lock.release(delete=False)
+        return self.path
+
     def close(self) -> None:
-        """A normal exit: the autosave and its lock go (nothing to offer next time)."""
+        """A normal exit with nothing to keep: the autosave and its lock go."""
         with contextlib.suppress(OSError):
             os.unlink(self.path)
         self._lock.release(delete=True)
@@ -517,8 +530,10 @@ class Orphan:
 
 def claim_orphans(folder: str | Path) -> list[Orphan]:
     """The autosaves in `folder` whose app is no longer running, newest first, each
-    claimed. An autosave whose lock another process (or another window of this one)
-    holds belongs to a running app and is left alone; a clean version-1 autosave has
+    claimed: those of apps that died (unclean) and the sessions apps kept when they quit
+    (clean, `AutosaveSlot.keep`). An autosave whose lock another process (or another
+    window of this one) holds belongs to a running app and is left alone; a clean
+    version-1 autosave (the single shared file, marked clean on a normal exit) has
     nothing to offer."""
     folder = Path(folder)
     found: list[tuple[float, Orphan]] = []
@@ -540,8 +555,8 @@ def claim_orphans(folder: str | Path) -> list[Orphan]:
             error = None
         except SessionError as exc:
             session, error = None, str(exc)
-        if session is not None and (session.clean or (
-                not _Lock.supported() and session.pid is not None
+        if session is not None and ((session.clean and path == legacy) or (
+                not session.clean and not _Lock.supported() and session.pid is not None
                 and session.pid != os.getpid() and pid_alive(session.pid))):
             lock.release(delete=False)    # nothing to offer, or its writer still runs
             continue

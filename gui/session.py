@@ -5,15 +5,22 @@ the curve builder and the training itself, so a session continues the run exactl
 it was. A session is put back (`restore`) only after it was fully checked, its trainer
 already rebuilt (`check_restorable`), so a bad file never changes the current state.
 Autosave writes every 30 s and whenever a run ends or a row is recorded, into this app's
-own autosave (`core.session.AutosaveSlot`); a normal close deletes it. At start the
-autosaves of apps that are gone (killed, crashed, the machine died) are offered back, one
-at a time, on a non-modal bar with Restore / Discard; a running app's autosave never is.
+own autosave (`core.session.AutosaveSlot`). Quitting keeps the session when it holds
+work (`has_work`: a trained update, a table row, a kept run or a race's racers): its final
+state, a run still training stopped at its update as Save does, is written atomically as
+the autosave marked clean; with nothing to keep the autosave goes. At start the autosaves
+of apps that are gone are offered back, one at a time, newest first, on a non-modal bar
+with Restore / Discard: the last session quit normally, and those of apps that were
+killed or crashed (the machine died); a running app's autosave never is. No dialog on
+quit: it never waits for an answer, and a test's or a script's close just keeps.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,6 +94,39 @@ def capture(window: LabWindow) -> Session:
                    # the kept runs and a race still going, its racers as they stand
                    gallery=window.gallery_view.session_runs(
                        *window.race_view.running_ends()))
+
+
+def has_work(session: Session) -> bool:
+    """Whether quitting keeps this session: something trained or recorded (a start that
+    only looked, its run at update 0, leaves nothing to offer, as before)."""
+    training = session.training
+    return bool(session.rows or session.gallery
+                or (training is not None and int(training.get("update", 0)) > 0))
+
+
+def offer_text(session: Session, ended: float | None, more: int) -> str:
+    """The restore bar's question: how the session ended (`ended`: when a normally quit
+    session was kept, as a timestamp; None: its app did not close normally) and what it
+    holds, in the words of the views (updates, table rows, runs kept in the gallery)."""
+    def count(n: int, what: str) -> str:
+        return f"{n:,} {what}{'s' if n != 1 else ''}"
+
+    run = session.training
+    parts = [f"{session.config.get('model', '?')} on {session.config.get('dataset', '?')}"]
+    if run is not None:
+        parts.append(count(int(run["update"]), "update"))
+    parts.append(count(len(session.rows), "table row"))
+    if session.gallery:
+        parts.append(count(len(session.gallery), "kept run"))
+    what = ", ".join(parts)
+    if ended is None:
+        text = f"Function Lab did not close normally. Restore that session ({what})?"
+    else:
+        stamp = time.localtime(ended)
+        when = time.strftime("%H:%M" if stamp[:3] == time.localtime()[:3]
+                             else "%Y-%m-%d %H:%M", stamp)
+        text = f"Restore your last session, quit at {when} ({what})?"
+    return text + (f" ({more} more after this one)" if more > 0 else "")
 
 
 @dataclass
@@ -353,15 +393,26 @@ class SessionController(QObject):
             self._writer.join()
 
     def close_clean(self) -> None:
-        """A normal exit: this app's autosave goes; unanswered offers stay for next time."""
+        """A normal exit (before the window stops its threads): the session, taken now,
+        is kept for the next start if it holds work (`has_work`), else this app's
+        autosave goes; unanswered offers stay for next time. A write that fails leaves
+        the last autosave, offered next time as an unclean one."""
         self._timer.stop()
         for orphan in self._orphans:
             orphan.release()
         self._orphans = []
         slot, self.slot = self.slot, None
+        session = capture(self._window) if slot is not None else None
         self.flush()
-        if slot is not None:
+        if slot is None or session is None:
+            return
+        if not has_work(session):
             slot.close()
+            return
+        try:
+            slot.keep(session)
+        except SessionError as exc:   # the window is going: stderr is all that is left
+            print(f"fnlab: the session was not kept: {exc}", file=sys.stderr)
 
     # ---- restore offer ------------------------------------------------------------------
     def _offer_previous(self) -> None:
@@ -383,15 +434,13 @@ class SessionController(QObject):
         if pending is None:
             self._bar.hide()
             return
-        rows = len(pending.rows)
-        run = pending.training
-        trained = f", {run['update']:,} updates" if run is not None else ""
-        more = len(self._orphans) - 1
-        self.restore_bar.label.setText(
-            "Function Lab did not close normally. Restore that session "
-            f"({pending.config.get('model', '?')} on {pending.config.get('dataset', '?')}"
-            f"{trained}, {rows} table row{'s' if rows != 1 else ''})?"
-            + (f" ({more} more after this one)" if more > 0 else ""))
+        ended = None
+        if pending.clean:
+            try:
+                ended = self._orphans[0].path.stat().st_mtime
+            except OSError:
+                ended = time.time()
+        self.restore_bar.label.setText(offer_text(pending, ended, len(self._orphans) - 1))
         self._bar.show()
 
     def _tell(self, text: str) -> None:

@@ -125,6 +125,22 @@ def test_a_version_1_autosave_is_offered_only_if_unclean(tmp_path):
     assert not legacy.exists()
 
 
+def test_a_session_kept_on_quit_is_offered_and_its_lock_is_dropped(tmp_path):
+    """A normal exit with work keeps its final state, marked clean; the next start
+    claims it like a crashed app's (newest first), and a running app's is left alone."""
+    quit_ = S.AutosaveSlot(tmp_path)
+    quit_.write(_session(days=2))
+    kept = quit_.keep(_session(days=7))
+    running = S.AutosaveSlot(tmp_path)
+    running.write(_session())
+    (orphan,) = S.claim_orphans(tmp_path)
+    assert orphan.path == kept and orphan.session.clean
+    assert orphan.session.config["days"] == 7
+    orphan.forget()
+    assert not kept.exists()
+    running.close()
+
+
 def test_a_lock_file_without_its_autosave_is_cleaned_up(tmp_path):
     slot = S.AutosaveSlot(tmp_path)        # died before its first autosave
     slot.abandon()
