@@ -63,6 +63,21 @@ class ElidedLabel(QLabel):
             super().setText(shown)
 
 
+class FillsItsScroll:
+    """For a view in a scrolling dock (the optional docks): it fills the dock's height
+    and scrolls only below its least height.
+
+    A scroll area that resizes its widget asks a widget whose layout holds a wrapped
+    label for its height at the viewport's width, and Qt's box layouts answer with their
+    *preferred* height: the view was made taller than the dock and scrolled at any size
+    (at 1280 x 720 the race's loss plot and the builder's error line were below the fold
+    in a dock that had room for them at their least size). Answering -1 leaves the area
+    its default: the viewport's height, at least the view's least size."""
+
+    def heightForWidth(self, _width: int) -> int:
+        return -1
+
+
 class View(QWidget):
     """Base class of the five views; subclasses draw in `_draw(snap)`."""
 

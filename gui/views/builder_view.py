@@ -45,7 +45,7 @@ from core.pieces import (
 from core.snapshot import Snapshot
 from gui.controls.float_slider import FloatSlider, short_number
 from gui.theme import DARK, Theme
-from gui.views.base import View, style_plot
+from gui.views.base import FillsItsScroll, View, style_plot
 from gui.views.piece_editor import SLIDER_STEPS, PieceEditor
 
 MAX_PIECES = 12
@@ -56,13 +56,14 @@ FIT_TICK_MS = 30
 FIT_MAX_STEPS = 4000
 FIT_LR = 0.05
 LEGEND_MIN = (600, 380)   # plot size (px) below which the legend is hidden
+SIDE_WIDTH = (270, 380)   # the pieces' column: least and most width (px)
 KIND_TEXT = {"hard-sigmoid": "hard sigmoid", "sigmoid": "sigmoid", "relu": "ReLU"}
 # piece colours: mid-tone, saturated, readable on the dark and on the white background
 PALETTE = ("#2a9df4", "#e69500", "#1fae7a", "#9b6bff", "#e0457b", "#7a9a00",
            "#00a3b4", "#c46a2f", "#5b7cfa", "#b8860b", "#d45fd4", "#3f9f3f")
 
 
-class BuilderView(View):
+class BuilderView(FillsItsScroll, View):
     """Target curve, constant, pieces and their sum, live; Fit / Exact / Target from data."""
 
     title = "Curve builder: red curve = constant + sum of pieces"
@@ -112,9 +113,9 @@ class BuilderView(View):
 
     # ----- layout ---------------------------------------------------------------------
     def _build_side(self) -> QWidget:
-        side = QWidget()
-        side.setMinimumWidth(270)
-        side.setMaximumWidth(380)
+        side = self._side = QWidget()
+        side.setMinimumWidth(SIDE_WIDTH[0])
+        side.setMaximumWidth(SIDE_WIDTH[1])
         lay = QVBoxLayout(side)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(4)
@@ -139,7 +140,7 @@ class BuilderView(View):
         self._pieces_layout.setContentsMargins(0, 0, 0, 0)
         self._pieces_layout.setSpacing(4)
         self._pieces_layout.addStretch(1)
-        scroll = QScrollArea()
+        scroll = self._pieces_scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self._pieces_box)
@@ -422,6 +423,16 @@ class BuilderView(View):
             editor.set_title(i + 1)
             curve.setPen(self._theme.pen(color, self._theme.line_width * 0.8, alpha=190))
         self.add_button.setEnabled(len(self._editors) < MAX_PIECES)
+        self._fit_side()
+
+    def _fit_side(self) -> None:
+        """The pieces' column as wide as a card with its title on one line, within
+        SIDE_WIDTH (narrower, the title wraps). A card wider than the column was cut at
+        its right edge, the scroll area having no horizontal bar (at 1280 x 720 in the
+        projector theme: the remove buttons and the slider values half gone)."""
+        bar = self._pieces_scroll.verticalScrollBar().sizeHint().width()
+        widest = max((e.one_line_width() for e in self._editors), default=0)
+        self._side.setMinimumWidth(min(max(SIDE_WIDTH[0], widest + bar + 2), SIDE_WIDTH[1]))
 
     def _on_slider(self) -> None:
         self.stop_fit()
@@ -473,6 +484,10 @@ class BuilderView(View):
             f" font-weight: bold; }}")
         self.setStyleSheet(f"QFrame#pieceEditor {{ border: 1px solid {t.grid};"
                            f" border-radius: 4px; }}")
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self._fit_side()      # in the fonts of the theme and screen it shows in
 
     def resizeEvent(self, event: Any) -> None:
         """In a small dock the legend would cover the curves: show it only with room."""

@@ -33,6 +33,7 @@ class PieceEditor(QFrame):
         self.swatch = QLabel()
         self.swatch.setFixedSize(14, 14)
         self.label = QLabel()
+        self.label.setWordWrap(True)    # a card never wider than its column: it wraps
         self.remove = QPushButton("✕")
         self.remove.setToolTip("remove this piece")
         self.remove.setFixedWidth(34)
@@ -58,6 +59,17 @@ class PieceEditor(QFrame):
         fn = "max(0, b + w x₁)" if self.kind == "relu" else \
             ("hard sigmoid(b + w x₁)" if self.kind == "hard-sigmoid" else "sigmoid(b + w x₁)")
         self.label.setText(f"{index}. c · {fn}")
+
+    def one_line_width(self) -> int:
+        """The card's width with its title on one line (in its font now)."""
+        self.ensurePolished()
+        self.label.ensurePolished()
+        head = self.layout().itemAt(0).layout()
+        margins = self.layout().contentsMargins()
+        text = self.label.fontMetrics().horizontalAdvance(self.label.text())
+        return (margins.left() + margins.right() + 2 * self.frameWidth()
+                + self.swatch.width() + text + self.remove.width()
+                + 2 * max(head.spacing(), 0) + 2)
 
     def piece(self) -> Piece:
         s = self.sliders

@@ -1,0 +1,90 @@
+"""Lecture mode on a 1280 x 720 projector, looked at step by step: one fresh process on an
+offscreen 1280 x 720 screen walks the steps below in the projector theme, grabs the window
+at each and reports what the class would see; each test reads its step's part."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.gui.test_themes_on_screen import SHOT_HELPERS, on_a_screen
+
+WALK = SHOT_HELPERS + r"""
+import json
+from PySide6.QtWidgets import QApplication, QScrollArea
+app = QApplication([])
+from core.lecture_steps import load_steps
+from gui.app import open_lecture, ready_to_grab
+from gui.main_window import MainWindow
+from gui.screenshot import wait_until
+steps = load_steps()[0]
+win = MainWindow(theme="projector", persist=False)
+win.show()
+ctl = None
+out = {}
+
+
+def go(pred):
+    global ctl
+    n = next(i for i, s in enumerate(steps) if pred(s))
+    if ctl is None:
+        ctl = open_lecture(win, n)
+    else:
+        ctl.go(n)
+    wait_until(lambda: ctl.ready, 120)
+    wait_until(lambda: ready_to_grab(win, ctl), 60)
+    wait_until(lambda: False, 0.5)
+    return grab_rgb(win)
+
+
+def dock_scroll(key):
+    return win.docks[key].findChild(QScrollArea).verticalScrollBar().maximum()
+
+
+def inside(widget, port):
+    # `widget`'s rectangle in the window lies within `port`'s
+    a = widget.mapTo(win, widget.rect().topLeft())
+    p = port.mapTo(win, port.rect().topLeft())
+    return (a.x() >= p.x() and a.y() >= p.y() and a.x() + widget.width() <= p.x() + port.width()
+            and a.y() + widget.height() <= p.y() + port.height())
+
+
+# the curve builder: every card whole at the column's right edge, the dock not scrolled
+shot = go(lambda s: s.views == ("builder",))
+b = win.views["builder"]
+port = b.findChild(QScrollArea).viewport()
+cards = []
+for e in b._editors:
+    a = e.mapTo(win, e.rect().topLeft())
+    p = port.mapTo(win, port.rect().topLeft())
+    shown = a.y() >= p.y() and a.y() + e.height() <= p.y() + port.height()
+    if shown:
+        cards.append({"right_inside": inside(e, port) or a.x() + e.width() <= p.x() + port.width(),
+                      "remove": on_screen_as_alone(shot, win, e.remove),
+                      "values": [on_screen_as_alone(shot, win, s.text)
+                                 for s in e.sliders.values()]})
+out["builder"] = {"cards": cards, "scroll": dock_scroll("builder"),
+                  "error": on_screen_as_alone(shot, win, b.error_label)}
+win.close()
+print("WALK " + json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def walk(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder: Path = tmp_path_factory.mktemp("walk720")
+    return on_a_screen(folder, (1280, 720), WALK, "WALK ")
+
+
+def test_the_curve_builders_piece_cards_are_whole_at_the_right_edge(walk):
+    """The builder's pieces column was narrower than a card's title (at 11 pt) and its
+    scroll area has no horizontal bar: each card's remove button and slider values were
+    cut at the right edge. The column now widens to a card on one line (the title wraps
+    below that), and the dock fills its height without scrolling (the error line was
+    below its fold)."""
+    case = walk["builder"]
+    assert len(case["cards"]) >= 2, case
+    for card in case["cards"]:
+        assert card["right_inside"] and card["remove"] and all(card["values"]), case
+    assert case["scroll"] == 0 and case["error"], case
