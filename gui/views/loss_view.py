@@ -81,11 +81,13 @@ class LossView(View):
         self._add_legend(self._plot, (-10, 10))
         self._layout.addWidget(self._plot, 1)
         item = self._plot.getPlotItem()
+        # Epoch lines are in the plot only while shown (`_show_epochs`): every item in a
+        # plot gets two calls from Qt into Python each time the axes move, hidden or not.
         self._epoch_lines = [pg.InfiniteLine(angle=90, movable=False)
                              for _ in range(MAX_EPOCH_LINES)]
         for line in self._epoch_lines:
-            line.setVisible(False)
-            item.addItem(line, ignoreBounds=True)
+            line.setZValue(-1)     # under the curves, though added after them
+        self._epochs_plotted = 0
         # Where a replayed moment is on the whole run's curves (hidden while live).
         self._moment = pg.InfiniteLine(angle=90, movable=False)
         self._moment.setVisible(False)
@@ -295,8 +297,7 @@ class LossView(View):
         self._unseen.setData([], [])
         self._extent.setData([], [])
         self._moment.setVisible(False)
-        for line in self._epoch_lines:
-            line.setVisible(False)
+        self._plot_epoch_lines(0)
         self._epochs_shown = -1
 
     def _restyle(self) -> None:
@@ -315,12 +316,28 @@ class LossView(View):
         if epochs == self._epochs_shown:
             return
         self._epochs_shown = epochs
-        visible = 0 < epochs <= MAX_EPOCH_LINES
+        shown = epochs if 0 < epochs <= MAX_EPOCH_LINES else 0
+        for k, line in enumerate(self._epoch_lines[:shown]):
+            line.setPos((k + 1) * self._per_epoch)
+        self._plot_epoch_lines(shown)
+
+    def _plot_epoch_lines(self, shown: int) -> None:
+        """The first `shown` epoch lines in the plot, the others out of it.
+
+        A hidden item still answers each move of the axes (two calls from Qt into Python,
+        each of which may wait for the GIL): with all 50 lines kept in the plot and hidden
+        (a full-batch run is past its 50th epoch at update 50), those were ~25 of ~300
+        such calls a frame on the bench's windows (counted), for nothing drawn.
+        """
+        item = self._plot.getPlotItem()
+        while self._epochs_plotted < shown:
+            item.addItem(self._epoch_lines[self._epochs_plotted], ignoreBounds=True)
+            self._epochs_plotted += 1
+        while self._epochs_plotted > shown:
+            self._epochs_plotted -= 1
+            item.removeItem(self._epoch_lines[self._epochs_plotted])
         for k, line in enumerate(self._epoch_lines):
-            on = visible and k < epochs
-            if on:
-                line.setPos((k + 1) * self._per_epoch)
-            line.setVisible(on)
+            line.setVisible(k < shown)
 
     def _set_log(self, on: bool) -> None:
         self._drawn = None
