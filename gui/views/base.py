@@ -199,8 +199,12 @@ class View(QWidget):
         """Empty the per-run items."""
 
     def _make_plot(self, x_label: str, y_label: str, **kw: Any) -> pg.PlotWidget:
-        kw["axisItems"] = {"left": FittingAxis("left"), **kw.get("axisItems", {})}
+        kw["axisItems"] = {"left": FittingAxis("left"), "bottom": QuietAxis("bottom"),
+                           "right": QuietAxis("right"), "top": QuietAxis("top"),
+                           **kw.get("axisItems", {})}
         plot = pg.PlotWidget(parent=self, **kw)
+        plot.hideAxis("top")     # as pyqtgraph's own; an axis passed in starts shown
+        plot.hideAxis("right")
         plot.setMenuEnabled(False)
         plot.setLabel("bottom", x_label)
         plot.setLabel("left", y_label)
@@ -234,7 +238,29 @@ class View(QWidget):
 MIN_LABEL_SCALE = 0.75    # the projector's 12-pt axis titles down to 9 pt, no smaller
 
 
-class FittingAxis(pg.AxisItem):
+class QuietAxis(pg.AxisItem):
+    """An axis that sets its title again only when the title's text changes.
+
+    pyqtgraph writes an axis's title anew (HTML parsed and laid out, the axis resized) at
+    every move of its range, to follow the SI prefix ("update (x1e+06)"), which changes
+    far more rarely: a loss plot following a run moves its updates axis about every other
+    frame (two `setHtml` calls a move, ~0.1 ms CPU each, measured). The tick labels are
+    redrawn at every move as before.
+    """
+
+    _label_html: str | None = None
+
+    def _updateLabel(self) -> None:
+        html = self.labelString()
+        if html == self._label_html:
+            self.picture = None     # new ticks for the new range (as pyqtgraph's does)
+            self.update()
+            return
+        self._label_html = html
+        super()._updateLabel()
+
+
+class FittingAxis(QuietAxis):
     """A left axis whose title shrinks to the plot's height (to MIN_LABEL_SCALE at most)
     and stays centred: pyqtgraph cuts a title longer than the axis at both ends, and at
     1280 x 720 in the projector theme a 130-px fitted-function plot read "y = views that

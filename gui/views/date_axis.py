@@ -12,7 +12,7 @@ import datetime as dt
 import math
 from typing import Any
 
-import pyqtgraph as pg
+from gui.views.base import QuietAxis
 
 DAY = 86400.0
 DAY_STEPS = (1, 2, 7, 14)             # a 7- or 14-day spacing falls on Mondays
@@ -35,7 +35,7 @@ def _month_start(index: int) -> float:
     return float((d - dt.date(1970, 1, 1)).days) * DAY
 
 
-class DateAxis(pg.AxisItem):
+class DateAxis(QuietAxis):
     """A bottom axis over dates (seconds since 1970) with one level of full labels."""
 
     def __init__(self, **kwargs: Any) -> None:
