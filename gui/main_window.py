@@ -62,6 +62,7 @@ FRAME_MS = 33
 # long after show() where the platform sends no paint.
 FIRST_PAINT_WAIT_MS = 500
 DEFAULT_SIZE = (1600, 1000)   # then fitted to the screen's free area
+COMPACT_HEIGHT = 800          # px: a shorter normal window shows its views compact
 # The side-by-side landscapes are no tab: a hidden tab beside the surface left a stray tab
 # bar over the controls.
 OPTIONAL_TITLES: dict[str, tuple[str, str | None]] = {
@@ -225,7 +226,7 @@ class MainWindow(QMainWindow):
         self._painted = False
         # Set by the classroom tools below and by lecture mode (gui/lecture.open_lecture).
         self.sessions: SessionController | None = None
-        self.lecture: LectureMode | None = None
+        self._lecture: LectureMode | None = None
         self._record_pending = False
         self._proportion_pending = False
 
@@ -508,6 +509,30 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._proportion_now)
         else:   # a restored layout
             QTimer.singleShot(0, self._hide_stray_tab_bars)
+
+    @property
+    def lecture(self) -> LectureMode | None:
+        """Lecture mode's controller while the window is in lecture mode (gui/app.py's
+        `open_lecture` sets it)."""
+        return self._lecture
+
+    @lecture.setter
+    def lecture(self, controller: LectureMode | None) -> None:
+        self._lecture = controller
+        self._update_compact()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._update_compact()
+
+    def _update_compact(self) -> None:
+        """The normal window under COMPACT_HEIGHT (a 1280 x 720 screen's 694 px) shows
+        its views compact (`View.set_compact`: one-row legends, one-line notes), so the
+        short plots keep their room: the series plot was ~40 px tall there, the loss
+        curves under their legend. Lecture mode lays its steps out itself."""
+        on = self._lecture is None and self.height() < COMPACT_HEIGHT
+        for view in self.views.values():
+            view.set_compact(on)
 
     def proportion_docks(self) -> None:
         """Share the window among the docks as the default layout does, for this window's

@@ -78,10 +78,48 @@ class FillsItsScroll:
         return -1
 
 
+class NoteLabel(ElidedLabel):
+    """A view's note under its plot: wrapped over the lines it needs, or, in a short
+    window (`set_one_line`, see `View.set_compact`), one line ending in "…" with the whole
+    text in its tooltip: at 1280 x 694 the series view's three-line note left its plot
+    ~40 px. `text()` is always the whole text."""
+
+    _one_line = False
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(text, parent)
+        self.setObjectName("viewNote")
+        self.setWordWrap(True)
+
+    def set_one_line(self, on: bool) -> None:
+        if on != self._one_line:
+            self._one_line = on
+            self.setWordWrap(not on)
+            self._elide()
+            self.updateGeometry()
+
+    def minimumSizeHint(self) -> QSize:
+        return super().minimumSizeHint() if self._one_line else QLabel.minimumSizeHint(self)
+
+    def sizeHint(self) -> QSize:
+        return super().sizeHint() if self._one_line else QLabel.sizeHint(self)
+
+    def _elide(self) -> None:
+        if self._one_line:
+            super()._elide()
+        elif QLabel.text(self) != self._full:
+            QLabel.setText(self, self._full)
+
+
+# One row of legend entries in a short window: pyqtgraph fills a row up to this many.
+LEGEND_ONE_ROW = 8
+
+
 class View(QWidget):
     """Base class of the five views; subclasses draw in `_draw(snap)`."""
 
     title: str = ""
+    one_row_legend = True    # in a short window (`set_compact`); False: a narrow column
 
     def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -99,6 +137,7 @@ class View(QWidget):
         self._title_label = ElidedLabel(self.title, self)
         self._title_label.setObjectName("viewTitle")
         self._layout.addWidget(self._title_label)
+        self._compact = False
 
     # ----- the interface the window uses -------------------------------------------------
     def set_run(self, config: RunConfig, data: Any, param_names: list[str],
@@ -140,6 +179,29 @@ class View(QWidget):
             legend = plot.getPlotItem().legend
             for sample, _label in legend.items if legend is not None else ():
                 sample.update()
+
+    def set_compact(self, on: bool) -> None:
+        """A short window (the normal window on a 1280 x 720 screen, `MainWindow`
+        decides): the plots before their captions. Legends take one row instead of a row
+        per entry (they covered the short plots' curves), notes one line; subclasses
+        drop what else repeats (`_apply_compact`)."""
+        if on == self._compact:
+            return
+        self._compact = on
+        for plot in self._plots if self.one_row_legend else ():
+            legend = plot.getPlotItem().legend
+            if legend is not None:
+                legend.setColumnCount(LEGEND_ONE_ROW if on else 1)
+        for note in self.findChildren(NoteLabel):
+            note.set_one_line(on)
+        self._apply_compact(on)
+
+    @property
+    def compact(self) -> bool:
+        return self._compact
+
+    def _apply_compact(self, on: bool) -> None:
+        """What else a view leaves out in a short window (`set_compact`)."""
 
     def shutdown(self) -> None:
         """Stop and join background work (views without any have nothing to do)."""

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QWidget
+from PySide6.QtGui import QTextDocumentFragment
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QWidget
 
 from core.config import updates_per_epoch
 from core.race import MAX_RACERS
@@ -63,6 +64,7 @@ class LossView(View):
     """Loss curves (data unit) with a log-y toggle and epoch boundaries."""
 
     title = "Loss curves"
+    one_row_legend = False   # in a short window the curves are named above the plot
 
     def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(theme, parent)
@@ -199,6 +201,12 @@ class LossView(View):
         shown = self._shown_racers()
         other = [c for c in self._racers if c not in shown]
         note = html.escape(self._epoch_text)
+        if self.compact:   # the legend's names, in the curves' colours, before the note
+            t = self.theme
+            note = "  ".join(f'<span style="color:{legible_on(c, t.panel)}">━ {name}</span>'
+                             for name, c in (("training loss", t.train_color),
+                                             ("unseen loss", t.unseen_color))) \
+                + (f"  ·  {note}" if note else "")
         if shown:
             note += "  ·  race: " + " ".join(
                 f'<span style="color:{legible_on(c.colour, self.theme.panel)}">━ '
@@ -209,6 +217,26 @@ class LossView(View):
                      f"run's {self._config.loss.upper()} axis")
         if self._epoch_note.text() != note:
             self._epoch_note.setText(note)
+            self._tip_note()
+
+    def _apply_compact(self, on: bool) -> None:
+        """A short window: the curves are named in their colours on the note's line
+        beside "log scale", not in a legend over the plot (at 1280 x 694 in the
+        projector theme its two rows lay on the curves), and the note stays one line, cut
+        at the view's edge (the whole note in its tooltip): wrapped, it took two of the
+        plot's lines."""
+        self._plot.getPlotItem().legend.setVisible(not on)
+        note = self._epoch_note
+        note.setWordWrap(not on)
+        wide = QSizePolicy.Policy.Ignored if on else QSizePolicy.Policy.Preferred
+        note.setSizePolicy(wide, QSizePolicy.Policy.Preferred)
+        self._show_note()
+        self._tip_note()
+
+    def _tip_note(self) -> None:
+        note = self._epoch_note
+        note.setToolTip(QTextDocumentFragment.fromHtml(note.text()).toPlainText()
+                        if self.compact else "")
 
     def _draw(self, snap: Snapshot) -> None:
         x = np.asarray(snap.hist_update, dtype=np.float64)
@@ -305,6 +333,8 @@ class LossView(View):
         segmented(self._train, t.pen(t.train_color))
         segmented(self._unseen, t.pen(t.unseen_color))
         self._relabel_racers(self._racer_legend)
+        if self.compact:
+            self._show_note()      # the curves' names in the new theme's colours
         self._moment.setPen(t.pen(t.current, t.line_width))
         for line in self._epoch_lines:
             line.setPen(t.pen(t.grid, 1, style=pg.QtCore.Qt.PenStyle.DotLine))

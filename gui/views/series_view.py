@@ -10,11 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QWidget
 
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
 from gui.views.base import (
+    NoteLabel,
     View,
     cache_legend,
     cache_static,
@@ -43,9 +44,8 @@ class SeriesView(View):
         self._add_legend(self._plot, (-10, 10))
         style_axes = self._plot.getPlotItem()
         self._layout.addWidget(self._plot, 1)
-        self._note = QLabel("start a run to compare its estimate with the real values", self)
-        self._note.setObjectName("viewNote")
-        self._note.setWordWrap(True)
+        self._note = NoteLabel("start a run to compare its estimate with the real values",
+                               self)
         self._layout.addWidget(self._note)
 
         self._unseen_region = pg.LinearRegionItem(movable=False)
@@ -199,6 +199,11 @@ class SeriesView(View):
             font = label.textItem.font()
             font.setPointSize(t.font_pt)
             label.setFont(font)
+        self._apply_compact(self.compact)     # the theme's axis style shows the label again
+
+    def _apply_compact(self, on: bool) -> None:
+        """A short window: no "date" under the dates (its ticks say it)."""
+        self._plot.getPlotItem().getAxis("bottom").showLabel(not on)
 
     # ----- helpers ------------------------------------------------------------------------
     def _zoom_opening(self, real: np.ndarray) -> None:

@@ -1,0 +1,149 @@
+"""The normal window on a 1280 x 720 screen (1280 x 694 of it free): the series plot
+was ~40 px tall under its title and a three-line note, and the loss legend lay on the
+curves. Compact there (one-line notes, one-row legends, the loss curves named above the
+plot), the plots get their room; at 1920 x 1080 nothing changes, nor in lecture mode."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint
+
+from tests.gui.pixels import colour_mask, grab_rgb
+
+pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
+              pytest.mark.qt_log_ignore("does not support propagateSizeHints")]
+
+
+def _trained(qtbot, open_window, size, theme):
+    win = open_window(theme=theme, size=size)
+    win.play()
+    qtbot.waitUntil(lambda: win.latest is not None and win.latest.update >= 60,
+                    timeout=20000)
+    win.pause()
+    qtbot.waitUntil(lambda: not win.playing, timeout=5000)
+    qtbot.wait(200)                       # the newest frame drawn
+    return win
+
+
+def _box(win, plot):
+    """The plot's data area (its view box) in the window's pixels."""
+    vb = plot.getPlotItem().getViewBox()
+    rect = plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+    return rect.translated(plot.mapTo(win, QPoint(0, 0)))
+
+
+# Runs in a fresh process on a 1280 x 720 screen (the projector theme's sizes follow the
+# screen): the window at 1280 x 694, 60 updates trained, grabbed, measured.
+SHORT_CHECK = r"""
+import json
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from core.config import RunConfig
+from gui.main_window import MainWindow
+from gui.screenshot import wait_until
+from gui.theme import legible_on
+from tests.gui.pixels import colour_mask, grab_rgb
+
+def box(win, plot):
+    vb = plot.getPlotItem().getViewBox()
+    rect = plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+    return rect.translated(plot.mapTo(win, QPoint(0, 0)))
+
+def at(win, plot, x, y):
+    p = plot.mapFromScene(plot.getPlotItem().getViewBox().mapViewToScene(QPointF(x, y)))
+    p = plot.mapTo(win, p)
+    return p.x(), p.y()
+
+config = RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimizer="gd",
+                   lr=0.05, init=(0.0, 0.0))
+out = []
+for theme in ("dark", "projector"):
+    win = MainWindow(config, theme=theme, persist=False, speed=None)
+    win.resize(1280, 694)
+    win.show()
+    wait_until(lambda: win.run_info is not None, 60)
+    win.play()
+    wait_until(lambda: win.latest is not None and win.latest.update >= 60, 60)
+    win.pause()
+    wait_until(lambda: not win.playing, 10)
+    wait_until(lambda: False, 0.4)
+    img = grab_rgb(win)
+    t = win.theme
+    series = win.series_view.main_plot()
+    sbox = box(win, series)
+    area = img[sbox.top():sbox.bottom(), sbox.left():sbox.right()]
+    rows = np.flatnonzero(colour_mask(area, t.real, tol=40).any(axis=1))
+    legend = series.mapFromScene(series.getPlotItem().legend.sceneBoundingRect())
+    legend = legend.boundingRect()
+    loss = win.loss_view.main_plot()
+    snap = win.latest
+    u, unseen = np.asarray(snap.hist_update), np.asarray(snap.hist_unseen)
+    covered = []
+    for x_at in np.linspace(u[len(u) // 3], u[-1] * 0.95, 8):
+        x, y = at(win, loss, x_at, float(np.interp(x_at, u, unseen)))
+        near = img[y - 4:y + 5, x - 1:x + 2]
+        if not (colour_mask(near, t.unseen_color, tol=40).any()
+                or colour_mask(near, t.train_color, tol=40).any()):
+            covered.append(float(x_at))
+    note = win.loss_view._epoch_note
+    r = note.rect().translated(note.mapTo(win, QPoint(0, 0)))
+    strip = img[r.top():r.bottom(), r.left():r.right()]
+    named = [int(colour_mask(strip, legible_on(c, t.panel), tol=40).sum())
+             for c in (t.train_color, t.unseen_color)]
+    compact = [v.compact for v in win.views.values()]
+    win.lecture = object()      # lecture mode lays its steps out itself
+    in_lecture = [v.compact for v in win.views.values()]
+    win.lecture = None
+    out.append({"theme": theme, "height": win.height(), "series": sbox.height(),
+                "real_rows": int(rows.max() - rows.min()) if len(rows) else 0,
+                "legend": [legend.width(), legend.height()], "loss": box(win, loss).height(),
+                "covered": covered, "note": note.text(), "named": named,
+                "compact": compact, "in_lecture": in_lecture})
+    win.close()
+print("SHORT " + json.dumps(out), flush=True)
+"""
+
+
+def test_at_1280_by_694_the_series_plot_is_tall_and_no_legend_covers_a_curve(tmp_path):
+    from tests.gui.test_themes_on_screen import on_a_screen
+
+    for case in on_a_screen(tmp_path, (1280, 720), SHORT_CHECK, "SHORT "):
+        theme = case["theme"]
+        assert case["height"] == 694 and all(case["compact"]), case
+        assert case["series"] >= 90, case        # 44 px (projector) and 56 (dark) before
+        assert case["real_rows"] >= 70, case     # the real views' ups and downs, drawn
+        width, height = case["legend"]
+        assert width > 3 * height, case          # "real" and "estimate" in one row
+        assert case["loss"] >= 75, case          # 62 px before (projector)
+        # the loss curves' plateau drawn in their colours with nothing over it (the
+        # legend lay on it before), their names above the plot in those colours
+        assert case["covered"] == [], case
+        assert "training loss" in case["note"] and "unseen loss" in case["note"], theme
+        assert min(case["named"]) > 20, case
+        assert not any(case["in_lecture"]), case
+
+
+@pytest.mark.parametrize("theme", ["projector", "dark"])
+def test_at_1920_by_1080_the_views_are_as_before(qtbot, open_window, theme):
+    """The default 1600 x 1000 window: notes wrap, legends are columns over the plots
+    (the loss curves' names in it), the series plot keeps its "date" title."""
+    win = _trained(qtbot, open_window, (1600, 1000), theme)
+    assert not any(v.compact for v in win.views.values())
+    img = grab_rgb(win)
+    t = win.theme
+    loss = win.loss_view.main_plot()
+    legend = loss.getPlotItem().legend
+    assert legend.isVisible()
+    r = loss.mapFromScene(legend.sceneBoundingRect()).boundingRect()
+    r = r.translated(loss.mapTo(win, QPoint(0, 0)))
+    assert r.height() > 1.5 * r.width() / 6               # two rows, one name each
+    drawn = img[r.top():r.bottom(), r.left():r.right()]
+    assert colour_mask(drawn, t.foreground, tol=60).sum() > 50
+    assert "training loss" not in win.loss_view._epoch_note.text()
+    series = win.series_view.main_plot()
+    assert series.getPlotItem().getAxis("bottom").label.isVisible()
+    assert _box(win, series).height() >= 100     # 112 px in the projector theme, as before
+    note = win.series_view._note
+    assert note.wordWrap() and note.height() > 1.5 * note.fontMetrics().lineSpacing()
