@@ -344,6 +344,25 @@ class FittingAxis(QuietAxis):
         self.resizeEvent()
 
 
+class LogLossAxis(FittingAxis):
+    """A loss axis on a log scale: powers of ten as they are (no "x1e+15" prefix), and
+    of many ticks only those at 1, 2 and 5 times a power of ten labelled (all nine in a
+    small pane wrote over each other: the gallery's panes, the race's loss plot at
+    1280 x 720)."""
+
+    def __init__(self, orientation: str = "left") -> None:
+        super().__init__(orientation)
+        self.enableAutoSIPrefix(False)
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        out = super().logTickStrings(values, scale, spacing)
+        if len(values) <= 5:
+            return out
+        keep = {1, 2, 5} if len(values) <= 20 else {1}
+        return [text if round(10 ** (v % 1)) % 10 in keep or round(10 ** (v % 1)) == 10
+                else "" for v, text in zip(values, out, strict=True)]
+
+
 def style_plot(plot: pg.PlotWidget, theme: Theme) -> None:
     """Background, axis colours and fonts of one plot from `theme`."""
     plot.setBackground(theme.background)

@@ -56,6 +56,7 @@ from gui.background import BackgroundJob
 from gui.theme import DARK, Theme, legible_on
 from gui.views.base import (
     ElidedLabel,
+    LogLossAxis,
     View,
     cache_axes,
     cache_static,
@@ -326,24 +327,6 @@ class RunPane(QWidget):
             self.marker.setData([u], [math.log10(train)])
         else:
             self.marker.setData([], [])
-
-
-class LogLossAxis(pg.AxisItem):
-    """A loss axis on a log scale: powers of ten as they are (no "x1e+15" prefix), and
-    of many ticks only those at 1, 2 and 5 times a power of ten labelled (all nine in a
-    small pane wrote over each other)."""
-
-    def __init__(self, orientation: str = "left") -> None:
-        super().__init__(orientation)
-        self.enableAutoSIPrefix(False)
-
-    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
-        out = super().logTickStrings(values, scale, spacing)
-        if len(values) <= 5:
-            return out
-        keep = {1, 2, 5} if len(values) <= 20 else {1}
-        return [text if round(10 ** (v % 1)) % 10 in keep or round(10 ** (v % 1)) == 10
-                else "" for v, text in zip(values, out, strict=True)]
 
 
 def _positive(values: np.ndarray) -> np.ndarray:

@@ -23,15 +23,17 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QRectF, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -48,7 +50,7 @@ from core.timeline import Playback
 from gui.background import BackgroundJob
 from gui.theme import DARK, RACER_COLORS, Theme, legible_on
 from gui.timeline_bar import TimelineBar
-from gui.views.base import View
+from gui.views.base import FillsItsScroll, LogLossAxis, View
 from gui.views.loss_view import RacerCurve
 from gui.views.step_arrows import set_arrow, step_html
 from gui.views.surface_view import set_contours
@@ -63,6 +65,7 @@ SPEEDS = (("1 / s", 1), ("3 / s", 3), ("10 / s", 10), ("30 / s", 30), ("100 / s"
 FRAME_MS = 33
 N_CONTOURS = 12
 MAX_CHUNK = 1000        # updates per chunk at max speed (a linear update costs ~us)
+PLOT_MIN_HEIGHT = (140, 120)   # the surface's and the loss plot's least heights (px)
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,7 @@ def race_job(race: Race, inbox: queue.Queue, epoch: int):
     return job
 
 
-class RaceView(View):
+class RaceView(FillsItsScroll, View):
     """Racers' controls, the shared surface with trails, the loss curves and a timeline."""
 
     title = "Optimizer race"
@@ -230,8 +233,19 @@ class RaceView(View):
     def _build(self) -> None:
         top = QHBoxLayout()
         self._layout.addLayout(top, 1)
-        side = QVBoxLayout()
-        top.addLayout(side, 0)
+        # The racers' controls and the explanation scroll in their own column: in the
+        # view's height they made its least height 535 px, and a 1280 x 720 projector's
+        # dock (413 px) scrolled the whole view, the loss plot below the fold.
+        self._side = QWidget(self)
+        side = QVBoxLayout(self._side)
+        side.setContentsMargins(0, 0, 4, 0)     # a little air before its scroll bar
+        self._side_scroll = QScrollArea(self)
+        self._side_scroll.setWidgetResizable(True)
+        self._side_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._side_scroll.setWidget(self._side)
+        self._side.installEventFilter(self)     # its size hint changed: _fit_side
+        top.addWidget(self._side_scroll, 0)
         grid = QGridLayout()
         side.addLayout(grid)
         for col, text in enumerate(("", "optimizer", "learning rate η", "momentum μ")):
@@ -334,13 +348,18 @@ class RaceView(View):
         for a in self._arrows:
             self._plot.addItem(a)
         self._plot.scene().sigMouseClicked.connect(self._on_click)
+        # Readable heights at least (below them the whole view scrolls in its dock): the
+        # racers' curves overlap in a loss plot much shorter than this
+        self._plot.setMinimumHeight(PLOT_MIN_HEIGHT[0])
         plots.addWidget(self._plot, 3)
-        self._loss_plot = self._make_plot("update", "training loss (log scale)")
+        self._loss_plot = self._make_plot("update", "training loss",   # log: its ticks say
+                                          axisItems={"left": LogLossAxis()})
         self._loss_plot.setLogMode(y=True)
         # PlotDataItems: they follow the plot's log mode (a bare curve item would not)
         self._loss_curves = [self._loss_plot.plot() for _ in range(MAX_RACERS)]
         self._marker = pg.InfiniteLine(angle=90)
         self._loss_plot.addItem(self._marker)
+        self._loss_plot.setMinimumHeight(PLOT_MIN_HEIGHT[1])
         plots.addWidget(self._loss_plot, 2)
         self._bar = TimelineBar(self)     # the window's scrubber, for the racers
         self._bar.scrubbed.connect(self.scrub_to)
@@ -349,6 +368,7 @@ class RaceView(View):
         self._bar.live_clicked.connect(self.follow_live)
         plots.addWidget(self._bar)
         self._restyle()
+        self._fit_side()
 
     # ----- the interface the window uses ---------------------------------------------------
     def set_run(self, config: RunConfig, data: Any, param_names: list[str],
@@ -806,6 +826,16 @@ class RaceView(View):
             return
         p = vb.mapSceneToView(ev.scenePos())
         self.new_race((float(p.x()), float(p.y())))
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:
+        if watched is self._side and event.type() == QEvent.Type.LayoutRequest:
+            self._fit_side()      # new fonts (a theme, a screen) or longer texts
+        return super().eventFilter(watched, event)
+
+    def _fit_side(self) -> None:
+        """The controls' column as wide as its controls (in the fonts now) and its bar."""
+        bar = self._side_scroll.verticalScrollBar().sizeHint().width()
+        self._side_scroll.setMinimumWidth(self._side.sizeHint().width() + bar)
 
     def _restyle(self) -> None:
         theme = self._theme

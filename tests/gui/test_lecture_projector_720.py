@@ -66,6 +66,17 @@ for e in b._editors:
                                  for s in e.sliders.values()]})
 out["builder"] = {"cards": cards, "scroll": dock_scroll("builder"),
                   "error": on_screen_as_alone(shot, win, b.error_label)}
+
+# the optimizer race: the dock unscrolled, both plots whole, each racer's controls whole
+shot = go(lambda s: s.views == ("race",))
+r = win.views["race"]
+port = (r.findChild(QScrollArea) or win.docks["race"].findChild(QScrollArea)).viewport()
+out["race"] = {"scroll": dock_scroll("race"),
+               "plots": [on_screen_as_alone(shot, win, r._plot),
+                         on_screen_as_alone(shot, win, r._loss_plot)],
+               "loss_rows": drawn_rows(shot, win, r._loss_plot),
+               "controls": [on_screen_as_alone(shot, win, w) for row in r._rows for w in row
+                            if inside(w, port)]}
 win.close()
 print("WALK " + json.dumps(out))
 """
@@ -88,3 +99,13 @@ def test_the_curve_builders_piece_cards_are_whole_at_the_right_edge(walk):
     for card in case["cards"]:
         assert card["right_inside"] and card["remove"] and all(card["values"]), case
     assert case["scroll"] == 0 and case["error"], case
+
+
+def test_the_race_dock_shows_its_loss_plot_without_scrolling(walk):
+    """The race's controls and explanation made the view 535 px at least, so in a
+    1280 x 720 projector's 413-px dock the whole view scrolled and its loss plot sat
+    below the fold. The controls now scroll in their own column, and the plots share
+    the dock's height."""
+    case = walk["race"]
+    assert case["scroll"] == 0 and all(case["plots"]) and case["loss_rows"] >= 80, case
+    assert len(case["controls"]) >= 12 and all(case["controls"]), case

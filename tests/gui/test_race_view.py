@@ -28,6 +28,13 @@ def _open_race(win, qtbot):
     return view
 
 
+def _give_room(win) -> None:
+    """The race in a floating 1100 x 700 dock: the view fills its dock (it once scrolled
+    there at its least height, 535 px, which made its plots that roomy in any dock)."""
+    win.docks["race"].setFloating(True)
+    win.docks["race"].resize(1100, 700)
+
+
 def _play_until(view, qtbot, updates: int) -> None:
     view.toggle_play()
     qtbot.waitUntil(lambda: view.shown_update_live() >= updates, timeout=60000)
@@ -152,6 +159,7 @@ def test_on_the_projectors_white_plots_every_racer_is_drawn_in_a_legible_shade(
     win = open_window(theme="projector", size=(1600, 1000))
     win.pause()
     view = _open_race(win, qtbot)
+    _give_room(win)       # six curves in the race's loss plot, ~250 px tall
     for on, *_ in view._rows:
         on.setChecked(True)
     view._budget.setValue(40)
@@ -282,7 +290,13 @@ def test_a_scrubbed_back_race_explains_that_moments_update(open_window, qtbot):
                    f"−η∇L = ({-0.02 * gw:+.4g}, {-0.02 * gb:+.4g})", "replayed update 37",
                    "momentum part"):
         assert number in text, number
-    # −η∇L's arrow is on screen, starting at the racer's point at update 37
+    # −η∇L's arrow is on screen, starting at the racer's point at update 37 (zoomed in
+    # on it: the step, drawn to scale, is a few pixels long in a plot that fits its dock)
+    ax, ay = -0.02 * gw, -0.02 * gb
+    view._plot.setRange(xRange=(w - 3 * abs(ax), w + 3 * abs(ax)),
+                        yRange=(b - 3 * abs(ay), b + 3 * abs(ay)), padding=0)
+    view._redraw()
+    qtbot.wait(100)
     img = grab_rgb(view._plot)
     y, x = _pixel(view._plot, w, b, img.shape[1])
     near = img[max(y - 60, 0):y + 60, max(x - 60, 0):x + 60]
