@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QFont, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QFont, QFontMetrics, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -38,6 +38,7 @@ HEADER_TIPS = {
                "of a race its own), not loading the compiled code, pauses or drawing",
 }
 ModelIndex = QModelIndex | QPersistentModelIndex
+ROW_AIR = 5     # px a row adds to its text's line
 
 
 def lecture_reference(config: RunConfig) -> tuple[str, str] | None:
@@ -229,7 +230,12 @@ class LossTableView(View):
         font = QFont(self.table.font())
         font.setPointSize(t.font_pt + 1)
         self.table.setFont(font)
-        self.table.verticalHeader().setDefaultSectionSize(int(t.font_pt * 2.4))
+        # A row is a line of its text and a little air: 2.4 x the point size (26 px at
+        # 720 lines) put the lecture's 12th row (4 layers, the overfitting row) below
+        # the table's fold on a 1280 x 720 projector.
+        self.table.verticalHeader().setMinimumSectionSize(1)
+        self.table.verticalHeader().setDefaultSectionSize(
+            QFontMetrics(font).lineSpacing() + ROW_AIR)
         header_font = QFont(font)
         header_font.setBold(True)
         self.table.horizontalHeader().setFont(header_font)

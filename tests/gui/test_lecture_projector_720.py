@@ -77,6 +77,19 @@ out["race"] = {"scroll": dock_scroll("race"),
                "loss_rows": drawn_rows(shot, win, r._loss_plot),
                "controls": [on_screen_as_alone(shot, win, w) for row in r._rows for w in row
                             if inside(w, port)]}
+
+# the tables step: every row of the three tables above the table's fold, its text drawn
+shot = go(lambda s: s.views == ("table",))
+t = win.views["table"].table
+port = t.viewport()
+rows = []
+for i in range(t.model().rowCount()):
+    r = t.visualRect(t.model().index(i, 0))
+    at = port.mapTo(win, r.topLeft())
+    crop = shot[at.y():at.y() + r.height(), at.x():at.x() + r.width()].astype(float)
+    rows.append({"inside": r.top() >= 0 and r.bottom() < port.height(),
+                 "ink": bool(crop.size) and float(crop.std()) > 10})
+out["table"] = rows
 win.close()
 print("WALK " + json.dumps(out))
 """
@@ -109,3 +122,11 @@ def test_the_race_dock_shows_its_loss_plot_without_scrolling(walk):
     case = walk["race"]
     assert case["scroll"] == 0 and all(case["plots"]) and case["loss_rows"] >= 80, case
     assert len(case["controls"]) >= 12 and all(case["controls"]), case
+
+
+def test_the_tables_step_shows_all_twelve_rows_above_the_fold(walk):
+    """The lecture's tables step: 12 rows, the last the 4-layer network whose unseen loss
+    tells of overfitting. Rows 2.4 x the point size tall left it below the table's fold
+    at 1280 x 720; a row is now its text's line and 5 px."""
+    rows = walk["table"]
+    assert len(rows) == 12 and all(r["inside"] and r["ink"] for r in rows), rows
