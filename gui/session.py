@@ -395,24 +395,39 @@ class SessionController(QObject):
     def close_clean(self) -> None:
         """A normal exit (before the window stops its threads): the session, taken now,
         is kept for the next start if it holds work (`has_work`), else this app's
-        autosave goes; unanswered offers stay for next time. A write that fails leaves
-        the last autosave, offered next time as an unclean one."""
+        autosave goes; unanswered offers stay for next time. Whatever fails here (the
+        state cannot be taken, the worker does not answer with a run it has trained, the
+        write fails) leaves the last autosave, offered next time as an unclean one: the
+        quit goes on, and nothing is deleted that was not kept."""
         self._timer.stop()
         for orphan in self._orphans:
             orphan.release()
         self._orphans = []
         slot, self.slot = self.slot, None
-        session = capture(self._window) if slot is not None else None
-        self.flush()
-        if slot is None or session is None:
+        if slot is None:
+            self.flush()
             return
-        if not has_work(session):
+        try:
+            session = capture(self._window)
+        except Exception as exc:   # a quit must not fail: say why, keep the last autosave
+            session, problem = None, one_line(exc)
+        else:
+            latest = self._window.latest
+            trained = latest is not None and latest.update > 0
+            problem = "the run's state did not arrive" \
+                if session.training is None and trained else None
+        self.flush()
+        if session is not None and problem is None and not has_work(session):
             slot.close()
             return
         try:
+            if session is None or problem is not None:
+                raise SessionError(problem or "no state")
             slot.keep(session)
         except SessionError as exc:   # the window is going: stderr is all that is left
-            print(f"fnlab: the session was not kept: {exc}", file=sys.stderr)
+            slot.abandon()
+            print(f"fnlab: the session was not kept ({exc}); its last autosave is "
+                  "offered at the next start", file=sys.stderr)
 
     # ---- restore offer ------------------------------------------------------------------
     def _offer_previous(self) -> None:

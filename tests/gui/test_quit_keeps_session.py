@@ -152,23 +152,34 @@ def test_a_start_that_only_looked_keeps_nothing(qtbot, settings_dir, open_window
     assert again.docks["surface"].geometry() == surface
 
 
-def test_a_failed_write_on_quit_leaves_the_last_autosave_to_offer(
-        qtbot, settings_dir, open_window, monkeypatch):
-    """The disk refuses the quit's write: the autosave taken before stays, offered next
-    time as an app that did not close normally; the quit itself goes through."""
+def _refuse_write(path, session):
+    raise S.SessionError(f"{path.name}: cannot write (No space left on device)")
+
+
+def _refuse_capture(window):
+    raise RuntimeError("a view could not say its state")
+
+
+@pytest.mark.parametrize("failing", ["write", "capture"])
+def test_a_failed_quit_save_leaves_the_last_autosave_to_offer(
+        qtbot, settings_dir, open_window, monkeypatch, failing):
+    """The disk refuses the quit's write, or the state cannot be taken: the autosave
+    taken before stays, offered next time as an app that did not close normally; the
+    quit itself goes through and joins its threads."""
+    import gui.session as G
+
     win = open_window()
     win.step()
     qtbot.waitUntil(lambda: win.latest.update == 1, timeout=10000)
     win.sessions.autosave()
     win.sessions.flush()
-
-    def refuse(path, session):
-        raise S.SessionError(f"{path.name}: cannot write (No space left on device)")
-
     with monkeypatch.context() as patch:   # (the settings folder stays patched)
-        patch.setattr(S, "save_session", refuse)
+        if failing == "write":
+            patch.setattr(S, "save_session", _refuse_write)
+        else:
+            patch.setattr(G, "capture", _refuse_capture)
         win.close()
-    assert not win.handle.running
+    assert not win.handle.running and win.isHidden()
     (left,) = _kept_files(settings_dir)
     assert not S.load_session(left).clean
     again = open_window()
