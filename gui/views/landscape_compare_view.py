@@ -27,6 +27,7 @@ from gui.views.surface_view import set_contours
 DEFAULT_LAYERS = (1, 4)
 DEFAULT_UPDATES = 600
 DEFAULT_GRID = 31
+EDGE_TICK_ROOM = 12     # px above the plot: half a tick label at the largest theme font
 
 
 class LandscapeCompareView(View):
@@ -50,6 +51,9 @@ class LandscapeCompareView(View):
             label.setWordWrap(True)
             plot = self._make_plot("a1 (random direction 1)", "a2 (random direction 2)")
             plot.showGrid(x=False, y=False)
+            # The range ends at the grid's edge, where a tick sits: the top one ('1.0')
+            # was drawn half above the plot and cut at 1280 x 720. Room for its upper half.
+            plot.getPlotItem().layout.setContentsMargins(1, EDGE_TICK_ROOM, 1, 1)
             image = pg.ImageItem()
             image.setZValue(-10)
             contours = pg.PlotCurveItem()

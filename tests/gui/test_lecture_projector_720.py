@@ -21,6 +21,7 @@ from gui.screenshot import wait_until
 steps = load_steps()[0]
 win = MainWindow(theme="projector", persist=False)
 win.show()
+bg_rgb = [int(win.theme.background[i:i + 2], 16) for i in (1, 3, 5)]
 ctl = None
 out = {}
 
@@ -90,6 +91,20 @@ for i in range(t.model().rowCount()):
     rows.append({"inside": r.top() >= 0 and r.bottom() < port.height(),
                  "ink": bool(crop.size) and float(crop.std()) > 10})
 out["table"] = rows
+
+# the landscapes step: the left axis's top tick label ('1.0') drawn whole, not cut at the
+# plot's top edge (ink in the plot's first rows, over the axis's tick-label columns)
+shot = go(lambda s: s.views == ("landscapes",))
+out["landscapes"] = []
+for _label, plot, *_ in win.views["landscapes"]._panels:
+    item = plot.getPlotItem()
+    axis = plot.mapFromScene(item.getAxis("left").sceneBoundingRect()).boundingRect()
+    box = plot.mapFromScene(item.getViewBox().sceneBoundingRect()).boundingRect()
+    at = plot.mapTo(win, plot.rect().topLeft())
+    crop = shot[at.y():at.y() + int(box.top()) + 12,
+                at.x() + int(axis.left()):at.x() + int(axis.right()) - 8].astype(int)
+    ink = (np.abs(crop - np.array(bg_rgb)).max(axis=2) > 60).any(axis=1)
+    out["landscapes"].append({"ink_rows": [int(i) for i in np.flatnonzero(ink)]})
 win.close()
 print("WALK " + json.dumps(out))
 """
@@ -130,3 +145,12 @@ def test_the_tables_step_shows_all_twelve_rows_above_the_fold(walk):
     at 1280 x 720; a row is now its text's line and 5 px."""
     rows = walk["table"]
     assert len(rows) == 12 and all(r["inside"] and r["ink"] for r in rows), rows
+
+
+def test_the_landscapes_top_tick_label_is_drawn_whole(walk):
+    """The landscapes' range ends at the grid's edge, where the left axis has a tick:
+    its label '1.0' was drawn half above the plot and cut. Ink is in the top tick's
+    label rows, none in the plot's first two rows."""
+    for panel in walk["landscapes"]:
+        rows = panel["ink_rows"]
+        assert rows and min(rows) >= 2, panel
