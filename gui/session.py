@@ -181,7 +181,9 @@ def check_restorable(session: Session) -> Restorable:
 def restore(window: LabWindow, ready: Restorable) -> None:
     """Put a checked session (`check_restorable`) into the window."""
     session, config = ready.session, ready.config
-    if session.layout:
+    # Lecture mode's docks (one view a step) are its own: a session it kept on quit puts
+    # them back only into lecture mode, never into the normal window's layout.
+    if session.layout and (session.lecture_step is None) == (window.lecture is None):
         window.restore_layout(S.decode_layout(session.layout))
     window.apply_theme(session.theme)
     if Path(config.dataset).is_file():   # an imported CSV: a choice with a readable name

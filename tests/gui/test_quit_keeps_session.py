@@ -185,3 +185,28 @@ def test_a_failed_quit_save_leaves_the_last_autosave_to_offer(
     again = open_window()
     assert again.sessions.restore_bar.label.text().startswith(
         "Function Lab did not close normally.")
+
+
+def test_a_lecture_sessions_one_view_layout_stays_out_of_the_normal_window(
+        qtbot, open_window, tmp_path):
+    """Lecture mode quit on a step that shows only the surface: restored in the normal
+    window, the run comes back and every view stays on screen (the step's layout is
+    lecture mode's own)."""
+    from gui.session import capture
+    from gui.window_api import LIVE_VIEWS
+
+    win = open_window()
+    win.step()
+    qtbot.waitUntil(lambda: win.latest.update == 1, timeout=10000)
+    for key in LIVE_VIEWS:
+        win.docks[key].setVisible(key == "surface")
+    session = capture(win)
+    session.lecture_step = 4
+    S.save_session(tmp_path / "lecture.json", session)
+    other = open_window()
+    assert other.sessions.open(tmp_path / "lecture.json")
+    qtbot.waitUntil(lambda: other.latest is not None and other.latest.update == 1,
+                    timeout=10000)
+    qtbot.wait(100)
+    for key in LIVE_VIEWS:
+        assert not other.views[key].visibleRegion().isEmpty(), key
