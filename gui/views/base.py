@@ -424,21 +424,30 @@ def segmented(item: pg.PlotCurveItem | pg.PlotDataItem, pen: pg.QtGui.QPen) -> N
     item.setPen(pen)
 
 
-def set_curve(item: pg.PlotCurveItem, x: Any, y: Any, **kwargs: Any) -> None:
-    """`item.setData(x, y)`, with the curve hidden while it is empty and shown when drawn
-    (for curves whose visibility nothing else decides).
+def set_curve(item: pg.PlotCurveItem | pg.ScatterPlotItem, x: Any, y: Any,
+              **kwargs: Any) -> None:
+    """`item.setData(x, y)`, with the curve (or set of points) hidden while it is empty
+    and shown when drawn (for items whose visibility nothing else decides).
 
     Qt asks every visible item of a view for its bounds when it paints, a Python call
     each: the fitted-function view's 30 unit curves, unused by a linear model or a deep
     network, were ~30 of a frame's ~290 calls from Qt into Python (counted on the bench's
     window), each of which can wait for the GIL while the training thread holds it. Qt
-    skips a hidden item. Setting an empty curve empty again costs nothing.
+    skips a hidden item. An empty scatter is even painted: its bounds are a speck at the
+    origin, where a 1-day path starts, so the path's repaint takes it in (~0.2 ms CPU of
+    set-up for nothing). Setting an empty item empty again costs nothing.
     """
     empty = len(x) == 0
-    if empty and not item.isVisible() and (item.xData is None or len(item.xData) == 0):
+    if empty and not item.isVisible() and _holds_nothing(item):
         return
     item.setData(x, y, **kwargs)
     item.setVisible(not empty)
+
+
+def _holds_nothing(item: pg.PlotCurveItem | pg.ScatterPlotItem) -> bool:
+    if isinstance(item, pg.ScatterPlotItem):
+        return len(item.data) == 0
+    return item.xData is None or len(item.xData) == 0
 
 
 def long_series(item: pg.PlotDataItem) -> None:

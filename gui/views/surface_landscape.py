@@ -19,6 +19,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QWidget
 
 from core.snapshot import Snapshot
+from gui.views.base import set_curve
 from gui.views.flow_layout import FlowLayout
 from gui.views.landscape_live import KIND_LABELS, KINDS, LivePiece, Projector, live_pieces
 
@@ -192,7 +193,7 @@ class LandscapeMode:
             self._lpath_last = snap.update
             pts = np.asarray(self._lpath, dtype=np.float64).reshape(-1, 2)
             self._path.setData(pts[:, 0], pts[:, 1], connect="finite")
-            self._current.setData([a1], [a2])
+            set_curve(self._current, [a1], [a2])
         self._frames += 1
         if self._slice_params is None:
             if not self._worker.is_running():
@@ -293,7 +294,7 @@ class LandscapeMode:
         if self._lpath:
             pts = np.asarray(self._lpath, dtype=np.float64)
             self._path.setData(pts[:, 0], pts[:, 1], connect="finite")
-            self._current.setData([pts[-1, 0]], [pts[-1, 1]])
+            set_curve(self._current, [pts[-1, 0]], [pts[-1, 1]])
         self._hide_message()  # type: ignore[attr-defined]
         self._label_landscape(piece)
 

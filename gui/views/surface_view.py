@@ -355,9 +355,9 @@ class SurfaceView(LandscapeMode, View):
             return
         inside = self._inside(a, b)
         if inside:
-            self._current.setData([a], [b])
+            set_curve(self._current, [a], [b])
         else:
-            self._current.setData([], [])
+            set_curve(self._current, [], [])
         on_path = tuple(snap.track) == self._names or (
             self._exact and tuple(snap.track) in (("w", "b"), ("w1", "b")))
         if on_path and len(snap.path):
@@ -368,7 +368,7 @@ class SurfaceView(LandscapeMode, View):
         else:
             self._path_drawn = None
             self._path.setData([], [])
-            self._dots.setData([], [])
+            set_curve(self._dots, [], [])
         if inside:
             self._draw_arrow(a, b, da, db)
         else:
@@ -490,10 +490,10 @@ class SurfaceView(LandscapeMode, View):
             self._hide_message()
         self._path_drawn = None
         self._path.setData([], [])
-        self._dots.setData([], [])
+        set_curve(self._dots, [], [])
         for label in self._numbers:
             label.hide()
-        self._current.setData([], [])
+        set_curve(self._current, [], [])
         self._arrow_line.setData([], [])
         for it in (self._grad_arrow, self._extra_arrow, self._taken_arrow):
             set_curve(it, [], [])
@@ -670,11 +670,10 @@ class SurfaceView(LandscapeMode, View):
         """Each update of a short path as a dot: a step that overshoots to the other side
         of the valley reads as a jump, not as one line drawn over itself."""
         if len(px) > PATH_DOTS:
-            if len(self._dots.data):     # (emptied again each frame: ~0.1 ms of Python)
-                self._dots.setData([], [])
+            set_curve(self._dots, [], [])    # (emptied again: nothing, see `set_curve`)
             return
         ok = np.isfinite(px) & np.isfinite(py)
-        self._dots.setData(px[ok], py[ok])
+        set_curve(self._dots, px[ok], py[ok])
         if not self._numbered:
             return
         if self._box is not None:
@@ -710,10 +709,10 @@ class SurfaceView(LandscapeMode, View):
     def _show_local(self, minima: list[tuple[float, float, float]]) -> None:
         """Mark a slice's local minima (◆), the lowest of them labelled with its loss."""
         if not minima:
-            self._local.setData([], [])
+            set_curve(self._local, [], [])
             self._local_label.hide()
             return
-        self._local.setData([m[0] for m in minima], [m[1] for m in minima])
+        set_curve(self._local, [m[0] for m in minima], [m[1] for m in minima])
         a, b, loss = minima[0]
         self._local_label.setText(f"local minimum L = {self._fmt(loss)}")
         self._local_label.setPos(a, b)

@@ -581,3 +581,32 @@ def test_a_long_path_drawn_thinned_looks_as_drawn_point_for_point(qtbot, trained
     off = int((np.abs(thinned - full).max(axis=2) > 60).sum())
     assert off <= 0.02 * path_px, (off, path_px)
     view.shutdown()
+
+
+def test_path_dots_hidden_while_empty_are_drawn_again(qtbot):
+    """A long path has no dots, and its empty dot item is hidden (an empty scatter was
+    painted every frame); the next short path's dots are on screen again."""
+    from core.engine import Trainer
+    from gui.views.base import set_curve
+    from tests.gui.pixels import grab_rgb
+
+    def grab() -> np.ndarray:
+        qtbot.wait(20)
+        return grab_rgb(view._plot).astype(np.int16)
+
+    config = RunConfig(lr=0.05, init=(0.0, 0.0))
+    long_run = Trainer(config)
+    long_run.run(400)
+    view = _open(qtbot, SurfaceView, long_run)
+    view.show_snapshot(long_run.snapshot())
+    assert len(view.path_dots()) == 0 and not view._dots.isVisible()
+    short_run = Trainer(config)
+    short_run.run(20)
+    view.set_run(short_run.config, short_run.data, short_run.param_names())
+    view.show_snapshot(short_run.snapshot())
+    assert len(view.path_dots()) == 21
+    with_dots = grab()
+    set_curve(view._dots, [], [])
+    without = grab()
+    assert int((np.abs(with_dots - without).max(axis=2) > 60).sum()) > 100
+    view.shutdown()
