@@ -319,8 +319,10 @@ class RunPane(QWidget):
             self.dot.setData([point[0]] if inside else [], [point[1]] if inside else [],
                              pen=t.pen(t.path, 2) if on_slice else t.pen(self.color, 3),
                              brush=t.brush(self.color) if on_slice else pg.mkBrush(None))
+            # two lines: one was wider than a pane's plot at 1280 x 720 and read
+            # 'pdate 64: off the pictur'
             self.message.setText("" if inside or self._box is None else
-                                 f"update {run.path_updates[i]:,}: off the picture")
+                                 f"update {run.path_updates[i]:,}:\noff the picture")
         u, train, _ = run.loss_at(update)
         self.cursor.setPos(min(update, run.final_update))
         if math.isfinite(train) and train > 0:
@@ -710,6 +712,16 @@ class GalleryView(View):
         self._shown = runs
         self._refresh_table()
         self._show_runs(runs)
+        self._scroll_to_shown()
+
+    def _scroll_to_shown(self) -> None:
+        """The list's first shown run at its top: a lecture step's three runs came after
+        the walk's earlier ones, and the list showed an older, unrelated run."""
+        ids = {r.run_id for r in self._shown}
+        rows = [i for i, run in enumerate(self.gallery.runs) if run.run_id in ids]
+        item = self.table.item(rows[0], NAME_COLUMN) if rows else None
+        if item is not None:
+            self.table.scrollToItem(item, QAbstractItemView.ScrollHint.PositionAtTop)
 
     @property
     def shown(self) -> list[GalleryRun]:
@@ -760,8 +772,10 @@ class GalleryView(View):
         self._share_split()
 
     def _share_split(self) -> None:
-        """The list gets a quarter of the height (at least its header and a row, at most
-        what its runs need); the replay the rest."""
+        """The list gets a quarter of the height, more if the runs it replays need it
+        while the replay keeps MIN_REPLAY_PX (at least its header and a row, at most
+        what its runs need); the replay the rest. A quarter of a 1280 x 720 projector's
+        dock showed one row of a lecture step's three runs."""
         self._fit_table_minimum()
         if self._split_moved:
             return
@@ -769,7 +783,9 @@ class GalleryView(View):
         top_min = self._split.widget(0).minimumSizeHint().height()
         rows = self.table.verticalHeader().defaultSectionSize()
         want = top_min + rows * max(0, min(len(self.gallery.runs), 6) - 1)
-        top = max(top_min, min(total // 4, want))
+        shown = top_min + rows * max(0, len(self._shown) - 1)
+        replay = MIN_REPLAY_PX + self.play_button.sizeHint().height() + 8
+        top = max(top_min, min(want, max(total // 4, min(shown, total - replay))))
         self._split.setSizes([top, max(total - top, 0)])
 
     def _fit_table_minimum(self) -> None:

@@ -51,6 +51,35 @@ def inside(widget, port):
             and a.y() + widget.height() <= p.y() + port.height())
 
 
+# the run gallery's step after the two learning-rate steps before it (their runs are
+# kept first): the list shows the step's three runs, readable; each pane's note inside
+# its plot (at the last update the diverged run is off the picture)
+go(lambda s: s.title == "Learning rate too small")
+go(lambda s: s.title == "A good learning rate")
+go(lambda s: s.views == ("gallery",))
+g = win.views["gallery"]
+g.pause()
+g.scrub_to(max(r.final_update for r in g.shown))
+wait_until(lambda: False, 0.5)
+shot = grab_rgb(win)
+t = g.table
+port = t.viewport()
+listed = []
+for run in g.shown:
+    row = next(i for i, r in enumerate(g.gallery.runs) if r.run_id == run.run_id)
+    r = t.visualRect(t.model().index(row, 2))
+    at = port.mapTo(win, r.topLeft())
+    crop = shot[at.y():at.y() + r.height(), at.x():at.x() + r.width()].astype(float)
+    listed.append({"inside": r.top() >= 0 and r.bottom() < port.height(),
+                   "ink": bool(crop.size) and float(crop.std()) > 10})
+notes = []
+for pane in g._panes[:len(g.shown)]:
+    plot, note = pane.surface, pane.message
+    if note.toPlainText():
+        rect = plot.mapFromScene(note.mapToScene(note.boundingRect())).boundingRect()
+        notes.append(plot.rect().contains(rect))
+out["gallery"] = {"runs": len(g.gallery.runs), "listed": listed, "notes": notes}
+
 # the curve builder: every card whole at the column's right edge, the dock not scrolled
 shot = go(lambda s: s.views == ("builder",))
 b = win.views["builder"]
@@ -154,3 +183,15 @@ def test_the_landscapes_top_tick_label_is_drawn_whole(walk):
     for panel in walk["landscapes"]:
         rows = panel["ink_rows"]
         assert rows and min(rows) >= 2, panel
+
+
+def test_the_gallery_step_lists_its_three_runs_readably(walk):
+    """The gallery step after the walk's learning-rate steps: the list had a quarter of
+    a 1280 x 720 dock, one row, and that row was an earlier, unrelated run. The list
+    now has room for the runs it replays (the replay keeps its least height) and shows
+    the first of them at its top; the diverged run's 'off the picture' note is inside
+    its small plot (two lines: one read 'pdate 64: off the pictur')."""
+    case = walk["gallery"]
+    assert case["runs"] > 3 and len(case["listed"]) == 3, case
+    assert all(r["inside"] and r["ink"] for r in case["listed"]), case
+    assert case["notes"] and all(case["notes"]), case
