@@ -119,7 +119,8 @@ class View(QWidget):
     """Base class of the five views; subclasses draw in `_draw(snap)`."""
 
     title: str = ""
-    one_row_legend = True    # in a short window (`set_compact`); False: a narrow column
+    # Legend entries a row in a short window (`set_compact`); None: the view decides.
+    compact_legend_columns: int | None = LEGEND_ONE_ROW
 
     def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -182,16 +183,18 @@ class View(QWidget):
 
     def set_compact(self, on: bool) -> None:
         """A short window (the normal window on a 1280 x 720 screen, `MainWindow`
-        decides): the plots before their captions. Legends take one row instead of a row
-        per entry (they covered the short plots' curves), notes one line; subclasses
+        decides): the plots before their captions. Legends take one row (or
+        `compact_legend_columns` a row) instead of a row per entry (they covered the
+        short plots' curves), notes one line; subclasses
         drop what else repeats (`_apply_compact`)."""
         if on == self._compact:
             return
         self._compact = on
-        for plot in self._plots if self.one_row_legend else ():
+        columns = self.compact_legend_columns
+        for plot in self._plots if columns is not None else ():
             legend = plot.getPlotItem().legend
             if legend is not None:
-                legend.setColumnCount(LEGEND_ONE_ROW if on else 1)
+                legend.setColumnCount(columns if on else 1)
         for note in self.findChildren(NoteLabel):
             note.set_one_line(on)
         self._apply_compact(on)

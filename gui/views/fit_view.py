@@ -41,6 +41,9 @@ class FitView(View):
     """Points + fitted curve (1 day), weights per day (linear), or predicted vs real."""
 
     title = "Fitted function"
+    # A network's legend has five entries (data, unseen, constant, model, pieces): in one
+    # row it ran off a 1280 px window's plot; two a row, in the corner it covers least.
+    compact_legend_columns = 2
 
     def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(theme, parent)

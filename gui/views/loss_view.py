@@ -64,7 +64,7 @@ class LossView(View):
     """Loss curves (data unit) with a log-y toggle and epoch boundaries."""
 
     title = "Loss curves"
-    one_row_legend = False   # in a short window the curves are named above the plot
+    compact_legend_columns = None   # in a short window: named above the plot instead
 
     def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(theme, parent)

@@ -26,7 +26,7 @@ from core.slices import local_minima, slice_window
 from core.snapshot import Snapshot
 from core.step_explained import StepExplained
 from gui.theme import DARK, Theme
-from gui.views.base import View, cache_static, segmented, set_curve, text_item
+from gui.views.base import NoteLabel, View, cache_static, segmented, set_curve, text_item
 from gui.views.flow_layout import FlowLayout
 from gui.views.landscape_live import LivePiece
 from gui.views.slice_worker import SliceWorker
@@ -123,10 +123,8 @@ class SurfaceView(LandscapeMode, View):
         self._plot = self._make_plot("w", "b")
         self._plot.showGrid(x=False, y=False)
         self._layout.addWidget(self._plot, 1)
-        self._note = QLabel("", self)
-        self._note.setObjectName("viewNote")
-        self._note.setWordWrap(True)
-        self._layout.addWidget(self._note)
+        self._note = NoteLabel("", self)   # one line in a short window (a slice's note
+        self._layout.addWidget(self._note)  # took four and left its plot 24 px)
 
         item = self._plot.getPlotItem()
         self._image = pg.ImageItem()

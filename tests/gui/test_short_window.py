@@ -58,8 +58,10 @@ def at(win, plot, x, y):
 
 config = RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimizer="gd",
                    lr=0.05, init=(0.0, 0.0))
+from gui.app import load_preset
+network = load_preset("sigmoid-3").config
 out = []
-for theme in ("dark", "projector"):
+for theme, config in (("dark", config), ("projector", config), ("projector", network)):
     win = MainWindow(config, theme=theme, persist=False, speed=None)
     win.resize(1280, 694)
     win.show()
@@ -92,11 +94,18 @@ for theme in ("dark", "projector"):
     strip = img[r.top():r.bottom(), r.left():r.right()]
     named = [int(colour_mask(strip, legible_on(c, t.panel), tol=40).sum())
              for c in (t.train_color, t.unseen_color)]
+    fit = win.views["fit"].main_plot()
+    fit_legend = fit.mapFromScene(fit.getPlotItem().legend.sceneBoundingRect())
+    fit_legend = fit_legend.boundingRect().translated(fit.mapTo(win, QPoint(0, 0)))
+    fbox = box(win, fit)
     compact = [v.compact for v in win.views.values()]
     win.lecture = object()      # lecture mode lays its steps out itself
     in_lecture = [v.compact for v in win.views.values()]
     win.lecture = None
-    out.append({"theme": theme, "height": win.height(), "series": sbox.height(),
+    out.append({"theme": theme, "model": config.model, "height": win.height(),
+                "series": sbox.height(),
+                "surface": box(win, win.surface_view.main_plot()).height(),
+                "fit_legend_inside": fbox.contains(fit_legend),
                 "real_rows": int(rows.max() - rows.min()) if len(rows) else 0,
                 "legend": [legend.width(), legend.height()], "loss": box(win, loss).height(),
                 "covered": covered, "note": note.text(), "named": named,
@@ -123,6 +132,10 @@ def test_at_1280_by_694_the_series_plot_is_tall_and_no_legend_covers_a_curve(tmp
         assert "training loss" in case["note"] and "unseen loss" in case["note"], theme
         assert min(case["named"]) > 20, case
         assert not any(case["in_lecture"]), case
+        # a network's surface slice keeps a plot under its controls (24 px before), and
+        # the fitted function's legend (data, unseen, constant, model) stays on its plot
+        assert case["surface"] >= (45 if case["model"] != "linear" else 110), case
+        assert case["fit_legend_inside"], case
 
 
 @pytest.mark.parametrize("theme", ["projector", "dark"])
