@@ -9,7 +9,9 @@ One offscreen window per model, trained at full speed as in a lecture:
   Each live view (surface, fit, series, loss) must be painted about once per timed frame
   (at least 0.95 paints a frame on average) or the run stops with an error, so no paint
   escapes the clock; the table, changed only when a row is added, is painted when it
-  changes, as in the app.
+  changes, as in the app. The note splits the median frame's wall time (Linux) into the
+  GUI thread's time on a core, its wait for a core (the machine's load) and its wait
+  for the GIL or anything else, so a missed target reads as the frame's own work or not.
 - lateness: a 5 ms precise QTimer in the GUI thread; how late each tick comes (its gap
   minus 5 ms) shows how long the GUI thread could not answer; target: p95 under 5 ms.
 - training speed: updates per second in the app against the same Trainer run headless in
@@ -129,16 +131,20 @@ def in_app(config: RunConfig, seconds: float, kind: str | None = None
         win.views[key]._plots[0].viewport().installEventFilter(paints)
 
     frames: list[float] = []
+    spent: list[tuple[float, float]] = []   # per frame: (on a core, waiting for one), ms
 
     def timed_frame() -> None:
         # The window's own frame, then the paint it causes, now instead of later.
-        t0 = time.perf_counter()
+        t0, s0 = time.perf_counter(), _thread_schedule()
         drawn = win._pending is not None
         win._draw_frame()
         if drawn:
             for _ in range(FLUSH_ROUNDS):
                 QCoreApplication.sendPostedEvents()
             frames.append(1e3 * (time.perf_counter() - t0))
+            s1 = _thread_schedule()
+            if s0 is not None and s1 is not None:
+                spent.append((s1[0] - s0[0], s1[1] - s0[1]))
 
     win._timer.timeout.disconnect(win._draw_frame)
     win._timer.timeout.connect(timed_frame)
@@ -154,6 +160,7 @@ def in_app(config: RunConfig, seconds: float, kind: str | None = None
     _wait(app, lambda: win.latest is not None and win.latest.update > 0 and win.playing, 10.0)
     _spin(app, 0.5)                      # past the first, slower frames
     frames.clear()
+    spent.clear()
     paints.seen.clear()
     u0, t0 = win.latest.update, time.perf_counter()
     recomputes[0] = 0
@@ -175,9 +182,38 @@ def in_app(config: RunConfig, seconds: float, kind: str | None = None
     if missed:
         raise RuntimeError(f"{', '.join(missed)} not painted in every timed frame "
                            f"({painted}): the frame time would miss their paint")
-    return {"frames": frames, "late": late, "rate": (u1 - u0) / (t1 - t0),
+    return {"frames": frames, "spent": spent, "late": late, "rate": (u1 - u0) / (t1 - t0),
             "playing": float(playing), "recomputes": float(recomputes[0]),
             "surface_paints": painted["surface"]}
+
+
+def _thread_schedule() -> tuple[float, float] | None:
+    """(ms on a core, ms runnable but waiting for one) of the calling thread so far, from
+    Linux's scheduler statistics; None elsewhere.
+
+    A frame's wall time is its time on a core, its wait for a core (the machine's other
+    work: on 2 cores, other processes and this one's training thread) and its wait for
+    the GIL or anything else; the note splits the median frame so, which says whether a
+    missed frame target is the frame's own work or the machine's load.
+    """
+    try:
+        with open("/proc/thread-self/schedstat", encoding="ascii") as f:
+            on_cpu, waiting, _ = f.read().split()
+    except (OSError, ValueError):
+        return None
+    return int(on_cpu) / 1e6, int(waiting) / 1e6
+
+
+def _split_note(frames: list[float], spent: list[tuple[float, float]]) -> str:
+    """'the GUI thread on a core a ms, waiting for a core b ms, for the GIL or else c ms'
+    (medians per frame), or '' without the scheduler's statistics."""
+    if len(spent) != len(frames) or not spent:
+        return ""
+    cpu = statistics.median(c for c, _ in spent)
+    queue = statistics.median(q for _, q in spent)
+    other = statistics.median(f - c - q for f, (c, q) in zip(frames, spent, strict=True))
+    return (f"; a frame's GUI thread (medians): on a core {cpu:.1f} ms, waiting for a core "
+            f"{queue:.1f} ms, for the GIL or else {max(other, 0.0):.1f} ms")
 
 
 class _PaintCounter(QObject):
@@ -237,7 +273,8 @@ def main() -> Iterator[Result]:
         med, p95 = statistics.median(frames), percentile(frames, 95)
         yield Result(f"gui frame, median ({label})", med, unit="ms", limit=FRAME_LIMIT_MS,
                      note=f"p95 {p95:.1f} ms, max {max(frames):.1f} ms, "
-                          f"{len(frames)} frames, 5 views shown, 4 live ones painted")
+                          f"{len(frames)} frames, 5 views shown, 4 live ones painted"
+                          + _split_note(frames, got["spent"]))
         yield Result(f"gui frame, p95 ({label})", p95, unit="ms")
         yield Result(f"gui tick lateness, p95 ({label})", percentile(late, 95), unit="ms",
                      limit=LATENESS_LIMIT_MS,
