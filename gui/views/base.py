@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer
 from PySide6.QtGui import QFont, QPixmapCache
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
@@ -113,6 +113,95 @@ class NoteLabel(ElidedLabel):
 
 # One row of legend entries in a short window: pyqtgraph fills a row up to this many.
 LEGEND_ONE_ROW = 8
+# A legend's corners of its plot: (item and parent anchor, offset in px from the corner).
+LEGEND_CORNERS = {"top-left": ((0, 0), (10, 10)), "top-right": ((1, 0), (-10, 10)),
+                  "bottom-left": ((0, 1), (10, -10)), "bottom-right": ((1, 1), (-10, -10))}
+LEGEND_SAMPLE_PX = 3.0    # a line is looked at every this many pixels along it
+LEGEND_WAIT_MS = 250      # legends are placed this long after the data last changed
+LEGEND_LEAVE_OUT = 3      # covered points above which a legend named elsewhere is left out
+
+
+def drawn_pixels(plot: pg.PlotWidget) -> np.ndarray:
+    """(n, 2) pixel positions in the plot's view box of what its visible data items draw:
+    each scatter point, and along each line a point every LEGEND_SAMPLE_PX (so a straight
+    segment through a corner counts, not only its ends)."""
+    vb = plot.getViewBox()
+    (x0, x1), (y0, y1) = vb.viewRange()
+    width, height = vb.width(), vb.height()
+    if x1 <= x0 or y1 <= y0 or width <= 0 or height <= 0:
+        return np.empty((0, 2))
+    out = []
+    for item in plot.getPlotItem().items:
+        if not item.isVisible() or not isinstance(
+                item, (pg.PlotDataItem, pg.PlotCurveItem, pg.ScatterPlotItem)):
+            continue
+        scatter = isinstance(item, pg.ScatterPlotItem)
+        pen = None if scatter else item.opts.get("pen")
+        line = pen is not None and pg.mkPen(pen).style() != Qt.PenStyle.NoPen
+        dots = scatter or (isinstance(item, pg.PlotDataItem) and item.opts.get("symbol"))
+        if not (line or dots):
+            continue                      # drawn with no pen: bounds only
+        x, y = item.getData()
+        if x is None or y is None or len(x) == 0:
+            continue
+        px = (np.asarray(x, dtype=float) - x0) / (x1 - x0) * width
+        py = (y1 - np.asarray(y, dtype=float)) / (y1 - y0) * height
+        ok = np.isfinite(px) & np.isfinite(py)
+        px, py = px[ok], py[ok]
+        if line and len(px) > 1:
+            steps = np.hypot(np.diff(px), np.diff(py))
+            along = np.concatenate(([0.0], np.cumsum(np.minimum(steps, 4 * (width + height)))))
+            at = np.arange(0.0, along[-1] + LEGEND_SAMPLE_PX, LEGEND_SAMPLE_PX)
+            px, py = np.interp(at, along, px), np.interp(at, along, py)
+        out.append(np.column_stack((px, py)))
+    return np.concatenate(out) if out else np.empty((0, 2))
+
+
+def legend_cover(plot: pg.PlotWidget, legend: pg.LegendItem, corner: str,
+                 points: np.ndarray) -> int:
+    """How many of `points` (view-box pixels) the legend would cover in `corner`."""
+    vb = plot.getViewBox()
+    (ax, ay), (ox, oy) = LEGEND_CORNERS[corner]
+    w, h = legend.boundingRect().width(), legend.boundingRect().height()
+    left = ox if ax == 0 else vb.width() + ox - w
+    top = oy if ay == 0 else vb.height() + oy - h
+    inside = ((points[:, 0] >= left) & (points[:, 0] <= left + w)
+              & (points[:, 1] >= top) & (points[:, 1] <= top + h))
+    return int(inside.sum())
+
+
+def _set_columns(legend: pg.LegendItem, n: int) -> None:
+    """`n` entries a row, the legend's box measured at once."""
+    legend.setColumnCount(n)
+    legend.layout.invalidate()
+    legend.layout.activate()
+    legend.updateSize()
+
+
+def place_legend(plot: pg.PlotWidget, legend: pg.LegendItem, current: str,
+                 one_row: bool = True) -> tuple[str, int]:
+    """Move `legend` to the corner of `plot` where it covers least of what is drawn, in
+    its column layout or on one row if that covers less (a short plot has no free
+    corner for a legend a row per entry tall); it stays put unless another place covers
+    clearly less. Returns its corner and how many drawn points it covers there."""
+    points = drawn_pixels(plot)
+    columns = legend.columnCount
+    layouts = [columns] + ([LEGEND_ONE_ROW] if one_row and columns < len(legend.items)
+                           else [])
+    cover = {}
+    for n in layouts:
+        if legend.columnCount != n:
+            _set_columns(legend, n)
+        cover.update({(c, n): legend_cover(plot, legend, c, points) for c in LEGEND_CORNERS})
+    here = (current, columns)
+    best = min(cover, key=lambda k: (cover[k], k != here, k[1] != columns))
+    if not cover[best] < cover[here] - max(2, 0.2 * cover[here]):
+        best = here
+    if legend.columnCount != best[1]:
+        _set_columns(legend, best[1])
+    anchor, offset = LEGEND_CORNERS[best[0]]
+    legend.anchor(itemPos=anchor, parentPos=anchor, offset=offset)
+    return best[0], cover[best]
 
 
 class View(QWidget):
@@ -121,6 +210,8 @@ class View(QWidget):
     title: str = ""
     # Legend entries a row in a short window (`set_compact`); None: the view decides.
     compact_legend_columns: int | None = LEGEND_ONE_ROW
+    # The view's title names its curves' colours: a legend with no free place is left out
+    legend_named_elsewhere = False
 
     def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -139,6 +230,12 @@ class View(QWidget):
         self._title_label.setObjectName("viewTitle")
         self._layout.addWidget(self._title_label)
         self._compact = False
+        self._legend_corner: dict[int, str] = {}     # id(plot) -> its legend's corner
+        self._legends_left_out: set[int] = set()     # id(plot): hidden for want of room
+        self._legend_timer = QTimer(self)
+        self._legend_timer.setSingleShot(True)
+        self._legend_timer.setInterval(LEGEND_WAIT_MS)
+        self._legend_timer.timeout.connect(self.place_legends)
 
     # ----- the interface the window uses -------------------------------------------------
     def set_run(self, config: RunConfig, data: Any, param_names: list[str],
@@ -170,6 +267,38 @@ class View(QWidget):
             return
         self._draw(snap)
         self._settle()
+        self.legends_later()
+
+    def legends_later(self) -> None:
+        """Place the legends once the data has stopped changing for LEGEND_WAIT_MS (one
+        timer start a frame at most, not a search)."""
+        if self._legend_corner and not self._legend_timer.isActive():
+            self._legend_timer.start()
+
+    def place_legends(self) -> None:
+        """Each legend in the corner of its plot where it covers least of the data: a
+        fixed corner lay over the fitted function's points, the series' last weeks and
+        the builder's curves on a 1280 x 720 projector."""
+        for plot in self._plots:
+            legend = plot.getPlotItem().legend
+            key = id(plot)
+            left_out = key in self._legends_left_out
+            if legend is None or key not in self._legend_corner or not (
+                    legend.isVisible() or left_out):
+                continue
+            # a short window's legends keep the rows `set_compact` gave them
+            corner, cover = place_legend(plot, legend, self._legend_corner[key],
+                                         one_row=not self._compact)
+            self._legend_corner[key] = corner
+            if self.legend_named_elsewhere:     # no free place: the title says it
+                leave_out = cover > LEGEND_LEAVE_OUT
+                legend.setVisible(not leave_out)
+                (self._legends_left_out.add if leave_out else
+                 self._legends_left_out.discard)(key)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self.legends_later()
 
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme
@@ -294,6 +423,8 @@ class View(QWidget):
     def _add_legend(self, plot: pg.PlotWidget, offset: tuple[int, int]) -> pg.LegendItem:
         legend = plot.addLegend(offset=offset)
         style_plot(plot, self._theme)
+        self._legend_corner[id(plot)] = ("top-" if offset[1] >= 0 else "bottom-") + (
+            "left" if offset[0] >= 0 else "right")
         return legend
 
     def _set_title(self, text: str) -> None:

@@ -453,6 +453,7 @@ class BuilderView(FillsItsScroll, View):
         self._sum_curve.setData(x, model_sum(self._constant, pieces, x))
         self._target_curve.setData(x, self._target(x))
         self._show_error()
+        self.legends_later()
         self.model_changed.emit()
 
     def _show_error(self) -> None:

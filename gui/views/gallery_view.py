@@ -841,6 +841,7 @@ class GalleryView(View):
         plot.setLabel("left", {"train": f"training {loss} (log)",
                                "unseen": f"unseen {loss} (log)",
                                "both": f"{loss} (log)"}[self.curves])
+        self.legends_later()
 
     def _overlay_dots_at(self, update: int) -> None:
         """A dot on every overlaid curve at `update` (a run that ended sooner: at its last

@@ -36,6 +36,7 @@ class SeriesView(View):
     """Real vs estimated values with a date axis, training and unseen periods marked."""
 
     title = "Real vs estimated"
+    legend_named_elsewhere = True    # "red = real, blue = the model's estimate"
 
     def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(theme, parent)

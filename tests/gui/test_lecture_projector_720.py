@@ -12,6 +12,7 @@ from tests.gui.test_themes_on_screen import SHOT_HELPERS, on_a_screen
 
 WALK = SHOT_HELPERS + r"""
 import json
+import pyqtgraph as pg
 from PySide6.QtWidgets import QApplication, QScrollArea
 app = QApplication([])
 from core.lecture_steps import load_steps
@@ -79,6 +80,39 @@ for pane in g._panes[:len(g.shown)]:
         rect = plot.mapFromScene(note.mapToScene(note.boundingRect())).boundingRect()
         notes.append(plot.rect().contains(rect))
 out["gallery"] = {"runs": len(g.gallery.runs), "listed": listed, "notes": notes}
+
+# legends over data: under each plot's legend box, the pixels of what it names (the plot
+# grabbed with the legend hidden, against the same without those curves and points)
+def under_legends(keys):
+    found = {}
+    kinds = (pg.PlotDataItem, pg.PlotCurveItem, pg.ScatterPlotItem, pg.BarGraphItem)
+    for key in keys:
+        for plot in win.views[key].findChildren(pg.PlotWidget):
+            legend = plot.getPlotItem().legend
+            if legend is None or not legend.isVisible() or not plot.isVisible():
+                continue
+            box = plot.mapFromScene(legend.sceneBoundingRect()).boundingRect()
+            legend.hide()
+            drawn = grab_rgb(plot).astype(int)
+            data = [sample.item for sample, _label in legend.items
+                    if isinstance(sample.item, kinds) and sample.item.isVisible()]
+            for it in data:
+                it.hide()
+            empty = grab_rgb(plot).astype(int)
+            for it in data:
+                it.show()
+            legend.show()
+            rows = slice(max(box.top(), 0), box.bottom())
+            cols = slice(max(box.left(), 0), box.right())
+            ink = np.abs(drawn[rows, cols] - empty[rows, cols]).max(axis=2) > 60
+            found[key] = int(ink.sum())
+    return found
+
+
+out["legends"] = {}
+for title in ("More days: the weekly cycle", "Sigmoids"):
+    go(lambda s, t=title: s.title == t)
+    out["legends"][title] = under_legends(("fit", "series", "loss"))
 
 # the curve builder: every card whole at the column's right edge, the dock not scrolled
 shot = go(lambda s: s.views == ("builder",))
@@ -195,3 +229,15 @@ def test_the_gallery_step_lists_its_three_runs_readably(walk):
     assert case["runs"] > 3 and len(case["listed"]) == 3, case
     assert all(r["inside"] and r["ink"] for r in case["listed"]), case
     assert case["notes"] and all(case["notes"]), case
+
+
+def test_legends_sit_where_they_cover_no_data(walk):
+    """Each legend goes to the corner of its plot where it covers least of what is drawn,
+    on one row when a row per entry has no free corner (a short plot): at 1280 x 720 the
+    fitted function's legend lay over the data on the left (step 'Sigmoids', 1,000+
+    ink pixels under it) and the series' over its last weeks (the series' title names
+    its colours: with no free corner its legend is left out). Under each legend shown,
+    at most a few pixels (the edge of a curve)."""
+    for title, found in walk["legends"].items():
+        assert found, (title, found)
+        assert all(n <= 40 for n in found.values()), (title, found)
