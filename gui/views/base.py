@@ -123,8 +123,8 @@ LEGEND_LEAVE_OUT = 3      # covered points above which a legend named elsewhere 
 
 def drawn_pixels(plot: pg.PlotWidget) -> np.ndarray:
     """(n, 2) pixel positions in the plot's view box of what its visible data items draw:
-    each scatter point, and along each line a point every LEGEND_SAMPLE_PX (so a straight
-    segment through a corner counts, not only its ends)."""
+    each scatter point, along each line a point every LEGEND_SAMPLE_PX (so a straight
+    segment through a corner counts, not only its ends), and a grid over each label."""
     vb = plot.getViewBox()
     (x0, x1), (y0, y1) = vb.viewRange()
     width, height = vb.width(), vb.height()
@@ -132,6 +132,9 @@ def drawn_pixels(plot: pg.PlotWidget) -> np.ndarray:
         return np.empty((0, 2))
     out = []
     for item in plot.getPlotItem().items:
+        if isinstance(item, pg.TextItem) and item.isVisible():
+            out.append(_text_pixels(vb, item))     # a label over the data: its whole box
+            continue
         if not item.isVisible() or not isinstance(
                 item, (pg.PlotDataItem, pg.PlotCurveItem, pg.ScatterPlotItem)):
             continue
@@ -155,6 +158,18 @@ def drawn_pixels(plot: pg.PlotWidget) -> np.ndarray:
             px, py = np.interp(at, along, px), np.interp(at, along, py)
         out.append(np.column_stack((px, py)))
     return np.concatenate(out) if out else np.empty((0, 2))
+
+
+def _text_pixels(vb: pg.ViewBox, item: pg.TextItem) -> np.ndarray:
+    """A grid of points every LEGEND_SAMPLE_PX over a text item's box, in view-box pixels
+    (a legend over "training | unseen" hides words, not only a few points)."""
+    rect = vb.mapRectFromScene(item.sceneBoundingRect())
+    if rect.width() <= 0 or rect.height() <= 0:
+        return np.empty((0, 2))
+    xs = np.arange(rect.left(), rect.right() + 1e-9, LEGEND_SAMPLE_PX)
+    ys = np.arange(rect.top(), rect.bottom() + 1e-9, LEGEND_SAMPLE_PX)
+    gx, gy = np.meshgrid(xs, ys)
+    return np.column_stack((gx.ravel(), gy.ravel()))
 
 
 def legend_cover(plot: pg.PlotWidget, legend: pg.LegendItem, corner: str,
