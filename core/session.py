@@ -27,7 +27,9 @@ autosave whose lock can be taken belongs to an app that is gone (`claim_orphans`
 whose lock is held belongs to a running app and is never offered. A normal exit keeps
 what it had (`AutosaveSlot.keep`: the final state, marked clean, then the lock goes), so the
 next start offers the last session back as it offers a crashed one; an exit with nothing
-worth keeping deletes its autosave.
+worth keeping deletes its autosave. Such a quit also prunes the folder to the newest
+KEEP_SESSIONS sessions of apps that are gone (`prune_kept`): a running app's are not
+touched.
 """
 
 from __future__ import annotations
@@ -67,6 +69,11 @@ DTYPES = ("<f8", "<f4", "<i8", "|i1", "|u1")
 ARRAY_KEY = "__ndarray__"
 COMPRESS_MAX = 4 * 2**20          # bytes: larger arrays are stored raw (see the docstring)
 COMPRESS_GAIN = 0.9               # kept compressed only if at most this share of the size
+KEEP_SESSIONS = 3
+"""How many sessions of apps that are gone stay in the settings folder (the newest; a
+quit prunes the rest, `prune_kept`). Each quit with work keeps one, and a big network's
+is ~50 MB: a restore bar never answered let them pile up without end. Three still give
+back the last lesson's session after a crash and two quits in between."""
 
 
 class SessionError(ValueError):
@@ -485,6 +492,7 @@ class AutosaveSlot:
         session.clean, session.pid = True, self.pid
         try:
             save_session(self.path, session)
+            prune_kept(self.folder, own=self.path)
         finally:
             self._lock.release(delete=False)
         return self.path
@@ -564,6 +572,55 @@ def claim_orphans(folder: str | Path) -> list[Orphan]:
     _drop_stale_locks(folder)
     found.sort(key=lambda item: -item[0])
     return [orphan for _, orphan in found]
+
+
+def prune_kept(folder: str | Path, own: Path | None = None,
+               keep: int = KEEP_SESSIONS) -> list[Path]:
+    """Delete all but the `keep` newest autosaves of apps that are gone (the sessions
+    kept at quit and those of apps that crashed, offered or not), `own` (this app's,
+    just kept) counting as one of them; returns what went. One whose lock is held (a
+    running app's autosave, or one another app is offering now) is never touched nor
+    counted, and neither is version 1's single file. So a crash's autosave goes only
+    when `keep` newer sessions exist. Files are not read: the mtime orders them."""
+    folder = Path(folder)
+    found: list[tuple[float, str, Path]] = []
+    for path in folder.glob(f"{AUTOSAVE_PREFIX}*{AUTOSAVE_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            found.append((path.stat().st_mtime, path.name, path))
+    found.sort(reverse=True)
+    left, gone = keep, []
+    for _, _, path in found:
+        if path == own:
+            left -= 1
+            continue
+        lock = _Lock(_lock_path(path))
+        try:
+            if not lock.acquire():
+                continue                  # its app runs, or another app offers it
+        except OSError:
+            continue
+        if not _Lock.supported() and _writer_alive(path):
+            lock.release(delete=False)
+            continue
+        if left > 0:
+            left -= 1
+            lock.release(delete=False)
+            continue
+        try:
+            os.unlink(path)
+        except OSError:
+            lock.release(delete=False)
+            continue
+        lock.release(delete=True)
+        gone.append(path)
+    return gone
+
+
+def _writer_alive(path: Path) -> bool:
+    """Where files cannot be locked: whether the process named in an autosave's name
+    (`autosave-<pid>-<tag>`) still runs (then it may be that app's live autosave)."""
+    pid = path.name[len(AUTOSAVE_PREFIX):].split("-", 1)[0]
+    return not pid.isdigit() or pid_alive(int(pid))
 
 
 def _drop_stale_locks(folder: Path) -> None:

@@ -13,6 +13,9 @@ of apps that are gone are offered back, one at a time, newest first, on a non-mo
 with Restore / Discard: the last session quit normally, and those of apps that were
 killed or crashed (the machine died); a running app's autosave never is. No dialog on
 quit: it never waits for an answer, and a test's or a script's close just keeps.
+File > Reopen last session restores the newest of them as the bar's Restore does, also
+after the bar was left unanswered or its session discarded: Discard takes it off the bar,
+and it is deleted only when this app quits, so a discard is not the end of a lesson.
 """
 
 from __future__ import annotations
@@ -267,6 +270,8 @@ class SessionController(QObject):
         self._writing = False                            # ... and it is still writing
         self.autosave_failed.connect(self._on_autosave_failed)
         self._orphans: list[Orphan] = []      # claimed, not yet answered; [0] is offered
+        # discarded on the bar, newest first (offers go newest first), deleted at quit
+        self._discarded: list[Orphan] = []
         self._add_menu_entries()
         self._bar = QToolBar("Restore session")
         self._bar.setObjectName("restoreSessionBar")
@@ -306,10 +311,13 @@ class SessionController(QObject):
         file_menu, quit_action = w.file_menu, w.quit_action
         self.save_action = file_menu.addAction("Save session…", self.save_dialog)
         self.open_action = file_menu.addAction("Open session…", self.open_dialog)
-        for act in (self.save_action, self.open_action):   # keep Quit last
-            file_menu.removeAction(act)
+        self.reopen_action = file_menu.addAction("Reopen last session", self.reopen_last)
+        for act in (self.save_action, self.open_action, self.reopen_action):
+            file_menu.removeAction(act)                   # keep Quit last
             file_menu.insertAction(quit_action, act)
         file_menu.insertSeparator(quit_action)
+        file_menu.setToolTipsVisible(True)   # only actions given a tooltip show one
+        self._update_reopen()
 
     def save_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self._window, "Save session",
@@ -404,7 +412,9 @@ class SessionController(QObject):
         self._timer.stop()
         for orphan in self._orphans:
             orphan.release()
-        self._orphans = []
+        for orphan in self._discarded:
+            orphan.forget()
+        self._orphans, self._discarded = [], []
         slot, self.slot = self.slot, None
         if slot is None:
             self.flush()
@@ -447,18 +457,26 @@ class SessionController(QObject):
         self._show_offer()
 
     def _show_offer(self) -> None:
+        self._update_reopen()
         pending = self.pending
         if pending is None:
             self._bar.hide()
             return
-        ended = None
-        if pending.clean:
-            try:
-                ended = self._orphans[0].path.stat().st_mtime
-            except OSError:
-                ended = time.time()
-        self.restore_bar.label.setText(offer_text(pending, ended, len(self._orphans) - 1))
+        self.restore_bar.label.setText(offer_text(pending, _ended(self._orphans[0]),
+                                                  len(self._orphans) - 1))
         self._bar.show()
+
+    def _update_reopen(self) -> None:
+        """File > Reopen last session: enabled when a kept session is left, its tooltip
+        the bar's words for it; disabled, the tooltip says why there is none."""
+        newest = self._newest()
+        act = self.reopen_action
+        act.setEnabled(newest is not None)
+        if newest is None or newest.session is None:
+            act.setToolTip("No last session to reopen: Function Lab keeps one when it "
+                           "quits with a run trained or a row recorded")
+        else:
+            act.setToolTip(offer_text(newest.session, _ended(newest), 0))
 
     def _tell(self, text: str) -> None:
         # a banner shown before the window is shown stays hidden: show it once shown
@@ -473,10 +491,27 @@ class SessionController(QObject):
     def offering(self) -> bool:
         return self.pending is not None
 
+    def _newest(self) -> Orphan | None:
+        """The newest kept session this app holds: one discarded here was offered before
+        any still on the bar, so it is newer."""
+        return (self._discarded or self._orphans or [None])[0]
+
     def restore_pending(self) -> bool:
-        if not self._orphans:
+        """The bar's Restore: the session it offers."""
+        return bool(self._orphans) and self._restore(self._orphans.pop(0))
+
+    def reopen_last(self) -> bool:
+        """File > Reopen last session: the newest kept session, offered or discarded,
+        restored as the bar's Restore does."""
+        newest = self._newest()
+        if newest is None:
             return False
-        orphan = self._orphans.pop(0)
+        (self._discarded if newest in self._discarded else self._orphans).remove(newest)
+        return self._restore(newest)
+
+    def _restore(self, orphan: Orphan) -> bool:
+        """Restore a claimed session (taken off its list): restored, it lives on in this
+        app's autosave and its file goes; if it cannot be, it stays on disk for later."""
         try:
             if orphan.session is None:   # never offered (see `_offer_previous`)
                 raise SessionError(orphan.error or "unreadable")
@@ -494,6 +529,17 @@ class SessionController(QObject):
         return True
 
     def discard_pending(self) -> None:
+        """The bar's Discard: off the bar; still reopenable until this app quits."""
         if self._orphans:
-            self._orphans.pop(0).forget()
+            self._discarded.append(self._orphans.pop(0))
         self._show_offer()
+
+
+def _ended(orphan: Orphan) -> float | None:
+    """When a session kept at quit was written (None: its app did not close normally)."""
+    if orphan.session is None or not orphan.session.clean:
+        return None
+    try:
+        return orphan.path.stat().st_mtime
+    except OSError:
+        return time.time()

@@ -168,3 +168,45 @@ def test_without_file_locks_the_writers_process_id_decides(tmp_path, monkeypatch
     finally:
         alive.kill()
         alive.wait(30)
+
+
+def test_a_quit_keeps_only_the_newest_sessions_of_apps_that_are_gone(tmp_path):
+    """Sessions kept at quit pile up while the restore bar goes unanswered: a quit leaves
+    the newest KEEP_SESSIONS of them, its own counted, a crash's autosave among them. A
+    running app's autosave, one another app is offering now and version 1's file stay,
+    however old, and count for nothing."""
+    t0 = 1_700_000_000.0
+
+    def kept(tag: str, age: int, clean: bool = True) -> Path:
+        path = tmp_path / f"{S.AUTOSAVE_PREFIX}1{age}-{tag}{S.AUTOSAVE_SUFFIX}"
+        S.save_session(path, Session(config=RunConfig(days=2).to_dict(), clean=clean))
+        os.utime(path, (t0 - age, t0 - age))
+        return path
+
+    crash_new, clean_1, clean_2 = kept("crash", 10, clean=False), kept("a", 30), kept("b", 40)
+    crash_old, clean_3 = kept("crashold", 50, clean=False), kept("c", 60)
+    offered = kept("offered", 70)                 # claimed by another running app
+    claim = S._Lock(S._lock_path(offered))
+    assert claim.acquire()
+    running = S.AutosaveSlot(tmp_path)
+    running.write(_session())
+    os.utime(running.path, (t0 - 80, t0 - 80))
+    legacy = S.autosave_path(tmp_path)
+    S.save_session(legacy, Session(config=RunConfig().to_dict(), clean=False))
+    os.utime(legacy, (t0 - 90, t0 - 90))
+
+    quit_ = S.AutosaveSlot(tmp_path)
+    own = quit_.keep(_session(days=7))            # the newest: now
+    left = {p.name for p in tmp_path.glob(f"*{S.AUTOSAVE_SUFFIX}")} | {legacy.name}
+    assert left == {p.name for p in (own, crash_new, clean_1, offered, running.path, legacy)}
+    for gone in (clean_2, crash_old, clean_3):    # their lock files went with them
+        assert not S._lock_path(gone).exists()
+    assert S.load_session(own).config["days"] == 7
+
+    claim.release(delete=False)                   # the other app quit, leaving it
+    again = S.AutosaveSlot(tmp_path)
+    assert S.prune_kept(tmp_path) == [offered]    # 4 sessions of apps gone: the oldest goes
+    newest = again.keep(_session(days=3))
+    assert sorted(p.name for p in tmp_path.glob(f"{S.AUTOSAVE_PREFIX}*{S.AUTOSAVE_SUFFIX}")) \
+        == sorted(p.name for p in (newest, own, crash_new, running.path))
+    running.close()
