@@ -184,17 +184,23 @@ def legible_on(colour: str, background: str, ratio: float = 3.0) -> str:
     target = "#000000" if relative_luminance(background) > 0.5 else "#ffffff"
     mix = colour
     for step in range(11):
-        f = step / 10
-        mix = "#" + "".join(
-            f"{round(int(colour[i:i + 2], 16) * (1 - f) + int(target[i:i + 2], 16) * f):02x}"
-            for i in (1, 3, 5))
+        mix = blend(colour, target, step / 10)
         if contrast_ratio(mix, background) >= ratio:
             return mix
     return mix
 
 
+def blend(colour: str, other: str, f: float) -> str:
+    """'#rrggbb' `f` of the way from `colour` to `other` (channel by channel)."""
+    return "#" + "".join(
+        f"{round(int(colour[i:i + 2], 16) * (1 - f) + int(other[i:i + 2], 16) * f):02x}"
+        for i in (1, 3, 5))
+
+
 def stylesheet(theme: Theme) -> str:
-    """QSS for the whole application (docks, tables, buttons, combo boxes)."""
+    """QSS for the whole application (docks, tables, buttons, combo boxes). QWidget's
+    colour reaches menu items too: a disabled one (File > Reopen last session with none
+    kept) is set apart, faded toward the panel, or it read as enabled."""
     t = theme
     return f"""
 QWidget {{ background-color: {t.panel}; color: {t.foreground}; font-size: {t.font_pt}pt; }}
@@ -222,6 +228,7 @@ QCheckBox::indicator {{ width: {t.font_pt + 4}px; height: {t.font_pt + 4}px; }}
 QToolTip {{ background-color: {t.background}; color: {t.foreground};
             border: 1px solid {t.grid}; }}
 QStatusBar {{ background: {t.background}; }}
+QMenu::item:disabled {{ color: {blend(t.foreground, t.panel, 0.55)}; }}
 """
 
 

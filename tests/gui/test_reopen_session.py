@@ -12,12 +12,14 @@ from PySide6.QtCore import Qt
 
 from core import session as S
 from core.config import RunConfig
-from tests.gui.pixels import colour_mask, grab_rgb
+from tests.gui.pixels import colour_mask, grab_rgb, text_contrast
 from tests.gui.test_quit_keeps_session import _kept_files, _same_numbers
 from tests.gui.test_session_restore import _settle
 
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
-              pytest.mark.qt_log_ignore("does not support propagateSizeHints")]
+              pytest.mark.qt_log_ignore("does not support propagateSizeHints",
+                                        "does not support raise",   # the menu popped up
+                                        "does not support grabbing the keyboard")]
 
 NONE_TIP = "No last session to reopen"
 
@@ -26,6 +28,21 @@ def _curve_columns(win) -> int:
     """Columns of the loss view where the training loss curve is drawn (pixels)."""
     img = grab_rgb(win.views["loss"])
     return int(colour_mask(img, win.theme.train_color, tol=30).any(axis=0).sum())
+
+
+def _menu_row_contrast(qtbot, win) -> tuple[float, float]:
+    """The File menu popped up: the contrast of Open session's text and Reopen's."""
+    menu = win.file_menu
+    menu.popup(win.mapToGlobal(win.rect().topLeft()))
+    qtbot.waitUntil(lambda: not menu.visibleRegion().isEmpty(), timeout=5000)
+    img = grab_rgb(menu)
+    menu.hide()
+
+    def row(action) -> float:
+        r = menu.actionGeometry(action)
+        return text_contrast(img[r.top():r.bottom(), r.left():r.right()])
+
+    return row(win.sessions.open_action), row(win.sessions.reopen_action)
 
 
 def _reopen_and_compare(qtbot, win, before, state) -> None:
@@ -57,6 +74,8 @@ def test_reopen_last_session_after_a_discard_and_with_the_bar_ignored(
     first = open_window(RunConfig(days=7, lr=0.02))
     assert not first.sessions.reopen_action.isEnabled()          # nothing kept yet
     assert first.sessions.reopen_action.toolTip().startswith(NONE_TIP)
+    enabled, disabled = _menu_row_contrast(qtbot, first)
+    assert enabled >= 7 and 2 <= disabled <= enabled / 2    # dimmed, not hidden
     first.play()
     qtbot.waitUntil(lambda: first.latest.update >= 60, timeout=20000)
     first.pause()
