@@ -63,6 +63,9 @@ FRAME_MS = 33
 FIRST_PAINT_WAIT_MS = 500
 DEFAULT_SIZE = (1600, 1000)   # then fitted to the screen's free area
 COMPACT_HEIGHT = 800          # px: a shorter normal window shows its views compact
+# The race, opened in the normal window: its least share of the views' width and height
+# (0.6 of the height left the series plot ~30 px at 1600 x 1000, projector).
+RACE_SHARE = (0.6, 0.52)
 # The side-by-side landscapes are no tab: a hidden tab beside the surface left a stray tab
 # bar over the controls.
 OPTIONAL_TITLES: dict[str, tuple[str, str | None]] = {
@@ -229,6 +232,8 @@ class MainWindow(QMainWindow):
         self._lecture: LectureMode | None = None
         self._record_pending = False
         self._proportion_pending = False
+        # the docks' sizes before the race took its room (given back when it leaves)
+        self._before_race: tuple[list[int], list[int]] | None = None
 
         self._build_banner()
         self.views = create_views(self._theme)
@@ -402,6 +407,10 @@ class MainWindow(QMainWindow):
             dock.hide()
             dock.visibilityChanged.connect(
                 lambda on, d=dock, b=beside: on and self._join_tabs(d, b))
+        race = self.docks["race"]
+        race.visibilityChanged.connect(
+            lambda on: QTimer.singleShot(0, self.give_race_room if on else self._race_left))
+        race.topLevelChanged.connect(lambda _floating: QTimer.singleShot(0, self._race_left))
 
     def _join_tabs(self, dock: QDockWidget, beside: str | None) -> None:
         """Put a shown optional dock in its neighbour's tabs (once) and bring it forward
@@ -411,6 +420,60 @@ class MainWindow(QMainWindow):
                 and other not in self.tabifiedDockWidgets(dock):
             self.tabifyDockWidget(other, dock)
         QTimer.singleShot(0, dock.raise_)
+
+    def give_race_room(self) -> None:
+        """The race, shown or raised in the normal window, gets the room it is read in:
+        its column at least as wide as the race's least width (the racers' controls and
+        the timeline under the plots) and at least RACE_SHARE of the views' width and
+        of their height. In the default layout's share (634 x 376 px at
+        1600 x 1000) the race scrolled sideways, its surface ~180 px wide and cut, its
+        loss plot tiny. Lecture mode shares its steps' space itself; a floating race has
+        its own window."""
+        dock = self.docks["race"]
+        if self._lecture is not None or self._closed or dock.isFloating() \
+                or not dock.isVisible():
+            return
+        if self._before_race is None:
+            # the top row's height is the fitted function's (the race's lacks its tab bar)
+            self._before_race = ([dock.width(), self.docks["fit"].width()],
+                                 [self.docks[k].height() for k in ("fit", "series", "table")])
+        scroll = dock.widget()
+        chrome = dock.width() - scroll.viewport().width()
+        if not scroll.verticalScrollBar().isVisible():   # room for one, should it come
+            chrome += scroll.verticalScrollBar().sizeHint().width()
+        need = self.race_view.minimumSizeHint().width() + chrome
+        fit = self.docks["fit"]
+        if not fit.isHidden() and not fit.isFloating():
+            both = dock.width() + fit.width()
+            wide = min(max(need, int(both * RACE_SHARE[0])), both - fit.minimumSizeHint().width())
+            self.resizeDocks([dock, fit], [wide, both - wide], Qt.Orientation.Horizontal)
+        below = [self.docks[k] for k in ("series", "table")
+                 if not self.docks[k].isHidden() and not self.docks[k].isFloating()]
+        if below:
+            total = dock.height() + sum(d.height() for d in below)
+            tall = int(total * RACE_SHARE[1])
+            rest = [max(1, (total - tall) * d.height()
+                        // max(sum(b.height() for b in below), 1)) for d in below]
+            self.resizeDocks([dock, *below], [tall, *rest], Qt.Orientation.Vertical)
+
+    def _race_left(self) -> None:
+        """The race closed, floated or behind the error surface's tab: the docks it grew
+        into get their sizes back (the surface, its tab partner, takes the race's), so
+        the window's other views are as they were before it was shown."""
+        dock = self.docks["race"]
+        if self._before_race is None or self._closed or self._lecture is not None \
+                or (dock.isVisible() and not dock.isFloating()):
+            return
+        widths, heights = self._before_race
+        self._before_race = None
+        d = self.docks
+        for keys, sizes, orient in ((("surface", "fit"), widths, Qt.Orientation.Horizontal),
+                                    (("fit", "series", "table"), heights,
+                                     Qt.Orientation.Vertical)):
+            keep = [(d[k], n) for k, n in zip(keys, sizes, strict=True)
+                    if not d[k].isHidden() and not d[k].isFloating()]
+            if len(keep) > 1:
+                self.resizeDocks([k for k, _ in keep], [n for _, n in keep], orient)
 
     def _build_menus(self) -> None:
         mb = self.menuBar()

@@ -492,6 +492,10 @@ class RaceView(FillsItsScroll, View):
             self._status.setText(one_line(exc))
             return
         self._race = race
+        # The updates axis spans the whole race from its start: with no curve drawn yet
+        # pyqtgraph's auto range read -400 ... -200 (a lone marker at update 0).
+        self._loss_plot.getViewBox().enableAutoRange(x=False)
+        self._loss_plot.setXRange(0, base.limit_updates, padding=0.02)
         self._frame = self._drawn = None
         self._shown_racers = -1
         self._curves = ()

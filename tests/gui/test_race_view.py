@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPoint, QPointF, QRect, QSize
 
 from core.race import critical_lr
 from gui.theme import (
@@ -485,3 +485,67 @@ def test_a_race_that_ends_or_is_replaced_keeps_every_racer_in_the_gallery(open_w
     assert [r.name.split(":")[0] for r in kept.runs[3:]] == ["race 2"] * 3
     assert [(r.status, r.final_update) for r in kept.runs[3:]] == [("stopped", 5)] * 3
     assert [r.run_id for r in kept.runs[3:]] == [t.run_id for t in second]
+
+
+def _drawn_rect(win, widget, port) -> QRect:
+    """The part of `widget` the window shows: its rect in the window's pixels, cut to the
+    scroll area's viewport it is seen through."""
+    top_left = widget.mapTo(win, QPoint(0, 0))
+    seen = QRect(port.mapTo(win, QPoint(0, 0)), port.size())
+    return QRect(top_left, widget.size()).intersected(seen)
+
+
+def _plot_area(win, plot) -> QRect:
+    """The plot's data area (its view box) in the window's pixels."""
+    scene = plot.getViewBox().sceneBoundingRect()
+    return QRect(plot.mapTo(win, QPoint(int(scene.left()), int(scene.top()))),
+                 QSize(int(scene.width()), int(scene.height())))
+
+
+@pytest.mark.parametrize("theme", ["dark", "projector"])
+def test_the_race_opened_in_the_normal_window_is_read_without_scrolling(open_window, qtbot,
+                                                                       theme):
+    """Opened from the View menu in a 1600 x 1000 window, the race was a 550 x 330 tab
+    beside the error surface: it scrolled sideways, its surface ~180 px wide and cut,
+    its loss plot tiny, the empty loss plot's updates axis reading -400 ... -200. Now its
+    dock gets the room it needs, and the empty loss plot spans the race's updates."""
+    win = open_window(size=(1600, 1000), theme=theme)
+    fit = win.views["fit"]
+    before = fit.size()
+    view = _open_race(win, qtbot)
+    qtbot.waitUntil(lambda: view._drawn is view._frame, timeout=15000)
+    qtbot.wait(50)            # the dock's new share is laid out after the race is raised
+    port = win.docks["race"].widget().viewport()
+    img = grab_rgb(win)
+    # the whole view in the dock's viewport: nothing to scroll to
+    assert _drawn_rect(win, view, port).size() == view.size(), (view.size(), port.size())
+    assert not win.docks["race"].widget().horizontalScrollBar().isVisible()
+    for plot, least in ((view._plot, (320, 120)), (view._loss_plot, (320, 75))):
+        area = _plot_area(win, plot)
+        seen = area.intersected(_drawn_rect(win, plot, port))
+        assert seen == area and area.width() >= least[0] and area.height() >= least[1], \
+            (area, least)
+        inside = img[area.top():area.bottom(), area.left():area.right()]
+        assert inside.std() > 3, plot    # drawn: the surface's colours, the loss grid
+    # before any update, the loss plot spans the race's updates from 0
+    assert view.shown_update_live() == 0 and not view._playing
+    vb = view._loss_plot.getViewBox()
+    area = _plot_area(win, view._loss_plot)
+    x0 = view._loss_plot.mapTo(win, view._loss_plot.mapFromScene(
+        vb.mapViewToScene(QPointF(0, 1)))).x()
+    x_end = view._loss_plot.mapTo(win, view._loss_plot.mapFromScene(
+        vb.mapViewToScene(QPointF(view._budget.value(), 1)))).x()
+    assert 0 <= x0 - area.left() <= 0.03 * area.width(), (x0, area)
+    assert 0 <= area.right() - x_end <= 0.03 * area.width(), (x_end, area)
+    # the '0' tick label is drawn under update 0
+    label = img[area.bottom() + 4:area.bottom() + 4 + 2 * win.fontMetrics().height(),
+                x0 - 6:x0 + 7]
+    assert label.std() > 10, label.std()
+    # closed again, the race gives the fitted function its room back (Qt's dock layout
+    # hands out a few pixels less than asked: 1 and 11 px of the height measured)
+    win.docks["race"].close()
+    qtbot.waitUntil(lambda: fit.width() == before.width()
+                    and abs(fit.height() - before.height()) <= 0.04 * before.height(),
+                    timeout=5000)
+    seen = fit.visibleRegion().boundingRect().size()
+    assert seen == fit.size(), (seen, fit.size())
