@@ -66,6 +66,7 @@ FRAME_MS = 33
 N_CONTOURS = 12
 MAX_CHUNK = 1000        # updates per chunk at max speed (a linear update costs ~us)
 PLOT_MIN_HEIGHT = (140, 120)   # the surface's and the loss plot's least heights (px)
+PLOT_MIN_WIDTH = 400   # the plots' least width (px): the surface and loss curves are read
 
 
 @dataclass(frozen=True)
@@ -351,6 +352,7 @@ class RaceView(FillsItsScroll, View):
         # Readable heights at least (below them the whole view scrolls in its dock): the
         # racers' curves overlap in a loss plot much shorter than this
         self._plot.setMinimumHeight(PLOT_MIN_HEIGHT[0])
+        self._plot.setMinimumWidth(PLOT_MIN_WIDTH)
         plots.addWidget(self._plot, 3)
         self._loss_plot = self._make_plot("update", "training loss",   # log: its ticks say
                                           axisItems={"left": LogLossAxis()})
@@ -361,12 +363,15 @@ class RaceView(FillsItsScroll, View):
         self._loss_plot.addItem(self._marker)
         self._loss_plot.setMinimumHeight(PLOT_MIN_HEIGHT[1])
         plots.addWidget(self._loss_plot, 2)
+        # Under both columns, not under the plots alone: the bar's least width (489-563
+        # px) then no longer adds to the racers' column, and the race reads in a dock
+        # ~880 px wide (its least width was 882 px dark, 1,072 projector).
         self._bar = TimelineBar(self)     # the window's scrubber, for the racers
         self._bar.scrubbed.connect(self.scrub_to)
         self._bar.stepped.connect(self.scrub_by)
         self._bar.playback_clicked.connect(self.replay)
         self._bar.live_clicked.connect(self.follow_live)
-        plots.addWidget(self._bar)
+        self._layout.addWidget(self._bar)
         self._restyle()
         self._fit_side()
 

@@ -549,3 +549,22 @@ def test_the_race_opened_in_the_normal_window_is_read_without_scrolling(open_win
                     timeout=5000)
     seen = fit.visibleRegion().boundingRect().size()
     assert seen == fit.size(), (seen, fit.size())
+
+
+def test_the_race_in_a_1280_wide_window_scrolls_no_sideways(open_window, qtbot):
+    """In a 1280 x 694 window (a 1280 x 720 screen) the race scrolled both ways: its least
+    width (882 px) was the racers' column beside the timeline bar's ~490 px. The bar now
+    runs under both columns, so the plots' own least width (400 px) is what counts: no
+    sideways scrolling, and the surface is drawn whole at that width."""
+    win = open_window(size=(1280, 694))
+    view = _open_race(win, qtbot)
+    qtbot.waitUntil(lambda: view._drawn is view._frame, timeout=15000)
+    qtbot.wait(50)
+    scroll = win.docks["race"].widget()
+    assert not scroll.horizontalScrollBar().isVisible()
+    assert scroll.horizontalScrollBar().maximum() == 0
+    img = grab_rgb(win)
+    area = _plot_area(win, view._plot)
+    seen = area.intersected(_drawn_rect(win, view._plot, scroll.viewport()))
+    assert seen.width() == area.width() >= 320, (seen, area)
+    assert img[seen.top():seen.bottom(), seen.left():seen.right()].std() > 3
