@@ -269,7 +269,6 @@ class RaceView(FillsItsScroll, View):
             mu.setRange(0.0, 0.99)
             mu.setSingleStep(0.05)
             mu.setValue(0.9)
-            on.setStyleSheet(f"QCheckBox::indicator {{ border: 3px solid {RACER_COLORS[i]}; }}")
             for col, w in enumerate((on, kind, lr, mu)):
                 grid.addWidget(w, i + 1, col)
             kind.currentIndexChanged.connect(lambda _=0, r=i: self._on_kind(r))
@@ -848,6 +847,11 @@ class RaceView(FillsItsScroll, View):
 
     def _restyle(self) -> None:
         theme = self._theme
+        for i, (on, *_rest) in enumerate(self._rows):
+            # the racer's colour in a shade that stands out from the panel: on the
+            # projector's light panel the white racer's box was invisible
+            colour = legible_on(RACER_COLORS[i], theme.panel)
+            on.setStyleSheet(f"QCheckBox::indicator {{ border: 3px solid {colour}; }}")
         self._image.setColorMap(pg.colormap.get(theme.colormap))
         self._contours.setPen(theme.pen(theme.foreground, 1.0, alpha=90))
         self._star.setBrush(pg.mkBrush(theme.minimum))

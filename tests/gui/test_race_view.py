@@ -568,3 +568,19 @@ def test_the_race_in_a_1280_wide_window_scrolls_no_sideways(open_window, qtbot):
     seen = area.intersected(_drawn_rect(win, view._plot, scroll.viewport()))
     assert seen.width() == area.width() >= 320, (seen, area)
     assert img[seen.top():seen.bottom(), seen.left():seen.right()].std() > 3
+
+
+def test_each_racers_box_stands_out_from_the_projectors_panel(open_window, qtbot):
+    """Each racer's check box is framed in its colour: on the projector theme's light
+    panel the white racer's (Nesterov by default) was invisible. The frame is now the
+    colour's shade with 3:1 contrast against the panel, as the loss plots draw it."""
+    from gui.theme import contrast_ratio, legible_on
+
+    win = open_window(size=(1600, 1000), theme="projector")
+    view = _open_race(win, qtbot)
+    panel = win.theme.panel
+    for i, (on, *_rest) in enumerate(view._rows):
+        shade = legible_on(RACER_COLORS[i], panel)
+        assert contrast_ratio(shade, panel) >= 3.0
+        box = grab_rgb(on)
+        assert colour_mask(box, shade, tol=12).sum() > 20, (i, RACER_COLORS[i], shade)
