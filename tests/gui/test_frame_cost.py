@@ -230,6 +230,37 @@ def test_the_updates_axis_moves_a_few_times_a_decade_with_the_newest_update_in_v
     assert moves <= 4 * 14, moves
 
 
+def test_the_loss_curves_end_in_the_plots_right_fifth_on_screen(qtbot) -> None:
+    """What the class sees of `updates_extent`: at every update count the training curve
+    drawn on screen ends at the newest update, inside the right fifth of the plot's data
+    area (a ~20 % gap at most, where 3 % steps left ~3 %)."""
+    from core.engine import Trainer
+    from gui.theme import DARK
+    from tests.gui.pixels import colour_mask, grab_rgb
+
+    trainer = Trainer(NET.replace(limit_updates=None))
+    trainer.run(40)
+    view = _loss_view(qtbot, trainer)
+    for more in (0, 85, 260, 700):
+        trainer.run(more)
+        snap = trainer.snapshot()
+        view.show_snapshot(snap)
+        qtbot.wait(30)
+        plot = view._plot
+        img = grab_rgb(plot)
+        scale = img.shape[1] / plot.width()
+        vb = plot.getViewBox()
+        area = plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+        left, right = area.left() * scale, area.right() * scale
+        cols = np.flatnonzero(colour_mask(img, DARK.train_color, tol=40).any(axis=0))
+        assert len(cols), snap.update
+        newest = plot.mapFromScene(vb.mapViewToScene(
+            pg.Point(float(snap.hist_update[-1]), float(snap.hist_train[-1])))).x() * scale
+        assert abs(cols.max() - newest) <= 3, (snap.update, cols.max(), newest)
+        assert cols.max() >= left + 0.8 * (right - left) - 3, (snap.update, cols.max(),
+                                                                 left, right)
+
+
 # ---------------------------------------------------------------- work a frame leaves out
 
 def test_a_curve_emptied_and_drawn_again_shows(qtbot) -> None:
