@@ -158,8 +158,8 @@ def main() -> Iterator[Result]:
     base_s, ours_s = (base1.seconds + base2.seconds) / 2, (ours1.seconds + ours2.seconds) / 2
     sequential, rows = json.loads(base1.out), json.loads(ours1.out)
     same = _same_numbers(sequential, rows)
-    best, amdahl, busy, base_idle, ours_idle = _bounds(sequential, rows, base1.seconds,
-                                                       ours1.seconds, cores)
+    best, amdahl, busy, base_idle, ours_idle, slower, best_here = _bounds(
+        sequential, rows, base1.seconds, ours1.seconds, cores)
     print(f"   one process: {base1.seconds:.1f} s, {base2.seconds:.1f} s, using "
           f"{base1.cores:.2f}, {base2.cores:.2f} cores; Dask: {ours1.seconds:.1f} s, "
           f"{ours2.seconds:.1f} s, using {ours1.cores:.2f}, {ours2.cores:.2f} cores (CPU s "
@@ -169,7 +169,9 @@ def main() -> Iterator[Result]:
     yield Result("fnlab table: Dask vs one process", ours_s, base_s, unit="s", floor=FLOOR,
                  note=f"fresh processes; rows {'identical' if same else 'DIFFER'}; at most "
                       f"{best:.2f}x here (longest row first on {cores} cores, the "
-                      f"baseline's own row times and start-up), {amdahl:.2f}x by the "
+                      f"baseline's own row times and start-up); its rows took "
+                      f"{slower:.2f}x their time alone while {cores} trained at once, "
+                      f"which leaves at most {best_here:.2f}x; {amdahl:.2f}x by the "
                       f"longest row (total / longest); workers busy {busy:.0%} of ours; "
                       f"not training: ours {ours_idle:.1f} s (start-up, exit, a worker "
                       f"idle at the end), the baseline {base_idle:.1f} s; "
@@ -180,7 +182,7 @@ def main() -> Iterator[Result]:
 
 
 def _bounds(sequential: list[dict], rows: list[dict], base_s: float, ours_s: float,
-            cores: int) -> tuple[float, float, float, float, float]:
+            cores: int) -> tuple[float, float, float, float, float, float, float]:
     """What the ratio can reach, from the baseline's own measurements: its rows' training
     times (each run alone, one after another) and the rest of its wall time (imports,
     data). Returns (best, amdahl, busy): `best` is the ratio if ours paid the same start-up
@@ -189,7 +191,12 @@ def _bounds(sequential: list[dict], rows: list[dict], base_s: float, ours_s: flo
     longest row, what no number of cores passes; `busy` is the share of ours' wall time
     its workers spent training (the rest: start-up, and a worker idle at the end). Then
     the seconds each side spent not training (ours: its wall time less its rows' times
-    shared out on the cores), where the gap between `best` and the ratio comes from."""
+    shared out on the cores), where the gap between `best` and the ratio comes from.
+    Last, `slower`: ours' rows' training time over the baseline's for the same rows. Rows
+    that train side by side on this machine's cores slow each other down (measured with
+    two plain processes, no Dask, 2026-11-30: the 1,000 ReLU row 5.04 -> 5.43 s, the
+    4 x 100 ReLU row 3.99 -> 4.50 s), and `best_here` is `best` with the rows that much
+    slower: what the ratio can reach on these cores with the baseline's start-up."""
     times = sorted((float(r["seconds"]) for r in sequential), reverse=True)
     total = sum(times)
     free = [0.0] * cores
@@ -198,8 +205,10 @@ def _bounds(sequential: list[dict], rows: list[dict], base_s: float, ours_s: flo
     startup = max(0.0, base_s - total)
     unique = {json.dumps(r["config"], sort_keys=True): float(r["seconds"]) for r in rows}
     rows_s = sum(unique.values())
+    slower = rows_s / total if total > 0 else float("nan")
     return (base_s / (startup + max(free)), total / times[0], rows_s / (cores * ours_s),
-            startup, max(0.0, ours_s - rows_s / cores))
+            startup, max(0.0, ours_s - rows_s / cores), slower,
+            base_s / (startup + max(free) * slower))
 
 
 def _same_numbers(sequential: list[dict], rows: list[dict]) -> bool:
