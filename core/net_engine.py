@@ -125,6 +125,9 @@ class NetCore(EpochWalk):
         # training loss share one pass, which the next update then reuses.
         self._version = 0
         self._memo: _Pass | None = None
+        # The outputs on the unseen samples at a version: a snapshot's unseen loss, its
+        # unseen predictions and its history point share one forward pass.
+        self._unseen: tuple[int, Any] | None = None
         self.set_batch_size(batch_size)
 
     def _reshuffle(self) -> None:
@@ -226,7 +229,19 @@ class NetCore(EpochWalk):
         return self._full_loss(self.x, self.y)
 
     def unseen_loss(self) -> float:
-        return self._full_loss(self.x_unseen, self.y_unseen)
+        if len(self.x_unseen) == 0:
+            return float("nan")
+        with torch.no_grad():
+            return float(self._loss_of(self._unseen_out(), self.y_unseen))
+
+    def _unseen_out(self) -> Any:
+        """The float32 outputs on the unseen samples at the current parameters (one
+        forward pass per parameters' version, however many ask)."""
+        kept = self._unseen
+        if kept is None or kept[0] != self._version:
+            with torch.no_grad():
+                kept = self._unseen = (self._version, self.forward(self.x_unseen))
+        return kept[1]
 
     def predict(self, which: str) -> np.ndarray:
         """The model's outputs on the training or unseen samples (its float32 forward pass,
@@ -234,6 +249,8 @@ class NetCore(EpochWalk):
         x = self.x if which == "train" else self.x_unseen
         if len(x) == 0:
             return np.empty(0)
+        if which != "train":
+            return self._unseen_out().double().numpy()
         with torch.no_grad():
             return self.forward(x).double().numpy()
 

@@ -408,7 +408,10 @@ class TrainingWorker(QObject):
             n = min(n, due)
         t = time.perf_counter()
         before = trainer.update
-        trainer.run(n)
+        # Two or three chunks go by per snapshot: the history point at a chunk's end (a
+        # network's costs a pass over the unseen data) is made only if a snapshot is taken
+        # there (`Trainer.run`); the histories the views draw are the same.
+        trainer.run(n, end_point=False)
         done = trainer.update - before
         if done > 0:
             self._chunk_time = 0.7 * self._chunk_time + 0.3 * (time.perf_counter() - t)

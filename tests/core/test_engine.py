@@ -294,3 +294,50 @@ def test_set_start_moves_only_the_two_tracked_parameters(model):
     assert {n: v for n, v in after.items() if n not in (a, b)} == \
         {n: v for n, v in before.items() if n not in (a, b)}
     assert t.update == 0
+
+
+@pytest.mark.parametrize("model", ["linear", "relu"])
+def test_an_end_point_left_for_a_look_gives_what_a_call_ending_there_gives(model):
+    """The app's worker runs its chunks with end_point=False (a network's history point
+    costs a pass over the unseen data) and looks every second or third chunk: every
+    snapshot, timeline and export then holds the numbers of a trainer whose calls ended
+    at the looks, and the chunk ends nobody looked at are left out of the history."""
+    data = channel_like(1)
+    config = cfg(model=model, units=8, loss="mae", optimizer="adam", lr=1e-2)
+    chunked, whole = Trainer(config, data), Trainer(config, data)
+    looks = [("snapshot", 3), ("timeline", 2), ("export", 5), ("snapshot", 1)]
+    for look, chunks in looks:
+        for _ in range(chunks):
+            chunked.run(37, end_point=False)
+        whole.run(37 * chunks)
+        if look == "snapshot":
+            a, b = chunked.snapshot(), whole.snapshot()
+            for name in ("hist_update", "hist_train", "hist_unseen", "path", "pred_train",
+                         "pred_unseen", "curve_y"):
+                np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+            for name in ("params", "grad", "step"):
+                for key in b.params:
+                    np.testing.assert_array_equal(getattr(a, name)[key], getattr(b, name)[key])
+            assert (a.update, a.train_loss, a.unseen_loss) == \
+                (b.update, b.train_loss, b.unseen_loss)
+            assert a.hist_update[-1] == a.update
+            if model != "linear":   # the unseen outputs are the newest parameters' own
+                from core.net_engine import forward_float32
+
+                np.testing.assert_array_equal(
+                    a.pred_unseen, forward_float32(model, a.params, data.x_unseen) * 1000.0)
+        elif look == "timeline":
+            a, b = chunked.timeline(), whole.timeline()
+            for name in ("updates", "train_loss", "unseen_loss"):
+                np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+            assert a.updates[-1] == chunked.update
+        else:
+            a, b = chunked.export_state(), whole.export_state()
+            np.testing.assert_array_equal(a["hist"], b["hist"])
+            assert a["hist"][-1, 0] == chunked.update
+    # 11 chunks ended at updates nobody looked at: none of them is in the history
+    # (a linear run keeps each of its first 256 updates, so look past them)
+    ups = set(chunked.snapshot(extras=False).hist_update.astype(int).tolist())
+    unlooked = {37 * k for k in range(1, 12)} - {37 * k for k in (3, 5, 10, 11)}
+    assert not {u for u in unlooked if u > 256 and u % 16} & ups
+    assert {u for u in unlooked if u > 256 and u % 16}   # the check saw some
