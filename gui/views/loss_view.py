@@ -22,7 +22,15 @@ from core.config import updates_per_epoch
 from core.race import MAX_RACERS
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme, legible_on
-from gui.views.base import View, cache_legend, cache_static, long_series, segmented, tame
+from gui.views.base import (
+    View,
+    cache_legend,
+    cache_static,
+    column_extremes,
+    long_series,
+    segmented,
+    tame,
+)
 
 MAX_EPOCH_LINES = 50
 LOSS_FAR = 1e6     # losses beyond a million times the first are a diverged run's, not drawn
@@ -110,6 +118,11 @@ class LossView(View):
         self._racer_legend: tuple[tuple[str, str], ...] = ()
         self._racer_arrays: list[tuple[np.ndarray, np.ndarray]] = []
         self._main_arrays: tuple[np.ndarray, list[np.ndarray]] | None = None
+        # The pixel grid the two curves were last thinned to (`_fit_curves`), and the
+        # indices of the points each draws (None: all of them).
+        self._fitted_for: tuple[float, ...] | None = None
+        self._kept: list[np.ndarray | None] = [None, None]
+        self._new_curves = False
         self._epoch_text = ""
         # What auto-range sees instead of the curves: their extent rounded outward (see
         # `outward`), so the axes stay put while the curves grow by less than a step.
@@ -123,6 +136,7 @@ class LossView(View):
         cache_static(*self._epoch_lines)   # they move only when an epoch ends
         cache_legend(self._plot)
         self.log_y.toggled.connect(self._set_log)
+        self._plot.getViewBox().sigTransformChanged.connect(self._fit_curves)
 
     @property
     def updates_per_epoch(self) -> int:
@@ -261,11 +275,61 @@ class LossView(View):
         first = first[np.isfinite(first)]
         ref = (float(abs(first[0])) or 1.0) if len(first) else 1.0
         curves = [self._drawable(values, log, ref) for values in (train, unseen)]
-        self._train.setData(x, curves[0], connect="finite")
-        if np.isfinite(curves[1]).any():
-            self._unseen.setData(x, curves[1], connect="finite")
         self._main_arrays = (x, curves)
+        self._fitted_for, self._new_curves = None, True
         self._update_extent(log)
+        # the range this frame shows, settled now: the curves are thinned to its pixels
+        # (here, or by `_fit_curves` answering the range's move)
+        self._plot.scene().prepareForPaint()
+        self._fit_curves()
+
+    def _fit_curves(self, *_: object) -> None:
+        """The two curves drawn from the points that make their picture at the plot's
+        present scale (`column_extremes`): again when the scale or the plot's place on
+        screen changes. Zoomed by the user, all the points (pyqtgraph clips them to the
+        zoom and thins them itself)."""
+        if self._main_arrays is None:
+            return
+        grid = self._pixel_grid()
+        if grid is not None and grid == self._fitted_for:
+            return
+        self._fitted_for = grid
+        new_data, self._new_curves = self._new_curves, False
+        x, curves = self._main_arrays
+        log = self.log_y.isChecked()
+        for k, (item, y) in enumerate(zip((self._train, self._unseen), curves, strict=True)):
+            if k == 1 and not np.isfinite(y).any():
+                continue          # (an unseen loss not known yet: the curve stays)
+            keep = None
+            if grid is not None:
+                sx, dx, sy, dy = grid
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    keep = column_extremes(np.floor(sx * x + dx), y,
+                                           sy * (np.log10(y) if log else y) + dy)
+                if len(keep) == len(x):
+                    keep = None
+            kept = self._kept[k]
+            if not new_data and ((keep is None and kept is None) or (
+                    keep is not None and kept is not None and np.array_equal(keep, kept))):
+                continue
+            self._kept[k] = keep
+            if keep is None:
+                item.setData(x, y, connect="finite")
+            else:
+                item.setData(x[keep], y[keep], connect="finite")
+
+    def _pixel_grid(self) -> tuple[float, float, float, float] | None:
+        """(x scale, x offset, y scale, y offset) from the plot's data to the screen's
+        device pixels, while the axes follow the curves; else None."""
+        box = self._plot.getViewBox()
+        if not all(box.autoRangeEnabled()):
+            return None
+        to_screen = self._train.deviceTransform_()
+        if to_screen is None:
+            return None
+        ratio = self._plot.devicePixelRatioF()
+        return (to_screen.m11() * ratio, to_screen.m31() * ratio,
+                to_screen.m22() * ratio, to_screen.m32() * ratio)
 
     @staticmethod
     def _drawable(values: np.ndarray, log: bool, ref: float) -> np.ndarray:
@@ -320,6 +384,8 @@ class LossView(View):
         self._drawn = None
         self._shown_extent = None
         self._main_arrays = None
+        self._fitted_for = None
+        self._kept = [None, None]
         self._racers_drawn = None     # the racers stay: drawn again at the next frame
         self._train.setData([], [])
         self._unseen.setData([], [])

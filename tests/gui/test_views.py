@@ -309,6 +309,70 @@ def test_loss_view_marks_epochs_and_switches_to_log_scale(qtbot, trained):
     assert len(view._unseen.getOriginalDataset()[0]) == len(snap.hist_update)
 
 
+@pytest.mark.parametrize("theme", [DARK, PROJECTOR], ids=["dark", "projector"])
+def test_a_noisy_loss_curve_is_drawn_from_fewer_points_with_the_same_envelope(
+        qtbot, trained, theme):
+    """A mini-batch run's noisy curves, ~5 points a pixel, are drawn from each pixel
+    column's first, lowest, highest and last point: in every column the curves' ink
+    reaches as high and as low as when all the points are drawn (within a pixel, there
+    or in the column beside it), and the picture differs in a few antialiased edge
+    pixels at most."""
+    from tests.gui.pixels import grab_rgb
+
+    def grab() -> np.ndarray:
+        qtbot.wait(20)
+        return grab_rgb(view._plot).astype(np.int16)
+
+    trainer = trained(60_000, lr=0.05, batch_size=32)     # ~1,900 points
+    view = _open(qtbot, LossView, trainer, theme, size=(440, 320))
+    snap = trainer.snapshot()
+    view.show_snapshot(snap)
+    n = len(snap.hist_update)
+    drawn = [len(curve.getData()[0]) for curve in (view._train, view._unseen)]
+    assert n > 1500 and max(drawn) < 0.7 * n, (drawn, n)
+    thinned = grab()
+    x = np.asarray(snap.hist_update, dtype=np.float64)
+    view._train.setData(x, snap.hist_train, connect="finite")
+    view._unseen.setData(x, snap.hist_unseen, connect="finite")
+    full = grab()
+    view._train.setData([], [])
+    view._unseen.setData([], [])
+    bare = grab()
+
+    def ink(img: np.ndarray) -> np.ndarray:
+        return np.abs(img - bare).max(axis=2) > 40
+
+    def reach(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each column's topmost and bottommost ink row (none: past the image)."""
+        rows = np.arange(mask.shape[0])[:, None]
+        return (np.where(mask, rows, 10**6).min(axis=0),
+                np.where(mask, rows, -10**6).max(axis=0))
+
+    def beside(v: np.ndarray, pick: object) -> np.ndarray:
+        """Per column, `pick` of its value and its two neighbours'."""
+        return pick(np.stack([v, np.roll(v, 1), np.roll(v, -1)]), axis=0)
+
+    a, b = ink(full), ink(thinned)
+    cols = np.flatnonzero(a.any(axis=0))
+    assert len(cols) > 200 and np.array_equal(cols, np.flatnonzero(b.any(axis=0)))
+    (top_a, low_a), (top_b, low_b) = reach(a), reach(b)
+    assert np.median((low_a - top_a)[cols]) >= 4        # a noisy band, not a thin line
+    # A near-vertical stroke (the first updates' fall) may step to the next column a few
+    # rows sooner or later: each picture reaches as high and as low as the other, within
+    # a pixel, in the same column or the one beside it.
+    for (top, low), (top_o, low_o) in (((top_a, low_a), (top_b, low_b)),
+                                       ((top_b, low_b), (top_a, low_a))):
+        assert (top[cols] >= beside(top_o, np.min)[cols] - 1).all()
+        assert (low[cols] <= beside(low_o, np.max)[cols] + 1).all()
+    assert np.mean(np.abs(top_a - top_b)[cols] <= 1) > 0.9
+    assert np.mean(np.abs(low_a - low_b)[cols] <= 1) > 0.9
+    # pixels whose colour is not in the other picture there nor a pixel to the side
+    changed = np.logical_and.reduce([np.abs(full - np.roll(thinned, k, axis=1)).max(axis=2) > 60
+                                     for k in (-1, 0, 1)])
+    assert int(changed.sum()) <= 0.03 * int(a.sum()), (int(changed.sum()), int(a.sum()))
+    view.shutdown()
+
+
 def test_a_run_not_yet_trained_shows_whole_updates_from_zero(qtbot, trained):
     """Before the first update the curves are one point: the axis reads updates 0 to 10,
     not thousandths of an update around 0 ("update (x0.001)", -400 ... 400)."""
