@@ -73,11 +73,29 @@ class _Thinned:
     that, every other point goes and the spacing doubles, so memory stays flat however
     long a run goes (the loss history and the descent path)."""
 
-    __slots__ = ("every", "points")
+    __slots__ = ("_made", "_rows", "every", "points", "width")
 
-    def __init__(self, every: int) -> None:
+    def __init__(self, every: int, width: int) -> None:
         self.points: list[tuple[float, ...]] = []
         self.every = every
+        self.width = width
+        self._rows = np.empty((0, width))
+        self._made: tuple[list[tuple[float, ...]] | None, int] = (None, 0)
+
+    def array(self) -> np.ndarray:
+        """The points as a new (n, width) float64 array. Only the points added since the
+        last call are converted (the points are only appended to, until `thin` or an
+        import replaces the list): a snapshot 30 times a second converted all 2,000 of a
+        long run's history and path, 0.46 ms of a 1-day linear snapshot's 0.59 ms."""
+        points = self.points
+        made_from, made = self._made
+        if made_from is not points or made > len(points):
+            self._rows = np.array(points, dtype=np.float64).reshape(-1, self.width)
+        elif made < len(points):
+            new = np.array(points[made:], dtype=np.float64).reshape(-1, self.width)
+            self._rows = np.concatenate([self._rows, new])
+        self._made = (points, len(points))
+        return self._rows.copy()
 
     def add(self, point: tuple[float, ...]) -> None:
         self.points.append(point)
@@ -181,9 +199,9 @@ class Trainer:
         self._done = False
         self._diverged = False
         self._stop_reason: str | None = None
-        self._hist = _Thinned(16)
+        self._hist = _Thinned(16, 3)
         self._end_due = False   # the last run call's end point, left for whoever looks
-        self._path = _Thinned(1)
+        self._path = _Thinned(1, 2)
         self._ref = self._reference_losses()
         self._new_timelines()
         self._record_path()
@@ -245,7 +263,7 @@ class Trainer:
             get_scalar(params, name)  # ValueError for a name this model does not have
         if names != self._track:
             self._track = names
-            self._path = _Thinned(1)
+            self._path = _Thinned(1, 2)
             self._pairs = Timeline(self._pair(), self._update)
             self._record_path()
 
@@ -534,7 +552,7 @@ class Trainer:
             opt.reset()
         if config.loss != old.loss:
             self._core.loss = config.loss
-            self._hist = _Thinned(16)
+            self._hist = _Thinned(16, 3)
             self._ref = self._reference_losses()
             self._record_history()
         if config.batch_size != old.batch_size:
@@ -586,9 +604,9 @@ class Trainer:
                 "update_base": self._update_base, "chunk_base": self._chunk_base,
                 "seconds": self._seconds, "done": self._done, "diverged": self._diverged,
                 "stop_reason": self._stop_reason,
-                "hist": np.array(self._hist.points, dtype=np.float64).reshape(-1, 3),
+                "hist": self._hist.array(),
                 "hist_every": self._hist.every,
-                "path": np.array(self._path.points, dtype=np.float64).reshape(-1, 2),
+                "path": self._path.array(),
                 "path_every": self._path.every, "ref": dict(self._ref),
                 "track": list(self._track), "timeline": self._export_timeline()}
 
@@ -660,9 +678,9 @@ class Trainer:
         self._done, self._diverged = bool(state["done"]), bool(state["diverged"])
         reason = state["stop_reason"]
         self._stop_reason = None if reason is None else str(reason)
-        self._hist = _Thinned(int(state["hist_every"]))
+        self._hist = _Thinned(int(state["hist_every"]), 3)
         self._hist.points = [(int(u), float(a), float(b)) for u, a, b in hist.tolist()]
-        self._path = _Thinned(int(state["path_every"]))
+        self._path = _Thinned(int(state["path_every"]), 2)
         self._path.points = [(float(a), float(b)) for a, b in path.tolist()]
         self._ref = ref
         if state.get("timeline") is None:
@@ -678,14 +696,14 @@ class Trainer:
             params = self.params()
             grad = self._core.full_grad()
             step = self._core.next_step()
-            hist = np.array(self._hist.points, dtype=np.float64).reshape(-1, 3)
+            hist = self._hist.array()
             extra = self._extras(params) if extras else {}
         return Snapshot(
             update=self._update, epoch=self.epoch, train_loss=self.train_loss(),
             unseen_loss=self.unseen_loss(), lr=self._config.lr, params=params, grad=grad,
             step=step, hist_update=hist[:, 0].copy(), hist_train=hist[:, 1].copy(),
             hist_unseen=hist[:, 2].copy(),
-            path=np.array(self._path.points, dtype=np.float64).reshape(-1, 2), track=self._track,
+            path=self._path.array(), track=self._track,
             done=self._done, diverged=self._diverged, stop_reason=self._stop_reason,
             seconds=self._seconds, run_id=self.run_id, **extra)
 
@@ -723,7 +741,7 @@ class Trainer:
             return self.snapshot(extras=True)
         moment, row = self._moments.row_at(update)
         params = self._layout.unflat(row)
-        hist = np.array(self._hist.points, dtype=np.float64).reshape(-1, 3)
+        hist = self._hist.array()
         cfg = self._config
         epoch = (self._epoch_base + (moment - self._update_base) / self.updates_per_epoch
                  if moment >= self._update_base else None)
@@ -756,7 +774,7 @@ class Trainer:
         to hand to another thread. Copies the parameter moments (at most PARAM_BUDGET
         bytes), so take it once, not every frame."""
         self._history_to_now()
-        hist = np.array(self._hist.points, dtype=np.float64).reshape(-1, 3)
+        hist = self._hist.array()
         pairs, moments = self._pairs, self._moments
         return RunTimeline(
             updates=hist[:, 0].astype(np.int64), train_loss=hist[:, 1].copy(),

@@ -240,14 +240,22 @@ def test_snapshot_fields_have_promised_shapes_and_units():
 
 
 def test_history_and_path_stay_bounded():
-    t = Trainer(cfg(loss="mse", optimizer="gd", lr=1e-3), channel_like(1))
+    """... and a trainer looked at after every call (its arrays made bit by bit, across
+    the halvings) shows the history and path of one looked at only at the end."""
+    data = channel_like(1)
+    t, looked = (Trainer(cfg(loss="mse", optimizer="gd", lr=1e-3), data) for _ in range(2))
     for _ in range(30):
         t.run(3000)
+        looked.run(3000)
+        looked.snapshot(extras=False)
     s = t.snapshot(extras=False)
     assert s.update == 90_000
     assert len(s.path) <= MAX_POINTS + 1 and len(s.hist_update) <= MAX_POINTS + 1
     assert s.hist_update[-1] == 90_000 and np.all(np.diff(s.hist_update) > 0)
     assert s.path[-1, 0] == pytest.approx(t.get_scalar("w1"))
+    seen = looked.snapshot(extras=False)
+    for name in ("hist_update", "hist_train", "hist_unseen", "path"):
+        np.testing.assert_array_equal(getattr(seen, name), getattr(s, name))
 
 
 def test_run_ids_are_new_for_each_trainer():
