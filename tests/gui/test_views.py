@@ -647,6 +647,38 @@ def test_a_long_path_drawn_thinned_looks_as_drawn_point_for_point(qtbot, trained
     view.shutdown()
 
 
+def test_a_growing_path_thinned_frame_by_frame_is_the_path_thinned_whole(trained):
+    """The live path is thinned for its new points only (`GrowingPath`): at every frame
+    of a growing path, across a gap off the surface, a record that changed other than by
+    growing (the gap gone) and a zoom, the line drawn is `thin_polyline` of the whole
+    path, point for point; the same frame again is said to be unchanged."""
+    from gui.views.surface_view import GrowingPath, thin_polyline
+
+    path = trained(6000, lr=0.05).snapshot().path
+    far = np.array(path, dtype=np.float64)
+    far[700:705] = np.nan                                # a diverged stretch: a gap
+    growing = GrowingPath()
+    shown: tuple | None = None
+    last: tuple | None = None
+    fine, zoomed = (0.003, 0.03), (0.01, 0.2)
+    n = len(path)
+    frames = ([(far, end, fine) for end in range(150, n - 300, 37)]
+              + [(path, end, fine) for end in (n - 300, n - 300, n - 250)]   # gap gone
+              + [(path, end, zoomed) for end in (n - 250, n - 200, n, n)])
+    for points, end, cells in frames:
+        x, y = points[:end, 0].copy(), points[:end, 1].copy()
+        got, changed = growing.thin(x, y, *cells)
+        want = thin_polyline(x, y, *cells)
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(a, b)
+        if not changed:                       # then the item keeps what it draws
+            for a, b in zip(got, shown, strict=True):
+                np.testing.assert_array_equal(a, b)
+        same = last is not None and last[0] is points and last[1:] == (end, cells)
+        assert not (same and changed)         # the same frame again: nothing new
+        shown, last = tuple(np.copy(a) for a in got), (points, end, cells)
+
+
 def test_path_dots_hidden_while_empty_are_drawn_again(qtbot):
     """A long path has no dots, and its empty dot item is hidden (an empty scatter was
     painted every frame); the next short path's dots are on screen again."""
