@@ -646,6 +646,55 @@ def column_extremes(col: np.ndarray, y: np.ndarray, y_px: np.ndarray) -> np.ndar
     return picks[keep]
 
 
+class GrowingCurve:
+    """`column_extremes` of a curve that grows at its end, frame after frame, worked out
+    again only from the pixel column where it changed since the last frame.
+
+    A loss history is the last snapshot's and a few points more (or its last point
+    replaced); going over all ~1,300 points again each frame cost more Python than the
+    paint it saved (~0.3 ms a frame for the two loss curves, measured in the bench's
+    window). A new scale, a history that changed earlier (halved) or one whose updates
+    do not grow is worked out whole; the indices are those of the whole curve's.
+    """
+
+    def __init__(self) -> None:
+        self._x = np.empty(0)
+        self._y = np.empty(0)
+        self._key: tuple[object, ...] | None = None
+        self._keep = np.empty(0, dtype=np.int64)
+
+    def keep(self, x: np.ndarray, y: np.ndarray, scale: tuple[float, float, float, float],
+             log: bool) -> np.ndarray:
+        """Indices of the points drawn; `scale` maps (x, y) to device pixels (x scale,
+        x offset, y scale, y offset), `log` that y is drawn as log10(y)."""
+        sx, dx, sy, dy = scale
+        with np.errstate(invalid="ignore", divide="ignore"):
+            col = np.floor(sx * x + dx)
+            y_px = sy * (np.log10(y) if log else y) + dy
+        start = self._unchanged(x, y, col, (scale, log))
+        keep = column_extremes(col[start:], y[start:], y_px[start:]) + start
+        if start:
+            keep = np.concatenate([self._keep[self._keep < start], keep])
+        self._x, self._y, self._key, self._keep = x.copy(), y.copy(), (scale, log), keep
+        return keep
+
+    def _unchanged(self, x: np.ndarray, y: np.ndarray, col: np.ndarray,
+                   key: tuple[object, ...]) -> int:
+        """The first point of the first pixel column that changed since the last call
+        (0: all of them)."""
+        if key != self._key:
+            return 0
+        m = min(len(x), len(self._x))
+        old_y = self._y[:m]
+        with np.errstate(invalid="ignore"):
+            same = (x[:m] == self._x[:m]) & ((y[:m] == old_y) | (np.isnan(y[:m]) & np.isnan(old_y)))
+        changed = np.flatnonzero(~same)
+        start = int(changed[0]) if len(changed) else m
+        while start > 0 and (start == len(x) or col[start - 1] == col[start]):
+            start -= 1       # back to where the column of the first changed point begins
+        return start
+
+
 class MovingPoints(pg.ScatterPlotItem):
     """Points with one style that move every frame: their bounds are computed once per move.
 

@@ -23,10 +23,10 @@ from core.race import MAX_RACERS
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme, legible_on
 from gui.views.base import (
+    GrowingCurve,
     View,
     cache_legend,
     cache_static,
-    column_extremes,
     long_series,
     segmented,
     tame,
@@ -122,6 +122,7 @@ class LossView(View):
         # indices of the points each draws (None: all of them).
         self._fitted_for: tuple[float, ...] | None = None
         self._kept: list[np.ndarray | None] = [None, None]
+        self._growing = [GrowingCurve(), GrowingCurve()]     # (what `_kept` is made from)
         self._new_curves = False
         self._epoch_text = ""
         # What auto-range sees instead of the curves: their extent rounded outward (see
@@ -285,9 +286,9 @@ class LossView(View):
 
     def _fit_curves(self, *_: object) -> None:
         """The two curves drawn from the points that make their picture at the plot's
-        present scale (`column_extremes`): again when the scale or the plot's place on
-        screen changes. Zoomed by the user, all the points (pyqtgraph clips them to the
-        zoom and thins them itself)."""
+        present scale (`column_extremes`, for the new points: `GrowingCurve`): again when
+        the scale or the plot's place on screen changes. Zoomed by the user, all the
+        points (pyqtgraph clips them to the zoom and thins them itself)."""
         if self._main_arrays is None:
             return
         grid = self._pixel_grid()
@@ -302,10 +303,7 @@ class LossView(View):
                 continue          # (an unseen loss not known yet: the curve stays)
             keep = None
             if grid is not None:
-                sx, dx, sy, dy = grid
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    keep = column_extremes(np.floor(sx * x + dx), y,
-                                           sy * (np.log10(y) if log else y) + dy)
+                keep = self._growing[k].keep(x, y, grid, log)
                 if len(keep) == len(x):
                     keep = None
             kept = self._kept[k]

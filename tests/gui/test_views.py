@@ -373,6 +373,36 @@ def test_a_noisy_loss_curve_is_drawn_from_fewer_points_with_the_same_envelope(
     view.shutdown()
 
 
+def test_a_growing_loss_curve_keeps_the_points_its_whole_history_keeps(trained):
+    """The loss curves are thinned again only from the pixel column where they changed
+    (`GrowingCurve`): frame after frame of a growing history, with its newest point
+    replaced, a gap, a halved record, updates that go back, a new scale and a log axis,
+    the points kept are those `column_extremes` keeps of the whole history."""
+    from gui.views.base import GrowingCurve, column_extremes
+
+    snap = trained(60_000, lr=0.05, batch_size=32).snapshot()
+    x = np.asarray(snap.hist_update, dtype=np.float64)
+    y = np.array(snap.hist_train, dtype=np.float64)
+    y[300:304] = np.nan
+    scale, wider = (0.0073, 60.2, -0.05, 240.0), (0.011, 60.2, -0.05, 240.0)
+    n = len(x)
+    frames = [(x[:end], y[:end], scale, False) for end in range(5, n, 97)]
+    back = np.concatenate([x[: n - 40], x[: n // 2 : 8]])     # updates that go back
+    frames += [(back, np.resize(y, len(back)), scale, False)]
+    replaced = y[: n - 40].copy()
+    replaced[-1] *= 1.5                                  # the newest point made anew
+    frames += [(x[: n - 40], replaced, scale, False), (x, y, scale, False),
+               (x[::2], y[::2], scale, False),            # the record halved
+               (x, y, wider, False), (x, y, wider, True), (x, y, wider, True)]
+    growing = GrowingCurve()
+    for xs, ys, (sx, dx, sy, dy), log in frames:
+        got = growing.keep(xs, ys, (sx, dx, sy, dy), log)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            want = column_extremes(np.floor(sx * xs + dx), ys,
+                                   sy * (np.log10(ys) if log else ys) + dy)
+        np.testing.assert_array_equal(got, want)
+
+
 def test_a_run_not_yet_trained_shows_whole_updates_from_zero(qtbot, trained):
     """Before the first update the curves are one point: the axis reads updates 0 to 10,
     not thousandths of an update around 0 ("update (x0.001)", -400 ... 400)."""
