@@ -158,7 +158,9 @@ class NetCore(EpochWalk):
         `track` = ((tensor, flat index), (tensor, flat index)): their values after each
         update go to `self.traj` (the path). Returns the number of updates taken. The
         updates run in `core.net_kernels.train_updates`, one call per chunk (per
-        MAX_EPOCHS_A_CALL epochs of a mini-batch run) that releases the GIL.
+        MAX_EPOCHS_A_CALL epochs of a mini-batch run) that releases the GIL; a full-batch
+        chunk ends with the next update's pass, kept as the memo `train_loss`,
+        `full_grad` and the next chunk read.
         """
         traj = torch.empty((n, 2), dtype=torch.float64)
         self.traj = traj.numpy()
@@ -169,15 +171,18 @@ class NetCore(EpochWalk):
         buf, sq = opt.state()
         where = [] if track is None else [*track[0], *track[1]]
         lin = _LINEAR is not None
+        ahead = self.batch_size is None
         done = 0
         with torch.no_grad():
             while done < n:
                 xs, ys, perms, k = self._epochs(n - done)
-                did, loss, epoch, pos = self._train(
+                did, loss, epoch, pos, next_loss, next_grads = self._train(
                     self._pt, buf, sq, xs, ys, self.pos, self.batch_size or 0, k,
                     self.model, self.loss, lin, opt.kind, opt.lr, opt.momentum, opt.t,
                     KERNEL_CONSTS, first.loss if first is not None else math.nan,
-                    first.grads if first is not None else [], where, traj[done:])
+                    first.grads if first is not None else [], where, traj[done:], ahead)
+                if next_grads:
+                    self._memo = _Pass(self._key(True), next_loss, next_grads)
                 first = None
                 opt.t += did
                 done += did

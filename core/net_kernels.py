@@ -146,7 +146,8 @@ def train_updates(p: List[Tensor], buf: List[Tensor], sq: List[Tensor],
                   n: int, model: str, loss: str, lin: bool, kind: str, lr: float,
                   mu: float, t: int, consts: List[float], first_loss: float,
                   first_grads: List[Tensor], track: List[int],
-                  traj: Tensor) -> Tuple[int, float, int, int]:
+                  traj: Tensor, ahead: bool
+                  ) -> Tuple[int, float, int, int, float, List[Tensor]]:
     """Up to `n` updates; stops after one whose batch loss was not finite.
 
     Data: `xs[0]`, `ys[0]` is the current epoch's (shuffled) copy, `xs[1:]` the next
@@ -155,9 +156,15 @@ def train_updates(p: List[Tensor], buf: List[Tensor], sq: List[Tensor],
     `first_loss`), when not empty, is the first update's pass made earlier (a snapshot's).
     `track` = [tensor, flat index, tensor, flat index]: those two parameters after each
     update go to row k of `traj`. `t` is the optimizer's update count before the chunk;
-    `consts` as `optimizer_step` takes them.
-    Returns (updates taken, the last batch loss, the epoch index in `xs`, `pos`).
+    `consts` as `optimizer_step` takes them. With `ahead` (the full batch only) the
+    chunk ends with the next update's pass at the parameters it leaves: the training loss
+    the trainer checks after a chunk and the gradient a snapshot shows, which the next
+    chunk takes as its `first_grads`; made here, they cost no second call that gives the
+    GIL up and waits to take it back from the GUI thread.
+    Returns (updates taken, the last batch loss, the epoch index in `xs`, `pos`, the pass
+    ahead's loss and gradients, or nan and [] without one).
     """
+    none: List[Tensor] = []
     epoch = 0
     value = first_loss
     n_rows = xs[0].shape[0]
@@ -182,8 +189,11 @@ def train_updates(p: List[Tensor], buf: List[Tensor], sq: List[Tensor],
             traj[k, 0] = p[track[0]].view(-1)[track[1]]
             traj[k, 1] = p[track[2]].view(-1)[track[3]]
         if not math.isfinite(value):
-            return k + 1, value, epoch, pos
-    return n, value, epoch, pos
+            return k + 1, value, epoch, pos, math.nan, none
+    if ahead and batch == 0:
+        next_value, next_grads = grad_pass(p, xs[0], ys[0], model, loss, lin)
+        return n, value, epoch, pos, next_value, next_grads
+    return n, value, epoch, pos, math.nan, none
 
 
 @functools.cache

@@ -91,6 +91,25 @@ def test_a_new_start_is_not_served_an_old_gradient() -> None:
     np.testing.assert_allclose(after["c"], want[core.names.index("c")], rtol=1e-4, atol=1e-6)
 
 
+def test_a_full_batch_chunk_ends_with_the_next_updates_pass() -> None:
+    """The training loss and gradient at the parameters a chunk leaves (which the trainer
+    checks, a snapshot shows and the next update takes) come from the chunk's own call,
+    not a second one that gives the GIL up and waits to take it back from the GUI thread;
+    their numbers are those of a pass made afresh there."""
+    core = _core("relu", 16, 2, "mae")
+    core.run(5)
+    grad_pass, calls = core._grad, []
+    core._grad = lambda *args: calls.append(1) or grad_pass(*args)
+    loss, grads = core.train_loss(), core.full_grad()
+    assert calls == []
+    with torch.no_grad():
+        want_loss, want = grad_pass(core._pt, core.x, core.y, core.model, core.loss,
+                                    net_engine._LINEAR is not None)
+    assert loss == want_loss
+    for name, w in zip(core.names, want, strict=True):
+        np.testing.assert_array_equal(grads[name], w.double().numpy(), err_msg=name)
+
+
 def test_a_chunk_of_updates_trains_while_another_thread_holds_the_gil() -> None:
     """A network's chunk is one TorchScript call that releases the GIL once: it trains
     while a Python thread (the GUI's) holds the GIL. A Python update loop needs the GIL
