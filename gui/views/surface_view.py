@@ -26,7 +26,15 @@ from core.slices import local_minima, slice_window
 from core.snapshot import Snapshot
 from core.step_explained import StepExplained
 from gui.theme import DARK, Theme
-from gui.views.base import NoteLabel, View, cache_static, segmented, set_curve, text_item
+from gui.views.base import (
+    MovingPoints,
+    NoteLabel,
+    View,
+    cache_static,
+    segmented,
+    set_curve,
+    text_item,
+)
 from gui.views.flow_layout import FlowLayout
 from gui.views.landscape_live import LivePiece
 from gui.views.slice_worker import SliceWorker
@@ -204,7 +212,7 @@ class SurfaceView(LandscapeMode, View):
         self._star = pg.ScatterPlotItem(symbol="star")
         self._local = pg.ScatterPlotItem(symbol="d")      # a slice's other valleys
         self._local_label = text_item(theme, "", anchor=(0.5, -0.35))
-        self._current = pg.ScatterPlotItem(symbol="o")
+        self._current = MovingPoints(symbol="o")   # moved each frame (`set_curve`)
         self._arrow_line = pg.PlotCurveItem()
         self._message = text_item(theme, "", anchor=(0.5, 0.5), size_pt=theme.title_pt)
         for z, it in zip((0, 1, 2, 3, 4, 5, 7, 8),

@@ -101,6 +101,45 @@ def test_the_live_step_arrow_shows_its_shaft_and_head_on_screen(qtbot, trained):
     view.shutdown()
 
 
+def test_the_current_point_is_moved_frame_by_frame_and_drawn_where_the_run_is(qtbot):
+    """The surface's current point follows the run moved, not rebuilt (its record kept,
+    `set_curve`): at each of several frames of a run its colour is on screen around the
+    run's (w, b), and gone from where it was when it moved further than its size."""
+    from core.engine import Trainer
+    from tests.gui.pixels import colour_mask, grab_rgb
+
+    trainer = Trainer(RunConfig(lr=0.05, init=(0.0, 0.0)))
+    view = _open(qtbot, SurfaceView, trainer)
+    qtbot.waitExposed(view)
+    view.show_snapshot(trainer.snapshot())
+    record = view._current.data
+    vb, plot = view._plot.getViewBox(), view._plot
+
+    def at(w: float, b: float) -> tuple[int, int]:
+        p = plot.mapTo(view, plot.mapFromScene(vb.mapViewToScene(QPointF(w, b))))
+        return p.x(), p.y()
+
+    def dot_pixels(x: int, y: int, r: int = 3) -> int:
+        mask = colour_mask(grab_rgb(view), view.theme.current, tol=30)
+        return int(mask[y - r:y + r + 1, x - r:x + r + 1].sum())
+
+    before, moved_away = None, 0
+    for updates in (1, 1, 40):
+        trainer.run(updates)
+        snap = trainer.snapshot()
+        view.show_snapshot(snap)
+        qtbot.wait(20)
+        assert view._current.data is record          # moved, not rebuilt
+        here = at(float(snap.params["w"][0]), float(snap.params["b"]))
+        assert dot_pixels(*here) > 10, updates
+        if before is not None and np.hypot(here[0] - before[0], here[1] - before[1]) > 25:
+            assert dot_pixels(*before) == 0, updates  # not left behind
+            moved_away += 1
+        before = here
+    assert moved_away
+    view.shutdown()
+
+
 def test_clicking_the_surface_asks_to_start_from_the_clicked_point(qtbot, trained):
     trainer = trained(10, lr=0.05)
     view = _open(qtbot, SurfaceView, trainer)
