@@ -311,10 +311,12 @@ class Trainer:
 
         The loss history gets a point at the call's last update, so a snapshot taken then
         draws the curve up to it. With `end_point=False` that point waits for whoever looks
-        next (`snapshot`, `timeline`, `export_state`) and is left out if the next call
-        comes first: the app's worker runs two or three chunks per snapshot, and a network's
-        point costs a pass over the unseen data (measured: 5 % of a 3 x 100 ReLU's
-        in-app training time). Every history a caller sees is the same either way."""
+        next (`snapshot`, `snapshot_at`, `timeline`, `export_state`) and is left out if
+        the next call comes first: the app's worker runs two or three chunks per snapshot,
+        and a network's point costs a pass over the unseen data (measured: 5 % of a
+        3 x 100 ReLU's in-app training time). Every history a caller sees is the same
+        either way; a replayed moment at a chunk's end nobody looked at has its losses
+        computed from its parameters instead (`core.timeline.moment_snapshot`)."""
         if self._done or n <= 0:
             return
         n = min(int(n), self._remaining())
@@ -739,6 +741,7 @@ class Trainer:
         count. Costs one prediction pass, as a live snapshot does."""
         if update >= self._update:
             return self.snapshot(extras=True)
+        self._history_to_now()   # the whole history, as the live view has it
         moment, row = self._moments.row_at(update)
         params = self._layout.unflat(row)
         hist = self._hist.array()
