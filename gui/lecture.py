@@ -19,6 +19,7 @@ from core.lecture_steps import LectureStep, builder_state, full_batch_path
 from gui.lecture_jobs import StepJob, gallery_job, tables_job
 from gui.lecture_keys import ClickerKeys
 from gui.lecture_notes import critical_lr_html, loss_values_html, story_html
+from gui.window_api import MAIN_RUN_VIEWS
 
 if TYPE_CHECKING:
     from gui.window_api import LabWindow
@@ -190,6 +191,10 @@ class LectureController(QObject):
         want = set(step.views)
         for key, dock in win.docks.items():
             dock.setVisible(key in want)
+        # The main run's scrubber only beside a view of the main run: under the race (or
+        # the builder, the table ...) it read "update 0 of 0", a second bar under the
+        # race's own, and took 38 px of a 720 px projector.
+        win.timeline_dock.setVisible(bool(want & set(MAIN_RUN_VIEWS)))
         if "builder" in want:
             win.docks["builder"].raise_()   # it shares a tab with the fitted function
         for key in ("race", "gallery"):     # they share a tab with the error surface

@@ -329,6 +329,7 @@ class MainWindow(QMainWindow):
         from gui.shortcuts import install_shortcut_overlay
 
         self.replay = RunReplay(self)
+        self.timeline_dock = self.replay.dock
         install_export_menu(self)
         self.sessions = SessionController(self, autosave=self._settings is not None)
         self.shortcut_overlay = install_shortcut_overlay(self, lambda: self._theme)

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from gui.worker import RunInfo, TrainingWorker
 
 LIVE_VIEWS = ("surface", "fit", "series", "loss")   # a layout must show at least one
+# The views that show the main run (and "controls", which drive it): its scrubber is shown
+# with them; the race, gallery, builder, table and landscapes show runs of their own.
+MAIN_RUN_VIEWS = (*LIVE_VIEWS, "controls")
 VIEW_KEYS = ("surface", "fit", "series", "loss", "table")
 # Docked but hidden until the View menu (or a lecture step) shows them; each is a tab
 # beside the view it belongs with.
@@ -60,6 +63,7 @@ class LabWindow(Protocol):
     # ---- parts --------------------------------------------------------------------------
     views: dict[str, View]              # every view, keyed as VIEW_KEYS + OPTIONAL_VIEWS
     docks: dict[str, QDockWidget]       # the views' docks and "controls"
+    timeline_dock: QDockWidget          # the main run's scrubber (gui.replay)
     panel: ControlPanel
     surface_view: SurfaceView
     series_view: SeriesView

@@ -13,6 +13,7 @@ from tests.gui.test_themes_on_screen import SHOT_HELPERS, on_a_screen
 WALK = SHOT_HELPERS + r"""
 import json
 import pyqtgraph as pg
+from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication, QScrollArea
 app = QApplication([])
 from core.lecture_steps import load_steps
@@ -112,8 +113,10 @@ def under_legends(keys):
 
 
 out["legends"] = {}
+out["scrubber"] = {}
 for title in ("MAE against MSE", "More days: the weekly cycle", "Sigmoids"):
-    go(lambda s, t=title: s.title == t)
+    shot = go(lambda s, t=title: s.title == t)
+    out["scrubber"][title] = on_screen_as_alone(shot, win, win.replay.bar)
     out["legends"][title] = under_legends(("fit", "series", "loss"))
 
 # the curve builder: every card whole at the column's right edge, the dock not scrolled
@@ -142,7 +145,15 @@ out["race"] = {"scroll": dock_scroll("race"),
                          on_screen_as_alone(shot, win, r._loss_plot)],
                "loss_rows": drawn_rows(shot, win, r._loss_plot),
                "controls": [on_screen_as_alone(shot, win, w) for row in r._rows for w in row
-                            if inside(w, port)]}
+                            if inside(w, port)],
+               "buttons": [on_screen_as_alone(shot, win, b)
+                           for b in (r._start_button, r._play_button, r._step_button)],
+               # the race's own scrubber drawn, and from its bottom edge to the status
+               # line's top (grabbing a hidden widget lays the window out anew: not done)
+               "race_bar": on_screen_as_alone(shot, win, r._bar),
+               "below": win.statusBar().mapTo(win, QPoint(0, 0)).y()
+               - r._bar.mapTo(win, QPoint(0, r._bar.height())).y(),
+               "scrubber": win.timeline_dock.isVisible()}
 
 # the tables step: every row of the three tables above the table's fold, its text drawn
 shot = go(lambda s: s.views == ("table",))
@@ -202,6 +213,19 @@ def test_the_race_dock_shows_its_loss_plot_without_scrolling(walk):
     case = walk["race"]
     assert case["scroll"] == 0 and all(case["plots"]) and case["loss_rows"] >= 80, case
     assert len(case["controls"]) >= 12 and all(case["controls"]), case
+
+
+def test_the_race_step_shows_its_buttons_and_one_scrubber(walk):
+    """At 1280 x 720 the main run's scrubber read "update 0 of 0" under the race's own
+    scrubber, and its 31 px pushed the race's New race / Pause / Step buttons half below
+    its column's fold. A lecture step now shows the main run's scrubber only with a view
+    of the main run: at the race step it is not drawn (the race's own bar sits on the
+    status line) and the buttons are whole; at the steps with the surface, fit or
+    series it is drawn."""
+    case = walk["race"]
+    assert all(case["buttons"]), case
+    assert case["race_bar"] and not case["scrubber"] and case["below"] <= 12, case
+    assert all(walk["scrubber"].values()), walk["scrubber"]
 
 
 def test_the_tables_step_shows_all_twelve_rows_above_the_fold(walk):
