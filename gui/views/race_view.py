@@ -759,6 +759,9 @@ class RaceView(FillsItsScroll, View):
         # a session's save asked the race for its racers)
         if over:
             notes.append("the race is over: every racer is kept in the run gallery")
+            if self._playing:       # the button said "Pause" beside "the race is over"
+                self._playing = False
+                self._play_button.setText("Play")
         if notes:
             self._status.setText("; ".join(notes))
         if self._race is None:
@@ -851,7 +854,13 @@ class RaceView(FillsItsScroll, View):
             # the racer's colour in a shade that stands out from the panel: on the
             # projector's light panel the white racer's box was invisible
             colour = legible_on(RACER_COLORS[i], theme.panel)
-            on.setStyleSheet(f"QCheckBox::indicator {{ border: 3px solid {colour}; }}")
+            # A styled indicator loses Qt's check mark: a racer in the race is its box
+            # filled with its colour, one left out an empty frame (with the frame alone,
+            # every box looked the same, on or off).
+            on.setStyleSheet(
+                f"QCheckBox::indicator {{ border: 3px solid {colour}; width: 14px; "
+                f"height: 14px; background: {theme.panel}; }}"
+                f"QCheckBox::indicator:checked {{ background: {colour}; }}")
         self._image.setColorMap(pg.colormap.get(theme.colormap))
         self._contours.setPen(theme.pen(theme.foreground, 1.0, alpha=90))
         self._star.setBrush(pg.mkBrush(theme.minimum))

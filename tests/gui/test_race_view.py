@@ -393,7 +393,7 @@ def test_a_race_that_ended_or_paused_reports_idle_and_a_step_is_busy_until_drawn
     assert colour_mask(img[y - 2:y + 3, x - 2:x + 3], RACER_COLORS[view._slots[-1]],
                        tol=10).any()
     # paused mid-race: idle; a Step is busy until its update is drawn
-    view.toggle_play()                       # paused (a new race starts paused)
+    view.pause()                             # (a race that ended is paused already)
     view.set_speed(30)                       # 30 updates a second: paused mid-race
     view._budget.setValue(400)
     view.new_race((0.2, 2.0))
@@ -440,7 +440,7 @@ def _run_race(view, qtbot, start, budget: int) -> None:
     view.set_speed(0)
     view.toggle_play()
     qtbot.waitUntil(lambda: view._frame.done, timeout=30000)
-    view.toggle_play()
+    view.pause()          # a race that ended is no longer playing
 
 
 def test_a_race_that_ends_or_is_replaced_keeps_every_racer_in_the_gallery(open_window,
@@ -584,3 +584,42 @@ def test_each_racers_box_stands_out_from_the_projectors_panel(open_window, qtbot
         assert contrast_ratio(shade, panel) >= 3.0
         box = grab_rgb(on)
         assert colour_mask(box, shade, tol=12).sum() > 20, (i, RACER_COLORS[i], shade)
+
+
+@pytest.mark.parametrize("theme", ["dark", "projector"])
+def test_a_racers_box_shows_whether_it_races(open_window, qtbot, theme):
+    """A racer in the race has its box filled with its colour, one left out an empty
+    frame: styling the frame had dropped Qt's check mark, and every box looked the same
+    on or off. Both states are read off the screen, for every racer."""
+    from gui.theme import legible_on
+
+    win = open_window(size=(1600, 1000), theme=theme)
+    view = _open_race(win, qtbot)
+    panel = win.theme.panel
+    for i, (on, *_rest) in enumerate(view._rows):
+        shade = legible_on(RACER_COLORS[i], panel)
+        filled = {}
+        for state in (True, False):
+            on.setChecked(state)
+            qtbot.wait(20)
+            filled[state] = colour_mask(grab_rgb(on), shade, tol=12).sum()
+        assert filled[True] > 1.6 * filled[False] > 0, (i, filled)
+
+
+def test_a_finished_race_offers_play_not_pause(open_window, qtbot):
+    """At its last update the race said "the race is over" beside a button still reading
+    "Pause" (lecture step 11 showed both). The button now reads Play again: its picture
+    changes from the one it had while the race ran."""
+    win = open_window(size=(1600, 1000))
+    view = _open_race(win, qtbot)
+    view._budget.setValue(30)
+    view.new_race()
+    qtbot.waitUntil(lambda: view._frame is not None, timeout=30000)
+    view.set_speed(0)
+    if not view._playing:
+        view.toggle_play()
+    running = grab_rgb(view._play_button)
+    qtbot.waitUntil(lambda: "race is over" in view._status.text(), timeout=30000)
+    qtbot.wait(50)
+    assert view._play_button.text() == "Play" and not view._playing
+    assert np.abs(grab_rgb(view._play_button).astype(int) - running).max() > 60
