@@ -355,20 +355,35 @@ def test_a_noisy_loss_curve_is_drawn_from_fewer_points_with_the_same_envelope(
     column's first, lowest, highest and last point: in every column the curves' ink
     reaches as high and as low as when all the points are drawn (within a pixel, there
     or in the column beside it), and the picture differs in a few antialiased edge
-    pixels at most."""
+    pixels at most. A view made wider with the run paused draws them again from its
+    new columns."""
+    trainer = trained(60_000, lr=0.05, batch_size=32)     # ~1,900 points
+    snap = trainer.snapshot()
+    n = len(snap.hist_update)
+    view = _open(qtbot, LossView, trainer, theme, size=(440, 320))
+    view.show_snapshot(snap)
+    drawn = [len(curve.getData()[0]) for curve in (view._train, view._unseen)]
+    assert n > 1500 and max(drawn) < 0.7 * n, (drawn, n)
+    _same_envelope_as_every_point(qtbot, view, snap)
+    view.shutdown()
+    view = _open(qtbot, LossView, trainer, theme, size=(440, 320))
+    view.show_snapshot(snap)
+    narrow = len(view._train.getData()[0])
+    view.resize(760, 320)                   # paused: no new snapshot comes
+    qtbot.waitUntil(lambda: len(view._train.getData()[0]) > narrow + 100, timeout=2000)
+    _same_envelope_as_every_point(qtbot, view, snap)
+    view.shutdown()
+
+
+def _same_envelope_as_every_point(qtbot, view: LossView, snap) -> None:
+    """The loss view's curves as drawn now against all their points drawn (see the test
+    above); leaves the curves empty."""
     from tests.gui.pixels import grab_rgb
 
     def grab() -> np.ndarray:
         qtbot.wait(20)
         return grab_rgb(view._plot).astype(np.int16)
 
-    trainer = trained(60_000, lr=0.05, batch_size=32)     # ~1,900 points
-    view = _open(qtbot, LossView, trainer, theme, size=(440, 320))
-    snap = trainer.snapshot()
-    view.show_snapshot(snap)
-    n = len(snap.hist_update)
-    drawn = [len(curve.getData()[0]) for curve in (view._train, view._unseen)]
-    assert n > 1500 and max(drawn) < 0.7 * n, (drawn, n)
     thinned = grab()
     x = np.asarray(snap.hist_update, dtype=np.float64)
     view._train.setData(x, snap.hist_train, connect="finite")
@@ -409,7 +424,6 @@ def test_a_noisy_loss_curve_is_drawn_from_fewer_points_with_the_same_envelope(
     changed = np.logical_and.reduce([np.abs(full - np.roll(thinned, k, axis=1)).max(axis=2) > 60
                                      for k in (-1, 0, 1)])
     assert int(changed.sum()) <= 0.03 * int(a.sum()), (int(changed.sum()), int(a.sum()))
-    view.shutdown()
 
 
 def test_a_growing_loss_curve_keeps_the_points_its_whole_history_keeps(trained):
