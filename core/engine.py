@@ -41,7 +41,12 @@ CHECK_EVERY = 64       # updates between divergence checks in a long network run
 FINE_UPDATES = 256     # a linear run's loss history holds each of its first updates (a
                        # lecture's short runs: a divergence shows its every step; a point
                        # costs microseconds), then every 16th; a network's, every 16th
-LINEAR_CHUNK = 1024    # at most this many linear updates between checks
+# At most this many linear updates between checks, in one compiled call (full-batch
+# MAE). In the app each call gives the GIL up and takes it back from the GUI thread, and
+# each is followed by its Python bookkeeping: the worker's calls of ~2,600 updates (1 day)
+# made 3 calls of 1,024; measured in the bench's window (load 3.0-3.5, 4 runs each): the
+# worker blocked 1.05-1.74 s of 5 s in them, 0.49-0.76 s with one call of up to 4,096.
+LINEAR_CHUNK = 4096
 # A loss this many times the "predict the mean" loss means the run has run away (for
 # MSE the factor is squared, as the loss is).
 RUNAWAY = 1e4

@@ -354,3 +354,34 @@ def test_an_end_point_left_for_a_look_gives_what_a_call_ending_there_gives(model
     unlooked = {37 * k for k in range(1, 13)} - {37 * k for k in (3, 5, 10, 11, 12)}
     assert not {u for u in unlooked if u > 256 and u % 16} & ups
     assert {u for u in unlooked if u > 256 and u % 16}   # the check saw some
+
+
+def test_a_linear_chunk_cap_changes_no_number_and_a_worker_call_is_one_kernel_call(
+        monkeypatch):
+    """Full-batch MAE runs its updates in compiled calls of up to LINEAR_CHUNK: a call of
+    the app's worker (~2,600 updates, 1 day) is one of them (each gives the GIL up and
+    takes it back from the GUI thread), and the cap changes no number of the run."""
+    from core import engine
+
+    data = channel_like(1)
+    config = cfg(loss="mae", optimizer="adam", lr=1e-2)
+    runs = {}
+    for cap in (1024, engine.LINEAR_CHUNK):
+        monkeypatch.setattr(engine, "LINEAR_CHUNK", cap)
+        t = Trainer(config, data)
+        t.run(10_000)                          # past the chunks' growth from the start
+        calls = []
+        run = t._core.run
+        monkeypatch.setattr(t._core, "run",
+                            lambda n, run=run, calls=calls: calls.append(n) or run(n))
+        t.run(2_600)
+        runs[cap] = (t.snapshot(), calls, t.timeline())
+    (small, small_calls, small_line), (big, big_calls, big_line) = \
+        runs[1024], runs[engine.LINEAR_CHUNK]
+    assert small_calls == [1024, 1024, 552] and big_calls == [2_600]
+    for name in ("hist_update", "hist_train", "hist_unseen", "path", "pred_train"):
+        np.testing.assert_array_equal(getattr(small, name), getattr(big, name))
+    for key in big.params:
+        np.testing.assert_array_equal(small.params[key], big.params[key])
+    for name in ("moment_updates", "moment_rows", "path", "path_updates"):   # replay's
+        np.testing.assert_array_equal(getattr(small_line, name), getattr(big_line, name))
