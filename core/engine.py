@@ -44,8 +44,11 @@ FINE_UPDATES = 256     # a linear run's loss history holds each of its first upd
 # At most this many linear updates between checks, in one compiled call (full-batch
 # MAE). In the app each call gives the GIL up and takes it back from the GUI thread, and
 # each is followed by its Python bookkeeping: the worker's calls of ~2,600 updates (1 day)
-# made 3 calls of 1,024; measured in the bench's window (load 3.0-3.5, 4 runs each): the
-# worker blocked 1.05-1.74 s of 5 s in them, 0.49-0.76 s with one call of up to 4,096.
+# made 3 calls of 1,024. Measured in the bench's window (load 3.1-3.3, 3 runs each, the
+# worker thread's scheduler totals over 5 s): its waits for the GIL (voluntary switches)
+# 799 / 1,551 / 849 with 1,024, 271 / 544 / 396 with 4,096; its time blocked 0.9-1.8 %
+# -> 0.6-1.0 % of its wall time. A small gain: the worker's time goes to waiting for a
+# core on a busy machine (24-31 %), not to the GIL.
 LINEAR_CHUNK = 4096
 # A loss this many times the "predict the mean" loss means the run has run away (for
 # MSE the factor is squared, as the loss is).
