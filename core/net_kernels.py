@@ -159,8 +159,9 @@ def train_updates(p: List[Tensor], buf: List[Tensor], sq: List[Tensor],
     `consts` as `optimizer_step` takes them. With `ahead` (the full batch only) the
     chunk ends with the next update's pass at the parameters it leaves: the training loss
     the trainer checks after a chunk and the gradient a snapshot shows, which the next
-    chunk takes as its `first_grads`; made here, they cost no second call that gives the
-    GIL up and waits to take it back from the GUI thread.
+    chunk takes as its `first_grads`; made here, they cost no second call from Python
+    (measured in the app, 3 x 100 ReLU, 3 runs each: CPU time an update 3.87-3.99 ->
+    3.62-3.89 ms; the worker's waits for the GIL did not change measurably).
     Returns (updates taken, the last batch loss, the epoch index in `xs`, `pos`, the pass
     ahead's loss and gradients, or nan and [] without one).
     """
