@@ -52,6 +52,11 @@ PATH_DOTS = 120            # a path this short shows every update as a dot (zig-
 # projector's lecture: 225 px) keeps its plot and shows the gradient's line. (The view's
 # height, not the plot's: the room taken must not decide whether it is taken.)
 NOTE_LINES = ((320, 3), (260, 2))
+# A slice's plot at least this tall before its note wraps: in a 1600 x 1000 projector
+# window the slice's controls and its four-line note left a network's surface ~50 px tall
+# (the dark theme's, in two lines: ~170 px). Below it the note keeps one line ("…", the
+# whole text in its tooltip), as in a short window.
+SLICE_PLOT_LEAST = 140
 
 
 def thin_polyline(x: np.ndarray, y: np.ndarray, cell_x: float, cell_y: float
@@ -383,7 +388,7 @@ class SurfaceView(LandscapeMode, View):
             self._surface = surf
             self._show_grid(surf.w, surf.b, surf.loss)
             self._star.setData([surf.w_star], [surf.b_star])
-            self._note.setText(
+            self._set_note(
                 f"★ global minimum L = {self._fmt(surf.loss_star)} at w = {surf.w_star:.2f}, "
                 f"b = {surf.b_star * data.scale:,.0f} {data.unit}.  Click to start there.")
             self._hide_message()
@@ -498,11 +503,32 @@ class SurfaceView(LandscapeMode, View):
         super().resizeEvent(event)
         self._keep_note_room()
 
+    def _apply_compact(self, on: bool) -> None:
+        self._keep_note_room()     # a slice's note may stay one line (SLICE_PLOT_LEAST)
+
+    def _set_note(self, text: str) -> None:
+        """The note's text, then its lines for the room it has (`_keep_note_room`)."""
+        self._note.setText(text)
+        self._keep_note_room()
+
     def _keep_note_room(self) -> None:
         """Lines under the 1-day surface's plot for its note or a replay's numbers, as
         many as the view's height allows (`NOTE_LINES`); kept live and in a replay
-        alike, so a replay starting never changes the plot's size."""
+        alike, so a replay starting never changes the plot's size. A slice's note wraps
+        only where its plot keeps SLICE_PLOT_LEAST px, else it keeps one line."""
         note = self._note
+        short = self._compact
+        if not self._exact and note.isVisible():
+            # the plot's height with the note wrapped: the view less what is not the
+            # plot or the note (its controls, the same either way) less the wrapped note
+            rest = self.height() - self._plot.height() - note.height()
+            margins = note.contentsMargins()
+            wrapped = note.fontMetrics().boundingRect(
+                QRect(0, 0, max(note.width() - margins.left() - margins.right(), 1), 1 << 20),
+                int(Qt.TextFlag.TextWordWrap), note.text()).height() \
+                + margins.top() + margins.bottom()
+            short = short or self.height() - rest - wrapped < SLICE_PLOT_LEAST
+        note.set_one_line(short)
         lines = next((n for least, n in NOTE_LINES if self.height() >= least), 1) \
             if self._exact else 1
         margins = note.contentsMargins()
@@ -865,7 +891,7 @@ class SurfaceView(LandscapeMode, View):
                         "parameters")
         self._plot.setLabel("bottom", a)
         self._plot.setLabel("left", b)
-        self._note.setText(f"Slice through {a}, {b} at {at}: every other parameter is held "
+        self._set_note(f"Slice through {a}, {b} at {at}: every other parameter is held "
                            "fixed, so this is a cut through the surface, not all of it.")
 
     def _start_slice(self, snap: Snapshot) -> None:
@@ -900,15 +926,15 @@ class SurfaceView(LandscapeMode, View):
         self._hide_message()
         self._diverged_shown = False
         self._label_slice(self._slice_update)
-        self._note.setText(self._note.text() + f"  ★ lowest point on this slice: "
+        self._set_note(self._note.text() + f"  ★ lowest point on this slice: "
                            f"{self._fmt(piece.min_at[2])}.")
         others = local_minima(piece)[1:] if piece.complete else []
         self._show_local(others)
         if others:
-            self._note.setText(self._note.text() + f"  ◆ local minimum: "
+            self._set_note(self._note.text() + f"  ◆ local minimum: "
                                f"{self._fmt(others[0][2])}; click it to descend from there.")
         if not piece.complete:
-            self._note.setText(self._note.text() + "  (coarse preview, refining...)")
+            self._set_note(self._note.text() + "  (coarse preview, refining...)")
 
     def _on_failed(self, token: int, message: str) -> None:
         if token == self._worker.token:

@@ -160,3 +160,39 @@ def test_at_1920_by_1080_the_views_are_as_before(qtbot, open_window, theme):
     assert _box(win, series).height() >= 100     # 112 px in the projector theme, as before
     note = win.series_view._note
     assert note.wordWrap() and note.height() > 1.5 * note.fontMetrics().lineSpacing()
+
+
+@pytest.mark.parametrize("theme", ["projector", "dark"])
+def test_a_networks_slice_keeps_its_plot_in_the_default_window(qtbot, open_window, theme):
+    """A network's error surface is a slice, with its controls above the plot and a note
+    below: in a 1600 x 1000 projector window the note wrapped to four lines and the plot
+    kept ~50 px. The note now wraps only where the plot keeps SLICE_PLOT_LEAST px (else
+    one line, the whole text in its tooltip): the slice's data area is drawn ~100 px
+    tall or more in both themes (the plot less its axis), and the dark theme's note, with
+    room, still wraps."""
+    from core.config import RunConfig
+    from gui.views.surface_view import SLICE_PLOT_LEAST
+
+    config = RunConfig(dataset="channel", days=7, model="relu", units=10, layers=1,
+                       loss="mae", optimizer="adam", lr=0.01, batch_size=32)
+    win = open_window(config=config, theme=theme, size=(1600, 1000))
+    win.play()
+    view = win.surface_view
+    qtbot.waitUntil(lambda: win.latest is not None and win.latest.update >= 200
+                    and not view.busy() and "lowest point" in view._note.text(),
+                    timeout=30000)
+    win.pause()
+    qtbot.waitUntil(lambda: not win.playing, timeout=5000)
+    qtbot.wait(200)
+    img = grab_rgb(win)
+    box = _box(win, view._plot)
+    assert box.height() >= SLICE_PLOT_LEAST - 50, box     # the data area, axes aside
+    drawn = img[box.top():box.bottom(), box.left():box.right()]
+    assert drawn.std() > 10          # the slice's colours, not an empty box
+    note = view._note
+    lines = note.height() / note.fontMetrics().lineSpacing()
+    # wrapped only with the plot whole at its least; else one line, whole in its tooltip
+    assert lines < 1.5 or view._plot.height() >= SLICE_PLOT_LEAST, (lines, box)
+    assert lines > 1.5 or note.toolTip() == note.text(), lines
+    if theme == "dark":
+        assert lines > 1.5, lines     # room: the note wraps, whole
