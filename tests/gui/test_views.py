@@ -384,6 +384,12 @@ def _same_envelope_as_every_point(qtbot, view: LossView, snap) -> None:
         qtbot.wait(20)
         return grab_rgb(view._plot).astype(np.int16)
 
+    # Legends left out of the compared pictures: each moves to its plot's freest corner
+    # 250 ms after the data last changed, so where it sits tells of the grabs' timing.
+    legend = view._plot.getPlotItem().legend
+    shown = legend is not None and legend.isVisible()
+    if shown:
+        legend.hide()
     thinned = grab()
     x = np.asarray(snap.hist_update, dtype=np.float64)
     view._train.setData(x, snap.hist_train, connect="finite")
@@ -392,6 +398,8 @@ def _same_envelope_as_every_point(qtbot, view: LossView, snap) -> None:
     view._train.setData([], [])
     view._unseen.setData([], [])
     bare = grab()
+    if shown:
+        legend.show()
 
     def ink(img: np.ndarray) -> np.ndarray:
         return np.abs(img - bare).max(axis=2) > 40
