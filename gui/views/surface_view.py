@@ -203,6 +203,12 @@ class SurfaceView(LandscapeMode, View):
         self._layout.addWidget(self._plot, 1)
         self._note = NoteLabel("", self)   # one line in a short window (a slice's note
         self._layout.addWidget(self._note)  # took four and left its plot 24 px)
+        # Never shown: the note's height wrapped, as QLabel lays it out in the note's
+        # style (`_keep_note_room`)
+        self._note_wrapped = QLabel(self)
+        self._note_wrapped.setObjectName(self._note.objectName())
+        self._note_wrapped.setWordWrap(True)
+        self._note_wrapped.hide()
 
         item = self._plot.getPlotItem()
         self._image = pg.ImageItem()
@@ -519,15 +525,15 @@ class SurfaceView(LandscapeMode, View):
         note = self._note
         short = self._compact
         if not self._exact and note.isVisible():
-            # the plot's height with the note wrapped: the view less what is not the
-            # plot or the note (its controls, the same either way) less the wrapped note
-            rest = self.height() - self._plot.height() - note.height()
-            margins = note.contentsMargins()
-            wrapped = note.fontMetrics().boundingRect(
-                QRect(0, 0, max(note.width() - margins.left() - margins.right(), 1), 1 << 20),
-                int(Qt.TextFlag.TextWordWrap), note.text()).height() \
-                + margins.top() + margins.bottom()
-            short = short or self.height() - rest - wrapped < SLICE_PLOT_LEAST
+            # The plot's height with the note wrapped: the plot and the note share their
+            # height whatever the note's lines. QLabel's own layout of the whole text in
+            # the note's style (font metrics alone read 3 lines where the note wrapped 4).
+            probe = self._note_wrapped
+            probe.ensurePolished()
+            probe.setText(note.text())
+            wrapped = probe.heightForWidth(note.width())
+            if_wrapped = self._plot.height() + note.height() - wrapped
+            short = short or if_wrapped < SLICE_PLOT_LEAST
         note.set_one_line(short)
         lines = next((n for least, n in NOTE_LINES if self.height() >= least), 1) \
             if self._exact else 1
