@@ -142,9 +142,8 @@ class LinearCore(EpochWalk):
         opt, theta = self.opt, self.theta
         args = (self._zt, self._seq, self._taps, self.z, theta, self._th_work, self._r,
                 self._s, self._dd, self._dd.view(np.int64), self._gsum)
-        if self._kernel_theta is None or not np.array_equal(self._kernel_theta, theta):
-            kernels.start(*args)
-        kernels.run(*args, kernels.KINDS[opt.kind], opt.lr, opt.momentum, opt.t,
+        fresh = self._kernel_theta is None or not np.array_equal(self._kernel_theta, theta)
+        kernels.run(*args, fresh, kernels.KINDS[opt.kind], opt.lr, opt.momentum, opt.t,
                     opt.state_rows(), opt._tmp, rows)
         opt.t += len(rows)
         self._kernel_theta = theta.copy()

@@ -130,9 +130,9 @@ def _update_signs(r: np.ndarray, s: np.ndarray, dd: np.ndarray, dd64: np.ndarray
 
 
 @njit(cache=True, nogil=True)
-def start(zt: np.ndarray, seq: np.ndarray, taps: np.ndarray, z: np.ndarray,
-          theta: np.ndarray, th: np.ndarray, r: np.ndarray, s: np.ndarray, dd: np.ndarray,
-          dd64: np.ndarray, gsum: np.ndarray) -> None:
+def _start(zt: np.ndarray, seq: np.ndarray, taps: np.ndarray, z: np.ndarray,
+           theta: np.ndarray, th: np.ndarray, r: np.ndarray, s: np.ndarray, dd: np.ndarray,
+           dd64: np.ndarray, gsum: np.ndarray) -> None:
     """r, s = residuals and their signs at theta; gsum = Z^T s (unscaled, float64)."""
     for i in range(theta.shape[0]):
         th[i] = theta[i]
@@ -146,12 +146,15 @@ def start(zt: np.ndarray, seq: np.ndarray, taps: np.ndarray, z: np.ndarray,
 @njit(cache=True, nogil=True)
 def run(zt: np.ndarray, seq: np.ndarray, taps: np.ndarray, z: np.ndarray,
         theta: np.ndarray, th: np.ndarray, r: np.ndarray, s: np.ndarray, dd: np.ndarray,
-        dd64: np.ndarray, gsum: np.ndarray, kind: int, lr: float, momentum: float, t: int,
-        ms: np.ndarray, tmp: np.ndarray, rows: np.ndarray) -> None:
-    """len(rows) updates from theta (with r, s, gsum as `start` leaves them, and left so);
+        dd64: np.ndarray, gsum: np.ndarray, fresh: bool, kind: int, lr: float, momentum: float,
+        t: int, ms: np.ndarray, tmp: np.ndarray, rows: np.ndarray) -> None:
+    """len(rows) updates from theta, with r, s, gsum as `_start` leaves them (computed here
+    first when `fresh`: theta is new or moved since the last call), and left so;
     rows[k] = theta after update k + 1. `t` = updates the optimizer took before; ms holds
     the velocity (row 0, zero before the first update), the squared-gradient sum or
     average (row 1) or Adam's M and S, as `NumpyOptimizer.state_rows` lays them out."""
+    if fresh:
+        _start(zt, seq, taps, z, theta, th, r, s, dd, dd64, gsum)
     p, n = theta.shape[0], r.shape[0]
     inv_n = 1.0 / n
     b1, b2, eps = BETA1, BETA2, EPS   # module constants: frozen into the compiled code
@@ -241,5 +244,5 @@ def warm(precisions: tuple[type, ...] = (np.float32, np.float64)) -> None:
             args = (zt, seq, np.empty(days + 1, dtype=work), z, np.ones(p),
                     np.empty(p, dtype=work), np.empty(n, dtype=work),
                     np.zeros(n, dtype=np.int8), dd, dd.view(np.int64), np.empty(p))
-            start(*args)
-            run(*args, ADAM, 1e-3, 0.9, 0, np.zeros((2, p)), np.empty(p), np.empty((1, p)))
+            run(*args, True, ADAM, 1e-3, 0.9, 0, np.zeros((2, p)), np.empty(p),
+                np.empty((1, p)))
