@@ -1,6 +1,7 @@
 """The command-line contract: flags, JSON keys and one-line errors people script against."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -107,6 +108,17 @@ def test_console_script_entry_runs_headless_without_importing_qt():
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "channel" in proc.stdout and "synthetic" in proc.stdout
+
+
+def test_the_fnlab_command_ends_train_at_once_with_its_output_whole():
+    """As the `fnlab` command, a finished `train` ends without the interpreter's teardown
+    (gui.launcher.end_now); its output, block-buffered into a pipe, still arrives whole
+    and the exit code is the command's."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    proc = subprocess.run([sys.executable, "-m", "gui.launcher", "train", "--updates", "40",
+                           "--json"], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["updates"] == 40
 
 
 def test_table_json_rows_name_their_table_and_shape(capsys):
