@@ -1,9 +1,10 @@
 """Networks (sigmoid, hard-sigmoid, ReLU; L layers of K units): a hand-written torch backward.
 
 float32 tensors for the whole training set are built once; an update is one forward pass
-(oneDNN's linear kernel where torch has it, else ``torch.mm``), a hand-written backward pass
-(no autograd graph, no ``.grad`` bookkeeping; tests/core/test_net_engine.py compares it
-with autograd) and the fused ``_foreach`` optimizer step, a chunk of them compiled by
+(``torch.addmm``, or oneDNN's linear kernel where torch has it and it is faster), a
+hand-written backward pass (no autograd graph, no ``.grad`` bookkeeping;
+tests/core/test_net_engine.py compares it with autograd) and the optimizer step (Adam:
+torch.optim's fused kernel; the others ``_foreach`` ops), a chunk of them compiled by
 TorchScript into one call that releases the GIL (`core.net_kernels`). Mini-batches are
 slices of a copy of the data shuffled once per epoch.
 """
@@ -20,7 +21,7 @@ import torch
 
 from core.config import EpochWalk, saved_epoch
 from core.models import parse_scalar, set_scalar
-from core.net_kernels import compiled
+from core.net_kernels import compiled, fused_adam_works
 from core.optimizers import KERNEL_CONSTS, TorchOptimizer
 
 _ACT = {"sigmoid": torch.sigmoid, "relu": torch.relu,
@@ -172,6 +173,7 @@ class NetCore(EpochWalk):
         where = [] if track is None else [*track[0], *track[1]]
         lin = _LINEAR is not None
         ahead = self.batch_size is None
+        fused = fused_adam_works()
         done = 0
         with torch.no_grad():
             while done < n:
@@ -180,7 +182,8 @@ class NetCore(EpochWalk):
                     self._pt, buf, sq, xs, ys, self.pos, self.batch_size or 0, k,
                     self.model, self.loss, lin, opt.kind, opt.lr, opt.momentum, opt.t,
                     KERNEL_CONSTS, first.loss if first is not None else math.nan,
-                    first.grads if first is not None else [], where, traj[done:], ahead)
+                    first.grads if first is not None else [], where, traj[done:], ahead,
+                    fused)
                 if next_grads:
                     self._memo = _Pass(self._key(True), next_loss, next_grads)
                 first = None

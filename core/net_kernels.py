@@ -10,9 +10,10 @@ draws while the chunk trains. The same source is plain Python too: where TorchSc
 cannot compile it (a torch build without oneDNN's linear kernel, or without TorchScript),
 `compiled(...)` hands back the Python functions, correct but holding the GIL.
 
-The arithmetic is `core.net_engine`'s: oneDNN's linear kernel (`lin`) or `torch.mm`, each
-activation's backward kernel as autograd calls it, and the optimizers of
-`core.optimizers` (torch.optim's formulas), op for op.
+The arithmetic is `core.net_engine`'s: ``torch.addmm`` / ``torch.mm`` or oneDNN's linear
+kernel (`lin`, where it is faster), each activation's backward as autograd computes it
+(a one-layer network's in a cheaper order, the same to float32 rounding), and the
+optimizers of `core.optimizers` (torch.optim's formulas; Adam its fused kernel).
 """
 
 from __future__ import annotations
@@ -25,8 +26,46 @@ from typing import Any, List, Optional, Tuple, Union
 import torch
 from torch import Tensor
 
+from core.optimizers import KERNEL_CONSTS
+
 # TorchScript reads these annotations: it knows typing's List / Tuple / Optional, not
 # PEP 604 unions or builtin generics in every torch version.
+
+
+def onednn_pays(rows: int, units: int) -> bool:
+    """Whether oneDNN's linear kernel beats ``torch.addmm`` for a layer's forward product
+    (`rows` samples into `units` units). oneDNN costs ~17 us a call whatever the size
+    (its weight reorder), so it loses on mini-batches; on the full batch it wins for narrow
+    and wide layers and loses in between. Measured on the 2-core AMD EPYC, 1 thread, best
+    of 5, us a call (oneDNN with its fused ReLU / addmm + relu_), 1,405 rows: 56 -> 10
+    units 46 / 80, 56 -> 100 206 / 191, 100 -> 100 345 / 331, 56 -> 300 506 / 557,
+    1 -> 1,000 129 / 256; 128 rows: 56 -> 100 33 / 22, 100 -> 300 94 / 88; 32 rows:
+    56 -> 100 22 / 9. Both give the same float32 numbers where both were compared
+    (1,405 x 56 -> 10 aside, which differs in rounding). dh = da W follows the same cost:
+    oneDNN for 512 rows or units and more (128 rows, 100 x 100: 44 / 31 us)."""
+    return rows >= 512 and not 64 <= units < 200
+
+
+def weight_grad(da: Tensor, h: Tensor, lin: bool) -> Tensor:
+    """dW = da^T h (units x fan_in, a sum over the samples): oneDNN, as (h^T da)^T, only
+    for layers of 512 units or more; narrower ones `torch.mm`, which takes da^T without
+    copying it. Measured on the 2-core AMD EPYC (best of 5, 1,405 samples): 100 x 56
+    187 us with torch.mm vs 241 us with oneDNN, 100 x 100 320 vs 410 us; 1,000 x 56 2.20
+    vs 1.64 ms."""
+    sc: List[Optional[Union[float, int, complex]]] = []
+    if lin and da.shape[1] >= 512:
+        return torch.ops.mkldnn._linear_pointwise(h.t(), da.t(), None, "none", sc,
+                                                  "").t().contiguous()
+    return torch.mm(da.t(), h)
+
+
+def back_product(da: Tensor, w: Tensor, lin: bool) -> Tensor:
+    """da W, the gradient for the layer below: oneDNN for 512 samples or units and more,
+    else `torch.mm` (128 samples, 100 x 100 units: 44 vs 31 us)."""
+    sc: List[Optional[Union[float, int, complex]]] = []
+    if lin and (da.shape[0] >= 512 or w.shape[0] >= 512):
+        return torch.ops.mkldnn._linear_pointwise(da, w.t(), None, "none", sc, "")
+    return torch.mm(da, w)
 
 
 def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
@@ -34,10 +73,11 @@ def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
     """The batch loss and every parameter's gradient (call under no_grad): the numbers of
     autograd on the forward pass and the loss, without building a graph.
 
-    `p` = [W1, b1, ..., WL, bL, c, b]. With `lin` the forward pass and dh are oneDNN's
-    linear kernel (the forward pass bit for bit autograd's), and so are the weight
-    gradients of layers of 512 units or more (they differ from autograd's only in float32
-    rounding, a sum over the samples in another order); else `torch.mm`.
+    `p` = [W1, b1, ..., WL, bL, c, b]. A layer's forward product is ``torch.addmm``
+    (autograd's own) or, with `lin` where `onednn_pays`, oneDNN's linear kernel (the same
+    float32 numbers); so is dh. The weight gradients of layers of 512 units or more are
+    oneDNN's with `lin` (they differ from autograd's only in float32 rounding, a sum over
+    the samples in another order); else `torch.mm`.
     """
     layers = (len(p) - 2) // 2
     sc: List[Optional[Union[float, int, complex]]] = []
@@ -46,13 +86,14 @@ def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
     h = x
     for layer in range(layers):
         w, b = p[2 * layer], p[2 * layer + 1]
-        if lin and model == "relu":
+        onednn = lin and onednn_pays(h.shape[0], w.shape[0])
+        if onednn and model == "relu":
             h = torch.ops.mkldnn._linear_pointwise(h, w, b, "relu", sc, "")
         else:
-            if lin:
+            if onednn:
                 a = torch.ops.mkldnn._linear_pointwise(h, w, b, "none", sc, "")
             else:
-                a = torch.mm(h, w.t()).add_(b)
+                a = torch.addmm(b, h, w.t())
             if model == "hard-sigmoid":   # its backward needs the input
                 pre.append(a)
                 h = torch.nn.functional.hardsigmoid(a)
@@ -71,9 +112,27 @@ def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
         value = float(torch.dot(r, r)) / nb
         e = r.mul_(2.0 / nb)
     grads: List[Tensor] = [e] * len(p)
+    c = p[-2]
     grads[-2] = torch.mv(h.t(), e)
     grads[-1] = e.sum()
-    dh = torch.outer(e, p[-2])
+    # A network of one hidden layer: its dh = e c^T has rank one, so da = d * (e c^T),
+    # with d the activation's derivative, is never formed: dW = c * (d^T (e * x)) and
+    # db = c * (d^T e). One pass over the (samples x units) d instead of three (the outer
+    # product, the activation's backward, the sum for db). Measured on the 2-core AMD
+    # EPYC, the backward of 1,405 samples x 1,000 units: 3.04 -> 2.43 ms (100 units: the
+    # same, the passes stay in cache). Deeper networks need da for the layer below: there
+    # the same trick was 0-3 % slower (3 and 4 x 100 units).
+    if layers == 1:
+        if model == "relu":
+            d = torch.sign(h)               # 1 where a unit is on, 0 where off (h >= 0)
+        elif model == "sigmoid":
+            d = torch.addcmul(h, h, h, value=-1.0)   # s - s^2
+        else:
+            d = torch.ops.aten.hardsigmoid_backward(torch.ones_like(pre[0]), pre[0])
+        grads[0] = weight_grad(d, x * e.unsqueeze(1), lin).mul_(c.unsqueeze(1))
+        grads[1] = torch.mv(d.t(), e).mul_(c)
+        return value, grads
+    dh = torch.outer(e, c)
     for layer in range(layers - 1, -1, -1):
         if model == "relu":
             da = torch.ops.aten.threshold_backward(dh, hs[layer + 1], 0)
@@ -81,36 +140,35 @@ def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
             da = torch.ops.aten.sigmoid_backward(dh, hs[layer + 1])
         else:
             da = torch.ops.aten.hardsigmoid_backward(dh, pre[layer])
-        w = p[2 * layer]
-        # dW = da^T h (units x fan_in, a sum over the samples): oneDNN, as (h^T da)^T, only
-        # for layers of 512 units or more; narrower ones `torch.mm`, which takes da^T
-        # without copying it. Measured on the 2-core AMD EPYC (best of 30, 1,405 samples):
-        # 100 x 100 336 us with torch.mm vs 511 us with oneDNN, 100 x 56 212 vs 306 us;
-        # 1,000 x 56 2.50 vs 2.25 ms.
-        if lin and w.shape[0] >= 512:
-            grads[2 * layer] = torch.ops.mkldnn._linear_pointwise(
-                hs[layer].t(), da.t(), None, "none", sc, "").t().contiguous()
-        else:
-            grads[2 * layer] = torch.mm(da.t(), hs[layer])
+        grads[2 * layer] = weight_grad(da, hs[layer], lin)
         grads[2 * layer + 1] = da.sum(0)
         if layer > 0:
-            if lin:
-                dh = torch.ops.mkldnn._linear_pointwise(da, w.t(), None, "none", sc, "")
-            else:
-                dh = torch.mm(da, w)
+            dh = back_product(da, p[2 * layer], lin)
     return value, grads
 
 
 def optimizer_step(p: List[Tensor], grads: List[Tensor], buf: List[Tensor],
                    sq: List[Tensor], kind: str, lr: float, mu: float, t: int,
-                   consts: List[float]) -> None:
+                   consts: List[float], fused: bool) -> None:
     """Update the parameters in place, update number `t` (1 for the first), by the
     formulas of `core.optimizers` (torch.optim's SGD with and without Nesterov, Adagrad,
     RMSprop and Adam), with `buf` (velocity / first moment) and `sq` (squared gradients'
     sum) zeroed before the first update (momentum's first v = mu * 0 + g = g).
-    `consts` = [beta1, beta2, eps, AdaGrad's eps, RMSProp's alpha]."""
+    `consts` = [beta1, beta2, eps, AdaGrad's eps, RMSProp's alpha].
+
+    With `fused` (where `fused_adam_works()`), Adam is torch.optim's own fused kernel
+    (`Adam(fused=True)`): one call for every tensor, against seven ``_foreach`` calls that
+    CPU torch runs as a loop over the tensors. Measured on the 2-core AMD EPYC, a 100-unit
+    network's four tensors: 46 -> 5.7 us a step, 7 % of a 56-day update. Its numbers
+    differ from the ``_foreach`` formula's in float32 rounding only (1-4 ulp after 500
+    steps)."""
     b1, b2, eps, adagrad_eps, rms_alpha = consts[0], consts[1], consts[2], consts[3], consts[4]
-    if kind == "gd":
+    if kind == "adam" and fused:
+        steps = [torch.full([], float(t))] * len(p)
+        no_max: List[Tensor] = []   # amsgrad's maxima: none
+        torch._fused_adam_(p, grads, buf, sq, no_max, steps, lr=lr, beta1=b1, beta2=b2,
+                           weight_decay=0.0, eps=eps, amsgrad=False, maximize=False)
+    elif kind == "gd":
         torch._foreach_add_(p, grads, alpha=-lr)
     elif kind == "momentum" or kind == "nesterov":
         torch._foreach_mul_(buf, mu)
@@ -146,7 +204,7 @@ def train_updates(p: List[Tensor], buf: List[Tensor], sq: List[Tensor],
                   n: int, model: str, loss: str, lin: bool, kind: str, lr: float,
                   mu: float, t: int, consts: List[float], first_loss: float,
                   first_grads: List[Tensor], track: List[int],
-                  traj: Tensor, ahead: bool
+                  traj: Tensor, ahead: bool, fused: bool
                   ) -> Tuple[int, float, int, int, float, List[Tensor]]:
     """Up to `n` updates; stops after one whose batch loss was not finite.
 
@@ -156,7 +214,7 @@ def train_updates(p: List[Tensor], buf: List[Tensor], sq: List[Tensor],
     `first_loss`), when not empty, is the first update's pass made earlier (a snapshot's).
     `track` = [tensor, flat index, tensor, flat index]: those two parameters after each
     update go to row k of `traj`. `t` is the optimizer's update count before the chunk;
-    `consts` as `optimizer_step` takes them. With `ahead` (the full batch only) the
+    `consts` and `fused` as `optimizer_step` takes them. With `ahead` (the full batch only) the
     chunk ends with the next update's pass at the parameters it leaves: the training loss
     the trainer checks after a chunk and the gradient a snapshot shows, which the next
     chunk takes as its `first_grads`; made here, they cost no second call from Python
@@ -180,7 +238,7 @@ def train_updates(p: List[Tensor], buf: List[Tensor], sq: List[Tensor],
                                          ys[epoch][lo:lo + batch], model, loss, lin)
             else:
                 value, grads = grad_pass(p, xs[0], ys[0], model, loss, lin)
-        optimizer_step(p, grads, buf, sq, kind, lr, mu, t + k + 1, consts)
+        optimizer_step(p, grads, buf, sq, kind, lr, mu, t + k + 1, consts, fused)
         if batch > 0:
             pos += 1
             if pos == per_epoch:
@@ -195,6 +253,24 @@ def train_updates(p: List[Tensor], buf: List[Tensor], sq: List[Tensor],
         next_value, next_grads = grad_pass(p, xs[0], ys[0], model, loss, lin)
         return n, value, epoch, pos, next_value, next_grads
     return n, value, epoch, pos, math.nan, none
+
+
+@functools.cache
+def fused_adam_works() -> bool:
+    """Whether this torch build runs torch.optim's fused Adam kernel on the CPU (torch 2.4
+    and later) and it takes the step `optimizer_step`'s formula takes, to float32 rounding;
+    elsewhere Adam stays the ``_foreach`` formula."""
+    try:
+        p = [torch.tensor([0.5, -1.0, 2.0])]
+        g = [torch.tensor([0.1, -0.2, 0.3])]
+        ref = [p[0].clone()]
+        state = [[torch.zeros(3)] for _ in range(4)]
+        optimizer_step(p, g, state[0], state[1], "adam", 0.1, 0.0, 1, KERNEL_CONSTS, True)
+        optimizer_step(ref, g, state[2], state[3], "adam", 0.1, 0.0, 1, KERNEL_CONSTS,
+                       False)
+        return bool(torch.allclose(p[0], ref[0], rtol=1e-6, atol=1e-7))
+    except Exception:  # no such kernel, or not for the CPU in this build
+        return False
 
 
 @functools.cache

@@ -202,7 +202,8 @@ class NumpyOptimizer:
 
 class TorchOptimizer:
     """The same optimizers' state over a list of torch tensors; the update itself is
-    `core.net_kernels.optimizer_step` (fused ``_foreach`` ops, compiled with the chunk)."""
+    `core.net_kernels.optimizer_step` (compiled with the chunk: Adam by torch.optim's
+    fused kernel where this torch has it, the others by ``_foreach`` ops)."""
 
     def __init__(self, kind: str, lr: float, momentum: float, params: list[Any]) -> None:
         self.kind = kind
@@ -221,12 +222,12 @@ class TorchOptimizer:
     def apply(self, grads: list[Any]) -> None:
         """Update the parameters in place for gradients `grads` (call under no_grad): the
         step a network's compiled chunk takes (`core.net_kernels.optimizer_step`)."""
-        from core.net_kernels import optimizer_step
+        from core.net_kernels import fused_adam_works, optimizer_step
 
         buf, sq = self.state()
         self.t += 1
         optimizer_step(self.params, grads, buf, sq, self.kind, self.lr, self.momentum,
-                       self.t, KERNEL_CONSTS)
+                       self.t, KERNEL_CONSTS, fused_adam_works())
 
     def state(self) -> tuple[list[Any], list[Any]]:
         """(velocity or Adam's first moments, the squared gradients' sums) for an update

@@ -12,10 +12,10 @@ from core.models import init_params
 from core.net_engine import NetCore
 
 
-def _core(model: str, units: int, layers: int, loss: str) -> NetCore:
+def _core(model: str, units: int, layers: int, loss: str, rows: int = 300) -> NetCore:
     rng = np.random.default_rng(3)
-    x = rng.random((300, 6))
-    y = x @ rng.standard_normal(6) + 0.1 * rng.standard_normal(300)
+    x = rng.random((rows, 6))
+    y = x @ rng.standard_normal(6) + 0.1 * rng.standard_normal(rows)
     config = RunConfig(days=6, model=model, units=units, layers=layers)
     params = init_params(config, 6, np.random.default_rng(0), x.mean(axis=0), float(y.mean()))
     return NetCore(model, params, x, y, x[:0], y[:0], loss, "adam", 1e-2, 0.9, None, 0)
@@ -31,14 +31,20 @@ def _autograd(core: NetCore) -> tuple[float, list[np.ndarray]]:
 
 @pytest.mark.parametrize("onednn", [True, False])
 @pytest.mark.parametrize("model", ["relu", "sigmoid", "hard-sigmoid"])
-@pytest.mark.parametrize("shape", [(5, 1), (40, 3), (4, 2)])
+@pytest.mark.parametrize("shape", [(5, 1, "mae"), (40, 3, "mae"), (4, 2, "mse"),
+                                   (100, 1, "mse"), (600, 1, "mae"), (600, 2, "mse")])
+@pytest.mark.parametrize("rows", [300, 700])
 def test_hand_written_gradients_equal_autograd(monkeypatch: pytest.MonkeyPatch, onednn: bool,
-                                                model: str, shape: tuple[int, int]) -> None:
+                                                model: str, shape: tuple[int, int, str],
+                                                rows: int) -> None:
+    """Every product path: oneDNN takes full batches of 512 rows or more into layers
+    outside 64-199 units, and the weight gradients of 512 units or more; one hidden layer
+    takes the backward's rank-one shortcut, deeper ones the layer-by-layer pass."""
     if onednn and net_engine._LINEAR is None:
         pytest.skip("this torch build has no oneDNN linear kernel")
     if not onednn:
         monkeypatch.setattr(net_engine, "_LINEAR", None)
-    core = _core(model, *shape, "mae" if shape[0] != 4 else "mse")
+    core = _core(model, *shape, rows=rows)
     want_loss, want = _autograd(core)
     with torch.no_grad():
         loss, grads = core._grad_step(core.x, core.y)

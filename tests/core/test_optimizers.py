@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.optimizers import KINDS, NumpyOptimizer, TorchOptimizer
+from core import net_kernels
+from core.optimizers import KERNEL_CONSTS, KINDS, NumpyOptimizer, TorchOptimizer
 
 STEPS = 1000
 RTOL = 1e-9
@@ -105,10 +106,38 @@ def test_numpy_optimizer_follows_the_textbook_and_torch_optim(kind):
     assert not np.allclose(ours, THETA0)   # it moved
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["fused-adam", "foreach"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_torch_optimizer_follows_torch_optim(kind):
+def test_torch_optimizer_follows_torch_optim(kind, fused, monkeypatch):
+    """Both ways the network's step can take: Adam by torch.optim's fused kernel (where
+    this torch has it) and every optimizer's ``_foreach`` formula."""
+    if not fused:
+        monkeypatch.setattr(net_kernels, "fused_adam_works", lambda: False)
     np.testing.assert_allclose(_torch_ours(kind, THETA0), _torch_reference(kind, THETA0),
                                rtol=RTOL)
+
+
+def test_this_torch_takes_the_fused_adam_kernel_and_it_trains_as_the_formula_does():
+    """The pinned torch has the fused CPU kernel, so the probe must find it (else Adam
+    falls back to the slower formula unnoticed); over 300 float32 steps of a network's
+    tensor shapes both ways stay within float32 rounding of each other."""
+    assert net_kernels.fused_adam_works()
+    gen = torch.Generator().manual_seed(0)
+    shapes = [(100, 56), (100,), (100,), (1,)]
+    start = [torch.randn(s, generator=gen) for s in shapes]
+    runs = []
+    for fused in (True, False):
+        p = [t.clone() for t in start]
+        buf, sq = [torch.zeros_like(t) for t in p], [torch.zeros_like(t) for t in p]
+        g2 = torch.Generator().manual_seed(1)
+        for t in range(1, 301):
+            grads = [torch.randn(s, generator=g2) * 0.1 for s in shapes]
+            net_kernels.optimizer_step(p, grads, buf, sq, "adam", 3e-3, 0.9, t,
+                                       KERNEL_CONSTS, fused)
+        runs.append(p)
+    for a, b, s in zip(*runs, start, strict=True):
+        assert not torch.equal(a, s)                       # it moved
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -193,7 +193,10 @@ def test_an_external_scheduler_runs_the_cells(client, series):
 def test_a_worker_reuses_freed_memory_instead_of_faulting_it_in_every_update(client, series):
     """A task runs in a thread of Dask's pool; with glibc's per-thread arenas its freed
     heaps were unmapped and faulted in again every update (measured: 25,000-54,000 page
-    faults in 20 updates of the 1,000 ReLU row; 2-120 with the workers' one arena). The
+    faults in 20 updates of the 1,000 ReLU row; 2-120 with the workers' one arena). With
+    one arena the heap still grows now and then while it settles: a (1,405 x 1,000) float32
+    tensor's first touch is 1,372 faults, and 20 updates after a warm-up took 0-4,200
+    (three in a row at most). The limit sits between that and every update's faults. The
     setting is the fork server's own: this process's environment stays as it was."""
 
     def faults(series):  # type: ignore[no-untyped-def]
@@ -213,7 +216,7 @@ def test_a_worker_reuses_freed_memory_instead_of_faulting_it_in_every_update(cli
         trainer.run(20)
         return resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before
 
-    assert client.submit(faults, series, pure=False).result() < 2000
+    assert client.submit(faults, series, pure=False).result() < 10_000
     assert os.environ.get("MALLOC_ARENA_MAX") is None
 
 
