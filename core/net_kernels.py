@@ -37,7 +37,8 @@ def onednn_pays(rows: int, units: int) -> bool:
     (`rows` samples into `units` units). oneDNN costs ~17 us a call whatever the size
     (its weight reorder), so it loses on mini-batches; on the full batch it wins for narrow
     and wide layers and loses in between. Measured on the 2-core AMD EPYC, 1 thread, best
-    of 5, us a call (oneDNN with its fused ReLU / addmm + relu_), 1,405 rows: 56 -> 10
+    of 5, us a call (oneDNN with its fused ReLU / addmm + relu_, as `linear` runs it),
+    1,405 rows: 56 -> 10
     units 46 / 80, 56 -> 100 206 / 191, 100 -> 100 345 / 331, 56 -> 300 506 / 557,
     1 -> 1,000 129 / 256; 128 rows: 56 -> 100 33 / 22, 100 -> 300 94 / 88; 32 rows:
     56 -> 100 22 / 9. Both give the same float32 numbers where both were compared
@@ -73,8 +74,8 @@ def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
     """The batch loss and every parameter's gradient (call under no_grad): the numbers of
     autograd on the forward pass and the loss, without building a graph.
 
-    `p` = [W1, b1, ..., WL, bL, c, b]. A layer's forward product is ``torch.addmm``
-    (autograd's own) or, with `lin` where `onednn_pays`, oneDNN's linear kernel (the same
+    `p` = [W1, b1, ..., WL, bL, c, b]. A layer's forward product is ``linear`` (autograd's
+    own, an addmm) or, with `lin` where `onednn_pays`, oneDNN's linear kernel (the same
     float32 numbers); so is dh. The weight gradients of layers of 512 units or more are
     oneDNN's with `lin` (they differ from autograd's only in float32 rounding, a sum over
     the samples in another order); else `torch.mm`.
@@ -92,8 +93,9 @@ def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
         else:
             if onednn:
                 a = torch.ops.mkldnn._linear_pointwise(h, w, b, "none", sc, "")
-            else:
-                a = torch.addmm(b, h, w.t())
+            else:   # addmm: TorchScript splits a torch.addmm into mm + add (measured
+                # 1,405 x 56 -> 100 units, with the ReLU: 215 vs 196 us); linear keeps it one
+                a = torch.nn.functional.linear(h, w, b)
             if model == "hard-sigmoid":   # its backward needs the input
                 pre.append(a)
                 h = torch.nn.functional.hardsigmoid(a)
