@@ -32,19 +32,23 @@ from core.optimizers import KERNEL_CONSTS
 # PEP 604 unions or builtin generics in every torch version.
 
 
-def onednn_pays(rows: int, units: int) -> bool:
-    """Whether oneDNN's linear kernel beats ``torch.addmm`` for a layer's forward product
-    (`rows` samples into `units` units). oneDNN costs ~17 us a call whatever the size
-    (its weight reorder), so it loses on mini-batches; on the full batch it wins for narrow
-    and wide layers and loses in between. Measured on the 2-core AMD EPYC, 1 thread, best
-    of 5, us a call (oneDNN with its fused ReLU / addmm + relu_, as `linear` runs it),
-    1,405 rows: 56 -> 10
-    units 46 / 80, 56 -> 100 206 / 191, 100 -> 100 345 / 331, 56 -> 300 506 / 557,
-    1 -> 1,000 129 / 256; 128 rows: 56 -> 100 33 / 22, 100 -> 300 94 / 88; 32 rows:
-    56 -> 100 22 / 9. Both give the same float32 numbers where both were compared
-    (1,405 x 56 -> 10 aside, which differs in rounding). dh = da W follows the same cost:
-    oneDNN for 512 rows or units and more (128 rows, 100 x 100: 44 / 31 us)."""
-    return rows >= 512 and not 64 <= units < 200
+def onednn_pays(rows: int, fan_in: int, units: int) -> bool:
+    """Whether oneDNN's linear kernel beats ``linear`` (an addmm) for a layer's forward
+    product, `rows` samples of `fan_in` values into `units` units. oneDNN costs ~20 us a
+    call whatever the size, so it loses on mini-batches and on one unit; on the full batch
+    it wins for wide layers and for skinny ones (a few units on several inputs, where the
+    BLAS is slow), and loses in between. Measured on the 2-core AMD EPYC, 1 thread, best of
+    7, us a call with the ReLU (oneDNN's fused / linear + relu_), 1,460 rows: 1 -> 1 unit
+    21 / 4, 1 -> 10 20 / 17, 7 -> 10 22 / 47, 56 -> 10 44 / 83, 56 -> 30 70 / 103,
+    7 -> 30 26 / 22, 56 -> 64 120 / 119; 1,405 rows: 56 -> 100 206 / 191,
+    100 -> 100 345 / 331, 56 -> 300 506 / 557, 1 -> 1,000 129 / 256; 128 rows:
+    56 -> 100 33 / 22, 100 -> 300 94 / 88; 32 rows: 56 -> 100 22 / 9. Both give the same
+    float32 numbers where both were compared (1,405 x 56 -> 10 aside, which differs in
+    rounding). dh = da W follows the same cost: oneDNN for 512 rows or units and more
+    (128 rows, 100 x 100 units: 44 vs 31 us)."""
+    if rows < 512:
+        return False
+    return units >= 200 or (fan_in > 1 and 1 < units <= 30 and not (fan_in <= 7 and units > 10))
 
 
 def weight_grad(da: Tensor, h: Tensor, lin: bool) -> Tensor:
@@ -87,7 +91,7 @@ def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
     h = x
     for layer in range(layers):
         w, b = p[2 * layer], p[2 * layer + 1]
-        onednn = lin and onednn_pays(h.shape[0], w.shape[0])
+        onednn = lin and onednn_pays(h.shape[0], h.shape[1], w.shape[0])
         if onednn and model == "relu":
             h = torch.ops.mkldnn._linear_pointwise(h, w, b, "relu", sc, "")
         else:

@@ -37,8 +37,9 @@ def _autograd(core: NetCore) -> tuple[float, list[np.ndarray]]:
 def test_hand_written_gradients_equal_autograd(monkeypatch: pytest.MonkeyPatch, onednn: bool,
                                                 model: str, shape: tuple[int, int, str],
                                                 rows: int) -> None:
-    """Every product path: oneDNN takes full batches of 512 rows or more into layers
-    outside 64-199 units, and the weight gradients of 512 units or more; one hidden layer
+    """Every product path: oneDNN takes full batches of 512 rows or more into skinny
+    layers (here 4 and 5 units) and wide ones (600), and the weight gradients of 512 units
+    or more; `linear` the rest (40 and 100 units, every 300-row batch). One hidden layer
     takes the backward's rank-one shortcut, deeper ones the layer-by-layer pass."""
     if onednn and net_engine._LINEAR is None:
         pytest.skip("this torch build has no oneDNN linear kernel")
