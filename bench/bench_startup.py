@@ -9,7 +9,9 @@
 - `fnlab train --days 1` (the lecture's first model, to its default update limit): wall
   time and peak resident memory of the process (wait4's rusage); targets 1.5 s, 160 MB.
   The peak once more as a `make run` install has it, without the test extra's scipy:
-  numba imports scipy.linalg where it is installed, for BLAS our kernels never call.
+  numba imports scipy.linalg where it is installed, for BLAS our kernels never call (its
+  first cached kernel load refreshes the CPU target, which imports numba.np.arraymath,
+  whose module-level BLAS check imports scipy.linalg whatever the kernel uses: ~13 MB).
 
 Absolute times depend on the machine: the reference line (a pure-Python loop) is printed
 beside them, and each result's note gives the time in units of that loop.
