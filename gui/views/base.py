@@ -78,18 +78,73 @@ class FillsItsScroll:
         return -1
 
 
+# A plot sharing its height with a wrapped note keeps a data area (its view box, axes
+# aside) at least this many px tall, or the note keeps one line
+# (`NoteLabel.share_height_with`): at 1600 x 1000 in the projector theme a network slice's
+# four-line note left its data area ~20 px, the series view's three lines 111.
+NOTE_DATA_LEAST = 120
+
+
 class NoteLabel(ElidedLabel):
-    """A view's note under its plot: wrapped over the lines it needs, or, in a short
-    window (`set_one_line`, see `View.set_compact`), one line ending in "…" with the whole
-    text in its tooltip: at 1280 x 694 the series view's three-line note left its plot
-    ~40 px. `text()` is always the whole text."""
+    """A view's note under its plot: wrapped over the lines it needs, or one line ending
+    in "…" with the whole text in its tooltip: in a short window (`set_short_window`, see
+    `View.set_compact`; at 1280 x 694 the series view's three-line note left its plot
+    ~40 px), and wherever its wrapped lines would leave the plot it shares its height with
+    a data area under NOTE_DATA_LEAST px (`share_height_with`). `text()` is always the
+    whole text."""
 
     _one_line = False
+    _short_window = False
+    _plot: pg.PlotWidget | None = None
+    _least = NOTE_DATA_LEAST
+    _probe: QLabel | None = None
 
     def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
         super().__init__(text, parent)
         self.setObjectName("viewNote")
         self.setWordWrap(True)
+
+    def share_height_with(self, plot: pg.PlotWidget | None,
+                          least: int = NOTE_DATA_LEAST) -> None:
+        """Wrap only where `plot` (laid out with this note, the two sharing their height)
+        keeps a data area `least` px tall with the note wrapped; None: wrap wherever the
+        window is not short."""
+        if plot is not None and plot is not self._plot:
+            # the data area settles after the view's own resize (pyqtgraph lays out its
+            # plot later): fit again then
+            plot.getPlotItem().getViewBox().sigResized.connect(self.fit)
+        self._plot, self._least = plot, least
+        self.fit()
+
+    def set_short_window(self, on: bool) -> None:
+        self._short_window = on
+        self.fit()
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.fit()
+
+    def fit(self) -> None:
+        """One line or wrapped, for the room the note and its plot have now. The wrapped
+        height is QLabel's own layout of the whole text in the note's style, measured by
+        a hidden label (font metrics alone read 3 lines where the note wrapped 4). Call
+        it after the view's layout changed size (`View.resizeEvent` does)."""
+        short = self._short_window
+        plot = self._plot
+        if not short and plot is not None and self.isVisible():
+            probe = self._probe
+            if probe is None:
+                probe = self._probe = QLabel(self.parentWidget())
+                probe.setObjectName(self.objectName())   # the note's style sheet rules
+                probe.setWordWrap(True)
+                probe.hide()
+            probe.ensurePolished()
+            probe.setText(self.text())
+            wrapped = probe.heightForWidth(self.width())
+            area = plot.getPlotItem().getViewBox().height()
+            axes = plot.height() - area if area > 0 else 0.0     # not laid out yet: none
+            short = plot.height() + self.height() - wrapped - axes < self._least
+        self.set_one_line(short)
 
     def set_one_line(self, on: bool) -> None:
         if on != self._one_line:
@@ -97,6 +152,11 @@ class NoteLabel(ElidedLabel):
             self.setWordWrap(not on)
             self._elide()
             self.updateGeometry()
+
+    def changeEvent(self, event: Any) -> None:   # a theme's font: its lines' height
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.fit()
 
     def minimumSizeHint(self) -> QSize:
         return super().minimumSizeHint() if self._one_line else QLabel.minimumSizeHint(self)
@@ -314,6 +374,8 @@ class View(QWidget):
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         self.legends_later()
+        for note in self.findChildren(NoteLabel):   # its plot's height changed
+            note.fit()
 
     def apply_theme(self, theme: Theme) -> None:
         self._theme = theme
@@ -340,7 +402,7 @@ class View(QWidget):
             if legend is not None:
                 legend.setColumnCount(columns if on else 1)
         for note in self.findChildren(NoteLabel):
-            note.set_one_line(on)
+            note.set_short_window(on)
         self._apply_compact(on)
 
     @property

@@ -48,6 +48,7 @@ class SeriesView(View):
         self._note = NoteLabel("start a run to compare its estimate with the real values",
                                self)
         self._layout.addWidget(self._note)
+        self._note.share_height_with(self._plot)   # three lines left it ~85 px (projector)
 
         self._unseen_region = pg.LinearRegionItem(movable=False)
         self._unseen_region.setZValue(-20)

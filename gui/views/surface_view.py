@@ -52,11 +52,6 @@ PATH_DOTS = 120            # a path this short shows every update as a dot (zig-
 # projector's lecture: 225 px) keeps its plot and shows the gradient's line. (The view's
 # height, not the plot's: the room taken must not decide whether it is taken.)
 NOTE_LINES = ((320, 3), (260, 2))
-# A slice's plot at least this tall before its note wraps: in a 1600 x 1000 projector
-# window the slice's controls and its four-line note left a network's surface ~50 px tall
-# (the dark theme's, in two lines: ~170 px). Below it the note keeps one line ("…", the
-# whole text in its tooltip), as in a short window.
-SLICE_PLOT_LEAST = 140
 
 
 def thin_polyline(x: np.ndarray, y: np.ndarray, cell_x: float, cell_y: float
@@ -203,12 +198,6 @@ class SurfaceView(LandscapeMode, View):
         self._layout.addWidget(self._plot, 1)
         self._note = NoteLabel("", self)   # one line in a short window (a slice's note
         self._layout.addWidget(self._note)  # took four and left its plot 24 px)
-        # Never shown: the note's height wrapped, as QLabel lays it out in the note's
-        # style (`_keep_note_room`)
-        self._note_wrapped = QLabel(self)
-        self._note_wrapped.setObjectName(self._note.objectName())
-        self._note_wrapped.setWordWrap(True)
-        self._note_wrapped.hide()
 
         item = self._plot.getPlotItem()
         self._image = pg.ImageItem()
@@ -510,7 +499,7 @@ class SurfaceView(LandscapeMode, View):
         self._keep_note_room()
 
     def _apply_compact(self, on: bool) -> None:
-        self._keep_note_room()     # a slice's note may stay one line (SLICE_PLOT_LEAST)
+        self._keep_note_room()
 
     def _set_note(self, text: str) -> None:
         """The note's text, then its lines for the room it has (`_keep_note_room`)."""
@@ -521,20 +510,9 @@ class SurfaceView(LandscapeMode, View):
         """Lines under the 1-day surface's plot for its note or a replay's numbers, as
         many as the view's height allows (`NOTE_LINES`); kept live and in a replay
         alike, so a replay starting never changes the plot's size. A slice's note wraps
-        only where its plot keeps SLICE_PLOT_LEAST px, else it keeps one line."""
+        only where its data area keeps NOTE_DATA_LEAST px (`NoteLabel.share_height_with`)."""
         note = self._note
-        short = self._compact
-        if not self._exact and note.isVisible():
-            # The plot's height with the note wrapped: the plot and the note share their
-            # height whatever the note's lines. QLabel's own layout of the whole text in
-            # the note's style (font metrics alone read 3 lines where the note wrapped 4).
-            probe = self._note_wrapped
-            probe.ensurePolished()
-            probe.setText(note.text())
-            wrapped = probe.heightForWidth(note.width())
-            if_wrapped = self._plot.height() + note.height() - wrapped
-            short = short or if_wrapped < SLICE_PLOT_LEAST
-        note.set_one_line(short)
+        note.share_height_with(None if self._exact else self._plot)
         lines = next((n for least, n in NOTE_LINES if self.height() >= least), 1) \
             if self._exact else 1
         margins = note.contentsMargins()
