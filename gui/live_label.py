@@ -8,7 +8,7 @@ for a new layout only when its (wrapped) text needs another height. It keeps QLa
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QRect, QSize, Qt
 from PySide6.QtGui import QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QSizePolicy, QStyle, QStyleOption, QWidget
 
@@ -22,6 +22,7 @@ class LiveLabel(QWidget):
         super().__init__(parent)
         self._text = text
         self._wrap = False
+        self._widest = ""
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         # Paints its own background: new text does not repaint the widgets behind it.
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
@@ -77,10 +78,25 @@ class LiveLabel(QWidget):
             width = min(width, 40 * fm.averageCharWidth())
         return QSize(width, self.height_for(width))
 
+    def set_widest(self, text: str) -> None:
+        """The longest text this label will show: its least width, measured in its font
+        of the moment (a theme's larger type widens it). New text never asks for a
+        layout, so without it a longer text is cut: "update 2,626 of 2" in the projector
+        theme, its least width measured once in the smaller type it started in."""
+        if text != self._widest:
+            self._widest = text
+            self.updateGeometry()
+
     def minimumSizeHint(self) -> QSize:
         m = self.contentsMargins()
-        return QSize(m.left() + m.right() + 10, self.fontMetrics().height() + m.top()
+        widest = self.fontMetrics().horizontalAdvance(self._widest) + 8 if self._widest else 10
+        return QSize(m.left() + m.right() + widest, self.fontMetrics().height() + m.top()
                      + m.bottom())
+
+    def changeEvent(self, event: QEvent) -> None:   # a theme's font: another least width
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.updateGeometry()
 
     # ----- painting -----------------------------------------------------------------------
     def paintEvent(self, _event: QPaintEvent) -> None:

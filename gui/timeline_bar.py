@@ -105,8 +105,6 @@ class TimelineBar(QWidget):
         # a click or a key on the slider moves it too (not only a drag)
         self.slider.actionTriggered.connect(self._on_action)
         self.position = LiveLabel("", self)     # new text every frame: no relayout
-        self.position.setMinimumWidth(self.position.fontMetrics().horizontalAdvance(
-            "replaying 99,999 of 99,999") + 8)
         self.factor = QComboBox(self)
         for f in REPLAY_FACTORS:
             self.factor.addItem(f"{f:g}x", f)
@@ -145,6 +143,10 @@ class TimelineBar(QWidget):
             s.set_position(update, end)
         text = (f"replaying {update:,} of {end:,}" if replaying
                 else f"update {update:,} of {end:,}")
+        # room for the longest text at this many updates' digits (at least 99,999): a
+        # new layout only when the run's count gains a digit
+        most = "9" * max(5, len(str(end)))
+        self.position.set_widest(f"replaying {int(most):,} of {int(most):,}")
         if self.position.text() != text:
             self.position.setText(text)
         self.playback.setText("Pause replay" if playing_back else "Play back")
