@@ -233,11 +233,14 @@ def _text_pixels(vb: pg.ViewBox, item: pg.TextItem) -> np.ndarray:
 
 
 def legend_cover(plot: pg.PlotWidget, legend: pg.LegendItem, corner: str,
-                 points: np.ndarray) -> int:
-    """How many of `points` (view-box pixels) the legend would cover in `corner`."""
+                 points: np.ndarray, size: tuple[float, float] | None = None) -> int:
+    """How many of `points` (view-box pixels) the legend would cover in `corner`, at its
+    present size or at `size` (width, height)."""
     vb = plot.getViewBox()
     (ax, ay), (ox, oy) = LEGEND_CORNERS[corner]
-    w, h = legend.boundingRect().width(), legend.boundingRect().height()
+    if size is None:
+        size = legend.boundingRect().width(), legend.boundingRect().height()
+    w, h = size
     left = ox if ax == 0 else vb.width() + ox - w
     top = oy if ay == 0 else vb.height() + oy - h
     inside = ((points[:, 0] >= left) & (points[:, 0] <= left + w)
@@ -253,6 +256,38 @@ def _set_columns(legend: pg.LegendItem, n: int) -> None:
     legend.updateSize()
 
 
+def legend_size(legend: pg.LegendItem, n: int) -> tuple[float, float]:
+    """(width, height) of `legend` laid out `n` entries a row: measured by laying it out
+    so once for its entries as they read now (texts and fonts), then remembered.
+
+    Trying the one-row layout by laying the legend out again, twice a placement (to one
+    row and back), cost ~0.7 ms of the GUI thread's ~1.4 ms a placement and moved every
+    entry (each legend is placed every LEGEND_WAIT_MS while a run trains; measured on
+    the gui bench's window, linear 1 day). It was not a steady measure either: the
+    legend keeps the width it had, so each one-row layout came out wider than the last
+    (426, 568, 716, 827 px for the same two entries); the first, from the legend as
+    shown, is kept.
+    """
+    entries = tuple((label.text, label.opts.get("size"), label.opts.get("bold"),
+                     label.opts.get("italic"), label.item.font().key())
+                    for _sample, label in legend.items)
+    sizes: dict[tuple[object, ...], tuple[float, float]] | None = getattr(
+        legend, "_measured_sizes", None)
+    if sizes is None:
+        sizes = {}
+        legend._measured_sizes = sizes   # type: ignore[attr-defined]
+    key = (n, entries)
+    if key not in sizes:
+        columns = legend.columnCount
+        if columns != n:
+            _set_columns(legend, n)
+        rect = legend.boundingRect()
+        sizes[key] = (rect.width(), rect.height())
+        if columns != n:
+            _set_columns(legend, columns)
+    return sizes[key]
+
+
 def place_legend(plot: pg.PlotWidget, legend: pg.LegendItem, current: str,
                  one_row: bool = True) -> tuple[str, int]:
     """Move `legend` to the corner of `plot` where it covers least of what is drawn, in
@@ -265,9 +300,9 @@ def place_legend(plot: pg.PlotWidget, legend: pg.LegendItem, current: str,
                            else [])
     cover = {}
     for n in layouts:
-        if legend.columnCount != n:
-            _set_columns(legend, n)
-        cover.update({(c, n): legend_cover(plot, legend, c, points) for c in LEGEND_CORNERS})
+        size = legend_size(legend, n) if n != columns else None
+        cover.update({(c, n): legend_cover(plot, legend, c, points, size)
+                      for c in LEGEND_CORNERS})
     here = (current, columns)
     best = min(cover, key=lambda k: (cover[k], k != here, k[1] != columns))
     if not cover[best] < cover[here] - max(2, 0.2 * cover[here]):
