@@ -139,6 +139,7 @@ def in_app(config: RunConfig, seconds: float, kind: str | None = None
 
     frames: list[float] = []
     spent: list[tuple[float, float]] = []   # per frame: (on a core, waiting for one), ms
+    drawn_at: list[tuple[float, float]] = []   # per frame: (start, end), perf_counter s
 
     def timed_frame() -> None:
         # The window's own frame, then the paint it causes, now instead of later.
@@ -148,7 +149,9 @@ def in_app(config: RunConfig, seconds: float, kind: str | None = None
         if drawn:
             for _ in range(FLUSH_ROUNDS):
                 QCoreApplication.sendPostedEvents()
-            frames.append(1e3 * (time.perf_counter() - t0))
+            t1 = time.perf_counter()
+            frames.append(1e3 * (t1 - t0))
+            drawn_at.append((t0, t1))
             s1 = _thread_schedule()
             if s0 is not None and s1 is not None:
                 spent.append((s1[0] - s0[0], s1[1] - s0[1]))
@@ -157,17 +160,20 @@ def in_app(config: RunConfig, seconds: float, kind: str | None = None
     win._timer.timeout.connect(timed_frame)
 
     ticks: list[float] = []
+    ticked_at: list[float] = []   # the same ticks, perf_counter s (set against the frames)
     clock = QElapsedTimer()
     tick = QTimer()
     tick.setTimerType(Qt.TimerType.PreciseTimer)
     tick.setInterval(TICK_MS)
-    tick.timeout.connect(lambda: ticks.append(clock.nsecsElapsed() / 1e6))
+    tick.timeout.connect(lambda: (ticks.append(clock.nsecsElapsed() / 1e6),
+                                  ticked_at.append(time.perf_counter())))
 
     win.play()
     _wait(app, lambda: win.latest is not None and win.latest.update > 0 and win.playing, 10.0)
     _spin(app, 0.5)                      # past the first, slower frames
     frames.clear()
     spent.clear()
+    drawn_at.clear()
     paints.seen.clear()
     u0, t0 = win.latest.update, time.perf_counter()
     recomputes[0] = 0
@@ -193,6 +199,7 @@ def in_app(config: RunConfig, seconds: float, kind: str | None = None
         raise RuntimeError(f"{', '.join(missed)} not painted in every timed frame "
                            f"({painted}): the frame time would miss their paint")
     return {"frames": frames, "spent": spent, "late": late, "rate": (u1 - u0) / (t1 - t0),
+            "late_in_frames": _late_in_frames(late, ticked_at[1:], drawn_at),
             "playing": float(playing), "recomputes": float(recomputes[0]),
             "surface_paints": painted["surface"], "worker": worker}
 
@@ -255,6 +262,25 @@ def _shares_note(app: tuple[float, float] | None, headless: tuple[float, float] 
             f"update, headless / in the app {cpu:.2f}")
 
 
+def _late_in_frames(late: list[float], ticked_at: list[float],
+                    drawn_at: list[tuple[float, float]]) -> tuple[int, int]:
+    """(ticks later than LATENESS_LIMIT_MS, how many of them were kept waiting by a timed
+    frame): a tick is the frame's when a frame's span covers at least 30% of the time the
+    tick waited. The rest waited for other work of the GUI thread, for a core or the GIL.
+    Says whether a missed lateness target is the frames' length or something else."""
+    starts = np.array([a for a, _ in drawn_at])
+    ends = np.array([b for _, b in drawn_at])
+    over = in_frames = 0
+    for wait, at in zip(late, ticked_at, strict=True):
+        if wait <= LATENESS_LIMIT_MS:
+            continue
+        over += 1
+        due = at - wait / 1e3
+        overlap = np.minimum(ends, at) - np.maximum(starts, due)
+        in_frames += bool(len(overlap) and overlap.max() >= 0.3 * (at - due))
+    return over, in_frames
+
+
 def _split_note(frames: list[float], spent: list[tuple[float, float]]) -> str:
     """'the GUI thread on a core a ms, waiting for a core b ms, for the GIL or else c ms'
     (medians per frame), or '' without the scheduler's statistics."""
@@ -306,6 +332,15 @@ def _wait(app: object, done: Callable[[], bool], timeout: float) -> None:
         time.sleep(0.002)
 
 
+def _late_note(counts: tuple[int, int]) -> str:
+    """'; n ticks (p %) later than 5 ms, q % of them while a frame was drawn'."""
+    over, in_frames = counts
+    if not over:
+        return ""
+    return (f"; late by over {LATENESS_LIMIT_MS:g} ms: {over} ticks, "
+            f"{100 * in_frames / over:.0f} % of them while a frame was drawn")
+
+
 def main() -> Iterator[Result]:
     import torch
 
@@ -330,7 +365,7 @@ def main() -> Iterator[Result]:
         yield Result(f"gui tick lateness, p95 ({label})", percentile(late, 95), unit="ms",
                      limit=LATENESS_LIMIT_MS,
                      note=f"median {percentile(late, 50):.2f} ms, max {max(late):.1f} ms, "
-                          f"{len(late)} ticks of {TICK_MS} ms")
+                          f"{len(late)} ticks of {TICK_MS} ms" + _late_note(got["late_in_frames"]))
         yield Result(f"gui training speed ({label})", got["rate"], baseline=base,
                      unit="updates/s", floor=SPEED_FLOOR,
                      note=("in the app vs headless Trainer, 1 torch thread each"
