@@ -53,15 +53,22 @@ def _flush() -> None:
 
 
 def _frames(qtbot, win: MainWindow, updates: int) -> list:
-    """Snapshots of a short run, taken while it played; the run is paused afterwards."""
+    """Snapshots of a short run, taken while it played, each at an update of its own (the
+    snapshot sent on pausing may repeat the last one drawn: nothing in the loss curves
+    changes then, so they rightly paint nothing); the run is paused afterwards."""
     snaps: list = []
-    win.frame_drawn.connect(snaps.append)
+
+    def keep(snap) -> None:   # type: ignore[no-untyped-def]
+        if not snaps or snap.update != snaps[-1].update:
+            snaps.append(snap)
+
+    win.frame_drawn.connect(keep)
     win.play()
     qtbot.waitUntil(lambda: len(snaps) >= 6 and snaps[-1].update >= updates, timeout=20000)
     win.pause()
     qtbot.waitUntil(lambda: not win.playing, timeout=5000)
     qtbot.wait(100)
-    win.frame_drawn.disconnect(snaps.append)
+    win.frame_drawn.disconnect(keep)
     return snaps[-6:]
 
 
