@@ -36,17 +36,40 @@ def _box(win, plot):
     return rect.translated(plot.mapTo(win, QPoint(0, 0)))
 
 
-# Runs in a fresh process on a 1280 x 720 screen (the projector theme's sizes follow the
-# screen): the window at 1280 x 694, 60 updates trained, grabbed, measured.
-SHORT_CHECK = r"""
-import json
-import numpy as np
-from PySide6.QtCore import QPoint, QPointF
+# The start of each script below (run in a fresh process): a shown window of `size` in
+# `theme` (optionally switched live to `then`), trained `updates`, paused, drawn.
+TRAINED = r"""
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
 from core.config import RunConfig
 from gui.main_window import MainWindow
 from gui.screenshot import wait_until
+
+def trained(config, theme, size, updates, then=None):
+    win = MainWindow(config, theme=theme, persist=False, speed=None)
+    win.resize(*size)
+    win.show()
+    wait_until(lambda: win.run_info is not None, 60)
+    if then:
+        win.apply_theme(then)
+    win.play()
+    wait_until(lambda: win.latest is not None and win.latest.update >= updates, 60)
+    win.pause()
+    wait_until(lambda: not win.playing, 10)
+    wait_until(lambda: False, 0.4)
+    return win
+
+LINEAR = RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimizer="gd",
+                   lr=0.05, init=(0.0, 0.0))
+"""
+
+
+# Runs in a fresh process on a 1280 x 720 screen (the projector theme's sizes follow the
+# screen): the window at 1280 x 694, 60 updates trained, grabbed, measured.
+SHORT_CHECK = TRAINED + r"""
+import json
+import numpy as np
+from PySide6.QtCore import QPoint, QPointF
 from gui.theme import legible_on
 from tests.gui.pixels import colour_mask, grab_rgb
 
@@ -60,21 +83,11 @@ def at(win, plot, x, y):
     p = plot.mapTo(win, p)
     return p.x(), p.y()
 
-config = RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimizer="gd",
-                   lr=0.05, init=(0.0, 0.0))
 from gui.app import load_preset
 network = load_preset("sigmoid-3").config
 out = []
-for theme, config in (("dark", config), ("projector", config), ("projector", network)):
-    win = MainWindow(config, theme=theme, persist=False, speed=None)
-    win.resize(1280, 694)
-    win.show()
-    wait_until(lambda: win.run_info is not None, 60)
-    win.play()
-    wait_until(lambda: win.latest is not None and win.latest.update >= 60, 60)
-    win.pause()
-    wait_until(lambda: not win.playing, 10)
-    wait_until(lambda: False, 0.4)
+for theme, config in (("dark", LINEAR), ("projector", LINEAR), ("projector", network)):
+    win = trained(config, theme, (1280, 694), 60)
     img = grab_rgb(win)
     t = win.theme
     series = win.series_view.main_plot()
@@ -207,31 +220,15 @@ def test_a_networks_slice_keeps_its_plot_in_the_default_window(qtbot, open_windo
 
 # In a fresh process on a 1920 x 1080 screen (the projector theme's 14 pt): the window at
 # 1600 x 1000 in each theme, 60 updates trained, grabbed, the series view measured.
-SERIES_NOTE_CHECK = r"""
+SERIES_NOTE_CHECK = TRAINED + r"""
 import json
-import numpy as np
 from PySide6.QtCore import QPoint
-from PySide6.QtWidgets import QApplication
-app = QApplication([])
-from core.config import RunConfig
-from gui.main_window import MainWindow
-from gui.screenshot import wait_until
 from gui.views.base import NOTE_DATA_LEAST
 from tests.gui.pixels import colour_mask, grab_rgb
 
-config = RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimizer="gd",
-                   lr=0.05, init=(0.0, 0.0))
 out = []
 for theme in ("projector", "dark"):
-    win = MainWindow(config, theme=theme, persist=False, speed=None)
-    win.resize(1600, 1000)
-    win.show()
-    wait_until(lambda: win.run_info is not None, 60)
-    win.play()
-    wait_until(lambda: win.latest is not None and win.latest.update >= 60, 60)
-    win.pause()
-    wait_until(lambda: not win.playing, 10)
-    wait_until(lambda: False, 0.4)
+    win = trained(LINEAR, theme, (1600, 1000), 60)
     img = grab_rgb(win)          # widget.grab() of the window, as an array
     t = win.theme
     plot = win.series_view.main_plot()
@@ -269,31 +266,14 @@ def test_the_series_note_leaves_its_plot_room_in_the_default_window(tmp_path):
 
 # In a fresh process on a 1920 x 1080 screen: the timeline's "update k of N" in the
 # projector theme, started in and switched to live, after thousands of updates.
-POSITION_CHECK = r"""
+POSITION_CHECK = TRAINED + r"""
 import json
 import numpy as np
-from PySide6.QtWidgets import QApplication
-app = QApplication([])
-from core.config import RunConfig
-from gui.main_window import MainWindow
-from gui.screenshot import wait_until
 from tests.gui.pixels import colour_mask, grab_rgb
 
-config = RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimizer="gd",
-                   lr=0.05, init=(0.0, 0.0))
 out = []
 for start, then in (("projector", None), ("dark", "projector")):
-    win = MainWindow(config, theme=start, persist=False, speed=None)
-    win.resize(1600, 1000)
-    win.show()
-    wait_until(lambda: win.run_info is not None, 60)
-    if then:
-        win.apply_theme(then)
-    win.play()
-    wait_until(lambda: win.latest is not None and win.latest.update >= 20_000, 60)
-    win.pause()
-    wait_until(lambda: not win.playing, 10)
-    wait_until(lambda: False, 0.4)
+    win = trained(LINEAR, start, (1600, 1000), 20_000, then)
     label = win.replay.bar.position
     img = grab_rgb(label)        # widget.grab() of the label, as an array
     ink = colour_mask(img, win.theme.foreground, tol=80).any(axis=0)
