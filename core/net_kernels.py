@@ -48,7 +48,8 @@ def onednn_pays(rows: int, fan_in: int, units: int) -> bool:
     (128 rows, 100 x 100 units: 44 vs 31 us)."""
     if rows < 512:
         return False
-    return units >= 200 or (fan_in > 1 and 1 < units <= 30 and not (fan_in <= 7 and units > 10))
+    skinny = fan_in > 1 and (2 <= units <= 10 or (11 <= units <= 30 and fan_in > 7))
+    return units >= 200 or skinny
 
 
 def weight_grad(da: Tensor, h: Tensor, lin: bool) -> Tensor:

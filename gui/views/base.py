@@ -97,6 +97,7 @@ class NoteLabel(ElidedLabel):
     _one_line = False
     _short_window = False
     _plot: pg.PlotWidget | None = None
+    _watched: pg.PlotWidget | None = None   # the plot whose view box refits this note
     _least = NOTE_DATA_LEAST
     _probe: QLabel | None = None
 
@@ -110,20 +111,24 @@ class NoteLabel(ElidedLabel):
         """Wrap only where `plot` (laid out with this note, the two sharing their height)
         keeps a data area `least` px tall with the note wrapped; None: wrap wherever the
         window is not short."""
-        if plot is not None and plot is not self._plot:
+        if plot is not None and plot is not self._watched:
             # the data area settles after the view's own resize (pyqtgraph lays out its
-            # plot later): fit again then
+            # plot later): fit again then (connected once, however often the plot is
+            # given back after a None)
             plot.getPlotItem().getViewBox().sigResized.connect(self.fit)
-        self._plot, self._least = plot, least
-        self.fit()
+            self._watched = plot
+        if (plot, least) != (self._plot, self._least):
+            self._plot, self._least = plot, least
+            self.fit()
 
     def set_short_window(self, on: bool) -> None:
         self._short_window = on
         self.fit()
 
     def setText(self, text: str) -> None:
-        super().setText(text)
-        self.fit()
+        if text != self.text():
+            super().setText(text)
+            self.fit()
 
     def fit(self) -> None:
         """One line or wrapped, for the room the note and its plot have now. The wrapped

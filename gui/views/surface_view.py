@@ -369,6 +369,8 @@ class SurfaceView(LandscapeMode, View):
         self._contours.setData([], [])
         self._star.setData([], [])
         self._exact = cfg.is_linear and cfg.days == 1
+        # a slice's note wraps only where its data area keeps NOTE_DATA_LEAST px
+        self._note.share_height_with(None if self._exact else self._plot)
         self._keep_note_room()
         unit = f" ({data.suffix} {data.unit})" if getattr(data, "suffix", "") else ""
         if self._exact:
@@ -383,7 +385,7 @@ class SurfaceView(LandscapeMode, View):
             self._surface = surf
             self._show_grid(surf.w, surf.b, surf.loss)
             self._star.setData([surf.w_star], [surf.b_star])
-            self._set_note(
+            self._note.setText(
                 f"★ global minimum L = {self._fmt(surf.loss_star)} at w = {surf.w_star:.2f}, "
                 f"b = {surf.b_star * data.scale:,.0f} {data.unit}.  Click to start there.")
             self._hide_message()
@@ -498,21 +500,12 @@ class SurfaceView(LandscapeMode, View):
         super().resizeEvent(event)
         self._keep_note_room()
 
-    def _apply_compact(self, on: bool) -> None:
-        self._keep_note_room()
-
-    def _set_note(self, text: str) -> None:
-        """The note's text, then its lines for the room it has (`_keep_note_room`)."""
-        self._note.setText(text)
-        self._keep_note_room()
-
     def _keep_note_room(self) -> None:
         """Lines under the 1-day surface's plot for its note or a replay's numbers, as
         many as the view's height allows (`NOTE_LINES`); kept live and in a replay
-        alike, so a replay starting never changes the plot's size. A slice's note wraps
-        only where its data area keeps NOTE_DATA_LEAST px (`NoteLabel.share_height_with`)."""
+        alike, so a replay starting never changes the plot's size. (Wrapped or one line:
+        the note itself, `NoteLabel.fit`.)"""
         note = self._note
-        note.share_height_with(None if self._exact else self._plot)
         lines = next((n for least, n in NOTE_LINES if self.height() >= least), 1) \
             if self._exact else 1
         margins = note.contentsMargins()
@@ -875,7 +868,7 @@ class SurfaceView(LandscapeMode, View):
                         "parameters")
         self._plot.setLabel("bottom", a)
         self._plot.setLabel("left", b)
-        self._set_note(f"Slice through {a}, {b} at {at}: every other parameter is held "
+        self._note.setText(f"Slice through {a}, {b} at {at}: every other parameter is held "
                            "fixed, so this is a cut through the surface, not all of it.")
 
     def _start_slice(self, snap: Snapshot) -> None:
@@ -910,15 +903,15 @@ class SurfaceView(LandscapeMode, View):
         self._hide_message()
         self._diverged_shown = False
         self._label_slice(self._slice_update)
-        self._set_note(self._note.text() + f"  ★ lowest point on this slice: "
+        self._note.setText(self._note.text() + f"  ★ lowest point on this slice: "
                            f"{self._fmt(piece.min_at[2])}.")
         others = local_minima(piece)[1:] if piece.complete else []
         self._show_local(others)
         if others:
-            self._set_note(self._note.text() + f"  ◆ local minimum: "
+            self._note.setText(self._note.text() + f"  ◆ local minimum: "
                                f"{self._fmt(others[0][2])}; click it to descend from there.")
         if not piece.complete:
-            self._set_note(self._note.text() + "  (coarse preview, refining...)")
+            self._note.setText(self._note.text() + "  (coarse preview, refining...)")
 
     def _on_failed(self, token: int, message: str) -> None:
         if token == self._worker.token:
