@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import math
 import warnings
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, List, NamedTuple, Optional, Tuple, Union
 
 import torch
 from torch import Tensor
@@ -74,17 +74,14 @@ def back_product(da: Tensor, w: Tensor, lin: bool) -> Tensor:
     return torch.mm(da, w)
 
 
-def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
-              lin: bool) -> Tuple[float, List[Tensor]]:
-    """The batch loss and every parameter's gradient (call under no_grad): the numbers of
-    autograd on the forward pass and the loss, without building a graph.
-
-    `p` = [W1, b1, ..., WL, bL, c, b]. A layer's forward product is ``linear`` (autograd's
+def hidden_layers(p: List[Tensor], x: Tensor, model: str, lin: bool
+                  ) -> Tuple[List[Tensor], List[Tensor]]:
+    """The forward pass through the hidden layers: every layer's input and the last
+    layer's output (`hs` = [x, h1, ..., hL]) and, for the hard sigmoid, whose backward
+    needs them, the activations' inputs (`pre`). Each product is ``linear`` (autograd's
     own, an addmm) or, with `lin` where `onednn_pays`, oneDNN's linear kernel (the same
-    float32 numbers); so is dh. The weight gradients of layers of 512 units or more are
-    oneDNN's with `lin` (they differ from autograd's only in float32 rounding, a sum over
-    the samples in another order); else `torch.mm`.
-    """
+    float32 numbers). The gradient pass and `outputs` share it, so the predictions a
+    snapshot shows are the numbers the update's own pass computed."""
     layers = (len(p) - 2) // 2
     sc: List[Optional[Union[float, int, complex]]] = []
     hs: List[Tensor] = [x]
@@ -109,7 +106,33 @@ def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
             else:
                 h = torch.sigmoid_(a)
         hs.append(h)
-    r = torch.addmv(p[-1], h, p[-2]).sub_(y)
+    return hs, pre
+
+
+def outputs(p: List[Tensor], x: Tensor, model: str, lin: bool) -> Tensor:
+    """The network's float32 outputs on x (call under no_grad): the forward pass of
+    `grad_pass`, by the same kernels, so its numbers are the pass's to the bit."""
+    hs, _ = hidden_layers(p, x, model, lin)
+    return torch.addmv(p[-1], hs[-1], p[-2])
+
+
+def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
+              lin: bool) -> Tuple[float, List[Tensor], Tensor]:
+    """The batch loss, every parameter's gradient and the outputs on x (call under
+    no_grad): the numbers of autograd on the forward pass and the loss, without building a
+    graph.
+
+    `p` = [W1, b1, ..., WL, bL, c, b]. The forward pass is `hidden_layers`'; dh = da W
+    takes oneDNN or ``torch.mm`` as `back_product` says. The weight gradients of layers of
+    512 units or more are oneDNN's with `lin` (they differ from autograd's only in float32
+    rounding, a sum over the samples in another order); else `torch.mm`. The outputs come
+    back so a snapshot taken at these parameters shows them without a second forward pass.
+    """
+    layers = (len(p) - 2) // 2
+    hs, pre = hidden_layers(p, x, model, lin)
+    h = hs[-1]
+    out = torch.addmv(p[-1], h, p[-2])
+    r = torch.sub(out, y)
     nb = r.shape[0]
     if loss == "mae":
         e = torch.sign(r)
@@ -138,7 +161,7 @@ def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
             d = torch.ops.aten.hardsigmoid_backward(torch.ones_like(pre[0]), pre[0])
         grads[0] = weight_grad(d, x * e.unsqueeze(1), lin).mul_(c.unsqueeze(1))
         grads[1] = torch.mv(d.t(), e).mul_(c)
-        return value, grads
+        return value, grads, out
     dh = torch.outer(e, c)
     for layer in range(layers - 1, -1, -1):
         if model == "relu":
@@ -151,7 +174,7 @@ def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
         grads[2 * layer + 1] = da.sum(0)
         if layer > 0:
             dh = back_product(da, p[2 * layer], lin)
-    return value, grads
+    return value, grads, out
 
 
 def optimizer_step(p: List[Tensor], grads: List[Tensor], buf: List[Tensor],
@@ -212,7 +235,7 @@ def train_updates(p: List[Tensor], buf: List[Tensor], sq: List[Tensor],
                   mu: float, t: int, consts: List[float], first_loss: float,
                   first_grads: List[Tensor], track: List[int],
                   traj: Tensor, ahead: bool, fused: bool
-                  ) -> Tuple[int, float, int, int, float, List[Tensor]]:
+                  ) -> Tuple[int, float, int, int, float, List[Tensor], Optional[Tensor]]:
     """Up to `n` updates; stops after one whose batch loss was not finite.
 
     Data: `xs[0]`, `ys[0]` is the current epoch's (shuffled) copy, `xs[1:]` the next
@@ -228,7 +251,8 @@ def train_updates(p: List[Tensor], buf: List[Tensor], sq: List[Tensor],
     (measured in the app, 3 x 100 ReLU, 3 runs each: CPU time an update 3.87-3.99 ->
     3.62-3.89 ms; the worker's waits for the GIL did not change measurably).
     Returns (updates taken, the last batch loss, the epoch index in `xs`, `pos`, the pass
-    ahead's loss and gradients, or nan and [] without one).
+    ahead's loss, gradients and outputs on the training samples (the predictions a
+    snapshot shows), or nan, [] and None without one).
     """
     none: List[Tensor] = []
     epoch = 0
@@ -241,10 +265,10 @@ def train_updates(p: List[Tensor], buf: List[Tensor], sq: List[Tensor],
         else:
             if batch > 0:
                 lo = pos * batch
-                value, grads = grad_pass(p, xs[epoch][lo:lo + batch],
-                                         ys[epoch][lo:lo + batch], model, loss, lin)
+                value, grads, _ = grad_pass(p, xs[epoch][lo:lo + batch],
+                                            ys[epoch][lo:lo + batch], model, loss, lin)
             else:
-                value, grads = grad_pass(p, xs[0], ys[0], model, loss, lin)
+                value, grads, _ = grad_pass(p, xs[0], ys[0], model, loss, lin)
         optimizer_step(p, grads, buf, sq, kind, lr, mu, t + k + 1, consts, fused)
         if batch > 0:
             pos += 1
@@ -255,11 +279,11 @@ def train_updates(p: List[Tensor], buf: List[Tensor], sq: List[Tensor],
             traj[k, 0] = p[track[0]].view(-1)[track[1]]
             traj[k, 1] = p[track[2]].view(-1)[track[3]]
         if not math.isfinite(value):
-            return k + 1, value, epoch, pos, math.nan, none
+            return k + 1, value, epoch, pos, math.nan, none, None
     if ahead and batch == 0:
-        next_value, next_grads = grad_pass(p, xs[0], ys[0], model, loss, lin)
-        return n, value, epoch, pos, next_value, next_grads
-    return n, value, epoch, pos, math.nan, none
+        next_value, next_grads, next_out = grad_pass(p, xs[0], ys[0], model, loss, lin)
+        return n, value, epoch, pos, next_value, next_grads, next_out
+    return n, value, epoch, pos, math.nan, none, None
 
 
 @functools.cache
@@ -280,14 +304,25 @@ def fused_adam_works() -> bool:
         return False
 
 
+class Kernels(NamedTuple):
+    """A network's compiled functions; `gil_free`: calling them releases the GIL (the
+    TorchScript interpreter does; the Python fallback holds it)."""
+
+    grad_pass: Any
+    train_updates: Any
+    outputs: Any
+    gil_free: bool
+
+
 @functools.cache
-def compiled() -> tuple[Any, Any, bool]:
-    """(grad_pass, train_updates, gil_free): TorchScript's versions (compiled once, ~0.1 s,
-    at the first network run), or where it cannot compile them (a build without oneDNN's
-    linear kernel or without TorchScript) the same functions in Python."""
+def compiled() -> Kernels:
+    """TorchScript's versions of `grad_pass`, `train_updates` and `outputs` (compiled
+    once, ~0.1 s, at the first network run), or where it cannot compile them (a build
+    without oneDNN's linear kernel or without TorchScript) the same functions in Python."""
     try:
         with warnings.catch_warnings():   # torch 2.9+ calls TorchScript deprecated; it works
             warnings.simplefilter("ignore", DeprecationWarning)
-            return torch.jit.script(grad_pass), torch.jit.script(train_updates), True
+            return Kernels(torch.jit.script(grad_pass), torch.jit.script(train_updates),
+                           torch.jit.script(outputs), True)
     except Exception:  # no TorchScript, or an op this build lacks: the same code in Python
-        return grad_pass, train_updates, False
+        return Kernels(grad_pass, train_updates, outputs, False)

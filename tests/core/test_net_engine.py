@@ -21,10 +21,22 @@ def _core(model: str, units: int, layers: int, loss: str, rows: int = 300) -> Ne
     return NetCore(model, params, x, y, x[:0], y[:0], loss, "adam", 1e-2, 0.9, None, 0)
 
 
+_ACT = {"sigmoid": torch.sigmoid, "relu": torch.relu,
+        "hard-sigmoid": torch.nn.functional.hardsigmoid}
+
+
+def _autograd_forward(core: NetCore) -> torch.Tensor:
+    """The network as torch's reference writes it (addmm, the activation), with a graph."""
+    t, h = core.tensors, core.x
+    for layer in range(core.layers):
+        h = _ACT[core.model](torch.addmm(t[2 * layer + 1], h, t[2 * layer].t()))
+    return torch.addmv(t[-1], h, t[-2])
+
+
 def _autograd(core: NetCore) -> tuple[float, list[np.ndarray]]:
     for t in core.tensors:
         t.grad = None
-    loss = core._loss_of(core.forward(core.x), core.y)
+    loss = core._loss_of(_autograd_forward(core), core.y)
     loss.backward()
     return float(loss.detach()), [t.grad.detach().double().numpy() for t in core.tensors]
 
@@ -48,7 +60,10 @@ def test_hand_written_gradients_equal_autograd(monkeypatch: pytest.MonkeyPatch, 
     core = _core(model, *shape, rows=rows)
     want_loss, want = _autograd(core)
     with torch.no_grad():
-        loss, grads = core._grad_step(core.x, core.y)
+        loss, grads, out = core._grad_step(core.x, core.y)
+        np.testing.assert_allclose(out.double().numpy(),
+                                   _autograd_forward(core).double().numpy(), rtol=1e-5,
+                                   atol=1e-6)
     assert loss == pytest.approx(want_loss, rel=1e-5)
     for g, w, name in zip(grads, want, core.names, strict=True):
         np.testing.assert_allclose(g.double().numpy(), w, rtol=1e-4, atol=1e-6, err_msg=name)
@@ -99,22 +114,30 @@ def test_a_new_start_is_not_served_an_old_gradient() -> None:
 
 
 def test_a_full_batch_chunk_ends_with_the_next_updates_pass() -> None:
-    """The training loss and gradient at the parameters a chunk leaves (which the trainer
-    checks, a snapshot shows and the next update takes) come from the chunk's own call,
-    not a second one that gives the GIL up and waits to take it back from the GUI thread;
-    their numbers are those of a pass made afresh there."""
+    """The training loss, gradient and predictions at the parameters a chunk leaves (which
+    the trainer checks, a snapshot shows and the next update takes) come from the chunk's
+    own call, not a second one that gives the GIL up and waits to take it back from the
+    GUI thread; their numbers are those of a pass made afresh there."""
     core = _core("relu", 16, 2, "mae")
     core.run(5)
-    grad_pass, calls = core._grad, []
-    core._grad = lambda *args: calls.append(1) or grad_pass(*args)
-    loss, grads = core.train_loss(), core.full_grad()
+    kernels, calls = core._kernels, []
+    core._kernels = kernels._replace(
+        grad_pass=lambda *args: calls.append("grad_pass") or kernels.grad_pass(*args),
+        outputs=lambda *args: calls.append("outputs") or kernels.outputs(*args))
+    loss, grads, pred = core.train_loss(), core.full_grad(), core.predict("train")
     assert calls == []
     with torch.no_grad():
-        want_loss, want = grad_pass(core._pt, core.x, core.y, core.model, core.loss,
-                                    net_engine._LINEAR is not None)
+        want_loss, want, want_out = kernels.grad_pass(
+            core._pt, core.x, core.y, core.model, core.loss, net_engine._LINEAR is not None)
     assert loss == want_loss
     for name, w in zip(core.names, want, strict=True):
         np.testing.assert_array_equal(grads[name], w.double().numpy(), err_msg=name)
+    np.testing.assert_array_equal(pred, want_out.double().numpy())
+    # ... and are the numbers of the forward pass alone, which a replayed moment makes
+    np.testing.assert_array_equal(pred, net_engine.forward_float32(
+        core.model, core.params(), core.x.double().numpy()))
+    core.set_params(core.params())   # a new version: the kept outputs no longer apply
+    assert core.predict("train").shape == pred.shape and calls == ["outputs"]
 
 
 def test_a_chunk_of_updates_trains_while_another_thread_holds_the_gil() -> None:
