@@ -179,9 +179,13 @@ class NoteLabel(ElidedLabel):
 
 # One row of legend entries in a short window: pyqtgraph fills a row up to this many.
 LEGEND_ONE_ROW = 8
+LEGEND_MARGIN = 10        # px between a legend and its plot's edges
 # A legend's corners of its plot: (item and parent anchor, offset in px from the corner).
-LEGEND_CORNERS = {"top-left": ((0, 0), (10, 10)), "top-right": ((1, 0), (-10, 10)),
-                  "bottom-left": ((0, 1), (10, -10)), "bottom-right": ((1, 1), (-10, -10))}
+LEGEND_CORNERS = {
+    "top-left": ((0, 0), (LEGEND_MARGIN, LEGEND_MARGIN)),
+    "top-right": ((1, 0), (-LEGEND_MARGIN, LEGEND_MARGIN)),
+    "bottom-left": ((0, 1), (LEGEND_MARGIN, -LEGEND_MARGIN)),
+    "bottom-right": ((1, 1), (-LEGEND_MARGIN, -LEGEND_MARGIN))}
 LEGEND_SAMPLE_PX = 3.0    # a line is looked at every this many pixels along it
 LEGEND_WAIT_MS = 250      # legends are placed this long after the data last changed
 LEGEND_LEAVE_OUT = 3      # covered points above which a legend named elsewhere is left out
@@ -239,9 +243,12 @@ def _text_pixels(vb: pg.ViewBox, item: pg.TextItem) -> np.ndarray:
 
 
 def legend_cover(plot: pg.PlotWidget, legend: pg.LegendItem, corner: str,
-                 points: np.ndarray, size: tuple[float, float] | None = None) -> int:
+                 points: np.ndarray, size: tuple[float, float] | None = None,
+                 reach: float = 0.0) -> int:
     """How many of `points` (view-box pixels) the legend would cover in `corner`, at its
-    present size or at `size` (width, height)."""
+    present size or at `size` (width, height). A point counts within `reach` px of the
+    box: it is drawn as a dot or a line that wide around it (a projector's 8 px dot
+    centred 3 px outside the box still shows under its edge)."""
     vb = plot.getViewBox()
     (ax, ay), (ox, oy) = LEGEND_CORNERS[corner]
     if size is None:
@@ -249,8 +256,8 @@ def legend_cover(plot: pg.PlotWidget, legend: pg.LegendItem, corner: str,
     w, h = size
     left = ox if ax == 0 else vb.width() + ox - w
     top = oy if ay == 0 else vb.height() + oy - h
-    inside = ((points[:, 0] >= left) & (points[:, 0] <= left + w)
-              & (points[:, 1] >= top) & (points[:, 1] <= top + h))
+    inside = ((points[:, 0] >= left - reach) & (points[:, 0] <= left + w + reach)
+              & (points[:, 1] >= top - reach) & (points[:, 1] <= top + h + reach))
     return int(inside.sum())
 
 
@@ -295,11 +302,11 @@ def legend_size(legend: pg.LegendItem, n: int) -> tuple[float, float]:
 
 
 def place_legend(plot: pg.PlotWidget, legend: pg.LegendItem, current: str,
-                 one_row: bool = True) -> tuple[str, int]:
+                 one_row: bool = True, reach: float = 0.0) -> tuple[str, int]:
     """Move `legend` to the corner of `plot` where it covers least of what is drawn, in
     its column layout or on one row if that covers less (a short plot has no free
     corner for a legend a row per entry tall); it stays put unless another place covers
-    clearly less. Returns its corner and how many drawn points it covers there."""
+    clearly less, or nothing. Returns its corner and how many drawn points it covers there."""
     points = drawn_pixels(plot)
     columns = legend.columnCount
     layouts = [columns] + ([LEGEND_ONE_ROW] if one_row and columns < len(legend.items)
@@ -307,11 +314,12 @@ def place_legend(plot: pg.PlotWidget, legend: pg.LegendItem, current: str,
     cover = {}
     for n in layouts:
         size = legend_size(legend, n) if n != columns else None
-        cover.update({(c, n): legend_cover(plot, legend, c, points, size)
+        cover.update({(c, n): legend_cover(plot, legend, c, points, size, reach)
                       for c in LEGEND_CORNERS})
     here = (current, columns)
     best = min(cover, key=lambda k: (cover[k], k != here, k[1] != columns))
-    if not cover[best] < cover[here] - max(2, 0.2 * cover[here]):
+    if not (cover[best] < cover[here] - max(2, 0.2 * cover[here])
+            or cover[best] == 0 < cover[here]):     # a place that hides nothing wins
         best = here
     if legend.columnCount != best[1]:
         _set_columns(legend, best[1])
@@ -404,13 +412,18 @@ class View(QWidget):
                 continue
             # a short window's legends keep the rows `set_compact` gave them
             corner, cover = place_legend(plot, legend, self._legend_corner[key],
-                                         one_row=not self._compact)
+                                         one_row=not self._compact, reach=self.reach)
             self._legend_corner[key] = corner
             if self.legend_named_elsewhere:     # no free place: the title says it
                 leave_out = cover > LEGEND_LEAVE_OUT
                 legend.setVisible(not leave_out)
                 (self._legends_left_out.add if leave_out else
                  self._legends_left_out.discard)(key)
+
+    @property
+    def reach(self) -> float:
+        """How far (px) a drawn point's ink reaches from it: half a dot or a line."""
+        return max(self._theme.point_size, self._theme.line_width + 1) / 2
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)

@@ -18,10 +18,13 @@ from gui.live_label import LiveLabel
 from gui.mathtext import plain
 from gui.theme import DARK, Theme
 from gui.views.base import (
+    LEGEND_MARGIN,
     MovingPoints,
     View,
     cache_legend,
     cache_static,
+    drawn_pixels,
+    legend_cover,
     move_points,
     set_curve,
     tame,
@@ -29,10 +32,7 @@ from gui.views.base import (
 
 MAX_PIECES = 30
 FAR_WEIGHT = 1e3     # a day's weight beyond this is a diverged run's; bars stop there
-LEGEND_EVERY = 15   # frames between checks of which corner the legend covers least
-# (legend anchor, offset in px): top-left, bottom-right, top-right, bottom-left
-LEGEND_CORNERS = (((0, 0), (10, 10)), ((1, 1), (-10, -10)), ((1, 0), (-10, 10)),
-                  ((0, 1), (10, -10)))
+ROOM_STEP = 0.1      # the y range grows by this much of itself at a time for the legend
 PIECE_COLORS = ("#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
                 "#ff7f0e")
 
@@ -49,7 +49,7 @@ class FitView(View):
         super().__init__(theme, parent)
         self._mode = "curve"          # "curve" | "weights" | "scatter"
         self._plot = self._make_plot("x1", "y")
-        self._add_legend(self._plot, (10, 10))
+        self._add_legend(self._plot, (LEGEND_MARGIN, LEGEND_MARGIN))
         self._layout.addWidget(self._plot, 1)
         # the line's numbers change every frame: a label that does not relayout the window
         self._note = LiveLabel("start a run to see the function it finds", self)
@@ -63,9 +63,6 @@ class FitView(View):
         self._saved_note = ""
         self._suffix = ""
         self._unit = ""
-        self._frames = 0
-        self._corner = 0
-        self._headroom = 0    # set while the legend's room above the data is being made
         self._user_zoomed = False   # the user's own zoom is never overridden
         self._plot.getViewBox().sigRangeChangedManually.connect(self._on_user_zoom)
 
@@ -106,7 +103,6 @@ class FitView(View):
         self._y_range = (float(ys.min()), float(ys.max())) if len(ys) else (0.0, 1.0)
         self._off_chart = False
         self._user_zoomed = False
-        self._frames = 0
         if cfg.days == 1:
             self._set_mode("curve")
             # Only one-hidden-layer networks are "a constant + a sum of pieces".
@@ -177,11 +173,6 @@ class FitView(View):
                 c, bad = tame([snap.constant, snap.constant], lo, hi)
                 self._constant.setData(cx[[0, -1]], c, connect="finite" if bad else "all")
                 self._keep_pieces_in_view(k)
-            self._frames += 1
-            # a finished run or a replayed moment stays on screen: the legend must not
-            # hide its curve (a replay is drawn once, not every frame)
-            if snap.done or snap.replay_of is not None or self._frames % LEGEND_EVERY == 1:
-                self._place_legend()
             self._show_off_chart(off or snap.diverged)
             if self._off_chart:
                 return
@@ -239,60 +230,41 @@ class FitView(View):
         pad = 0.05 * (max(hi, y1) - min(lo, y0))
         self._plot.setYRange(min(lo - pad, y0), max(hi + pad, y1), padding=0)
 
-    def _place_legend(self) -> None:
-        """Move the legend to the corner where it hides least: never over the dashed
-        constant if a corner avoids it, then as few curve and data points as possible."""
+    def place_legends(self) -> None:
+        """The legend in the corner of its plot where it covers least of what is drawn
+        (`View.place_legends`). If every corner covers something (a one-day cloud of
+        points fills a 490 x 210 px plot to its corners), the y range grows, a tenth at a
+        time, until a corner above the data is free: the data keeps at least half the
+        plot's height; past that the legend stays where it hides least."""
+        super().place_legends()
         legend = self._plot.getPlotItem().legend
-        if legend is None or not legend.isVisible():
-            return
+        if legend is None or not legend.isVisible() or self._user_zoomed \
+                or self._mode == "weights" or not self._hidden_by_legend():
+            return      # (the weights' bars follow their autorange)
         vb = self._plot.getViewBox()
-        box = vb.sceneBoundingRect()
-        size = legend.boundingRect().size()
-        if box.width() <= 0 or size.width() <= 0:
+        (_, _), (y0, y1) = vb.viewRange()
+        tops = [np.nanmax(y) for it in self._plot.getPlotItem().items
+                if isinstance(it, (pg.PlotCurveItem, pg.ScatterPlotItem)) and it.isVisible()
+                for y in (it.getData()[1],) if y is not None and np.isfinite(y).any()]
+        if not tops or y1 <= y0:
             return
-        lines = [it.getData() for it in (self._curve, *self._pieces) if it.isVisible()]
-        points = [it.getData() for it in (self._train_pts, self._unseen_pts)]
-        const = self._constant.getData()[1] if self._constant.isVisible() else None
-        scores = []
-        for (ax, ay), (dx, dy) in LEGEND_CORNERS:
-            left = box.left() + dx + ax * (box.width() - size.width())
-            top = box.top() + dy + ay * (box.height() - size.height())
-            p0 = vb.mapSceneToView(pg.QtCore.QPointF(left, top))
-            p1 = vb.mapSceneToView(pg.QtCore.QPointF(left + size.width(), top + size.height()))
-            xr = sorted((p0.x(), p1.x()))
-            yr = sorted((p0.y(), p1.y()))
-            score = 0.0
-            if const is not None and len(const) and yr[0] <= float(const[0]) <= yr[1]:
-                score += 1e6
-            for weight, items in ((50.0, lines), (1.0, points)):
-                for x, y in items:
-                    if x is None or y is None or not len(x):
-                        continue
-                    inside = (x >= xr[0]) & (x <= xr[1]) & (y >= yr[0]) & (y <= yr[1])
-                    score += weight * float(np.count_nonzero(inside))
-            scores.append(score)
-        if min(scores) >= 1e6 and legend.columnCount == 1 and len(legend.items) > 3:
-            # Every corner covers the constant: the same entries in two columns are half
-            # as tall, and usually fit above or below it.
-            legend.setColumnCount(2)
-            legend.updateSize()
-            self._place_legend()
-            return
-        if min(scores) >= 1e6 and not self._user_zoomed and not self._headroom:
-            # Still no corner is free of it (large print, a small pane): make room above
-            # the data as tall as the legend (the y range only ever widens).
-            (_, _), (y0, y1) = vb.viewRange()
-            self._headroom = 1
-            self._plot.setYRange(y0, y1 + (y1 - y0) * 1.15 * size.height() / box.height(),
-                                 padding=0)
-            self._place_legend()
-            self._headroom = 0
-            return
-        best = min(range(len(scores)), key=lambda i: (scores[i], i != self._corner))
-        if best != self._corner:
-            self._corner = best
-            (ax, ay), offset = LEGEND_CORNERS[best]
-            legend.anchor(itemPos=(ax, ay), parentPos=(ax, ay), offset=offset)
+        most = max(tops) + (max(tops) - y0)     # the data's top half way up the plot
+        for k in range(1, 11):
+            top = y1 + k * ROOM_STEP * (y1 - y0)
+            if top > most:
+                break
+            self._plot.setYRange(y0, top, padding=0)
+            super().place_legends()
+            if not self._hidden_by_legend():
+                return
+        self._plot.setYRange(y0, y1, padding=0)     # no free corner to be had
+        super().place_legends()
+
+    def _hidden_by_legend(self) -> int:
+        """How many drawn points (and samples along curves) the legend covers now."""
+        return legend_cover(self._plot, self._plot.getPlotItem().legend,
+                            self._legend_corner[id(self._plot)], drawn_pixels(self._plot),
+                            reach=self.reach)
 
     def legend_rect(self) -> pg.QtCore.QRectF:
         """Where the legend is drawn (scene pixels)."""
@@ -340,9 +312,9 @@ class FitView(View):
         self._bias_line.setPen(t.pen(t.foreground, 1, alpha=160))
         self._diagonal.setPen(t.pen(t.foreground, 1.5, alpha=170,
                                     style=pg.QtCore.Qt.PenStyle.DashLine))
-        # The theme's font changes the legend's size: find its corner again now (a
-        # finished run draws no more frames that would).
-        pg.QtCore.QTimer.singleShot(0, self._place_legend)
+        # The theme's font changes the legend's size: find its place again (a finished
+        # run draws no more frames that would).
+        self.legends_later()
 
     # ----- helpers ------------------------------------------------------------------------
     def _set_mode(self, mode: str) -> None:

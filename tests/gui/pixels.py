@@ -80,3 +80,31 @@ def text_contrast(region: np.ndarray) -> float:
     strong = np.quantile(differing, 0.98)
     text = flat[np.argmin(np.abs(diff - strong))]
     return contrast(text, background)
+
+
+def ink_under_legend(plot: Any) -> int:
+    """How many pixels of what `plot`'s legend names (its points and curves) and of the
+    labels over its data lie under the legend's box, in the grab: the plot grabbed with
+    the legend hidden against the same with those items hidden too (0: it hides nothing)."""
+    import pyqtgraph as pg
+
+    legend = plot.getPlotItem().legend
+    if legend is None or not legend.isVisible():
+        return 0
+    box = plot.mapFromScene(legend.sceneBoundingRect()).boundingRect()
+    kinds = (pg.PlotDataItem, pg.PlotCurveItem, pg.ScatterPlotItem, pg.BarGraphItem)
+    data = [sample.item for sample, _label in legend.items
+            if isinstance(sample.item, kinds) and sample.item.isVisible()]
+    data += [it for it in plot.getPlotItem().items
+             if isinstance(it, pg.TextItem) and it.isVisible()]
+    legend.hide()
+    drawn = grab_rgb(plot).astype(int)
+    for it in data:
+        it.hide()
+    empty = grab_rgb(plot).astype(int)
+    for it in data:
+        it.show()
+    legend.show()
+    rows = slice(max(box.top(), 0), box.bottom())
+    cols = slice(max(box.left(), 0), box.right())
+    return int((np.abs(drawn[rows, cols] - empty[rows, cols]).max(axis=2) > 60).sum())

@@ -284,6 +284,26 @@ def test_a_short_plots_left_axis_title_is_drawn_whole_and_centred(qtbot, trained
     _shutdown(view)
 
 
+@pytest.mark.parametrize("theme", [DARK, PROJECTOR], ids=["dark", "projector"])
+@pytest.mark.parametrize("days, model", [(1, "linear"), (7, "relu")])
+def test_the_fitted_functions_legend_hides_no_data(qtbot, trained, theme, days, model):
+    """A second start on a 1920 x 1080 projector (the restore bar above the docks): the
+    legend lay on the top row of the one-day points, no corner of the ~490 x 210 px plot
+    being free of them. It goes where the data is not, or the plot makes room above the
+    data for it; the grab under its box shows none of the points or curves it names."""
+    from tests.gui.pixels import ink_under_legend
+
+    trainer = trained(3, days=days, model=model, units=10, optimizer="adam", lr=0.01) \
+        if model != "linear" else trained(3, days=days)
+    view = _open(qtbot, FitView, trainer, theme=theme, size=(590, 300))
+    view.show_snapshot(trainer.snapshot())
+    qtbot.wait(50)
+    view.place_legends()          # as its timer does once the data stops changing
+    assert view._plot.getPlotItem().legend.isVisible()
+    assert ink_under_legend(view._plot) == 0
+    _shutdown(view)
+
+
 def test_fit_view_shows_the_weight_of_each_day_for_a_seven_day_line(qtbot, trained):
     trainer = trained(200, days=7, lr=0.01)
     view = _open(qtbot, FitView, trainer)
