@@ -17,7 +17,7 @@ import contourpy
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QFontMetrics, QTextOption
 from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QWidget
 
 from core import models, surface
@@ -45,6 +45,7 @@ N_CONTOURS = 14
 MAX_CHOICES = 300          # parameters offered in the pickers (a deep net has 30,000)
 FAR_PARAM = 1e6            # before a slice's grid exists, parameters beyond this are off it
 RECHECK_FRAMES = 15        # how often (in frames) to ask whether a slice is out of date
+MESSAGE_MARGIN = 8         # px between a centred message and the data area's sides
 PATH_DOTS = 120            # a path this short shows every update as a dot (zig-zags read)
 # Lines kept under the 1-day surface's plot for its note, by the view's height: a replayed
 # moment's numbers (the gradient; the step as a sum, two lines at 10 pt in a 530-px view)
@@ -215,6 +216,9 @@ class SurfaceView(LandscapeMode, View):
         self._current = MovingPoints(symbol="o")   # moved each frame (`set_curve`)
         self._arrow_line = pg.PlotCurveItem()
         self._message = text_item(theme, "", anchor=(0.5, 0.5), size_pt=theme.title_pt)
+        self._message.textItem.document().setDefaultTextOption(
+            QTextOption(Qt.AlignmentFlag.AlignHCenter))     # its lines, once wrapped
+        self._message_centred = True
         for z, it in zip((0, 1, 2, 3, 4, 5, 7, 8),
                          (self._contours, self._path, self._dots, self._local, self._star,
                           self._arrow_line, self._current, self._message), strict=True):
@@ -255,6 +259,9 @@ class SurfaceView(LandscapeMode, View):
 
         self._plot.scene().sigMouseClicked.connect(self._on_click)
         self._plot.getViewBox().sigRangeChanged.connect(self._show_path)
+        for signal in (self._plot.getViewBox().sigRangeChanged,
+                       self._plot.getViewBox().sigResized):
+            signal.connect(self._keep_message_in)
         self._worker = SliceWorker(self)
         self._worker.grid_ready.connect(self._on_grid)
         self._worker.failed.connect(self._on_failed)
@@ -618,6 +625,7 @@ class SurfaceView(LandscapeMode, View):
         font = self._message.textItem.font()
         font.setPointSize(t.title_pt)
         self._message.setFont(font)
+        self._keep_message_in()      # the new font's width
         if self._surface is not None:   # the new colours; the view stays where it was
             self._show_grid(*_grid_arrays(self._surface), frame=False)   # (a step's zoom)
 
@@ -817,16 +825,39 @@ class SurfaceView(LandscapeMode, View):
 
     def _show_message(self, text: str, corner: bool = False) -> None:
         """Centred (computing...) or in a corner clear of the path and the star."""
-        (x0, x1), (y0, y1) = self._plot.getViewBox().viewRange()
         self._message.setText(text)
+        self._message_centred = not corner
+        self._wrap_message()
         if corner:
             anchor, pos = self._free_corner()
             self._message.setAnchor(anchor)
             self._message.setPos(*pos)
         else:
             self._message.setAnchor((0.5, 0.5))
-            self._message.setPos(0.5 * (x0 + x1), 0.5 * (y0 + y1))
+            self._centre_message()
         self._message.show()
+
+    def _wrap_message(self) -> None:
+        """The message on as many lines as the data area's width needs: on one line the
+        placeholder ran off a 330 px dock's plot (a 1280 x 720 screen, a start's first
+        second)."""
+        item = self._message.textItem
+        item.setTextWidth(-1)
+        room = self._plot.getViewBox().width() - 2 * MESSAGE_MARGIN
+        if room > 0 and item.boundingRect().width() > room:
+            item.setTextWidth(room)
+        self._message.updateTextPos()
+
+    def _centre_message(self) -> None:
+        (x0, x1), (y0, y1) = self._plot.getViewBox().viewRange()
+        self._message.setPos(0.5 * (x0 + x1), 0.5 * (y0 + y1))
+
+    def _keep_message_in(self, *_: object) -> None:
+        """A centred message stays whole and centred as the data area is resized or its
+        range set (the range given to an empty plot changes after the message is shown)."""
+        if self._message.isVisible() and self._message_centred:
+            self._wrap_message()
+            self._centre_message()
 
     def _free_corner(self) -> tuple[tuple[float, float], tuple[float, float]]:
         """(anchor, position) of the message in the corner of the plot whose box holds

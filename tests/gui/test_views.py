@@ -140,6 +140,33 @@ def test_the_current_point_is_moved_frame_by_frame_and_drawn_where_the_run_is(qt
     view.shutdown()
 
 
+@pytest.mark.parametrize("theme", [DARK, PROJECTOR], ids=["dark", "projector"])
+def test_the_surfaces_placeholder_is_whole_inside_a_narrow_plot(qtbot, theme):
+    """A first start on a 1280 x 720 screen (and the first second of any start) gives
+    the error surface a ~330 px dock: its "start a run to see its error surface" ran off
+    the plot's right edge. It wraps to the data area and stays centred in it, and the
+    grab shows all of its ink inside that area, clear of its edges."""
+    from tests.gui.pixels import grab_rgb
+
+    view = SurfaceView(theme)
+    qtbot.addWidget(view)
+    view.resize(330, 300)
+    view.show()
+    qtbot.wait(50)
+    vb = view._plot.getViewBox()
+    area = view._plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+    shown = grab_rgb(view._plot).astype(int)
+    view._message.hide()
+    empty = grab_rgb(view._plot).astype(int)
+    view._message.show()
+    ink = np.abs(shown - empty).max(axis=2) > 40
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    assert len(cols) > 50, "the placeholder is not on screen"
+    assert area.left() + 2 < cols[0] and cols[-1] < area.right() - 2, (cols[[0, -1]], area)
+    assert area.top() + 2 < rows[0] and rows[-1] < area.bottom() - 2, (rows[[0, -1]], area)
+    view.shutdown()
+
+
 def test_clicking_the_surface_asks_to_start_from_the_clicked_point(qtbot, trained):
     trainer = trained(10, lr=0.05)
     view = _open(qtbot, SurfaceView, trainer)
