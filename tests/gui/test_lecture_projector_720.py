@@ -20,6 +20,7 @@ from core.lecture_steps import load_steps
 from gui.app import open_lecture, ready_to_grab
 from gui.main_window import MainWindow
 from gui.screenshot import wait_until
+from tests.gui.pixels import ink_under_legend
 steps = load_steps()[0]
 win = MainWindow(theme="projector", persist=False)
 win.show()
@@ -86,29 +87,11 @@ out["gallery"] = {"runs": len(g.gallery.runs), "listed": listed, "notes": notes}
 # grabbed with the legend hidden, against the same without those curves and points)
 def under_legends(keys):
     found = {}
-    kinds = (pg.PlotDataItem, pg.PlotCurveItem, pg.ScatterPlotItem, pg.BarGraphItem)
     for key in keys:
         for plot in win.views[key].findChildren(pg.PlotWidget):
             legend = plot.getPlotItem().legend
-            if legend is None or not legend.isVisible() or not plot.isVisible():
-                continue
-            box = plot.mapFromScene(legend.sceneBoundingRect()).boundingRect()
-            legend.hide()
-            drawn = grab_rgb(plot).astype(int)
-            data = [sample.item for sample, _label in legend.items
-                    if isinstance(sample.item, kinds) and sample.item.isVisible()]
-            data += [it for it in plot.getPlotItem().items       # labels over the data
-                     if isinstance(it, pg.TextItem) and it.isVisible()]
-            for it in data:
-                it.hide()
-            empty = grab_rgb(plot).astype(int)
-            for it in data:
-                it.show()
-            legend.show()
-            rows = slice(max(box.top(), 0), box.bottom())
-            cols = slice(max(box.left(), 0), box.right())
-            ink = np.abs(drawn[rows, cols] - empty[rows, cols]).max(axis=2) > 60
-            found[key] = int(ink.sum())
+            if legend is not None and legend.isVisible() and plot.isVisible():
+                found[key] = ink_under_legend(plot)
     return found
 
 
