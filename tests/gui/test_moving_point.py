@@ -59,3 +59,62 @@ def test_the_moved_point_is_drawn_as_pyqtgraph_draws_it(qtbot, monkeypatch, them
     assert (with_dot != grab_rgb(view)).any(axis=2).sum() > 20
     pg.QtWidgets.QApplication.processEvents()
     view.shutdown()
+
+
+@pytest.mark.parametrize("theme", [DARK, PROJECTOR], ids=lambda t: t.name)
+def test_many_moved_points_are_drawn_as_pyqtgraph_draws_them(qtbot, monkeypatch, trained,
+                                                             theme):
+    """A network's predicted-vs-real points (`MovingPoints._paint_many`): pixel for
+    pixel what pyqtgraph's paint draws, at the trained predictions, moved, partly
+    outside the plot, with a NaN, and zoomed in (most points beyond the view)."""
+    from gui.views.fit_view import FitView
+
+    trainer = trained(20, model="relu", units=10, days=7)
+    view = FitView(theme)
+    qtbot.addWidget(view)
+    view.resize(640, 480)
+    view.show()
+    view.set_run(trainer.config, trainer.data, trainer.param_names())
+    qtbot.waitExposed(view)
+    view.show_snapshot(trainer.snapshot())
+    points = view._train_pts
+    assert len(points.data) > 100 and view.mode == "scatter"
+    x, y = points.getData()
+    (x0, x1), (y0, y1) = view._plot.getViewBox().viewRange()
+    fast_paints = 0
+    own = type(points)._paint_many
+
+    def counted(self, p, widget):
+        nonlocal fast_paints
+        drawn = own(self, p, widget)
+        fast_paints += drawn
+        return drawn
+
+    def same_both_ways(what: str) -> np.ndarray:
+        monkeypatch.setattr(type(points), "_paint_many", counted)
+        ours = grab_rgb(view)
+        monkeypatch.setattr(type(points), "_paint_many", lambda self, p, widget: False)
+        theirs = grab_rgb(view)
+        assert np.array_equal(ours, theirs), what
+        return ours
+
+    drawn = same_both_ways("trained")
+    moved = y + 0.1373 * (y1 - y0)           # the next frame's points: some beyond the top
+    set_curve(points, x, moved)
+    assert not np.array_equal(same_both_ways("moved"), drawn)   # the move is on screen
+    with_nan = moved.copy()
+    with_nan[::7] = np.nan
+    set_curve(points, x, with_nan)
+    same_both_ways("NaN")
+    view._plot.getViewBox().setRange(xRange=(x0, x0 + 0.2 * (x1 - x0)),
+                                     yRange=(y0, y0 + 0.3 * (y1 - y0)), padding=0)
+    same_both_ways("zoomed")
+    assert fast_paints >= 4 * 2         # the unseen points too, each time
+    # the points are on screen (not a blank picture both ways)
+    set_curve(points, x, y)
+    view._plot.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+    with_points = grab_rgb(view)
+    points.setVisible(False)
+    assert (with_points != grab_rgb(view)).any(axis=2).sum() > 200
+    pg.QtWidgets.QApplication.processEvents()
+    view.shutdown()
