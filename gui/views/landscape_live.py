@@ -84,10 +84,12 @@ class Projector:
         self.ginv = np.linalg.pinv(self.basis @ self.basis.T)
         self.origin = plane.origin[0]
 
-    def __call__(self, params: dict[str, np.ndarray]) -> tuple[float, float]:
+    def __call__(self, params: dict[str, np.ndarray] | np.ndarray) -> tuple[float, float]:
+        """`params` as a dict of arrays, or already flattened (`ls.flatten`)."""
         from core import landscape as ls
 
-        c = self.ginv @ (self.basis @ (ls.flatten(params) - self.center))
+        flat = params if isinstance(params, np.ndarray) else ls.flatten(params)
+        c = self.ginv @ (self.basis @ (flat - self.center))
         if self.line:
             return float(c[0] + self.origin), float("nan")
         return float(c[0]), float(c[1])

@@ -172,18 +172,19 @@ class LandscapeMode:
         if self._kind != "named":
             self._enter_kind()
 
-    def _record(self, snap: Snapshot) -> None:
-        if self._traj is not None and snap.params:
-            self._traj.add(snap.update, snap.params, float(snap.train_loss))
-
     def _landscape_draw(self, snap: Snapshot) -> bool:
         """Draw a frame in a landscape kind (True), or leave it to the named slice."""
-        self._record(snap)
+        flat = None     # the parameters as one vector, made once a frame for both uses
+        if self._traj is not None and snap.params:
+            from core import landscape as ls
+
+            flat = ls.flatten(snap.params)
+            self._traj.add(snap.update, flat, float(snap.train_loss))
         if self._kind == "named":
             return False
         if self._projector is not None and snap.update != self._lpath_last:
             with np.errstate(all="ignore"):          # a diverged run's 1e300s
-                a1, a2 = self._projector(snap.params)
+                a1, a2 = self._projector(snap.params if flat is None else flat)
             if self._projector.line:
                 a2 = float(snap.train_loss)
             if not (np.isfinite(a1) and np.isfinite(a2)):
