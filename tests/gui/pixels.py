@@ -108,3 +108,15 @@ def ink_under_legend(plot: Any) -> int:
     rows = slice(max(box.top(), 0), box.bottom())
     cols = slice(max(box.left(), 0), box.right())
     return int((np.abs(drawn[rows, cols] - empty[rows, cols]).max(axis=2) > 60).sum())
+
+
+def shown_view(qtbot: Any, view: Any, trainer: Any, size: tuple[int, int] = (640, 480)
+               ) -> Any:
+    """`view` shown at `size`, set to `trainer`'s run and drawing its snapshot."""
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    view.set_run(trainer.config, trainer.data, trainer.param_names())
+    qtbot.waitExposed(view)
+    view.show_snapshot(trainer.snapshot())
+    return view

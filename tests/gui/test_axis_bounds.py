@@ -11,18 +11,12 @@ import pyqtgraph as pg
 from gui.theme import DARK, PROJECTOR
 from gui.views.base import QuietAxis
 from gui.views.fit_view import FitView
-from tests.gui.pixels import grab_rgb
+from tests.gui.pixels import grab_rgb, shown_view
 
 
 def _pictures(qtbot, trainer) -> list[np.ndarray]:
     """The view's grabs through a sequence of changes, in a fresh view."""
-    view = FitView(DARK)
-    qtbot.addWidget(view)
-    view.resize(640, 480)
-    view.show()
-    view.set_run(trainer.config, trainer.data, trainer.param_names())
-    qtbot.waitExposed(view)
-    view.show_snapshot(trainer.snapshot())
+    view = shown_view(qtbot, FitView(DARK), trainer)
     plot = view._plot
     out = []
 

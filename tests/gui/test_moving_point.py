@@ -5,6 +5,8 @@ outside it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pyqtgraph as pg
 import pytest
@@ -14,44 +16,56 @@ from core.engine import Trainer
 from gui.theme import DARK, PROJECTOR
 from gui.views.base import set_curve
 from gui.views.surface_view import SurfaceView
-from tests.gui.pixels import grab_rgb
+from tests.gui.pixels import grab_rgb, shown_view
+
+
+class Counted:
+    """A paint short path (`MovingPoints._paint_one` / `_paint_many`) that counts the
+    paints it drew, swapped in and out with pyqtgraph's paint (the short path says no)."""
+
+    def __init__(self, monkeypatch: Any, cls: type, name: str) -> None:
+        self.drawn = 0
+        self._patch, self._cls, self._name = monkeypatch, cls, name
+        self._own = getattr(cls, name)
+
+    def ours(self) -> None:
+        def counted(item: Any, p: Any, widget: Any) -> bool:
+            drawn = self._own(item, p, widget)
+            self.drawn += drawn
+            return drawn
+
+        self._patch.setattr(self._cls, self._name, counted)
+
+    def theirs(self) -> None:
+        self._patch.setattr(self._cls, self._name, lambda item, p, widget: False)
+
+    def same_both_ways(self, view: Any, what: object) -> np.ndarray:
+        """The view's grab with the short path, asserted equal to pyqtgraph's."""
+        self.ours()
+        ours = grab_rgb(view)
+        self.theirs()
+        theirs = grab_rgb(view)
+        assert np.array_equal(ours, theirs), what
+        return ours
 
 
 @pytest.mark.parametrize("theme", [DARK, PROJECTOR], ids=lambda t: t.name)
 def test_the_moved_point_is_drawn_as_pyqtgraph_draws_it(qtbot, monkeypatch, theme):
     trainer = Trainer(RunConfig(lr=0.05, init=(0.0, 0.0)))
-    view = SurfaceView(theme)
-    qtbot.addWidget(view)
-    view.resize(640, 480)
-    view.show()
-    view.set_run(trainer.config, trainer.data, trainer.param_names())
-    qtbot.waitExposed(view)
     trainer.run(5)
-    view.show_snapshot(trainer.snapshot())
+    view = shown_view(qtbot, SurfaceView(theme), trainer)
     point = view._current
     (x0, x1), (y0, y1) = view._plot.getViewBox().viewRange()
     width, height = x1 - x0, y1 - y0
     spots = [(0.5, 0.5), (0.3137, 0.7071), (0.0, 0.5), (1.0, 0.999), (0.5001, 0.0),
              (1.2, 0.5), (-0.5, -0.5)]           # inside, on the edges, outside the plot
-    fast_paints = 0
-    own = type(point)._paint_one
-
-    def counted(self, p, widget):
-        nonlocal fast_paints
-        drawn = own(self, p, widget)
-        fast_paints += drawn
-        return drawn
-
+    short = Counted(monkeypatch, type(point), "_paint_one")
     for fx, fy in spots:
         set_curve(point, [x0 + fx * width], [y0 + fy * height])
-        monkeypatch.setattr(type(point), "_paint_one", counted)
-        ours = grab_rgb(view)
-        monkeypatch.setattr(type(point), "_paint_one", lambda self, p, widget: False)
-        theirs = grab_rgb(view)
-        assert np.array_equal(ours, theirs), (fx, fy)
+        short.same_both_ways(view, (fx, fy))
     # the short path drew the five on or inside the plot (Qt paints no item wholly
     # outside its view box's clip)
-    assert fast_paints >= 5
+    assert short.drawn >= 5
     # the dot is on screen where it is inside (not a blank picture both ways)
     set_curve(point, [x0 + 0.5 * width], [y0 + 0.5 * height])
     with_dot = grab_rgb(view)
@@ -70,46 +84,24 @@ def test_many_moved_points_are_drawn_as_pyqtgraph_draws_them(qtbot, monkeypatch,
     from gui.views.fit_view import FitView
 
     trainer = trained(20, model="relu", units=10, days=7)
-    view = FitView(theme)
-    qtbot.addWidget(view)
-    view.resize(640, 480)
-    view.show()
-    view.set_run(trainer.config, trainer.data, trainer.param_names())
-    qtbot.waitExposed(view)
-    view.show_snapshot(trainer.snapshot())
+    view = shown_view(qtbot, FitView(theme), trainer)
     points = view._train_pts
     assert len(points.data) > 100 and view.mode == "scatter"
     x, y = points.getData()
     (x0, x1), (y0, y1) = view._plot.getViewBox().viewRange()
-    fast_paints = 0
-    own = type(points)._paint_many
-
-    def counted(self, p, widget):
-        nonlocal fast_paints
-        drawn = own(self, p, widget)
-        fast_paints += drawn
-        return drawn
-
-    def same_both_ways(what: str) -> np.ndarray:
-        monkeypatch.setattr(type(points), "_paint_many", counted)
-        ours = grab_rgb(view)
-        monkeypatch.setattr(type(points), "_paint_many", lambda self, p, widget: False)
-        theirs = grab_rgb(view)
-        assert np.array_equal(ours, theirs), what
-        return ours
-
-    drawn = same_both_ways("trained")
+    short = Counted(monkeypatch, type(points), "_paint_many")
+    drawn = short.same_both_ways(view, "trained")
     moved = y + 0.1373 * (y1 - y0)           # the next frame's points: some beyond the top
     set_curve(points, x, moved)
-    assert not np.array_equal(same_both_ways("moved"), drawn)   # the move is on screen
+    assert not np.array_equal(short.same_both_ways(view, "moved"), drawn)   # on screen
     with_nan = moved.copy()
     with_nan[::7] = np.nan
     set_curve(points, x, with_nan)
-    same_both_ways("NaN")
+    short.same_both_ways(view, "NaN")
     view._plot.getViewBox().setRange(xRange=(x0, x0 + 0.2 * (x1 - x0)),
                                      yRange=(y0, y0 + 0.3 * (y1 - y0)), padding=0)
-    same_both_ways("zoomed")
-    assert fast_paints >= 4 * 2         # the unseen points too, each time
+    short.same_both_ways(view, "zoomed")
+    assert short.drawn >= 4 * 2         # the unseen points too, each time
     # the points are on screen (not a blank picture both ways)
     set_curve(points, x, y)
     view._plot.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
