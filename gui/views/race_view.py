@@ -245,7 +245,6 @@ class RaceView(FillsItsScroll, View):
         self._side_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self._side_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._side_scroll.setWidget(self._side)
-        self._side.installEventFilter(self)     # its size hint changed: _fit_side
         top.addWidget(self._side_scroll, 0)
         grid = QGridLayout()
         side.addLayout(grid)
@@ -306,22 +305,34 @@ class RaceView(FillsItsScroll, View):
         self._step_button.clicked.connect(self.step)
         for b in (self._start_button, self._play_button, self._step_button):
             buttons.addWidget(b)
+        # What the race says in words (the critical rate, one update explained, how the
+        # race went): under the controls, or in a column of its own beside them where
+        # the view is too short for both and wide enough for two columns (`_arrange`).
+        self._words = QWidget(self)
+        words = QVBoxLayout(self._words)
+        words.setContentsMargins(0, 0, 0, 0)
         self._critical = QLabel(self)
         self._critical.setWordWrap(True)
-        side.addWidget(self._critical)
+        words.addWidget(self._critical)
         self._explain_pick = QComboBox(self)
         self._explain_pick.currentIndexChanged.connect(lambda _=0: self._redraw())
-        side.addWidget(QLabel("one update, explained:", self))
-        side.addWidget(self._explain_pick)
+        words.addWidget(QLabel("one update, explained:", self))
+        words.addWidget(self._explain_pick)
         self._explain = QLabel(self)
         self._explain.setTextFormat(Qt.TextFormat.RichText)
         self._explain.setWordWrap(True)
         self._explain.setMinimumWidth(260)
-        side.addWidget(self._explain)
+        words.addWidget(self._explain)
         self._status = QLabel(self)
         self._status.setWordWrap(True)
-        side.addWidget(self._status)
+        words.addWidget(self._status)
+        words.addStretch(1)
+        side.addWidget(self._words)
         side.addStretch(1)
+        self._top = top
+        self._arranging = False
+        self._side.installEventFilter(self)     # its size hint changed: _fit_side
+        self._words.installEventFilter(self)    # longer or shorter texts: _arrange
 
         plots = QVBoxLayout()
         top.addLayout(plots, 1)
@@ -839,9 +850,52 @@ class RaceView(FillsItsScroll, View):
         self.new_race((float(p.x()), float(p.y())))
 
     def eventFilter(self, watched: Any, event: Any) -> bool:
-        if watched is self._side and event.type() == QEvent.Type.LayoutRequest:
+        if watched in (self._side, self._words) and \
+                event.type() == QEvent.Type.LayoutRequest:
             self._fit_side()      # new fonts (a theme, a screen) or longer texts
+            self._arrange()
         return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._arrange()
+
+    def _arrange(self) -> None:
+        """The words under the controls if both fit the column's height; else beside
+        them, as wide as the controls, if the controls and the words each fit it and the
+        plots keep PLOT_MIN_WIDTH; else under them, the column scrolling. In lecture step
+        11 on a 1920 x 1080 projector (a 1600 x 1000 window, 671 px dock under the
+        step's text) one column scrolled with the explanation at its fold."""
+        if self._arranging:
+            return
+        words, side = self._words, self._side.layout()
+        beside = words.parentWidget() is not self._side
+        gap = side.spacing()
+        controls = self._side.sizeHint().height() - (0 if beside else
+                                                     words.sizeHint().height() + gap)
+        width = self._side.sizeHint().width()
+        room = self._side_scroll.height()
+        margins = self._layout.contentsMargins()
+        spare = self.width() - margins.left() - margins.right() \
+            - self._side_scroll.minimumWidth() - 2 * self._top.spacing()
+        under = controls + gap + words.heightForWidth(width) <= room
+        two = not under and controls <= room and words.heightForWidth(width) <= room \
+            and spare - width >= PLOT_MIN_WIDTH
+        if two == beside:
+            return
+        self._arranging = True
+        try:
+            if two:
+                side.removeWidget(words)
+                words.setFixedWidth(width)
+                self._top.insertWidget(1, words)
+            else:
+                self._top.removeWidget(words)
+                words.setMinimumWidth(0)
+                words.setMaximumWidth(16777215)
+                side.insertWidget(side.count() - 1, words)    # before its stretch
+        finally:
+            self._arranging = False
 
     def _fit_side(self) -> None:
         """The controls' column as wide as its controls (in the fonts now) and its bar."""

@@ -623,3 +623,51 @@ def test_a_finished_race_offers_play_not_pause(open_window, qtbot):
     qtbot.wait(50)
     assert view._play_button.text() == "Play" and not view._playing
     assert np.abs(grab_rgb(view._play_button).astype(int) - running).max() > 60
+
+
+RACE_STEP_CHECK = r"""
+import json
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from core.lecture_steps import load_steps
+from gui.app import open_lecture, ready_to_grab
+from gui.main_window import MainWindow
+from gui.screenshot import wait_until
+win = MainWindow(theme="projector", persist=False)
+win.show()
+step = next(i for i, s in enumerate(load_steps()[0]) if s.views == ("race",))
+ctl = open_lecture(win, step)
+wait_until(lambda: ctl.ready, 120)
+wait_until(lambda: ready_to_grab(win, ctl), 60)
+out = []
+r = win.views["race"]
+for theme in ("projector", "dark"):
+    win.apply_theme(theme)
+    wait_until(lambda: False, 0.5)
+    shot = grab_rgb(win)
+    seen = {name: on_screen_as_alone(shot, win, w) for name, w in (
+        ("new race", r._start_button), ("play", r._play_button), ("step", r._step_button),
+        ("explained", r._explain_pick), ("explanation", r._explain))}
+    out.append({"theme": theme, "window": [win.width(), win.height()], "seen": seen,
+                "text": r._explain.text()[:40],
+                "scroll": r._side_scroll.verticalScrollBar().maximum(),
+                "surface": r._plot.getViewBox().width()})
+win.close()
+print("RACE " + json.dumps(out))
+"""
+
+
+def test_the_race_step_on_a_1080_projector_shows_its_buttons_and_explanation(tmp_path):
+    """Lecture step 11 (the race) on a 1920 x 1080 screen, projector theme (the window
+    1600 x 1000, the race's dock 671 px under the step's text): the racers' column
+    scrolled with "one update, explained" at its fold. The words go in a column beside
+    the controls where one column does not fit and two do: the New race / Play / Step
+    buttons and the explanation are drawn whole without scrolling, in either theme (dark
+    switched to live), and the surface keeps a readable width."""
+    from tests.gui.test_themes_on_screen import SHOT_HELPERS, on_a_screen
+
+    for case in on_a_screen(tmp_path, (1920, 1080), SHOT_HELPERS + RACE_STEP_CHECK, "RACE "):
+        assert case["text"], case          # an update is explained
+        assert all(case["seen"].values()), case
+        assert case["scroll"] == 0, case
+        assert case["surface"] >= 400, case
