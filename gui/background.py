@@ -76,12 +76,21 @@ class BackgroundJob(QObject):
         return self._token
 
     def is_running(self) -> bool:
-        self._stragglers = [(t, r) for t, r in self._stragglers if t.isRunning()]
+        self._forget_ended()
         return bool(self._stragglers) or (self._thread is not None and self._thread.isRunning())
 
-    def start(self, fn: Job) -> int:
-        """Stop any running job, start `fn(should_stop)`; returns the new job's token."""
-        self.stop()
+    def start(self, fn: Job, join: bool = True) -> int:
+        """Stop any running job, start `fn(should_stop)`; returns the new job's token.
+
+        `join=False`: the job before is told to stop, not waited for (it ends at its next
+        check and is joined by `stop()`), for a GUI thread that restarts a job while it
+        runs: a live landscape restarted as the run moves on waited ~30 ms a restart for
+        the old one's next check on a busy machine (measured, the gui bench's window),
+        a frame's time and more."""
+        if join:
+            self.stop()
+        else:
+            self._abandon()
         self._token += 1
         stop = self._stop = threading.Event()
         thread = QThread(self)             # a child while it runs: findChildren sees it
@@ -97,22 +106,36 @@ class BackgroundJob(QObject):
         return self._token
 
     def stop(self, timeout: float = 2.0) -> bool:
-        """Ask the running job to stop and join its thread; True if it ended in time. Its
-        items still on their way are outdated from now on."""
+        """Ask the running job to stop and join its thread, and the threads of jobs left
+        to stop (`start(join=False)`); True if all ended in time. Its items still on their
+        way are outdated from now on."""
+        self._abandon()
+        deadline = time.perf_counter() + timeout
+        for thread, _runner in self._stragglers:
+            # quit() is repeated: the job may still be inside its slot, before exec() began
+            while True:
+                thread.quit()
+                if thread.wait(50) or time.perf_counter() > deadline:
+                    break
+        self._forget_ended()
+        return not self._stragglers
+
+    def _abandon(self) -> None:
+        """Tell the running job to stop and count it among those to join (`stragglers`,
+        which `is_running` sees until they end); its items are outdated from now on."""
         self._stop.set()
         thread, runner = self._thread, self._runner
         if thread is None or runner is None:
-            return True
+            return
         self._token += 1
-        deadline = time.perf_counter() + timeout
-        # quit() is repeated: the job may still be inside its slot, before exec() began
-        while True:
-            thread.quit()
-            if thread.wait(50) or time.perf_counter() > deadline:
-                break
+        thread.quit()
         self._thread = self._runner = None
-        if thread.isRunning():
-            self._stragglers.append((thread, runner))   # keep it visible to is_running()
-            return False
-        thread.setParent(None)                  # joined: Python's reference frees it
-        return True
+        self._stragglers.append((thread, runner))
+
+    def _forget_ended(self) -> None:
+        """Let go of ended jobs' threads (joined: Python's reference frees them)."""
+        ended = [t for t, _r in self._stragglers if t.isFinished()]
+        for thread in ended:
+            thread.wait()
+            thread.setParent(None)
+        self._stragglers = [(t, r) for t, r in self._stragglers if not t.isFinished()]

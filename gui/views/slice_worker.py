@@ -47,7 +47,8 @@ class SliceWorker(QObject):
         """Cancel any running slice, start `compute(should_stop=..., **kwargs)` (by default
         `core.slices.iter_slice`), emitting each piece it yields; returns the request token."""
         pieces = compute or slices.iter_slice
-        return self._job.start(lambda stop: pieces(should_stop=stop, **kwargs))
+        # the request before stops at its next check, without the GUI thread waiting
+        return self._job.start(lambda stop: pieces(should_stop=stop, **kwargs), join=False)
 
     def stop(self, timeout: float = 2.0) -> bool:
         """Ask the running computation to stop and join it; True if it ended in time."""
