@@ -997,11 +997,16 @@ def cache_static(*items: QGraphicsItem, on: bool = True) -> None:
     A frame then blits them instead of replaying thousands of points; Qt redraws the
     pixmap when the item changes or the view is zoomed. `on=False` for items that start
     changing every frame (a pixmap redrawn each frame costs more than drawing).
+
+    A rotated item (a vertical `pg.InfiniteLine` is a horizontal one turned 90 degrees)
+    is drawn directly: Qt makes its pixmap anew at every paint of its view (the series'
+    split line and the unseen region's edge were drawn into a new pixmap and blitted
+    every frame, measured), more work than drawing it.
     """
-    mode = QGraphicsItem.CacheMode.DeviceCoordinateCache if on else \
-        QGraphicsItem.CacheMode.NoCache
+    cached = QGraphicsItem.CacheMode.DeviceCoordinateCache
     for item in items:
-        item.setCacheMode(mode)
+        rotated = item.rotation() % 360 != 0 or item.transform().isRotating()
+        item.setCacheMode(cached if on and not rotated else QGraphicsItem.CacheMode.NoCache)
     if on and QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
         QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
 
