@@ -598,6 +598,7 @@ class MainWindow(QMainWindow):
         on = self._lecture is None and self.height() < COMPACT_HEIGHT
         for view in self.views.values():
             view.set_compact(on)
+        self.panel.set_compact(on)
 
     def proportion_docks(self) -> None:
         """Share the window among the docks as the default layout does, for this window's

@@ -46,6 +46,9 @@ DEBOUNCE_MS = 150
 MARGINS = (8, 4, 8, 2)
 MARGINS_TWO = (4, 4, 4, 2)
 COLUMN_GAP = 6
+# A short window's boxes (`set_compact`): px above and below their rows, px between rows
+COMPACT_BOX_MARGIN = 3
+COMPACT_ROW_GAP = 2
 
 
 class ControlPanel(QScrollArea):
@@ -176,6 +179,7 @@ class ControlPanel(QScrollArea):
         outer.addStretch(1)
 
         self._boxes = (data_box, model_box, opt_box)
+        self._compact = False
         self._rearrange = QTimer(self)    # dies with the panel (a timer call would not)
         self._rearrange.setSingleShot(True)
         self._rearrange.setInterval(0)
@@ -209,6 +213,31 @@ class ControlPanel(QScrollArea):
             + MARGINS[0] + MARGINS[2]
         return QSize(one_column + self.verticalScrollBar().sizeHint().width() + 4,
                      self._body.sizeHint().height())
+
+    def set_compact(self, on: bool) -> None:
+        """Rows and boxes closer together in a short window (`MainWindow` decides, as for
+        the views): at 1280 x 720 the offer to restore the last session (~65 px over the
+        docks) put the update limit and the seed below the panel's fold. Nothing is
+        left out: only the style's 9 px box margins and 6 px gaps between rows and between
+        boxes shrink."""
+        if on == self._compact:
+            return
+        self._compact = on
+        for box in self._boxes:
+            form = box.layout()
+            assert isinstance(form, QFormLayout)
+            if on:
+                side = form.contentsMargins()
+                form.setContentsMargins(side.left(), COMPACT_BOX_MARGIN, side.right(),
+                                        COMPACT_BOX_MARGIN)
+            else:
+                form.unsetContentsMargins()      # the style's again
+            form.setVerticalSpacing(COMPACT_ROW_GAP if on else -1)
+        self._grid.setVerticalSpacing(COMPACT_ROW_GAP if on else -1)
+
+    @property
+    def compact(self) -> bool:
+        return self._compact
 
     def _two_columns_fit(self) -> bool:
         """Data and Model beside Optimization fit the panel's width, a scroll bar beside

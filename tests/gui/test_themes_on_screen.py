@@ -159,6 +159,19 @@ app = QApplication([])
 from gui.main_window import MainWindow
 from gui.screenshot import wait_until
 out = []
+
+
+def knobs_seen(win):
+    # the knobs cut by the panel's fold, and those the window's grab does not show whole
+    p = win.panel
+    knobs = {name: getattr(p, name) for name in ("dataset", "days", "model", "units",
+             "layers", "loss", "optimizer", "lr", "batch", "limit", "seed")}
+    hidden = [name for name, k in knobs.items()
+              if k.visibleRegion().boundingRect().size() != k.size()]
+    shot = grab_rgb(win)
+    return hidden, [name for name, k in knobs.items() if not on_screen_as_alone(shot, win, k)]
+
+
 for theme, switch in (("dark", None), ("projector", None), ("dark", "projector")):
     win = MainWindow(theme=theme, persist=False, speed=None)
     win.show()
@@ -177,17 +190,18 @@ for theme, switch in (("dark", None), ("projector", None), ("dark", "projector")
                           w.minimumSizeHint().width(), w.minimumSizeHint().height()]
     buttons = [b.isVisible() and b.visibleRegion().boundingRect().width() == b.width()
                for b in (win.panel.play, win.panel.step, win.panel.reset)]
-    p = win.panel
-    knobs = {name: getattr(p, name) for name in ("dataset", "days", "model", "units",
-             "layers", "loss", "optimizer", "lr", "batch", "limit", "seed")}
-    hidden = [name for name, k in knobs.items()
-              if k.visibleRegion().boundingRect().size() != k.size()]
-    shot = grab_rgb(win)
-    unseen = [name for name, k in knobs.items() if not on_screen_as_alone(shot, win, k)]
+    hidden, unseen = knobs_seen(win)
+    # a second start: the offer to restore the last session above the docks
+    win.sessions.restore_bar.label.setText(
+        "Restore your last session, quit at 20:03 (relu on channel, 2,999 updates, "
+        "0 table rows)?")
+    win.sessions._bar.show()
+    wait_until(lambda: False, 0.3)
+    offered = knobs_seen(win)
     out.append({"theme": f"{theme}->{switch}", "free": free.getRect(),
                 "frame": frame.getRect(), "window": win.rect().getRect(), "docks": docks,
                 "buttons": buttons, "hidden_knobs": hidden, "unseen_knobs": unseen,
-                "font_pt": win.theme.font_pt})
+                "offered": offered, "font_pt": win.theme.font_pt})
     win.close()
 print("FITS " + json.dumps(out))
 """
@@ -227,6 +241,9 @@ def test_the_window_fits_the_screen_with_every_view_on_it(tmp_path, size):
         assert case["hidden_knobs"] == [], case
         # ... and the grab of the window shows each knob as the knob draws itself.
         assert case["unseen_knobs"] == [], case
+        # So too on a second start, the offer to restore the last session shown (at 1280
+        # x 720 it pushed the seed below the fold: the panel's spacing is compact there)
+        assert case["offered"] == [[], []], (case["theme"], case["offered"])
 
 
 def test_theme_sizes_follow_the_screen_and_never_drop_below_the_floor():
