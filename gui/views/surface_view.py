@@ -738,9 +738,9 @@ class SurfaceView(LandscapeMode, View):
         bench's window), as much as each of the two loss curves. Short paths are drawn
         point for point.
         """
-        drawn = self._path_drawn
-        if drawn is None or (not self._exact and self._kind != "named"):
-            return      # (a landscape kind draws its own path)
+        drawn = self._path_drawn     # (a landscape kind's: its path on the plane)
+        if drawn is None:
+            return
         px, py, clipped = drawn
         connect: Any = "finite" if clipped else "all"
         if len(px) > PATH_DOTS:

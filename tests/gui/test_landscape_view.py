@@ -158,3 +158,42 @@ def test_3d_without_opengl_keeps_the_2d_map_and_says_why_in_one_line(qtbot):
     view.set_3d(False)
     assert not note.isVisible()
     view.shutdown()
+
+
+def test_a_long_path_on_the_plane_is_drawn_thinned_as_the_live_path_is(qtbot):
+    """The recorded path on a plane grows by a point a frame; past `PATH_DOTS` points it
+    is drawn with each segment once to half a pixel (`_show_path`), as the named slice's
+    live path: on screen within half a pixel of the whole path, and still growing."""
+    from gui.views.surface_view import PATH_DOTS
+
+    trainer = _net()
+    view = _open(qtbot, trainer, updates=50)
+    view.choose_kind("random")
+    _wait_complete(qtbot, view)
+    for _ in range(PATH_DOTS + 40):          # a frame after every other update
+        trainer.run(2)
+        view.show_snapshot(trainer.snapshot())
+    recorded = view._lpath.points
+    assert len(recorded) > PATH_DOTS
+    drawn_x, _ = view._path.getData()
+    assert len(drawn_x) < len(recorded)      # thinned, not every point
+    thinned = colour_mask(_plot_rgb(view), DARK.path, tol=40)
+    view._path.setData(recorded[:, 0], recorded[:, 1], connect="finite")   # the whole path
+    whole = colour_mask(_plot_rgb(view), DARK.path, tol=40)
+    assert whole.sum() > 20
+    # the same line: every pixel of either within a pixel of the other's
+    near = np.zeros_like(whole)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            near |= np.roll(np.roll(thinned, dy, axis=0), dx, axis=1)
+    assert (whole & ~near).sum() <= 0.02 * whole.sum()
+    near[:] = False
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            near |= np.roll(np.roll(whole, dy, axis=0), dx, axis=1)
+    assert (thinned & ~near).sum() <= 0.02 * thinned.sum()
+    # it goes on growing live, thinned
+    trainer.run(40)
+    view.show_snapshot(trainer.snapshot())
+    assert len(view._lpath.points) == len(recorded) + 1
+    view.shutdown()
