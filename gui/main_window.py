@@ -589,6 +589,9 @@ class MainWindow(QMainWindow):
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
         self._update_compact()
+        overlay = getattr(self, "shortcut_overlay", None)   # (made after the first resize)
+        if overlay is not None:
+            overlay.follow_window()
 
     def _update_compact(self) -> None:
         """The normal window under COMPACT_HEIGHT (a 1280 x 720 screen's 694 px) shows

@@ -12,7 +12,7 @@ import html
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter
 from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
@@ -57,7 +57,6 @@ class ShortcutOverlay(QWidget):
         self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         lay.addWidget(self.label, 1, Qt.AlignmentFlag.AlignCenter)
-        window.installEventFilter(self)
         self._hints: list[tuple[str, str]] = []
         self._taken: frozenset[str] = frozenset()
         self.hide()
@@ -121,10 +120,13 @@ class ShortcutOverlay(QWidget):
         self.close_overlay()
         event.accept()
 
-    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if obj is self._window and event.type() == QEvent.Type.Resize and self.isVisible():
+    def follow_window(self) -> None:
+        """Cover the window again (its `resizeEvent` calls this). An event filter on the
+        window was a Python call for every event the window gets, 4-5 a frame while a
+        run plays (update requests, paints; counted), each taking the GIL back from the
+        training thread."""
+        if self.isVisible():
             self.setGeometry(self._window.rect())
-        return False
 
 
 def install_shortcut_overlay(window: QMainWindow, theme: Callable[[], Theme]

@@ -86,3 +86,30 @@ def test_a_networks_slice_controls_leave_the_fitted_function_its_half(qtbot, ope
     img = grab_rgb(plot)
     assert img.shape[1] >= 0.3 * both
     assert len({tuple(p) for p in img.reshape(-1, 3)[::97]}) > 20
+
+
+def test_the_open_shortcut_sheet_covers_the_window_after_a_resize(qtbot, open_window):
+    """The "?" sheet follows the window's size (the window's resize moves it; no event
+    filter on the window): opened, then the window made larger, its veil reaches the new
+    bottom-right corner, which it did not cover before; closed, the corner is as without
+    it."""
+    from tests.gui.pixels import grab_rgb
+
+    win = open_window(LINEAR, size=(1000, 700))
+    win.shortcut_overlay.open()
+    qtbot.wait(20)
+    win.resize(1300, 860)
+    qtbot.waitUntil(lambda: win.width() == 1300 and win.height() == 860, timeout=5000)
+    qtbot.wait(20)
+    veiled = grab_rgb(win)
+    win.shortcut_overlay.close_overlay()
+    qtbot.wait(20)
+    bare = grab_rgb(win)
+    def veiled_share(rows: slice, cols: slice) -> float:
+        """Share of the pixels the veil changes (over the theme's own background it
+        changes none: the sheet is that colour)."""
+        return float((veiled[rows, cols] != bare[rows, cols]).any(axis=2).mean())
+
+    inside = veiled_share(slice(600, 690), slice(700, 990))     # in the first 1000 x 700
+    corner = veiled_share(slice(760, 850), slice(1000, 1290))   # only in the larger window
+    assert inside > 0.3 and corner > 0.5 * inside
