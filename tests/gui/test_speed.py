@@ -105,7 +105,10 @@ def test_max_speed_is_one_click_away(qtbot, open_window):
     qtbot.mouseClick(win.panel.speed.max_button, Qt.MouseButton.LeftButton)
     assert win.speed is None and win.panel.speed.label.text() == "max speed"
     win.play()
-    assert measured_rate(qtbot, win, seconds=2.0) > 10 * 5000
+    # unpaced: well above the fastest paced speed (5,000 / s, which a run keeps within
+    # 1.2x). A quiet machine makes ~300,000 / s; a suite run beside other work at load
+    # 4-5 on 2 cores made 47,000 / s, so 3x, not 10x, tells max speed from a pace.
+    assert measured_rate(qtbot, win, seconds=2.0) > 3 * max(s for s in SPEEDS if s)
 
 
 def test_a_fresh_window_plays_the_default_model_at_a_watchable_speed(qtbot, settings_dir):
