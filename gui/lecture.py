@@ -129,7 +129,9 @@ class LectureController(QObject):
         win.pause()
         self.panel.show_step(n, step)
         self._show_views(step)
-        QTimer.singleShot(0, self.share_space)
+        # (the dock as the call's context: a call still queued when the window closes, as
+        # a frame drawn in pieces may leave one, is dropped with the dock, not run on it)
+        QTimer.singleShot(0, self.dock, self.share_space)
         opts = step.options
         win.series_view.show_errors(bool(opts.get("errors")))
         surface = win.surface_view
@@ -276,7 +278,7 @@ class LectureController(QObject):
             self._show_reference(step, info)
         if opts.get("critical_lr"):
             self.panel.show_values(critical_lr_html(info.data, step.config))
-            QTimer.singleShot(0, self.share_space)    # a line more for the panel
+            QTimer.singleShot(0, self.dock, self.share_space)    # a line more for the panel
         if step.updates > 0 or step.play:
             win.play()
         else:
@@ -311,7 +313,7 @@ class LectureController(QObject):
             first = self.panel.values.isHidden()
             self.panel.show_values(loss_values_html(snap, self._data, step.config.loss))
             if first:
-                QTimer.singleShot(0, self.share_space)    # a line more for the panel
+                QTimer.singleShot(0, self.dock, self.share_space)    # a line more for the panel
         # a step that only plays (no entry budget) is ready once it shows a few updates
         if not self._ready and step.updates == 0 and snap.update >= 3:
             self._ready = True
@@ -355,7 +357,7 @@ class LectureController(QObject):
         """The tables' verdicts under the step's text, the panel grown to hold them."""
         self.panel.show_values(story_html(rows))
         self.share_space()
-        QTimer.singleShot(0, self.share_space)   # again once the label has laid out
+        QTimer.singleShot(0, self.dock, self.share_space)   # again once the label has laid out
 
     def _start_gallery(self, config: RunConfig, spec: dict[str, Any]) -> None:
         self._start_job(gallery_job(self.window, config, spec))
@@ -413,7 +415,7 @@ class LectureController(QObject):
               and self.dock.height() < self._panel_wanted() - 1):
             # Squeezed by Qt (a banner shown above the docks, the window resized): share
             # again once the layout has settled, as the text no longer fits.
-            QTimer.singleShot(0, self.share_space)
+            QTimer.singleShot(0, self.dock, self.share_space)
         return False
 
     def shutdown(self) -> None:

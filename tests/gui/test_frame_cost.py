@@ -12,7 +12,7 @@ import itertools
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QObject
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
 
 from core.config import RunConfig
@@ -50,6 +50,13 @@ def _flush() -> None:
     """Deliver what a frame posted: the scenes' dirty items, layouts, the window's paint."""
     for _ in range(3):
         QCoreApplication.sendPostedEvents()
+
+
+def _draw(qtbot, win: MainWindow) -> None:
+    """The window's frame, drawn to its last piece (each painted as it is drawn)."""
+    win._draw_frame()
+    qtbot.waitUntil(lambda: win._frame is None, timeout=5000)
+    _flush()
 
 
 def _frames(qtbot, win: MainWindow, updates: int) -> list:
@@ -105,8 +112,7 @@ def test_a_frame_paints_each_live_view_once_and_nothing_behind_it(qtbot, window,
         dock.installEventFilter(paints)
     win.installEventFilter(layouts)
     win._pending = snaps[0]       # back to the oldest: its ranges move once, not per frame
-    win._draw_frame()
-    _flush()
+    _draw(qtbot, win)
     paints.counts.clear()
     layouts.counts.clear()
 
@@ -125,8 +131,7 @@ def test_a_frame_paints_each_live_view_once_and_nothing_behind_it(qtbot, window,
     snaps = snaps[1:]
     for snap in snaps:
         win._pending = snap
-        win._draw_frame()
-        _flush()
+        _draw(qtbot, win)
     del surface._start_slice
 
     for key, vp in plots.items():
@@ -135,6 +140,42 @@ def test_a_frame_paints_each_live_view_once_and_nothing_behind_it(qtbot, window,
         assert paints.of(dock) == 0, f"the {key} dock behind the plots was repainted"
     assert layouts.of(win) == 0, "a frame laid the window out again"
     assert "update" in win._status.text()
+
+
+def test_a_frame_is_drawn_a_view_at_a_time_and_events_come_in_between(qtbot, window
+                                                                      ) -> None:
+    """Drawn at once, a frame held the GUI thread 7-10 ms, and a due timer (a click, a
+    key) waited that long; in pieces, each live view is drawn and painted, and what is due
+    runs before the next: here a zero timer started just before the frame."""
+    win = window(NET)
+    snaps = _frames(qtbot, win, 20)
+    from gui.screenshot import views_idle
+
+    qtbot.waitUntil(lambda: views_idle(win), timeout=20000)
+    surface = win.surface_view
+    surface._start_slice = lambda snap: None        # type: ignore[method-assign]
+    paints = Counter(QEvent.Type.Paint)
+    plots = [win.views[key]._plots[0].viewport() for key in LIVE]
+    for vp in plots:
+        vp.installEventFilter(paints)
+    win._pending = snaps[0]
+    _draw(qtbot, win)
+    paints.counts.clear()
+    seen: list[int] = []                 # live views painted when the timer ran
+    due = QTimer()
+    due.setSingleShot(True)
+    due.setInterval(0)
+    due.timeout.connect(lambda: seen.append(sum(paints.of(vp) for vp in plots)))
+    due.start()
+    win._pending = snaps[-1]
+    win._draw_frame()
+    painted_at_once = sum(paints.of(vp) for vp in plots)
+    qtbot.waitUntil(lambda: win._frame is None, timeout=5000)
+    del surface._start_slice
+    assert painted_at_once == 1
+    assert seen == [1], f"the timer ran with {seen} views painted"
+    assert [paints.of(vp) for vp in plots] == [1] * len(LIVE)
+    assert win.frame_seconds > 0
 
 
 def test_moved_points_take_new_places_and_bounds(qtbot) -> None:
