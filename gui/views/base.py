@@ -9,6 +9,7 @@ dropped, so a late frame of the previous run never paints over the new one.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -191,17 +192,18 @@ LEGEND_WAIT_MS = 250      # legends are placed this long after the data last cha
 LEGEND_LEAVE_OUT = 3      # covered points above which a legend named elsewhere is left out
 
 
-def drawn_pixels(plot: pg.PlotWidget) -> np.ndarray:
-    """(n, 2) pixel positions in the plot's view box of what its visible data items draw:
-    each scatter point, along each line a point every LEGEND_SAMPLE_PX (so a straight
-    segment through a corner counts, not only its ends), and a grid over each label."""
+def drawn_pixels(plot: pg.PlotWidget, items: Sequence[Any] | None = None) -> np.ndarray:
+    """(n, 2) pixel positions in the plot's view box of what its visible data items (or
+    those of `items`) draw: each scatter point, along each line a point every
+    LEGEND_SAMPLE_PX (so a straight segment through a corner counts, not only its ends),
+    and a grid over each label."""
     vb = plot.getViewBox()
     (x0, x1), (y0, y1) = vb.viewRange()
     width, height = vb.width(), vb.height()
     if x1 <= x0 or y1 <= y0 or width <= 0 or height <= 0:
         return np.empty((0, 2))
     out = []
-    for item in plot.getPlotItem().items:
+    for item in plot.getPlotItem().items if items is None else items:
         if isinstance(item, pg.TextItem) and item.isVisible():
             out.append(_text_pixels(vb, item))     # a label over the data: its whole box
             continue

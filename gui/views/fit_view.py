@@ -9,22 +9,29 @@ prediction against the real value with the y = x diagonal (points on it are perf
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocumentFragment
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from core.snapshot import Snapshot
 from gui.live_label import LiveLabel
 from gui.mathtext import plain
-from gui.theme import DARK, Theme
+from gui.theme import DARK, Theme, legible_on
 from gui.views.base import (
+    LEGEND_CORNERS,
     LEGEND_MARGIN,
+    LEGEND_ONE_ROW,
     MovingPoints,
     View,
     cache_legend,
     cache_static,
     drawn_pixels,
     legend_cover,
+    legend_size,
     move_points,
     set_curve,
     tame,
@@ -41,15 +48,22 @@ class FitView(View):
     """Points + fitted curve (1 day), weights per day (linear), or predicted vs real."""
 
     title = "Fitted function"
-    # A network's legend has five entries (data, unseen, constant, model, pieces): in one
-    # row it ran off a 1280 px window's plot; two a row, in the corner it covers least.
-    compact_legend_columns = 2
+    # In a short window the entries are named in their colours above the plot instead:
+    # at 1280 x 720 the plot is ~100 px tall, and its legend (two rows of two) lay on the
+    # data in every corner, with no room above the data to be made for it.
+    compact_legend_columns = None
 
     def __init__(self, theme: Theme = DARK, parent: QWidget | None = None) -> None:
         super().__init__(theme, parent)
         self._mode = "curve"          # "curve" | "weights" | "scatter"
         self._plot = self._make_plot("x1", "y")
         self._add_legend(self._plot, (LEGEND_MARGIN, LEGEND_MARGIN))
+        self._names = QLabel(self)       # the legend's entries, in a short window
+        self._names.setTextFormat(Qt.TextFormat.RichText)
+        self._names.setContentsMargins(4, 0, 4, 0)
+        self._names.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._names.hide()
+        self._layout.addWidget(self._names)
         self._layout.addWidget(self._plot, 1)
         # the line's numbers change every frame: a label that does not relayout the window
         self._note = LiveLabel("start a run to see the function it finds", self)
@@ -64,6 +78,10 @@ class FitView(View):
         self._suffix = ""
         self._unit = ""
         self._user_zoomed = False   # the user's own zoom is never overridden
+        self._runs = 0        # runs shown, and the (run, sizes) the legend's room is for
+        self._room_for: tuple[object, ...] | None = None
+        self._room: tuple[float, float] | None = None   # the y top before and after it
+        self._moment: tuple[object, ...] | str = "live"
         self._plot.getViewBox().sigRangeChangedManually.connect(self._on_user_zoom)
 
         item = self._plot.getPlotItem()
@@ -103,6 +121,8 @@ class FitView(View):
         self._y_range = (float(ys.min()), float(ys.max())) if len(ys) else (0.0, 1.0)
         self._off_chart = False
         self._user_zoomed = False
+        self._runs += 1        # the legend's room is found again (`_make_room`)
+        self._room = None
         if cfg.days == 1:
             self._set_mode("curve")
             # Only one-hidden-layer networks are "a constant + a sum of pieces".
@@ -157,6 +177,14 @@ class FitView(View):
             self._plot.setRange(xRange=(lo, hi), yRange=(lo, hi), padding=0.05)
 
     def _draw(self, snap: Snapshot) -> None:
+        self._draw_items(snap)
+        # the moment the legend's room is for: the run's first frame while it trains, a
+        # finished run's end, a replayed update (a tuple compared, unless one changed)
+        self._moment = ("replay", snap.update) if snap.replay_of is not None else (
+            "done" if snap.done else "live")
+        self._make_room()
+
+    def _draw_items(self, snap: Snapshot) -> None:
         if self._mode == "curve":
             if snap.curve_x is None or snap.curve_y is None:
                 return
@@ -232,39 +260,57 @@ class FitView(View):
 
     def place_legends(self) -> None:
         """The legend in the corner of its plot where it covers least of what is drawn
-        (`View.place_legends`). If every corner covers something (a one-day cloud of
-        points fills a 490 x 210 px plot to its corners), the y range grows, a tenth at a
-        time, until a corner above the data is free: the data keeps at least half the
-        plot's height; past that the legend stays where it hides least."""
-        super().place_legends()
-        legend = self._plot.getPlotItem().legend
-        if legend is None or not legend.isVisible() or self._user_zoomed \
-                or self._mode == "weights" or not self._hidden_by_legend():
-            return      # (the weights' bars follow their autorange)
-        vb = self._plot.getViewBox()
-        (_, _), (y0, y1) = vb.viewRange()
-        tops = [np.nanmax(y) for it in self._plot.getPlotItem().items
-                if isinstance(it, (pg.PlotCurveItem, pg.ScatterPlotItem)) and it.isVisible()
-                for y in (it.getData()[1],) if y is not None and np.isfinite(y).any()]
-        if not tops or y1 <= y0:
-            return
-        most = max(tops) + (max(tops) - y0)     # the data's top half way up the plot
-        for k in range(1, 11):
-            top = y1 + k * ROOM_STEP * (y1 - y0)
-            if top > most:
-                break
-            self._plot.setYRange(y0, top, padding=0)
-            super().place_legends()
-            if not self._hidden_by_legend():
-                return
-        self._plot.setYRange(y0, y1, padding=0)     # no free corner to be had
+        (`View.place_legends`), once the plot has room for it (`_make_room`)."""
+        self._make_room()
         super().place_legends()
 
-    def _hidden_by_legend(self) -> int:
-        """How many drawn points (and samples along curves) the legend covers now."""
-        return legend_cover(self._plot, self._plot.getPlotItem().legend,
-                            self._legend_corner[id(self._plot)], drawn_pixels(self._plot),
-                            reach=self.reach)
+    def _make_room(self) -> None:
+        """If every corner of the plot covers some of what is drawn (a one-day cloud of
+        points fills a 490 x 210 px plot to its corners), the y range grows a tenth at a
+        time until one is free, the data keeping at least half the plot. Found anew from
+        the range before it for each run, plot size, legend size and moment (`_draw`):
+        while a run trains, for what stays put (a range that followed the moving curve
+        would jump); a finished run's or a replayed update's, for everything drawn (a
+        replayed update gets the room a run trained to it gets, whatever came before)."""
+        legend = self._plot.getPlotItem().legend
+        if legend is None or not legend.isVisible() or self._user_zoomed \
+                or self._mode == "weights":       # (the bars follow their autorange)
+            return
+        vb = self._plot.getViewBox()
+        # its sizes in the layouts `place_legend` may pick (measured once per fonts)
+        layouts = {legend.columnCount} | (set() if self.compact else {LEGEND_ONE_ROW})
+        sizes = tuple(legend_size(legend, n) for n in sorted(layouts))
+        key = (self._runs, self._mode, round(vb.width()), round(vb.height()), sizes,
+               self._moment)
+        if key == self._room_for:
+            return
+        self._room_for = key
+        (_, _), (y0, y1) = vb.viewRange()
+        if self._room is not None and np.isclose(y1, self._room[1], rtol=1e-9, atol=0):
+            y1 = self._room[0]       # the room made before undone
+            self._plot.setYRange(y0, y1, padding=0)
+        self._room = None
+        height = vb.height()
+        # while a run trains, what stays put (the data points; predicted vs real: the
+        # diagonal), else everything drawn
+        still = (self._diagonal,) if self._mode == "scatter" else (self._train_pts,
+                                                                    self._unseen_pts)
+        points = drawn_pixels(self._plot, still if self._moment == "live" else None)
+        if not len(points) or y1 <= y0 or height <= 0:
+            return
+        ys = y1 - points[:, 1] / height * (y1 - y0)     # back to the data's values
+        most = float(ys.max()) * 2 - y0      # the data's top half way up the plot
+        for k in range(11):
+            top = y1 + k * ROOM_STEP * (y1 - y0)
+            if top > most and k:
+                break
+            at = np.column_stack((points[:, 0], (top - ys) / (top - y0) * height))
+            if any(legend_cover(self._plot, legend, corner, at, size, self.reach) == 0
+                   for corner in LEGEND_CORNERS for size in sizes):
+                if k:
+                    self._plot.setYRange(y0, top, padding=0)
+                    self._room = (y1, top)
+                return
 
     def legend_rect(self) -> pg.QtCore.QRectF:
         """Where the legend is drawn (scene pixels)."""
@@ -312,8 +358,11 @@ class FitView(View):
         self._bias_line.setPen(t.pen(t.foreground, 1, alpha=160))
         self._diagonal.setPen(t.pen(t.foreground, 1.5, alpha=170,
                                     style=pg.QtCore.Qt.PenStyle.DashLine))
-        # The theme's font changes the legend's size: find its place again (a finished
-        # run draws no more frames that would).
+        # The theme's font changes the legend's size: its entries anew (pyqtgraph's
+        # legend keeps the widths of the larger font it had: 156 px against 135 started
+        # in the theme, and no corner was free for the wider box), then its place found
+        # again (a finished run draws no more frames that would).
+        self._rebuild_legend()
         self.legends_later()
 
     # ----- helpers ------------------------------------------------------------------------
@@ -336,8 +385,28 @@ class FitView(View):
         shown = [it for it in self._legend_items if it.isVisible()]
         for it in shown:
             legend.addItem(it, it.name())
-        legend.setVisible(bool(shown))
+        legend.setVisible(bool(shown) and not self.compact)
         cache_legend(self._plot)
+        self._name_entries()
+
+    def _apply_compact(self, on: bool) -> None:
+        """A short window: the legend's entries named on a line above the plot, in
+        their colours, not in a legend over the data."""
+        self._rebuild_legend()
+
+    def _name_entries(self) -> None:
+        """The line above the plot naming the legend's entries (a short window only):
+        a dot for points, a line for curves, a dashed one for dashed curves."""
+        t = self.theme
+        marks = ((self._train_pts, "●", t.train_color), (self._unseen_pts, "●", t.unseen_color),
+                 (self._constant, "╌", t.foreground), (self._curve, "━", t.real),
+                 (self._diagonal, "╌", t.foreground))
+        text = "  ".join(f'<span style="color:{legible_on(colour, t.panel)}">{mark}</span> '
+                         f"{html.escape(item.name())}"
+                         for item, mark, colour in marks if item.isVisible())
+        self._names.setText(text)
+        self._names.setToolTip(QTextDocumentFragment.fromHtml(text).toPlainText())
+        self._names.setVisible(self.compact and bool(text))
 
 
 def _act(model: str) -> str:

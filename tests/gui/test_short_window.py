@@ -71,7 +71,7 @@ import json
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF
 from gui.theme import legible_on
-from tests.gui.pixels import colour_mask, grab_rgb
+from tests.gui.pixels import colour_mask, grab_rgb, ink_under_legend
 
 def box(win, plot):
     vb = plot.getPlotItem().getViewBox()
@@ -111,10 +111,11 @@ for theme, config in (("dark", LINEAR), ("projector", LINEAR), ("projector", net
     strip = img[r.top():r.bottom(), r.left():r.right()]
     named = [int(colour_mask(strip, legible_on(c, t.panel), tol=40).sum())
              for c in (t.train_color, t.unseen_color)]
-    fit = win.views["fit"].main_plot()
-    fit_legend = fit.mapFromScene(fit.getPlotItem().legend.sceneBoundingRect())
-    fit_legend = fit_legend.boundingRect().translated(fit.mapTo(win, QPoint(0, 0)))
-    fbox = box(win, fit)
+    names = win.views["fit"]._names
+    r = names.rect().translated(names.mapTo(win, QPoint(0, 0)))
+    strip = img[r.top():r.bottom(), r.left():r.right()]
+    fit_named = [int(colour_mask(strip, legible_on(c, t.panel), tol=40).sum())
+                 for c in (t.train_color, t.unseen_color, t.real)]
     compact = [v.compact for v in win.views.values()]
     win.lecture = object()      # lecture mode lays its steps out itself
     in_lecture = [v.compact for v in win.views.values()]
@@ -122,7 +123,8 @@ for theme, config in (("dark", LINEAR), ("projector", LINEAR), ("projector", net
     out.append({"theme": theme, "model": config.model, "height": win.height(),
                 "series": sbox.height(),
                 "surface": box(win, win.surface_view.main_plot()).height(),
-                "fit_legend_inside": fbox.contains(fit_legend),
+                "fit_named": fit_named, "fit_names_shown": names.isVisible(),
+                "fit_under_legend": ink_under_legend(win.views["fit"].main_plot()),
                 "real_rows": int(rows.max() - rows.min()) if len(rows) else 0,
                 "legend": [legend.width(), legend.height()], "loss": box(win, loss).height(),
                 "covered": covered, "note": note.text(), "named": named,
@@ -150,9 +152,11 @@ def test_at_1280_by_694_the_series_plot_is_tall_and_no_legend_covers_a_curve(tmp
         assert min(case["named"]) > 20, case
         assert not any(case["in_lecture"]), case
         # a network's surface slice keeps a plot under its controls (24 px before), and
-        # the fitted function's legend (data, unseen, constant, model) stays on its plot
+        # the fitted function's entries (data, unseen, constant, model) are named in
+        # their colours above its plot: its legend lay on the data in every corner
         assert case["surface"] >= (45 if case["model"] != "linear" else 110), case
-        assert case["fit_legend_inside"], case
+        assert case["fit_names_shown"] and min(case["fit_named"]) > 5, case
+        assert case["fit_under_legend"] == 0, case
 
 
 @pytest.mark.parametrize("theme", ["projector", "dark"])
