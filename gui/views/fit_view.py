@@ -277,8 +277,9 @@ class FitView(View):
                 or self._mode == "weights":       # (the bars follow their autorange)
             return
         vb = self._plot.getViewBox()
-        # its sizes in the layouts `place_legend` may pick (measured once per fonts)
-        layouts = {legend.columnCount} | (set() if self.compact else {LEGEND_ONE_ROW})
+        # its sizes in a column and on one row, the layouts `place_legend` picks from
+        # (measured once per fonts; not the one it has now, which tells of the past)
+        layouts = {legend.columnCount} if self.compact else {1, LEGEND_ONE_ROW}
         sizes = tuple(legend_size(legend, n) for n in sorted(layouts))
         key = (self._runs, self._mode, round(vb.width()), round(vb.height()), sizes,
                self._moment)
