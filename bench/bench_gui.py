@@ -145,14 +145,16 @@ def in_app(config: RunConfig, seconds: float, kind: str | None = None
     # and the event loop let in between (`MainWindow._draw_piece`): its time is the sum of
     # its pieces', from the frame timer's call (which draws the first) to the last piece.
     so_far = [0.0, 0.0, 0.0]   # the frame being drawn: wall s, on a core s, waiting s
+    finished = [0]             # frames drawn to their last piece
+    win.frame_drawn.connect(lambda _snap: finished.__setitem__(0, finished[0] + 1))
 
     def timed(step: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
             t0, s0 = time.perf_counter(), _thread_schedule()
-            drawing = win._frame is not None
+            drawing, done = win._frame is not None, finished[0]
             step()
             t1, s1 = time.perf_counter(), _thread_schedule()
-            if not drawing and win._frame is None:
+            if not drawing and win._frame is None and finished[0] == done:
                 return                            # a frame timer tick with nothing new
             drawn_at.append((t0, t1))
             so_far[0] += t1 - t0
