@@ -47,6 +47,7 @@ FAR_PARAM = 1e6            # before a slice's grid exists, parameters beyond thi
 RECHECK_FRAMES = 15        # how often (in frames) to ask whether a slice is out of date
 MESSAGE_MARGIN = 8         # px between a centred message and the data area's sides
 PATH_DOTS = 120            # a path this short shows every update as a dot (zig-zags read)
+LOCAL_LABEL_ANCHOR_Y = -0.35  # the local minimum's label sits just under its ◆
 # Lines kept under the 1-day surface's plot for its note, by the view's height: a replayed
 # moment's numbers (the gradient; the step as a sum, two lines at 10 pt in a 530-px view)
 # show whole in the note's place in a view 320 px high or more; a small one (a 1280 x 720
@@ -212,7 +213,7 @@ class SurfaceView(LandscapeMode, View):
         self._dots = pg.ScatterPlotItem(symbol="o")
         self._star = pg.ScatterPlotItem(symbol="star")
         self._local = pg.ScatterPlotItem(symbol="d")      # a slice's other valleys
-        self._local_label = text_item(theme, "", anchor=(0.5, -0.35))
+        self._local_label = text_item(theme, "", anchor=(0.5, LOCAL_LABEL_ANCHOR_Y))
         self._current = MovingPoints(symbol="o")   # moved each frame (`set_curve`)
         self._arrow_line = pg.PlotCurveItem()
         self._message = text_item(theme, "", anchor=(0.5, 0.5), size_pt=theme.title_pt)
@@ -768,24 +769,29 @@ class SurfaceView(LandscapeMode, View):
                 ok &= (px >= a0) & (px <= a1) & (py >= b0) & (py <= b1)
         out = np.flatnonzero(~ok)
         shown = np.arange(min(self._numbered, int(out[0]) if len(out) else len(ok)))
-        vb = self._plot.getViewBox()
-        (x0, x1), _ = vb.viewRange()
-        pixel = vb.viewPixelSize()[0]
         for k, label in enumerate(self._numbers[:self._numbered]):
             if k < len(shown):
                 i = int(shown[k])
                 label.setText(str(i))
                 # a number by the plot's edge is written inward, not cut in half: at the
                 # diverging step's left edge an '8' read as '3'
-                half = 0.5 * label.boundingRect().width() * pixel
-                edge = (0.0 if px[i] - half < x0 else 1.0 if px[i] + half > x1 else 0.5)
-                if label.anchor.x() != edge:
-                    label.setAnchor((edge, 1.3))
-                label.setPos(float(px[i]), float(py[i]))
+                self._place_inward(label, float(px[i]), float(py[i]), 1.3)
                 label.show()
                 label.updateTransform(force=True)   # see _show_local
             else:
                 label.hide()
+
+    def _place_inward(self, label: pg.TextItem, x: float, y: float, anchor_y: float
+                      ) -> None:
+        """`label` at (x, y), centred on x, or from x inward where centred it would run
+        past the plot's left or right edge (and be cut there)."""
+        vb = self._plot.getViewBox()
+        (x0, x1), _ = vb.viewRange()
+        half = 0.5 * label.boundingRect().width() * vb.viewPixelSize()[0]
+        edge = 0.0 if x - half < x0 else 1.0 if x + half > x1 else 0.5
+        if (label.anchor.x(), label.anchor.y()) != (edge, anchor_y):
+            label.setAnchor((edge, anchor_y))
+        label.setPos(x, y)
 
     def path_dots(self) -> np.ndarray:
         """The dots drawn now, (n, 2) in the axes' parameters."""
@@ -801,7 +807,8 @@ class SurfaceView(LandscapeMode, View):
         set_curve(self._local, [m[0] for m in minima], [m[1] for m in minima])
         a, b, loss = minima[0]
         self._local_label.setText(f"local minimum L = {self._fmt(loss)}")
-        self._local_label.setPos(a, b)
+        # written inward by the plot's edge: centred, a 1280 x 720 window cut it at the right
+        self._place_inward(self._local_label, a, b, LOCAL_LABEL_ANCHOR_Y)
         self._local_label.show()
         # a TextItem set up while the view had another range keeps that scale until it is
         # painted, and is never painted while that scale puts it off screen

@@ -854,3 +854,38 @@ def test_path_dots_hidden_while_empty_are_drawn_again(qtbot):
     without = grab()
     assert int((np.abs(with_dots - without).max(axis=2) > 60).sum()) > 100
     view.shutdown()
+
+
+@pytest.mark.parametrize("theme", [DARK, PROJECTOR], ids=["dark", "projector"])
+@pytest.mark.parametrize("side", [0.0, 1.0], ids=["left", "right"])
+def test_a_local_minimum_by_the_plots_edge_is_labelled_whole(qtbot, trained, theme, side):
+    """The local minimum's label, written centred under its mark, was cut at the plot's
+    right edge in a 1280 x 720 window: by an edge it is written inward, every letter of it
+    inside the data area (the grab of the plot shows it whole)."""
+    from tests.gui.pixels import grab_rgb, shown_view
+
+    apply_pyqtgraph(theme)
+    view = shown_view(qtbot, SurfaceView(theme), trained(30, lr=0.05), size=(460, 360))
+    qtbot.waitUntil(lambda: not view.busy() and not view._legend_timer.isActive(),
+                    timeout=20000)
+    qtbot.wait(50)
+    vb = view._plot.getViewBox()
+    (x0, x1), (y0, y1) = vb.viewRange()
+    at = x0 + (0.01 + 0.98 * side) * (x1 - x0)
+    bare = grab_rgb(view._plot).astype(int)
+    view._show_local([(at, 0.5 * (y0 + y1), 1234.5)])
+    qtbot.wait(20)
+    shot = grab_rgb(view._plot).astype(int)
+    label = view._local_label
+    assert label.isVisible()
+    # where the label drew: pixels that changed, beside the diamond's few
+    ink = np.argwhere(np.abs(shot - bare).max(axis=2) > 60)
+    box = vb.mapRectToScene(vb.boundingRect())
+    top_left = view._plot.mapFromScene(box.topLeft())
+    bottom_right = view._plot.mapFromScene(box.bottomRight())
+    text = view._plot.mapFromScene(label.mapRectToScene(label.boundingRect())).boundingRect()
+    assert len(ink) > 50, "nothing drawn"
+    assert top_left.x() <= text.left() and text.right() <= bottom_right.x(), \
+        (text.left(), text.right(), top_left.x(), bottom_right.x())
+    assert top_left.x() - 1 <= ink[:, 1].min() and ink[:, 1].max() <= bottom_right.x() + 1
+    view.shutdown()
