@@ -60,9 +60,9 @@ def settings_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def open_window(qtbot: Any, settings_dir: Path) -> Iterator[Callable[..., Any]]:
     """`open_window(config=1-day linear, theme="dark", size=(1400, 900), speed=None, **kw)`:
-    a shown MainWindow whose first run has started. At teardown every window is closed,
-    and no thread any of them started (Python or QThread) may still run, nor a view be
-    busy."""
+    a shown MainWindow whose first run has started and sent its first snapshot. At
+    teardown every window is closed, and no thread any of them started (Python or
+    QThread) may still run, nor a view be busy."""
     from PySide6.QtCore import QThread
     from PySide6.QtWidgets import QApplication
 
@@ -82,7 +82,10 @@ def open_window(qtbot: Any, settings_dir: Path) -> Iterator[Callable[..., Any]]:
         windows.append(win)
         win.resize(*size)
         win.show()
-        qtbot.waitUntil(lambda: win.run_info is not None, timeout=20000)
+        # the run's first snapshot too: it follows `run_started` once the worker has made
+        # it, and tests read `win.latest` (two fresh clones' suites read None there)
+        qtbot.waitUntil(lambda: win.run_info is not None and win.latest is not None,
+                        timeout=20000)
         return win
 
     yield make
