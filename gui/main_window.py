@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -200,17 +198,12 @@ def builtin_datasets() -> list[tuple[str, str]]:
 
 @dataclass
 class _Frame:
-    """A frame being drawn: its snapshot, what is still to draw it (each view, then the
-    status line and the timeline), and the GUI thread's seconds spent on it so far."""
+    """A frame being drawn: its snapshot, the views still to draw it (the last one draws
+    the status line and the timeline too), and the GUI thread's seconds on it so far."""
 
     snap: Any
-    pieces: list[Callable[[], object]]
+    views: list[View]
     seconds: float = 0.0
-
-
-def _both(first: Callable[[], object], then: Callable[[], object]) -> None:
-    first()
-    then()
 
 
 def flush_paint() -> None:
@@ -1043,31 +1036,27 @@ class MainWindow(QMainWindow):
         if snap is None or self._frame is not None:   # (the last frame is still drawn)
             return
         self._pending = None
-        pieces: list[Callable[[], object]] = [
-            partial(view.show_snapshot, snap) for key, view in self.views.items()
-            if key != "table" and self.docks[key].isVisible()]
-        status = partial(self._show_frame_status, snap)
-        # the status line goes with the last view: a piece of its own cost a window update
-        # more (each costs ~0.3 ms of the GUI thread on an X server)
-        pieces[-1:] = [partial(_both, pieces[-1], status)] if pieces else [status]
-        self._frame = _Frame(snap, pieces)
+        self._frame = _Frame(snap, [view for key, view in self.views.items()
+                                    if key != "table" and self.docks[key].isVisible()])
         self._draw_piece()
 
-    def _show_frame_status(self, snap: Any) -> None:
-        self._show_status(snap)
-        self.replay.show_position(snap)
-
     def _draw_piece(self) -> None:
-        """One piece of the frame: a view's new data and its paint, or at last the status
-        line and the timeline; the next piece waits behind the events that came in."""
+        """One piece of the frame: a view's new data and its paint; the last piece also
+        draws the status line and the timeline (a piece of their own cost a window update
+        more: ~0.3 ms of the GUI thread on an X server). The next piece waits behind the
+        events that came in."""
         frame = self._frame
         if frame is None:
             return
         t0 = time.perf_counter()
-        frame.pieces.pop(0)()
+        if frame.views:
+            frame.views.pop(0).show_snapshot(frame.snap)
+        if not frame.views:
+            self._show_status(frame.snap)
+            self.replay.show_position(frame.snap)
         flush_paint()
         frame.seconds += time.perf_counter() - t0
-        if frame.pieces:
+        if frame.views:
             self._piece_timer.start()
             return
         self._frame = None

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 from core.config import RunConfig
 from gui.main_window import SETTINGS_ENV, MainWindow
 from gui.views.base import move_points
+from tests.gui.pixels import grab_rgb
 
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
               pytest.mark.qt_log_ignore("does not support propagateSizeHints")]
@@ -158,24 +159,52 @@ def test_a_frame_is_drawn_a_view_at_a_time_and_events_come_in_between(qtbot, win
     plots = [win.views[key]._plots[0].viewport() for key in LIVE]
     for vp in plots:
         vp.installEventFilter(paints)
+    for view in win.views.values():      # legends move on a timer of their own
+        view._legend_timer.stop()
+        view.legends_later = lambda: None   # type: ignore[method-assign]
     win._pending = snaps[0]
     _draw(qtbot, win)
     paints.counts.clear()
+    # what reaches the screen (widget.grab()): the frame's first view and its last
+    order = [key for key in win.views if key in LIVE]
+    first, last = win.views[order[0]], win.views[order[-1]]
+
+    def grabs() -> tuple[np.ndarray, np.ndarray]:   # a grab's own paints are not counted
+        types, paints.types = paints.types, ()
+        try:
+            return grab_rgb(first), grab_rgb(last)
+        finally:
+            paints.types = types
+
+    before = grabs()
     seen: list[int] = []                 # live views painted when the timer ran
+    mid: list[tuple[np.ndarray, np.ndarray]] = []
     due = QTimer()
     due.setSingleShot(True)
     due.setInterval(0)
-    due.timeout.connect(lambda: seen.append(sum(paints.of(vp) for vp in plots)))
+    due.timeout.connect(lambda: (seen.append(sum(paints.of(vp) for vp in plots)),
+                                 mid.append(grabs())))
     due.start()
     win._pending = snaps[-1]
     win._draw_frame()
     painted_at_once = sum(paints.of(vp) for vp in plots)
     qtbot.waitUntil(lambda: win._frame is None, timeout=5000)
+    after = grabs()
     del surface._start_slice
     assert painted_at_once == 1
     assert seen == [1], f"the timer ran with {seen} views painted"
     assert [paints.of(vp) for vp in plots] == [1] * len(LIVE)
     assert win.frame_seconds > 0
+    # between two pieces the first view shows the new snapshot, the last one still the old
+    assert _changed(before[0], mid[0][0]) > 20, f"the {order[0]} view did not change"
+    assert _changed(before[1], mid[0][1]) == 0, f"the {order[-1]} view changed early"
+    assert _changed(mid[0][1], after[1]) > 20, f"the {order[-1]} view did not change"
+    assert f"update {snaps[-1].update:,}" in win._status.text()
+
+
+def _changed(a: np.ndarray, b: np.ndarray) -> int:
+    """Pixels that differ visibly between two grabs of the same widget."""
+    return int((np.abs(a.astype(int) - b.astype(int)).max(axis=2) > 30).sum())
 
 
 def test_moved_points_take_new_places_and_bounds(qtbot) -> None:
