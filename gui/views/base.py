@@ -526,7 +526,8 @@ class View(QWidget):
         """Empty the per-run items."""
 
     def _make_plot(self, x_label: str, y_label: str, **kw: Any) -> pg.PlotWidget:
-        kw["axisItems"] = {"left": FittingAxis("left"), "bottom": QuietAxis("bottom"),
+        bottom = CountAxis("bottom") if x_label == "update" else QuietAxis("bottom")
+        kw["axisItems"] = {"left": FittingAxis("left"), "bottom": bottom,
                            "right": QuietAxis("right"), "top": QuietAxis("top"),
                            **kw.get("axisItems", {})}
         plot = pg.PlotWidget(parent=self, **kw)
@@ -607,6 +608,37 @@ class QuietAxis(pg.AxisItem):
             return
         self._label_html = html
         super()._updateLabel()
+
+
+class CountAxis(QuietAxis):
+    """An axis of counts (updates) whose tick labels stay short: 200k, 1.5M.
+
+    pyqtgraph writes a tick as its number in full ("%g"): a run's updates axis read
+    "200000400000600000800000" at 1280 x 720 in the projector theme, five labels run
+    together, and past a million "1e+06", which a class does not read as a count. Below
+    10,000 the labels are pyqtgraph's own."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        return count_labels([v * scale for v in values], spacing * scale) \
+            or super().tickStrings(values, scale, spacing)
+
+
+def count_labels(values: list[float], spacing: float) -> list[str]:
+    """Tick labels for counts `spacing` apart in thousands (k) or millions (M), with as
+    many decimals as the spacing needs and none to spare ("0.5M", "1M", "1.5M"); empty
+    where the largest is under 10,000 (plain numbers read well there)."""
+    top = max((abs(v) for v in values), default=0.0)
+    if top < 1e4 or spacing <= 0:
+        return []
+    unit, suffix = (1e6, "M") if top >= 1e6 else (1e3, "k")
+    decimals = max(0, -math.floor(math.log10(spacing / unit) + 1e-9))
+    out = []
+    for v in values:
+        text = f"{v / unit:.{decimals}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        out.append("0" if text in ("0", "-0") else text + suffix)
+    return out
 
 
 class FittingAxis(QuietAxis):

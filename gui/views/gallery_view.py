@@ -55,6 +55,7 @@ from core.snapshot import Snapshot
 from gui.background import BackgroundJob
 from gui.theme import DARK, Theme, legible_on
 from gui.views.base import (
+    CountAxis,
     ElidedLabel,
     LogLossAxis,
     View,
@@ -133,7 +134,8 @@ class RunPane(QWidget):
         self.slice_note.setObjectName("viewNote")
         self.slice_note.setVisible(False)
         self.surface = pg.PlotWidget(parent=self)
-        self.loss = pg.PlotWidget(parent=self, axisItems={"left": LogLossAxis()})
+        self.loss = pg.PlotWidget(parent=self, axisItems={"left": LogLossAxis(),
+                                                          "bottom": CountAxis("bottom")})
         for plot in (self.surface, self.loss):
             plot.setMenuEnabled(False)
             plot.hideButtons()

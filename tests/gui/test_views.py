@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -393,6 +394,50 @@ def test_loss_view_marks_epochs_and_switches_to_log_scale(qtbot, trained):
     assert view._plot.getPlotItem().ctrl.logYCheck.isChecked()
     view.show_snapshot(snap)
     assert len(view._unseen.getOriginalDataset()[0]) == len(snap.hist_update)
+
+
+def _label_runs(ink: np.ndarray, gap: int = 5) -> list[tuple[int, int]]:
+    """(first, last) columns of each run of inked columns, runs apart by `gap` px or more
+    (the letters of one label are closer than that)."""
+    cols = np.flatnonzero(ink.any(axis=0))
+    if len(cols) == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(cols) >= gap)
+    starts = np.concatenate(([cols[0]], cols[breaks + 1]))
+    ends = np.concatenate((cols[breaks], [cols[-1]]))
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+@pytest.mark.parametrize("updates, suffix", [(900_000, "k"), (2_600_000, "M")])
+def test_a_long_runs_update_axis_labels_stay_apart_at_720(qtbot, trained, updates, suffix):
+    """The updates axis of a long run, the projector theme at 1280 x 720 (the loss pane
+    ~360 px wide): its tick labels are short counts, apart on screen. They ran together
+    ("200000400000600000800000") when written in full. Read off the window as it paints
+    (widget.grab()): the label row of the axis holds one ink run per tick, none touching."""
+    from tests.gui.pixels import grab_rgb
+
+    trainer = trained(40, lr=0.05)
+    view = _open(qtbot, LossView, trainer, theme=PROJECTOR, size=(360, 230))
+    view.show_snapshot(trainer.snapshot())
+    plot = view._plot
+    plot.setXRange(0, updates, padding=0.02)
+    axis = plot.getPlotItem().getAxis("bottom")
+    ticks = [v for _spacing, values in axis.tickValues(0, updates, axis.width())[:1]
+             for v in values if 0 <= v <= updates]
+    qtbot.wait(50)
+    img = grab_rgb(plot).astype(np.int16)
+    corner = plot.mapFromScene(axis.mapToScene(QPointF(0, 0)))   # the axis, not its grid
+    top, left = corner.y(), max(0, corner.x())
+    band = img[top + 2: top + 2 + int(axis.textHeight) + 6, left: left + int(axis.width())]
+    background = np.median(band.reshape(-1, 3), axis=0)
+    ink = np.abs(band - background).sum(axis=2) > 150
+    runs = _label_runs(ink)
+    widths = [b - a + 1 for a, b in runs]
+    assert max(widths) < 60, widths       # "200000400000" alone is over 100 px wide
+    labels = axis.tickStrings(ticks, 1.0, ticks[1] - ticks[0])
+    assert labels[0] == "0" and len(labels) >= 3
+    assert all(re.fullmatch(rf"\d+(\.\d)?{suffix}", t) for t in labels[1:]), labels
+    assert len(runs) >= len(labels) - 1, (runs, labels)
 
 
 @pytest.mark.parametrize("theme", [DARK, PROJECTOR], ids=["dark", "projector"])
