@@ -21,7 +21,7 @@ import torch
 
 from core.config import EpochWalk, saved_epoch
 from core.models import parse_scalar, set_scalar
-from core.net_kernels import compiled, fused_adam_works
+from core.net_kernels import compiled, fused_adam_works, with_ones
 from core.optimizers import KERNEL_CONSTS, TorchOptimizer
 
 # Epochs of shuffled data one `train_updates` call may be handed (a mini-batch run's
@@ -96,6 +96,10 @@ class NetCore(EpochWalk):
         self.tensors = [torch.tensor(np.asarray(params[k]), dtype=torch.float32,
                                      requires_grad=True) for k in self.names]
         self.x = torch.tensor(x, dtype=torch.float32)
+        # x beside a column of ones, and transposed: a one-layer network's gradient
+        # product takes them (`core.net_kernels.with_ones`)
+        self.xa = with_ones(self.x)
+        self.xat = self.xa[:, :self.x.shape[1] + 1].t().contiguous()
         self.y = torch.tensor(y, dtype=torch.float32)
         self.x_unseen = torch.tensor(x_unseen, dtype=torch.float32)
         self.y_unseen = torch.tensor(y_unseen, dtype=torch.float32)
@@ -173,7 +177,7 @@ class NetCore(EpochWalk):
                     self.model, self.loss, self._lin, opt.kind, opt.lr, opt.momentum, opt.t,
                     KERNEL_CONSTS, first.loss if first is not None else math.nan,
                     first.grads if first is not None else [], where, traj[done:], ahead,
-                    fused)
+                    fused, self.xa if ahead else None, self.xat if ahead else None)
                 if next_grads:
                     self._memo = _Pass(self._key(True), next_loss, next_grads, next_out)
                 first = None
@@ -208,7 +212,8 @@ class NetCore(EpochWalk):
         """The batch loss, the gradients of every parameter and the outputs (call under
         no_grad), by `core.net_kernels.grad_pass`: the numbers of autograd on `forward` +
         the loss."""
-        return self._kernels.grad_pass(self._pt, x, y, self.model, self.loss, self._lin)
+        return self._kernels.grad_pass(self._pt, x, y, self.model, self.loss, self._lin,
+                                       *((self.xa, self.xat) if x is self.x else (None, None)))
 
     def _full_loss(self, x: Any, y: Any) -> float:
         if len(x) == 0:
