@@ -332,6 +332,27 @@ def test_the_fitted_functions_legend_hides_no_data(qtbot, trained, theme, days, 
     _shutdown(view)
 
 
+@pytest.mark.parametrize("theme", [DARK, PROJECTOR], ids=["dark", "projector"])
+def test_a_replayed_networks_fit_legend_hides_no_data(qtbot, theme):
+    """A replayed moment of a one-day ReLU network, its pieces drawn: the room for the
+    legend is found from everything drawn at that moment (the points, the curve, every
+    piece); the grab under the legend's box shows none of it (widget.grab())."""
+    from core.engine import Trainer
+    from tests.gui.pixels import ink_under_legend
+
+    trainer = Trainer(RunConfig(model="relu", units=100, optimizer="adam", lr=0.01))
+    trainer.run(120)
+    snap = trainer.snapshot_at(60)
+    assert snap.replay_of == 120 and snap.pieces is not None
+    view = _open(qtbot, FitView, trainer, theme=theme, size=(590, 300))
+    view.show_snapshot(snap)
+    qtbot.wait(50)
+    view.place_legends()          # as its timer does once the data stops changing
+    assert view._plot.getPlotItem().legend.isVisible()
+    assert ink_under_legend(view._plot) == 0
+    _shutdown(view)
+
+
 def test_fit_view_shows_the_weight_of_each_day_for_a_seven_day_line(qtbot, trained):
     trainer = trained(200, days=7, lr=0.01)
     view = _open(qtbot, FitView, trainer)
