@@ -133,8 +133,8 @@ def _one_layer_grads(p: List[Tensor], x: Tensor, e: Tensor, h: Tensor, pre: List
                      model: str, lin: bool, xa: Optional[Tensor], xat: Optional[Tensor],
                      grads: List[Tensor]) -> List[Tensor]:
     """`grads` with a one-hidden-layer network's gradients filled in, from the outputs'
-    error `e` (dloss/dout): dW = c * (d^T (x * e)) and db = c * (d^T e), d the activation's
-    derivative, both from one product d^T [x * e, e] (the bias's through a column of e, not
+    error `e` (dloss/dout) and the hidden layer's output `h`, which d, the activation's
+    derivative, overwrites: dW = c * (d^T (x * e)) and db = c * (d^T e), both from one product d^T [x * e, e] (the bias's through a column of e, not
     a matrix-vector product of its own over d). `xa` is `with_ones(x)` and `xat` its first
     fan_in + 1 columns transposed, contiguous, both kept by the caller for the full batch
     (made here from x when None). For the ReLU, c's gradient h^T e comes from the same
@@ -149,11 +149,15 @@ def _one_layer_grads(p: List[Tensor], x: Tensor, e: Tensor, h: Tensor, pre: List
     without the e column, whose d^T e cost another ~100-190 us (one more pass over d)."""
     w, c = p[0], p[-2]
     fan_in, units = x.shape[1], w.shape[0]
+    # d in h's place: no new (samples x units) array for it, written where h is in cache
     if model == "relu":
-        d = torch.sign(h)               # 1 where a unit is on, 0 where off (h >= 0)
+        d = h.sign_()                  # 1 where a unit is on, 0 where off (h >= 0)
+        hte = None
     elif model == "sigmoid":
-        d = torch.addcmul(h, h, h, value=-1.0)   # s - s^2
+        hte = torch.mv(h.t(), e)
+        d = h.addcmul_(h, h, value=-1.0)   # s - s^2
     else:
+        hte = torch.mv(h.t(), e)
         d = torch.ops.aten.hardsigmoid_backward(torch.ones_like(pre[0]), pre[0])
     if xa is None:
         xa = with_ones(x)
@@ -168,10 +172,7 @@ def _one_layer_grads(p: List[Tensor], x: Tensor, e: Tensor, h: Tensor, pre: List
         mw, md = m[:, :fan_in], m[:, fan_in]
     grads[0] = torch.mul(mw, c.unsqueeze(1), out=torch.empty(units, fan_in, dtype=x.dtype))
     grads[1] = md * c
-    if model == "relu":
-        grads[-2] = torch.addcmul((w * mw).sum(1), p[1], md)
-    else:
-        grads[-2] = torch.mv(h.t(), e)
+    grads[-2] = torch.addcmul((w * mw).sum(1), p[1], md) if hte is None else hte
     return grads
 
 
