@@ -134,8 +134,9 @@ def _one_layer_grads(p: List[Tensor], x: Tensor, e: Tensor, h: Tensor, pre: List
                      grads: List[Tensor]) -> List[Tensor]:
     """`grads` with a one-hidden-layer network's gradients filled in, from the outputs'
     error `e` (dloss/dout) and the hidden layer's output `h`, which d, the activation's
-    derivative, overwrites: dW = c * (d^T (x * e)) and db = c * (d^T e), both from one product d^T [x * e, e] (the bias's through a column of e, not
-    a matrix-vector product of its own over d). `xa` is `with_ones(x)` and `xat` its first
+    derivative, overwrites: dW = c * (d^T (x * e)) and db = c * (d^T e), both from one
+    product d^T [x * e, e] (the bias's through a column of e, not a matrix-vector
+    product of its own over d). `xa` is `with_ones(x)` and `xat` its first
     fan_in + 1 columns transposed, contiguous, both kept by the caller for the full batch
     (made here from x when None). For the ReLU, c's gradient h^T e comes from the same
     product: h = d * (x W^T + b), so h^T e = rowsum(W * (d^T (x * e))) + b * (d^T e), no
