@@ -45,8 +45,20 @@ def onednn_pays(rows: int, fan_in: int, units: int) -> bool:
     56 -> 100 33 / 22, 100 -> 300 94 / 88; 32 rows: 56 -> 100 22 / 9. Both give the same
     float32 numbers where both were compared (1,405 x 56 -> 10 aside, which differs in
     rounding). dh = da W follows the same cost: oneDNN for 512 rows or units and more
-    (128 rows, 100 x 100 units: 44 vs 31 us)."""
+    (128 rows, 100 x 100 units: 44 vs 31 us).
+
+    A layer of 512 units or more on 8 to 511 inputs takes ``linear``: oneDNN's product
+    alone costs the same there, but the passes that read its output next (the outputs,
+    the derivative) then run ~150-500 us slower, as if its (samples x units) output were
+    no longer in cache. Measured in sequence, oneDNN / linear, the layer with the ReLU then
+    h c and sign(h) in place, 1 thread, best of 11 (load ~5): 1,405 rows, 56 -> 1,000
+    2,317 / 2,057 us, 14 -> 1,000 1,041 / 869, 28 -> 1,000 1,385 / 1,235, 100 -> 1,000
+    3,827 / 3,349, 56 -> 512 1,091 / 1,011; oneDNN stays ahead on 1 and 7 inputs
+    (1 -> 1,000 482 / 521, 7 -> 1,000 601 / 701), into 300 units (56 -> 300 603 / 645)
+    and from 1,000 (1,000 -> 1,000 28.3 / 28.9 ms)."""
     if rows < 512:
+        return False
+    if units >= 512 and 8 <= fan_in < 512:
         return False
     skinny = fan_in > 1 and (2 <= units <= 10 or (11 <= units <= 30 and fan_in > 7))
     return units >= 200 or skinny
