@@ -280,6 +280,51 @@ def test_fit_view_draws_points_curve_and_each_sigmoid_piece(qtbot, trained):
     assert "first 30 of 40" in view._note.text()
 
 
+@pytest.mark.parametrize("theme", [DARK, PROJECTOR], ids=["dark", "projector"])
+def test_each_units_curve_shows_as_a_line_of_its_colour(qtbot, trained, theme):
+    """A one-day ReLU network's unit curves, alone in the plot (the points and the sum
+    hidden): in the grab (widget.grab()) each of the eight shows as a line in its own
+    colour, ~a pen wide along it (1 px in the dark theme, 2.1 px on the projector:
+    at least 0.6 px of ink per px of plot it spans)."""
+    from gui.views.fit_view import PIECE_COLORS, piece_width
+    from tests.gui.pixels import grab_rgb, rgb
+
+    trainer = trained(30, model="relu", units=8, optimizer="adam", lr=0.05)
+    view = _open(qtbot, FitView, trainer, theme=theme, size=(700, 420))
+    view.show_snapshot(trainer.snapshot())
+    for item in (view._train_pts, view._unseen_pts, view._curve, view._constant):
+        item.hide()
+    qtbot.wait(50)
+    vb = view._plot.getViewBox()
+    corner = view._plot.mapFromScene(vb.mapToScene(QPointF(0, 0)))
+    img = grab_rgb(view._plot)[corner.y() + 2: corner.y() + int(vb.height()) - 2,
+                               corner.x() + 2: corner.x() + int(vb.width()) - 2]
+    img = img.astype(np.int16)
+    bg = rgb(theme.background)
+    alpha = 150 / 255
+    colours = [bg + alpha * (rgb(c) - bg) for c in PIECE_COLORS]    # a line's full ink
+    # each pixel that is not background goes to the nearest unit colour, if near one
+    dist = np.stack([np.abs(img - c).sum(axis=2) for c in colours])
+    nearest, best = dist.argmin(axis=0), dist.min(axis=0)
+    inked = np.abs(img - bg).sum(axis=2) > 60
+    width = piece_width(theme)
+    (_, _), (y0, y1) = vb.viewRange()
+    shown = []      # the units whose curve runs inside the plot for a good part of it
+    for i in range(8):
+        y = view._pieces[i].getData()[1]
+        inside = (y > y0) & (y < y1)
+        if inside.mean() > 0.3 and np.ptp(y[inside]) > 0.05 * (y1 - y0):
+            shown.append(i)
+    assert len(shown) >= 3, shown
+    for i in shown:
+        mine = inked & (nearest == i) & (best < 90)
+        cols = np.flatnonzero(mine.any(axis=0))
+        assert len(cols) > 60, (i, len(cols))     # a line (a unit is 0 beside its kink,
+        # often below the data's range there)
+        assert mine.sum() >= 0.6 * width * len(cols), (i, mine.sum(), len(cols))
+    _shutdown(view)
+
+
 def test_a_short_plots_left_axis_title_is_drawn_whole_and_centred(qtbot, trained):
     """At 1280 x 720 in the projector theme the fitted function's plot is ~130 px tall:
     pyqtgraph cut its title to "y = views that da". The title shrinks to the axis (to
