@@ -179,7 +179,9 @@ def _one_layer_grads(p: List[Tensor], x: Tensor, e: Tensor, h: Tensor, pre: List
         if xat is None:
             xat = xa[:, :fan_in + 1].t().contiguous()
         m = torch.ops.mkldnn._linear_pointwise(xat * e, d.t(), None, "none", sc, "")
-        mw, md = m[:fan_in].t(), m[fan_in]
+        # one transposing copy, then contiguous passes (1,000 units: 65 vs 87 us for
+        # reading the transposed view twice)
+        mw, md = m[:fan_in].t().contiguous(), m[fan_in]
     else:
         m = torch.mm(d.t(), xa * e.unsqueeze(1))
         mw, md = m[:, :fan_in], m[:, fan_in]
