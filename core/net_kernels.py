@@ -233,11 +233,11 @@ def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
     dh = torch.outer(e, c)
     for layer in range(layers - 1, -1, -1):
         if model == "relu":
-            da = torch.ops.aten.threshold_backward(dh, hs[layer + 1], 0)
+            da = torch.ops.aten.threshold_backward(dh, hs[layer + 1], 0, grad_input=dh)
         elif model == "sigmoid":
-            da = torch.ops.aten.sigmoid_backward(dh, hs[layer + 1])
+            da = torch.ops.aten.sigmoid_backward(dh, hs[layer + 1], grad_input=dh)
         else:
-            da = torch.ops.aten.hardsigmoid_backward(dh, pre[layer])
+            da = torch.ops.aten.hardsigmoid_backward(dh, pre[layer], grad_input=dh)
         grads[2 * layer] = weight_grad(da, hs[layer], lin)
         grads[2 * layer + 1] = da.sum(0)
         if layer > 0:
