@@ -121,6 +121,8 @@ class NetCore(EpochWalk):
         # The outputs on the unseen samples at a version: a snapshot's unseen loss, its
         # unseen predictions and its history point share one forward pass.
         self._unseen: tuple[int, Any] | None = None
+        # ... and their loss, made with them at a full-batch chunk's end (version, loss)
+        self._unseen_loss: tuple[int, str, float] | None = None
         self.set_batch_size(batch_size)
 
     def _reshuffle(self) -> None:
@@ -155,7 +157,8 @@ class NetCore(EpochWalk):
         updates run in `core.net_kernels.train_updates`, one call per chunk (per
         MAX_EPOCHS_A_CALL epochs of a mini-batch run) that releases the GIL; a full-batch
         chunk ends with the next update's pass, kept as the memo `train_loss`,
-        `full_grad` and the next chunk read.
+        `full_grad` and the next chunk read, and the outputs on the unseen samples there,
+        which `unseen_loss` and `predict` read.
         """
         traj = torch.empty((n, 2), dtype=torch.float64)
         self.traj = traj.numpy()
@@ -171,15 +174,21 @@ class NetCore(EpochWalk):
         with torch.no_grad():
             while done < n:
                 xs, ys, perms, k = self._epochs(n - done)
-                did, loss, epoch, pos, next_loss, next_grads, next_out = \
+                (did, loss, epoch, pos, next_loss, next_grads, next_out, unseen_out,
+                 unseen_loss) = \
                     self._kernels.train_updates(
                     self._pt, buf, sq, xs, ys, self.pos, self.batch_size or 0, k,
                     self.model, self.loss, self._lin, opt.kind, opt.lr, opt.momentum, opt.t,
                     KERNEL_CONSTS, first.loss if first is not None else math.nan,
                     first.grads if first is not None else [], where, traj[done:], ahead,
-                    fused, self.xa if ahead else None, self.xat if ahead else None)
+                    fused, self.xa if ahead else None, self.xat if ahead else None,
+                    *((self.x_unseen, self.y_unseen) if ahead and len(self.x_unseen)
+                      else (None, None)))
                 if next_grads:
                     self._memo = _Pass(self._key(True), next_loss, next_grads, next_out)
+                if unseen_out is not None:
+                    self._unseen = (self._version, unseen_out)
+                    self._unseen_loss = (self._version, self.loss, unseen_loss)
                 first = None
                 opt.t += did
                 done += did
@@ -235,6 +244,9 @@ class NetCore(EpochWalk):
     def unseen_loss(self) -> float:
         if len(self.x_unseen) == 0:
             return float("nan")
+        kept = self._unseen_loss
+        if kept is not None and kept[:2] == (self._version, self.loss):
+            return kept[2]
         with torch.no_grad():
             return float(self._loss_of(self._unseen_out(), self.y_unseen))
 

@@ -84,6 +84,36 @@ def test_an_environment_switch_forces_the_public_torch_mm_path(monkeypatch):
         assert net_engine._onednn_linear() is not None
 
 
+def test_a_full_batch_chunk_ends_with_the_unseen_outputs_and_loss() -> None:
+    """The loss history's unseen point and a snapshot's unseen predictions at the
+    parameters a full-batch chunk leaves come from the chunk's own call; their numbers are
+    those of a forward pass and the loss made afresh there, and a loss changed since (a
+    live knob) or new parameters are not served the kept ones."""
+    rng = np.random.default_rng(5)
+    x, xu = rng.random((300, 6)), rng.random((40, 6))
+    w = rng.standard_normal(6)
+    config = RunConfig(days=6, model="relu", units=16, layers=2)
+    params = init_params(config, 6, np.random.default_rng(0))
+    core = NetCore("relu", params, x, x @ w, xu, xu @ w + 0.3, "mae", "adam", 1e-2, 0.9,
+                   None, 0)
+    core.run(5)
+    kernels, calls = core._kernels, []
+    core._kernels = kernels._replace(
+        outputs=lambda *args: calls.append("outputs") or kernels.outputs(*args))
+    loss, pred = core.unseen_loss(), core.predict("unseen")
+    assert calls == []
+    with torch.no_grad():
+        want = kernels.outputs(core._pt, core.x_unseen, "relu", core._lin)
+        want_loss = float(torch.nn.functional.l1_loss(want, core.y_unseen))
+        want_mse = float(torch.nn.functional.mse_loss(want, core.y_unseen))
+    assert loss == want_loss
+    np.testing.assert_array_equal(pred, want.double().numpy())
+    core.loss = "mse"                      # a live change of the loss: the kept one is MAE's
+    assert core.unseen_loss() == want_mse
+    core.set_params(core.params())          # new parameters: computed anew
+    assert core.unseen_loss() == want_mse and calls == ["outputs"]
+
+
 @pytest.mark.parametrize("batch_size", [None, 64])
 def test_snapshots_between_updates_change_nothing(batch_size: int | None) -> None:
     """A snapshot's gradient pass is reused by the next update: same numbers either way."""
