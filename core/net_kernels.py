@@ -32,7 +32,7 @@ from core.optimizers import KERNEL_CONSTS
 # PEP 604 unions or builtin generics in every torch version.
 
 
-def onednn_pays(rows: int, fan_in: int, units: int) -> bool:
+def onednn_pays(rows: int, fan_in: int, units: int, grad: bool = True) -> bool:
     """Whether oneDNN's linear kernel beats ``linear`` (an addmm) for a layer's forward
     product, `rows` samples of `fan_in` values into `units` units. oneDNN costs ~20 us a
     call whatever the size, so it loses on mini-batches and on one unit; on the full batch
@@ -55,10 +55,18 @@ def onednn_pays(rows: int, fan_in: int, units: int) -> bool:
     2,317 / 2,057 us, 14 -> 1,000 1,041 / 869, 28 -> 1,000 1,385 / 1,235, 100 -> 1,000
     3,827 / 3,349, 56 -> 512 1,091 / 1,011; oneDNN stays ahead on 1 and 7 inputs
     (1 -> 1,000 482 / 521, 7 -> 1,000 601 / 701), into 300 units (56 -> 300 603 / 645)
-    and from 1,000 (1,000 -> 1,000 28.3 / 28.9 ms)."""
+    and from 1,000 (1,000 -> 1,000 28.3 / 28.9 ms).
+
+    On 1 to 7 inputs the gradient pass keeps oneDNN (a 1-day 1,000 ReLU update, one
+    process alternating: 661 / 790 and 665 / 780 us best), but a forward pass alone
+    (`grad` False: a replayed moment's predictions) takes ``linear``: a replayed moment's
+    snapshot of that network 2.31 / 1.98 ms (median of 40 moments, 10 rounds). The two
+    give the same float32 numbers there (84 shapes compared, 1-7 inputs, 512-2,000 units,
+    512-1,825 rows; tests/core/test_net_engine.py checks it), so a replayed moment still
+    shows the live run's predictions."""
     if rows < 512:
         return False
-    if units >= 512 and 8 <= fan_in < 512:
+    if units >= 512 and fan_in < 512 and (fan_in >= 8 or not grad):
         return False
     skinny = fan_in > 1 and (2 <= units <= 10 or (11 <= units <= 30 and fan_in > 7))
     return units >= 200 or skinny
@@ -90,14 +98,16 @@ def back_product(da: Tensor, w: Tensor, lin: bool) -> Tensor:
     return torch.mm(da, w)
 
 
-def hidden_layers(p: List[Tensor], x: Tensor, model: str, lin: bool
+def hidden_layers(p: List[Tensor], x: Tensor, model: str, lin: bool, grad: bool = True
                   ) -> Tuple[List[Tensor], List[Tensor]]:
     """The forward pass through the hidden layers: every layer's input and the last
     layer's output (`hs` = [x, h1, ..., hL]) and, for the hard sigmoid, whose backward
     needs them, the activations' inputs (`pre`). Each product is ``linear`` (autograd's
     own, an addmm) or, with `lin` where `onednn_pays`, oneDNN's linear kernel (the same
     float32 numbers). The gradient pass and `outputs` share it, so the predictions a
-    snapshot shows are the numbers the update's own pass computed."""
+    snapshot shows are the numbers the update's own pass computed (`grad` False, a forward
+    pass alone, picks its kernels as `onednn_pays` says: where it differs, the numbers are
+    the same)."""
     layers = (len(p) - 2) // 2
     sc: List[Optional[Union[float, int, complex]]] = []
     hs: List[Tensor] = [x]
@@ -105,7 +115,7 @@ def hidden_layers(p: List[Tensor], x: Tensor, model: str, lin: bool
     h = x
     for layer in range(layers):
         w, b = p[2 * layer], p[2 * layer + 1]
-        onednn = lin and onednn_pays(h.shape[0], h.shape[1], w.shape[0])
+        onednn = lin and onednn_pays(h.shape[0], h.shape[1], w.shape[0], grad)
         if onednn and model == "relu":
             h = torch.ops.mkldnn._linear_pointwise(h, w, b, "relu", sc, "")
         else:
@@ -125,10 +135,29 @@ def hidden_layers(p: List[Tensor], x: Tensor, model: str, lin: bool
     return hs, pre
 
 
-def outputs(p: List[Tensor], x: Tensor, model: str, lin: bool) -> Tensor:
+def outputs(p: List[Tensor], x: Tensor, model: str, lin: bool, block: int = 128
+            ) -> Tensor:
     """The network's float32 outputs on x (call under no_grad): the forward pass of
-    `grad_pass`, by the same kernels, so its numbers are the pass's to the bit."""
-    hs, _ = hidden_layers(p, x, model, lin)
+    `grad_pass` (`hidden_layers`), so its numbers are the pass's to the bit.
+
+    One hidden layer of 512 units or more on fewer than 512 inputs (where a forward pass
+    alone takes ``linear``) goes through the samples in blocks of `block` (128 x 1,000
+    float32 activations: 512 KB, half of the 2-core AMD EPYC's L2): each block's
+    activations are summed into its outputs while in cache, not written out whole and
+    read back. Each sample's numbers are the same (the products and
+    sums of its own row; tests/core/test_net_engine.py compares them with the gradient
+    pass's). A replayed moment of a 1-day 1,000 ReLU network, its 1,460 training samples,
+    best / median of 15: 652 / 735 us whole, 522 / 558 us in blocks of 128 (blocks of 256
+    or 512: no gain)."""
+    layers = (len(p) - 2) // 2
+    n, units = x.shape[0], p[0].shape[0]
+    if layers == 1 and units >= 512 and x.shape[1] < 512 and n > block:
+        out = torch.empty(n, dtype=x.dtype)
+        for lo in range(0, n, block):
+            hs, _ = hidden_layers(p, x[lo:lo + block], model, lin, False)
+            torch.addmv(p[-1], hs[-1], p[-2], out=out[lo:lo + block])
+        return out
+    hs, _ = hidden_layers(p, x, model, lin, False)
     return torch.addmv(p[-1], hs[-1], p[-2])
 
 

@@ -76,6 +76,25 @@ def test_hand_written_gradients_equal_autograd(monkeypatch: pytest.MonkeyPatch, 
         np.testing.assert_array_equal(g.numpy(), w.numpy(), err_msg=name)
 
 
+@pytest.mark.parametrize("model", ["relu", "sigmoid", "hard-sigmoid"])
+@pytest.mark.parametrize("days", [1, 7, 56])
+def test_a_forward_pass_alone_gives_the_gradient_passes_outputs(model: str, days: int
+                                                                ) -> None:
+    """Into 512 units or more the forward pass alone (a replayed moment's predictions)
+    takes linear on blocks of 128 samples where the gradient pass takes one product over
+    all of them (oneDNN's on 1-7 inputs): the same numbers."""
+    rng = np.random.default_rng(days)
+    x = rng.random((700, days)) * 8
+    config = RunConfig(days=days, model=model, units=600, layers=1)
+    params = init_params(config, days, np.random.default_rng(1), x.mean(axis=0))
+    core = NetCore(model, params, x, x.sum(axis=1), x[:0], x[:0, 0], "mae", "adam", 1e-2,
+                   0.9, None, 0)
+    with torch.no_grad():
+        _, _, out = core._grad_step(core.x, core.y)
+        alone = core._kernels.outputs(core._pt, core.x, model, core._lin)
+    assert torch.equal(out, alone)
+
+
 def test_an_environment_switch_forces_the_public_torch_mm_path(monkeypatch):
     monkeypatch.setenv(net_engine.TORCH_MM_ENV, "1")
     assert net_engine._onednn_linear() is None
