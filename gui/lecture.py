@@ -45,6 +45,10 @@ class LectureController(QObject):
         self._awaiting: RunConfig | None = None
         self._run_id: int | None = None
         self._ready = False
+        # The newest live frame drawn (run id, update), and the end of the step's run
+        # while no frame shows it yet: the step is ready once the class sees its end.
+        self._drawn: tuple[int, int] = (-1, -1)
+        self._end: tuple[int, int] | None = None
         self._tables: StepJob | None = None     # the step's background job, if any
         self._tables_done = True
         self._presenting = False
@@ -124,6 +128,7 @@ class LectureController(QObject):
         win = self.window
         self._stop_tables()
         self._ready = False
+        self._end = None
         self._tables_done = True
         self._run_id = None
         win.pause()
@@ -286,11 +291,22 @@ class LectureController(QObject):
             self.step_ready.emit(self.index)
 
     def _on_run_finished(self, end: Any) -> None:
-        if self._run_id is not None and int(end.snapshot.run_id) >= self._run_id \
+        """The step's run ended: ready once a frame has drawn its end. The window draws
+        the last snapshot on its next frame timer, a view at a time, after this signal:
+        ready at once, a screenshot or a test read the views a frame early (a fresh
+        clone's suite under load saw the first update's path only, `lr-large`)."""
+        snap = end.snapshot
+        if self._run_id is not None and int(snap.run_id) >= self._run_id \
                 and not self._ready:
-            self._ready = True
-            if self._tables_done:
-                self.step_ready.emit(self.index)
+            self._end = (int(snap.run_id), int(snap.update))
+            if self._drawn >= self._end:
+                self._end_shown()
+
+    def _end_shown(self) -> None:
+        self._end = None
+        self._ready = True
+        if self._tables_done:
+            self.step_ready.emit(self.index)
 
     def _on_surface_click(self, *_: float) -> None:
         """A step that trained on entry descends from a clicked point at once (the window
@@ -303,6 +319,10 @@ class LectureController(QObject):
             self.step_ready.emit(self.index)
 
     def _on_frame(self, snap: Any) -> None:
+        if snap.replay_of is None:
+            self._drawn = (int(snap.run_id), int(snap.update))
+            if self._end is not None and self._drawn >= self._end:
+                self._end_shown()
         step = self.step
         if step is None or self._run_id is None or int(snap.run_id) < self._run_id:
             return
@@ -316,9 +336,7 @@ class LectureController(QObject):
                 QTimer.singleShot(0, self.dock, self.share_space)    # a line more for the panel
         # a step that only plays (no entry budget) is ready once it shows a few updates
         if not self._ready and step.updates == 0 and snap.update >= 3:
-            self._ready = True
-            if self._tables_done:
-                self.step_ready.emit(self.index)
+            self._end_shown()
 
     def _apply_zoom(self, zoom: dict[str, Any]) -> None:
         for name, box in zoom.items():

@@ -305,6 +305,33 @@ def test_too_large_a_rate_shows_numbered_jumps_from_side_to_side(qtbot, lecture,
     assert "right" in ctl.step.caption
 
 
+def test_a_step_is_ready_once_the_screen_shows_its_runs_end(qtbot, lecture, tmp_path):
+    """A step that trains on entry is ready when a frame has drawn its run's last update,
+    not when the run ends: the window draws that update on its next frame, after. Ready
+    at once, a fresh clone's suite under load read a surface that showed the first
+    update's dot only, and a screenshot would show a frame before the end. The status
+    line grabbed the moment the step is ready (widget.grab()) is the one still shown
+    later, and the frame drawn last is the run's end."""
+    from tests.gui.pixels import grab_rgb
+
+    win, ctl = lecture(_one_step(tmp_path, "lr-large", speed=200))
+    assert not ctl.ready
+    ends: list[int] = []
+    drawn: list[int] = []
+    at_ready: list[tuple[int, np.ndarray]] = []
+    win.worker.run_finished.connect(lambda end: ends.append(end.snapshot.update))
+    win.frame_drawn.connect(lambda snap: drawn.append(snap.update))
+    # (the lecture hears of a frame before this test does: the frame that makes the step
+    # ready is counted after it)
+    ctl.step_ready.connect(lambda _i: at_ready.append((len(drawn), grab_rgb(win.statusBar()))))
+    wait_ready(qtbot, ctl)
+    assert len(at_ready) == 1 and ends
+    before, status = at_ready[0]
+    qtbot.wait(300)
+    assert drawn[before:] and set(drawn[before:]) == {ends[-1]}, (drawn[before:], ends)
+    assert np.array_equal(grab_rgb(win.statusBar()), status)
+
+
 def _shown(label) -> str:
     """The text a rich-text label draws."""
     from PySide6.QtGui import QTextDocument
