@@ -425,3 +425,52 @@ def test_loss_curves_follow_the_run_and_clip_to_a_users_zoom(qtbot) -> None:
     assert runs
     x, _ = train.curve.getData()
     assert x.min() >= 90 and x.max() <= 160, (x.min(), x.max())
+
+
+def _on_screen(win: MainWindow, widget) -> np.ndarray:   # type: ignore[no-untyped-def]
+    """What the frames left in the window's backing store over `widget`, (h, w, 3): the
+    pieces' partial repaints as they reached the screen, not a paint made for the grab."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QImage
+
+    at = widget.mapTo(win, QPoint(0, 0))
+    image = win.screen().grabWindow(win.winId(), at.x(), at.y(), widget.width(),
+                                    widget.height()).toImage()
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    w, h = image.width(), image.height()
+    raw = np.frombuffer(image.constBits(), dtype=np.uint8,
+                        count=image.bytesPerLine() * h).reshape(h, image.bytesPerLine())
+    return raw[:, : w * 3].reshape(h, w, 3).copy()
+
+
+@pytest.mark.parametrize("config", [LINEAR, NET], ids=["linear-1day", "relu-7days"])
+def test_the_frames_leave_on_screen_what_a_fresh_paint_of_each_view_shows(qtbot, window,
+                                                                          config) -> None:
+    """The plots' scenes keep no spatial index (`unindexed`): a frame repaints only what
+    its moved items cover, found by walking the items. Each frame's new data reaches the
+    screen, and what the frames left there is, pixel for pixel, what a fresh paint of
+    each plot (widget.grab()) shows: an item the walk missed in a partial repaint would
+    stay at its old place on screen (or not be drawn) and differ from the grab."""
+    win = window(config)
+    snaps = _frames(qtbot, win, 20)
+    from gui.screenshot import views_idle
+
+    qtbot.waitUntil(lambda: views_idle(win), timeout=20000)
+    win.surface_view._start_slice = lambda snap: None   # type: ignore[method-assign]
+    for view in win.views.values():      # legends move on a timer of their own
+        view._legend_timer.stop()
+        view.legends_later = lambda: None   # type: ignore[method-assign]
+    plots = {key: win.views[key]._plots[0].viewport() for key in LIVE}
+    win._pending = snaps[0]
+    _draw(qtbot, win)
+    first = {key: _on_screen(win, vp) for key, vp in plots.items()}
+    for snap in snaps[1:]:
+        win._pending = snap
+        _draw(qtbot, win)
+    del win.surface_view._start_slice
+    for key, vp in plots.items():
+        shown = _on_screen(win, vp)
+        assert _changed(first[key], shown) > 0, f"the {key} view's new data is not on screen"
+        assert np.array_equal(shown, grab_rgb(vp)), (
+            f"the {key} view on screen differs from a fresh paint: "
+            f"{int((shown != grab_rgb(vp)).any(axis=2).sum())} px")
