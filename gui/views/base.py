@@ -807,6 +807,45 @@ def long_series(item: pg.PlotDataItem) -> None:
     item.setDownsampling(auto=True, method="peak")
 
 
+class SteadyStyle(pg.PlotDataItem):
+    """A curve set anew every frame in the same style: its line item gets the new data
+    only, not its pens and fill again.
+
+    pyqtgraph 0.14 hands a PlotDataItem's whole style to its curve at every `setData`
+    (`updateItems` forces it): a new copy of the pen, the shadow pen, the fill level and
+    brush, each with its own invalidation and update, for a style that changes only with
+    the theme. Given again only when one of them changed (`setPen`, a theme), the curve
+    draws the same; points (a symbol) and an item drawn with no pen go pyqtgraph's way.
+    """
+
+    _STYLE = ("pen", "shadowPen", "fillLevel", "fillOutline", "fillBrush", "antialias",
+              "stepMode")
+    _styled: tuple[Any, ...] | None = None     # the style the curve was last given
+
+    def updateItems(self, styleUpdate: bool = True) -> None:
+        opts = self.opts
+        style = tuple(opts.get(k) for k in self._STYLE)
+        steady = self._styled is not None and len(style) == len(self._styled) and all(
+            a is b for a, b in zip(style, self._styled, strict=True))
+        if not steady or opts["symbol"] is not None or opts["pen"] is None:
+            super().updateItems(styleUpdate)
+            # (pyqtgraph gives the curve its style only along with data to draw)
+            self._styled = style if self._getDisplayDataset() is not None else None
+            return
+        dataset = self._getDisplayDataset()
+        if dataset is None:
+            self.curve.hide()
+            self.scatter.hide()
+            return
+        connect = opts["connect"] if dataset.connect is None else dataset.connect
+        skip = opts["skipFiniteCheck"]
+        if isinstance(connect, str) and connect == "auto":     # as pyqtgraph decides it
+            connect, skip = ("all", True) if dataset.containsNonfinite is False \
+                else ("finite", False)
+        self.curve.setData(x=dataset.x, y=dataset.y, connect=connect, skipFiniteCheck=skip)
+        self.curve.show()
+
+
 FLAT_PX = 0.25   # a pixel column whose points span less than this is drawn as one point
 
 

@@ -24,6 +24,7 @@ from core.snapshot import Snapshot
 from gui.theme import DARK, Theme, legible_on
 from gui.views.base import (
     GrowingCurve,
+    SteadyStyle,
     View,
     cache_legend,
     cache_static,
@@ -49,7 +50,7 @@ class RacerCurve:
     train_loss: np.ndarray
 
 
-class FollowedCurve(pg.PlotDataItem):
+class FollowedCurve(SteadyStyle):
     """A curve set anew each frame on a plot whose range follows the curves.
 
     pyqtgraph re-processes a clipped, auto-downsampled or range-limited curve at every

@@ -16,6 +16,7 @@ from core.snapshot import Snapshot
 from gui.theme import DARK, Theme
 from gui.views.base import (
     NoteLabel,
+    SteadyStyle,
     View,
     cache_legend,
     cache_static,
@@ -55,8 +56,8 @@ class SeriesView(View):
         self._split = pg.InfiniteLine(angle=90, movable=False)
         self._train_label = text_item(theme, "training", anchor=(1.05, 0))
         self._unseen_label = text_item(theme, "unseen", anchor=(-0.05, 0))
-        self._real = pg.PlotDataItem(name="real", skipFiniteCheck=True)
-        self._estimate = pg.PlotDataItem(name="estimate")
+        self._real = SteadyStyle(name="real", skipFiniteCheck=True)
+        self._estimate = SteadyStyle(name="estimate")   # new data every frame
         for it in (self._unseen_region, self._split, self._real, self._estimate):
             style_axes.addItem(it)
         long_series(self._real)

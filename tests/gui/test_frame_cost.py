@@ -474,3 +474,53 @@ def test_the_frames_leave_on_screen_what_a_fresh_paint_of_each_view_shows(qtbot,
         assert np.array_equal(shown, grab_rgb(vp)), (
             f"the {key} view on screen differs from a fresh paint: "
             f"{int((shown != grab_rgb(vp)).any(axis=2).sum())} px")
+
+
+def test_a_steady_style_curve_draws_what_pyqtgraphs_own_item_draws(qtbot) -> None:
+    """`SteadyStyle` gives its line only the new data while its style holds: through new
+    data, a NaN gap drawn with connect="finite" then joined with "all", a new pen (a
+    theme) and more data after it, each grab (widget.grab()) of its plot is pixel for
+    pixel that of pyqtgraph's own PlotDataItem given the same calls, and shows the
+    frame's data: the curve moves, the new pen's colour is drawn and stays."""
+    from gui.views.base import SteadyStyle, segmented
+
+    plots, items = [], []
+    for cls in (SteadyStyle, pg.PlotDataItem):
+        plot = pg.PlotWidget()
+        plot.setBackground("k")
+        plot.hideAxis("left")
+        plot.hideAxis("bottom")
+        plot.resize(300, 200)
+        plot.setRange(xRange=(0, 9), yRange=(-1.5, 1.5), padding=0)
+        item = cls()
+        plot.addItem(item)
+        segmented(item, pg.mkPen("#ff0000", width=2))
+        qtbot.addWidget(plot)
+        plot.show()
+        plots.append(plot)
+        items.append(item)
+    qtbot.waitExposed(plots[0])
+    x = np.arange(10.0)
+    gap = np.sin(x)
+    gap[4] = np.nan
+    steps = [("data", lambda it: it.setData(x, np.sin(x), connect="finite")),
+             ("moved", lambda it: it.setData(x, np.sin(x) + 0.8, connect="finite")),
+             ("gap", lambda it: it.setData(x, gap, connect="finite")),
+             ("joined", lambda it: it.setData(x, -np.sin(x), connect="all",
+                                              skipFiniteCheck=True)),
+             ("new pen", lambda it: segmented(it, pg.mkPen("#00ff00", width=2))),
+             ("after", lambda it: it.setData(x, np.cos(x), connect="finite"))]
+    shown = []
+    for name, step in steps:
+        for item in items:
+            step(item)
+        _flush()
+        ours, theirs = grab_rgb(plots[0]), grab_rgb(plots[1])
+        assert np.array_equal(ours, theirs), f"{name}: " \
+            f"{int((ours != theirs).any(axis=2).sum())} px differ from pyqtgraph's item"
+        shown.append(ours)
+    red = lambda img: int(((img[..., 0] > 150) & (img[..., 1] < 80)).sum())  # noqa: E731
+    green = lambda img: int(((img[..., 1] > 150) & (img[..., 0] < 80)).sum())  # noqa: E731
+    assert red(shown[0]) > 200 and _changed(shown[0], shown[1]) > 100
+    assert red(shown[4]) == 0 and green(shown[4]) > 200 and green(shown[5]) > 200
+    assert _changed(shown[4], shown[5]) > 100
