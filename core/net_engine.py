@@ -59,15 +59,31 @@ def forward_float32(model: str, params: dict[str, np.ndarray], x: np.ndarray) ->
     names) on x, by the float32 forward pass `NetCore.predict` makes (`outputs`, the
     update's own): a replayed moment's predictions are the numbers the live run showed
     then."""
-    if len(x) == 0:
-        return np.empty(0)
+    return forward_float32_each(model, params, [x])[0]
+
+
+def forward_float32_each(model: str, params: dict[str, np.ndarray], xs: list[np.ndarray]
+                         ) -> list[np.ndarray]:
+    """`forward_float32` on each of `xs` (a replayed moment's training and unseen
+    samples), the parameters made tensors once. Where `outputs` goes through the samples
+    in blocks (one hidden layer of 512 units or more on fewer than 512 inputs), all of
+    them in one call: each sample's numbers are its own row's either way (1-day 1,000
+    ReLU, 1,460 + 365 samples, best / median of 15: two calls 669 / 748 us, one 640 /
+    666 us)."""
     layers = sum(1 for k in params if k.startswith("W"))
     keys = [k for layer in range(1, layers + 1) for k in (f"W{layer}", f"b{layer}")]
     tensors = [torch.tensor(np.asarray(params[k]), dtype=torch.float32)
                for k in [*keys, "c", "b"]]
+    lin, run = _LINEAR is not None, compiled().outputs
+    sizes = [len(x) for x in xs]
+    blocked = layers == 1 and tensors[0].shape[0] >= 512 and tensors[0].shape[1] < 512
     with torch.no_grad():
-        return compiled().outputs(tensors, torch.tensor(x, dtype=torch.float32), model,
-                                  _LINEAR is not None).double().numpy()
+        if blocked and len(xs) > 1 and all(sizes):
+            out = run(tensors, torch.tensor(np.concatenate(xs), dtype=torch.float32), model,
+                      lin).double().numpy()
+            return np.split(out, np.cumsum(sizes)[:-1])
+        return [run(tensors, torch.tensor(x, dtype=torch.float32), model, lin).double().numpy()
+                if len(x) else np.empty(0) for x in xs]
 
 
 @dataclass

@@ -342,8 +342,12 @@ def moment_snapshot(config: Any, data: Any, moment: int, params: dict[str, np.nd
     scale = float(getattr(data, "scale", 1.0))
     x = np.asarray(data.x_train, dtype=np.float64)
     xu = np.asarray(data.x_unseen, dtype=np.float64).reshape(-1, x.shape[1])
-    pred = predict_at(config, params, x)
-    pred_u = predict_at(config, params, xu)
+    if config.model in NETWORKS:    # one call for both: the parameters made tensors once
+        from core.net_engine import forward_float32_each
+
+        pred, pred_u = forward_float32_each(config.model, params, [x, xu])
+    else:
+        pred, pred_u = predict_at(config, params, x), predict_at(config, params, xu)
     hist = np.asarray(hist, dtype=np.float64).reshape(-1, 3)
     at = np.flatnonzero(hist[:, 0] == moment)
     if len(at):

@@ -95,6 +95,21 @@ def test_a_forward_pass_alone_gives_the_gradient_passes_outputs(model: str, days
     assert torch.equal(out, alone)
 
 
+@pytest.mark.parametrize("units, layers", [(600, 1), (16, 2)])
+def test_a_replayed_moments_predictions_in_one_call_are_each_samples_own(units: int,
+                                                                         layers: int
+                                                                         ) -> None:
+    """A replayed moment's training and unseen predictions made in one call (samples
+    joined where the forward pass goes in blocks) are the numbers of a call on each."""
+    rng = np.random.default_rng(2)
+    x, xu = rng.random((1460, 1)) * 8, rng.random((365, 1)) * 8
+    config = RunConfig(days=1, model="relu", units=units, layers=layers)
+    params = init_params(config, 1, np.random.default_rng(4), x.mean(axis=0))
+    both = net_engine.forward_float32_each("relu", params, [x, xu])
+    for got, alone in zip(both, (x, xu), strict=True):
+        np.testing.assert_array_equal(got, net_engine.forward_float32("relu", params, alone))
+
+
 def test_an_environment_switch_forces_the_public_torch_mm_path(monkeypatch):
     monkeypatch.setenv(net_engine.TORCH_MM_ENV, "1")
     assert net_engine._onednn_linear() is None
