@@ -528,3 +528,35 @@ def test_a_steady_style_curve_draws_what_pyqtgraphs_own_item_draws(qtbot) -> Non
     assert red(shown[0]) > 200 and _changed(shown[0], shown[1]) > 100
     assert red(shown[4]) == 0 and green(shown[4]) > 200 and green(shown[5]) > 200
     assert _changed(shown[4], shown[5]) > 100
+
+
+def test_a_followed_curve_in_the_view_boxs_bounds_still_moves_its_axes(qtbot) -> None:
+    """The loss view's curves (added with ignoreBounds: its axes follow their rounded
+    extent) no longer queue the view box's auto range at each `setData`; a curve whose
+    bounds the auto range reads still does. Shrunk from 100 updates to 10, its line
+    spans the plot's width on screen (widget.grab()) for both; told nothing, the axes
+    would stay at 100 and it would span a tenth."""
+    from gui.views.loss_view import FollowedCurve
+
+    plot = pg.PlotWidget()
+    plot.setBackground("k")
+    plot.hideAxis("left")
+    plot.hideAxis("bottom")
+    plot.resize(400, 200)
+    curve = FollowedCurve(pen=pg.mkPen("#ff0000", width=2))
+    plot.addItem(curve)
+    qtbot.addWidget(plot)
+    plot.show()
+    qtbot.waitExposed(plot)
+
+    def ink_span() -> float:     # share of the plot's width the red line covers
+        img = grab_rgb(plot)
+        cols = np.flatnonzero(((img[..., 0] > 150) & (img[..., 1] < 80)).any(axis=0))
+        return (cols[-1] - cols[0] + 1) / img.shape[1] if len(cols) else 0.0
+
+    for last in (100, 10):
+        x = np.linspace(0.0, last, 50)
+        curve.setData(x, np.sin(x / last * 6), connect="finite")
+        plot.getPlotItem().getViewBox().prepareForPaint()
+        _flush()
+        assert ink_span() > 0.8, f"the axes did not follow the curve to {last}"
