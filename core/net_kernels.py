@@ -195,7 +195,7 @@ def _one_layer_grads(p: List[Tensor], x: Tensor, e: Tensor, h: Tensor, pre: List
     without the e column, whose d^T e cost another ~100-190 us (one more pass over d)."""
     w, c = p[0], p[-2]
     fan_in, units = x.shape[1], w.shape[0]
-    full = xa is not None and xat is not None
+    full = xa is not None and xat is not None and units >= 20
     # c's gradient from the products needs them joined (the kept full batch, ReLU);
     # else h^T e is taken before d overwrites h
     hte: Optional[Tensor] = None if full and model == "relu" else torch.mv(h.t(), e)
@@ -207,10 +207,13 @@ def _one_layer_grads(p: List[Tensor], x: Tensor, e: Tensor, h: Tensor, pre: List
     else:
         d = torch.ops.aten.hardsigmoid_backward(torch.ones_like(pre[0]), pre[0])
     sc: List[Optional[Union[float, int, complex]]] = []
-    if xa is None or xat is None:
-        # Not the kept full batch (a mini-batch): the products apart, as few calls as can
-        # be: on small batches the calls cost more than the pass over d (56 days, 100
-        # ReLU units, batches of 64: 107 us an update this way, 123 us joined)
+    if not full or xa is None or xat is None:
+        # Not the kept full batch (a mini-batch) or under 20 units: the products apart,
+        # as few calls as can be: there the calls cost more than the passes over d and h
+        # they save (Trainer.run, one process alternating, best us an update, apart /
+        # joined: 56 days, 100 ReLU units, batches of 64 107 / 123; full batches: 1 day
+        # 1 ReLU 53 / 58, 3 sigmoids 65 / 77, 56 days 10 ReLU 187 / 201; joined ahead
+        # from 30 units: 7 days 30 ReLU 188 / 170)
         xe = x * e.unsqueeze(1)
         if lin and units >= 512:
             gw = torch.ops.mkldnn._linear_pointwise(xe.t(), d.t(), None, "none", sc,
