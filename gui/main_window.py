@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from gui.session import SessionController
     from gui.views.base import View
     from gui.views.builder_view import BuilderView
+    from gui.views.fit_view import FitView
     from gui.views.gallery_view import GalleryView
     from gui.views.landscape_compare_view import LandscapeCompareView
     from gui.views.loss_view import LossView
@@ -258,6 +259,7 @@ class MainWindow(QMainWindow):
         # The views others drive (lecture mode, sessions, export), typed; all are also in
         # `views`, by key.
         v = self.views
+        self.fit_view: FitView = v["fit"]  # type: ignore[assignment]
         self.surface_view: SurfaceView = v["surface"]  # type: ignore[assignment]
         self.series_view: SeriesView = v["series"]  # type: ignore[assignment]
         self.loss_view: LossView = v["loss"]  # type: ignore[assignment]
@@ -994,6 +996,7 @@ class MainWindow(QMainWindow):
     def _on_playing(self, playing: bool) -> None:
         self._playing = playing
         self.panel.set_playing(playing)
+        self.fit_view.set_paused(not playing)
         if playing:
             self._dismiss_divergence()
 

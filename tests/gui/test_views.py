@@ -377,6 +377,30 @@ def test_the_fitted_functions_legend_hides_no_data(qtbot, trained, theme, days, 
     _shutdown(view)
 
 
+@pytest.mark.parametrize("theme, size", [(PROJECTOR, (590, 300)), (PROJECTOR, (500, 330)),
+                                         (DARK, (440, 300))])
+def test_a_paused_networks_predicted_points_are_not_under_the_legend(qtbot, trained, theme,
+                                                                      size):
+    """A 7-day network paused after 3,000 updates, its predicted points against the real
+    ones: the room for the legend is made for the points as they stand (while it trains,
+    only for the diagonal, which stays put). In the grab under the legend's box
+    (widget.grab()) no point shows; before, 578 px of their ink did (590 x 300, projector)."""
+    from tests.gui.pixels import ink_under_legend
+
+    trainer = trained(3000, days=7, model="relu", units=10, optimizer="adam", lr=0.01)
+    view = _open(qtbot, FitView, trainer, theme=theme, size=size)
+    view.show_snapshot(trainer.snapshot())
+    view.set_paused(True)         # as the window's Pause does
+    qtbot.wait(50)
+    view.place_legends()          # as its timer does once the data stops changing
+    assert view._plot.getPlotItem().legend.isVisible()
+    assert ink_under_legend(view._plot) == 0
+    view.set_paused(False)        # playing again: the room is for the diagonal again
+    view.place_legends()
+    assert view._moment == "live"
+    _shutdown(view)
+
+
 @pytest.mark.parametrize("theme", [DARK, PROJECTOR], ids=["dark", "projector"])
 def test_a_replayed_networks_fit_legend_hides_no_data(qtbot, theme):
     """A replayed moment of a one-day ReLU network, its pieces drawn: the room for the
