@@ -164,8 +164,8 @@ class NetCore(EpochWalk):
         fn = torch.nn.functional
         return fn.l1_loss(pred, y) if self.loss == "mae" else fn.mse_loss(pred, y)
 
-    def run(self, n: int, track: tuple[tuple[int, int], tuple[int, int]] | None = None
-            ) -> int:
+    def run(self, n: int, track: tuple[tuple[int, int], tuple[int, int]] | None = None,
+            unseen: bool = True) -> int:
         """Take up to n updates; stop after one whose batch loss was not finite.
 
         `track` = ((tensor, flat index), (tensor, flat index)): their values after each
@@ -174,7 +174,8 @@ class NetCore(EpochWalk):
         MAX_EPOCHS_A_CALL epochs of a mini-batch run) that releases the GIL; a full-batch
         chunk ends with the next update's pass, kept as the memo `train_loss`,
         `full_grad` and the next chunk read, and the outputs on the unseen samples there,
-        which `unseen_loss` and `predict` read.
+        which `unseen_loss` and `predict` read, unless `unseen` is False (nobody will
+        read them there: the app's worker runs two or three chunks a snapshot).
         """
         traj = torch.empty((n, 2), dtype=torch.float64)
         self.traj = traj.numpy()
@@ -198,8 +199,8 @@ class NetCore(EpochWalk):
                     KERNEL_CONSTS, first.loss if first is not None else math.nan,
                     first.grads if first is not None else [], where, traj[done:], ahead,
                     fused, self.xa if ahead else None, self.xat if ahead else None,
-                    *((self.x_unseen, self.y_unseen) if ahead and len(self.x_unseen)
-                      else (None, None)))
+                    *((self.x_unseen, self.y_unseen)
+                      if ahead and unseen and len(self.x_unseen) else (None, None)))
                 if next_grads:
                     self._memo = _Pass(self._key(True), next_loss, next_grads, next_out)
                 if unseen_out is not None:

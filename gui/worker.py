@@ -11,6 +11,7 @@ closing joins the thread well within a second.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -389,7 +390,15 @@ class TrainingWorker(QObject):
 
     def _run_chunk(self) -> None:
         trainer = self._trainer
-        n = max(1, int(self._chunk_seconds() / max(self._per_update, 1e-7)))
+        seconds, per_update = self._chunk_seconds(), max(self._per_update, 1e-7)
+        # A chunk that ends at the next snapshot runs to it, the update that crosses it
+        # included (one that stopped short by less than an update ran a one-update chunk
+        # more before the snapshot could go, every snapshot), and ends with the history
+        # point the snapshot draws (a network's pass over the unseen days, made in the
+        # chunk's own compiled call); the chunks between two snapshots make none.
+        to_snapshot = seconds >= self._snapshot_due_in()
+        n = max(1, math.ceil(seconds / per_update) if to_snapshot
+                else int(seconds / per_update))
         if self._speed is not None:
             t0, u0 = self._paced_from
             now = time.perf_counter()
@@ -405,13 +414,11 @@ class TrainingWorker(QObject):
                 self._wake.wait(min(max(wait, 0.0), PUBLISH_INTERVAL))
                 self._wake.clear()
                 return
-            n = min(n, due)
+            if due < n:           # paced: the chunk ends before the snapshot is due
+                n, to_snapshot = due, False
         t = time.perf_counter()
         before = trainer.update
-        # Two or three chunks go by per snapshot: the history point at a chunk's end (a
-        # network's costs a pass over the unseen data) is made only if a snapshot is taken
-        # there (`Trainer.run`); the histories the views draw are the same.
-        trainer.run(n, end_point=False)
+        trainer.run(n, end_point=to_snapshot)
         done = trainer.update - before
         if done > 0:
             self._chunk_time = 0.7 * self._chunk_time + 0.3 * (time.perf_counter() - t)

@@ -148,6 +148,40 @@ def test_a_full_batch_chunk_ends_with_the_unseen_outputs_and_loss() -> None:
     assert core.unseen_loss() == want_mse and calls == ["outputs"]
 
 
+def test_only_a_chunk_whose_end_is_looked_at_makes_the_unseen_pass() -> None:
+    """The app's worker runs two or three chunks a snapshot: the chunks between two
+    snapshots (no history point at their end) make no pass over the unseen days, the
+    chunk that ends at a snapshot or a history point makes it in its own call, and the
+    histories and the snapshot are the same as a run whose every chunk made it."""
+    from core.data import load_builtin, window
+    from core.engine import Trainer
+
+    data = window(load_builtin("channel"), 7)
+    config = RunConfig(days=7, model="relu", units=16, layers=2, optimizer="adam", lr=3e-3)
+    lean, full = Trainer(config, data), Trainer(config, data)
+    seen: list[bool] = []
+    run = lean._core.run
+
+    def watched(n, track=None, unseen=True):   # type: ignore[no-untyped-def]
+        seen.append(unseen)
+        return run(n, track, unseen)
+
+    lean._core.run = watched
+    for end in (False, False, True, False, True):     # as the worker asks
+        lean.run(3, end_point=end)
+        full.run(3)
+    every = lean._hist.every
+    assert seen == [(3 * (k + 1)) % every == 0 or end
+                    for k, end in enumerate((False, False, True, False, True))]
+    assert seen.count(False) >= 2
+    a, b = lean.snapshot(extras=True), full.snapshot(extras=True)
+    assert a.update == b.update == 15
+    np.testing.assert_array_equal(a.pred_unseen, b.pred_unseen)
+    assert a.unseen_loss == b.unseen_loss and a.train_loss == b.train_loss
+    np.testing.assert_array_equal(a.hist_update, b.hist_update[np.isin(b.hist_update,
+                                                                       a.hist_update)])
+
+
 @pytest.mark.parametrize("batch_size", [None, 64])
 def test_snapshots_between_updates_change_nothing(batch_size: int | None) -> None:
     """A snapshot's gradient pass is reused by the next update: same numbers either way."""
