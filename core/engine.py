@@ -424,7 +424,7 @@ class Trainer:
                 self._end_due = True
         return float(np.max(tr)) if len(tr) else -math.inf
 
-    def _core_run(self, chunk: int, unseen: bool = True) -> int:
+    def _core_run(self, chunk: int, unseen: bool) -> int:
         did = int(self._core.run(chunk, tuple(self._core.flat_index(k) for k in self._track),
                                  unseen))
         self._traj = self._core.traj
