@@ -271,18 +271,27 @@ def test_a_chunk_of_updates_trains_while_another_thread_holds_the_gil() -> None:
         core.run(40)
         finished.set()
 
+    # Two tries: once in a fresh clone's full suite (of ~5 this stop) the chunk missed
+    # its handoffs, other threads of the session's earlier tests taking the GIL in
+    # between; a Python loop (~35 handoffs) misses both.
     interval = sys.getswitchinterval()
-    sys.setswitchinterval(switch)
-    try:
-        thread = threading.Thread(target=train)
-        thread.start()
-        started.wait()
-        clock = time.perf_counter
-        end = clock() + most * switch
-        while not finished.is_set() and clock() < end:   # Python, holding the GIL
-            pass
-        done = finished.is_set()
+    done = False
+    for _try in range(2):
+        started.clear()
+        finished.clear()
+        sys.setswitchinterval(switch)
+        try:
+            thread = threading.Thread(target=train)
+            thread.start()
+            started.wait()
+            clock = time.perf_counter
+            end = clock() + most * switch
+            while not finished.is_set() and clock() < end:   # Python, holding the GIL
+                pass
+            done = finished.is_set()
+        finally:
+            sys.setswitchinterval(interval)
         thread.join()
-    finally:
-        sys.setswitchinterval(interval)
+        if done:
+            break
     assert done, f"40 updates did not finish within {most} GIL handoffs"
