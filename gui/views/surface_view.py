@@ -17,7 +17,7 @@ import contourpy
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QFontMetrics, QTextOption
+from PySide6.QtGui import QFont, QFontMetrics, QTextOption
 from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QWidget
 
 from core import models, surface
@@ -48,6 +48,9 @@ RECHECK_FRAMES = 15        # how often (in frames) to ask whether a slice is out
 MESSAGE_MARGIN = 8         # px between a centred message and the data area's sides
 PATH_DOTS = 120            # a path this short shows every update as a dot (zig-zags read)
 LOCAL_LABEL_ANCHOR_Y = -0.35  # the local minimum's label sits just under its ◆
+BAR_LABEL_SPACE = 2         # px between two of the colour bar's labels, besides a line
+BAR_AXIS_WIDTH = 45         # px: the colour bar's axis at least (pyqtgraph's width)
+BAR_TICK_ROOM = 14          # px: the axis' tick and gap before a label
 # Lines kept under the 1-day surface's plot for its note, by the view's height: a replayed
 # moment's numbers (the gradient; the step as a sum, two lines at 10 pt in a 530-px view)
 # show whole in the note's place in a view 320 px high or more; a small one (a 1280 x 720
@@ -208,6 +211,10 @@ class SurfaceView(LandscapeMode, View):
         self._bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get(theme.colormap),
                                     interactive=False, colorMapMenu=False)
         self._bar.setImageItem(self._image, insert_in=item)
+        # The colour bar's labels: the values worth naming, and those that fit its height.
+        self._bar_candidates: tuple[list[tuple[float, str]], tuple[float, float]] = (
+            [], (0.0, 1.0))
+        self._bar.axis.geometryChanged.connect(self._fit_bar_ticks)
         self._contours = pg.PlotCurveItem()
         self._path = pg.PlotCurveItem()
         self._dots = pg.ScatterPlotItem(symbol="o")
@@ -588,7 +595,11 @@ class SurfaceView(LandscapeMode, View):
         self._bar.setColorMap(cmap)
         self._bar.axis.setPen(pg.mkPen(t.foreground))
         self._bar.axis.setTextPen(pg.mkPen(t.foreground))
+        font = QFont()
+        font.setPointSize(t.font_pt)     # the axes' size: the projector's are larger
+        self._bar.axis.setStyle(tickFont=font)
         self._style_bar_label()
+        self._fit_bar_ticks()
         contour = pg.mkColor(t.foreground)
         contour.setAlpha(110)
         self._contours.setPen(pg.mkPen(contour, width=max(1.0, t.line_width / 2)))
@@ -663,6 +674,32 @@ class SurfaceView(LandscapeMode, View):
         self._bar.axis.showLabel(False)
         self._bar.setToolTip(f"{self._bar_label}: colour scale (log-like, so the valley shows)")
 
+    def _fit_bar_ticks(self) -> None:
+        """Label the colour bar with the candidate values that fit its height: each label
+        a text line's height (and a little) above the last one, bottom up (the valley's
+        values are the ones a class reads). A fixed share of the bar kept them apart on a
+        tall bar only: a 1280 x 720 window's ~70 px bar drew "0.40k" over "0.38k"."""
+        candidates, (low, high) = self._bar_candidates
+        axis = self._bar.axis
+        metrics = QFontMetrics(axis.style.get("tickFont") or axis.font())
+        # Wide enough for the longest label in the theme's font: pyqtgraph's fixed 45 px
+        # dropped every label of the projector's larger font.
+        width = max([BAR_AXIS_WIDTH] + [metrics.horizontalAdvance(label) + BAR_TICK_ROOM
+                                        for _, label in candidates])
+        if axis.width() != width:
+            axis.setWidth(width)
+        px = axis.geometry().height()
+        span = high - low
+        if px <= 0 or span <= 0:
+            axis.setTicks([candidates[:1]])
+            return
+        gap = (metrics.height() + BAR_LABEL_SPACE) / px * span
+        ticks: list[tuple[float, str]] = []
+        for pos, label in candidates:
+            if not ticks or pos - ticks[-1][0] >= gap:
+                ticks.append((pos, label))
+        axis.setTicks([ticks])
+
     def _show_grid(self, a: np.ndarray, b: np.ndarray, loss: np.ndarray,
                    frame: bool = True) -> None:
         """Heat map (log-ish so the valley shows), contours computed once, colour bar;
@@ -688,16 +725,14 @@ class SurfaceView(LandscapeMode, View):
         self._image.setRect(QRectF(a[0] - da / 2, b[0] - db / 2, a[-1] - a[0] + da,
                                    b[-1] - b[0] + db))
         self._bar.setLevels(levels)
-        ticks = []
+        candidates = []
         for f in (1.0, 1.02, 1.05, 1.1, 1.25, 1.5, 2, 3, 5, 10, 30, 100, 1e3, 1e4):
             val = lo * f if lo > 0 else lo + (hi - lo) * (f - 1) / 100
-            pos = (math.log10(val - lo + delta) if self.log_colours else val) \
-                if lo <= val <= hi else None
-            # Keep ticks apart: at least 7% of the bar's height between labels.
-            if pos is not None and (not ticks or pos - ticks[-1][0] > 0.07 * (levels[1]
-                                                                              - levels[0])):
-                ticks.append((pos, self._fmt(val)))
-        self._bar.axis.setTicks([ticks])
+            if lo <= val <= hi:
+                pos = math.log10(val - lo + delta) if self.log_colours else val
+                candidates.append((pos, self._fmt(val)))
+        self._bar_candidates = (candidates, levels)
+        self._fit_bar_ticks()
         set_contours(self._contours, a, b, v, levels)
         self._box = (float(a[0]), float(a[-1]), float(b[0]), float(b[-1]))
         if frame:
