@@ -102,9 +102,15 @@ def hidden_layers(p: List[Tensor], x: Tensor, model: str, lin: bool, grad: bool 
                   ) -> Tuple[List[Tensor], List[Tensor]]:
     """The forward pass through the hidden layers: every layer's input and the last
     layer's output (`hs` = [x, h1, ..., hL]) and, for the hard sigmoid, whose backward
-    needs them, the activations' inputs (`pre`). Each product is ``linear`` (autograd's
-    own, an addmm) or, with `lin` where `onednn_pays`, oneDNN's linear kernel (the same
-    float32 numbers). The gradient pass and `outputs` share it, so the predictions a
+    needs them, the activations' inputs (`pre`). Each product is ``torch.mm`` with the
+    bias added after it in place (the ReLU's in the same pass, ``_add_relu_``) or, with
+    `lin` where `onednn_pays`, oneDNN's linear kernel, which adds its bias after the
+    product too: the same float32 numbers (``linear``, an addmm that starts from the bias,
+    gave other ones on the Intel Xeon, 1 input into 600 units). Not ``linear``: its
+    addmm copies the bias into every row first, a pass that cost ~77 us a call in the
+    update (1,405 x 100 -> 100, torch profiler, 2-core Intel Xeon; alone, alternating,
+    best of 9: linear + relu_ 245 us, mm + add_ + relu_ 235 us); TorchScript splits a
+    torch.addmm into mm + add anyway. The gradient pass and `outputs` share it, so the predictions a
     snapshot shows are the numbers the update's own pass computed (`grad` False, a forward
     pass alone, picks its kernels as `onednn_pays` says: where it differs, the numbers are
     the same)."""
@@ -121,14 +127,15 @@ def hidden_layers(p: List[Tensor], x: Tensor, model: str, lin: bool, grad: bool 
         else:
             if onednn:
                 a = torch.ops.mkldnn._linear_pointwise(h, w, b, "none", sc, "")
-            else:   # addmm: TorchScript splits a torch.addmm into mm + add (measured
-                # 1,405 x 56 -> 100 units, with the ReLU: 215 vs 196 us); linear keeps it one
-                a = torch.nn.functional.linear(h, w, b)
+            else:
+                a = torch.mm(h, w.t())
+                if model != "relu":
+                    a.add_(b)
             if model == "hard-sigmoid":   # its backward needs the input
                 pre.append(a)
                 h = torch.nn.functional.hardsigmoid(a)
             elif model == "relu":
-                h = torch.relu_(a)
+                h = torch.relu_(a) if onednn else torch.ops.aten._add_relu_(a, b)
             else:
                 h = torch.sigmoid_(a)
         hs.append(h)
@@ -163,10 +170,10 @@ def outputs(p: List[Tensor], x: Tensor, model: str, lin: bool, block: int = 128
 
 def with_ones(x: Tensor) -> Tensor:
     """x with a column of ones beside it, then zero columns up to a multiple of 8: the
-    right side [x * e, e, 0] of a one-layer network's gradient product (`_one_layer_grads`)
-    is this times the error. The zeros keep MKL's sgemm on its fast path: 1,405 samples,
-    100 units, d^T [x * e, e] with 57 columns 230 us, with 64 193 us, without the e column
-    189 us (best of 9)."""
+    right side of a one-layer network's gradient product (`_one_layer_grads`,
+    (d * e)^T [x, 1, 0] = d^T [x * e, e, 0]). The zeros keep MKL's sgemm on its fast
+    path: 1,405 samples, 100 units, d^T [x * e, e] with 57 columns 230 us, with 64
+    193 us, without the e column 189 us (best of 9)."""
     nb, fan_in = x.shape[0], x.shape[1]
     xa = torch.zeros(nb, (fan_in + 8) // 8 * 8, dtype=x.dtype)
     xa[:, :fan_in] = x
@@ -181,16 +188,24 @@ def _one_layer_grads(p: List[Tensor], x: Tensor, e: Tensor, h: Tensor, pre: List
     error `e` (dloss/dout) and the hidden layer's output `h`, which d, the activation's
     derivative, overwrites: dW = c * (d^T (x * e)) and db = c * (d^T e), both from one
     product d^T [x * e, e] (the bias's through a column of e, not a matrix-vector
-    product of its own over d). `xa` is `with_ones(x)` and `xat` its first
-    fan_in + 1 columns transposed, contiguous, both kept by the caller for the full batch;
-    without them (a mini-batch) d^T (x * e) and d^T e are two products. For the ReLU,
+    product of its own over d), taken on the full batch as (d * e)^T [x, 1]: d * e is
+    the activation's backward with e as its incoming gradient, written in h's place in
+    the one pass that made d alone before, and the product reads the kept [x, 1] as it
+    is, no x * e made each update. Measured on the 2-core Intel Xeon (AVX-512), one
+    process alternating with the x * e version, 7 rounds, load ~2.3 (Trainer.run, best
+    us an update): 56 days, 100 ReLU 606 -> 488, 100 sigmoid 609 -> 565, 1,000 ReLU
+    5,553 -> 4,652 (with the forward's mm + bias of `hidden_layers`); the ReLU's numbers
+    are the same (d is 0 or 1), the sigmoid's differ in float32 rounding. `xa` is
+    `with_ones(x)` and `xat` its first fan_in + 1 columns transposed, contiguous, both
+    kept by the caller for the full batch; without them (a mini-batch) d^T (x * e) and
+    d^T e are two products. For the ReLU,
     c's gradient h^T e comes from the same products: h = d * (x W^T + b), so
     h^T e = rowsum(W * (d^T (x * e))) + b * (d^T e), no pass over h (each unit's sum
     over the samples in another order: it differs from autograd's in float32 rounding).
 
-    Layers of 512 units or more take oneDNN's product as [x * e, e]^T d, from the
+    Layers of 512 units or more take oneDNN's product as [x, 1]^T (d * e), from the
     transposed `xat` (given x * e, oneDNN copied its transpose first, ~80 us); narrower
-    ones MKL's d^T [x * e, e, 0]. Measured on the 2-core AMD EPYC, 1,405 samples x 56
+    ones MKL's (d * e)^T [x, 1, 0]. Measured on the 2-core AMD EPYC, 1,405 samples x 56
     inputs, 1,000 units, one thread, best of 9: the product 1,474 us against 1,557 us
     without the e column, whose d^T e cost another ~100-190 us (one more pass over d)."""
     w, c = p[0], p[-2]
@@ -199,13 +214,6 @@ def _one_layer_grads(p: List[Tensor], x: Tensor, e: Tensor, h: Tensor, pre: List
     # c's gradient from the products needs them joined (the kept full batch, ReLU);
     # else h^T e is taken before d overwrites h
     hte: Optional[Tensor] = None if full and model == "relu" else torch.mv(h.t(), e)
-    # d in h's place: no new (samples x units) array for it, written where h is in cache
-    if model == "relu":
-        d = h.sign_()                  # 1 where a unit is on, 0 where off (h >= 0)
-    elif model == "sigmoid":
-        d = h.addcmul_(h, h, value=-1.0)   # s - s^2
-    else:
-        d = torch.ops.aten.hardsigmoid_backward(torch.ones_like(pre[0]), pre[0])
     sc: List[Optional[Union[float, int, complex]]] = []
     if not full or xa is None or xat is None:
         # Not the kept full batch (a mini-batch) or under 20 units: the products apart,
@@ -214,6 +222,13 @@ def _one_layer_grads(p: List[Tensor], x: Tensor, e: Tensor, h: Tensor, pre: List
         # joined: 56 days, 100 ReLU units, batches of 64 107 / 123; full batches: 1 day
         # 1 ReLU 53 / 58, 3 sigmoids 65 / 77, 56 days 10 ReLU 187 / 201; joined ahead
         # from 30 units: 7 days 30 ReLU 188 / 170)
+        # d in h's place: no new (samples x units) array for it, written where h is in cache
+        if model == "relu":
+            d = h.sign_()                  # 1 where a unit is on, 0 where off (h >= 0)
+        elif model == "sigmoid":
+            d = h.addcmul_(h, h, value=-1.0)   # s - s^2
+        else:
+            d = torch.ops.aten.hardsigmoid_backward(torch.ones_like(pre[0]), pre[0])
         xe = x * e.unsqueeze(1)
         if lin and units >= 512:
             gw = torch.ops.mkldnn._linear_pointwise(xe.t(), d.t(), None, "none", sc,
@@ -225,13 +240,23 @@ def _one_layer_grads(p: List[Tensor], x: Tensor, e: Tensor, h: Tensor, pre: List
         assert hte is not None   # taken above: not the joined products
         grads[-2] = hte
         return grads
+    # d * e in h's place, the activation's backward with the error as its incoming
+    # gradient (broadcast over the units): one pass over h, which is in cache, and the
+    # product then takes x beside ones as kept, not a pass making x * e
+    eu = e.unsqueeze(1)
+    if model == "relu":
+        de = torch.ops.aten.threshold_backward(eu, h, 0, grad_input=h)
+    elif model == "sigmoid":
+        de = torch.ops.aten.sigmoid_backward(eu, h, grad_input=h)
+    else:
+        de = torch.ops.aten.hardsigmoid_backward(eu, pre[0], grad_input=h)
     if lin and units >= 512:
-        m = torch.ops.mkldnn._linear_pointwise(xat * e, d.t(), None, "none", sc, "")
+        m = torch.ops.mkldnn._linear_pointwise(xat, de.t(), None, "none", sc, "")
         # one transposing copy, then contiguous passes (1,000 units: 65 vs 87 us for
         # reading the transposed view twice)
         mw, md = m[:fan_in].t().contiguous(), m[fan_in]
     else:
-        m = torch.mm(d.t(), xa * e.unsqueeze(1))
+        m = torch.mm(de.t(), xa)
         mw, md = m[:, :fan_in], m[:, fan_in]
     grads[0] = torch.mul(mw, c.unsqueeze(1), out=torch.empty(units, fan_in, dtype=x.dtype))
     grads[1] = md * c
@@ -278,7 +303,9 @@ def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
     if layers == 1:
         return value, _one_layer_grads(p, x, e, h, pre, model, lin, xa, xat, grads), out
     grads[-2] = torch.mv(h.t(), e)
-    dh = torch.outer(e, c)
+    # e c^T by MKL's rank-one product: torch.outer's broadcast multiply took 138 us a
+    # call in the update (1,405 x 100, torch profiler, 2-core Intel Xeon; alone 31 vs 22)
+    dh = torch.mm(e.unsqueeze(1), c.unsqueeze(0))
     for layer in range(layers - 1, -1, -1):
         if model == "relu":
             da = torch.ops.aten.threshold_backward(dh, hs[layer + 1], 0, grad_input=dh)
