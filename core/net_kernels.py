@@ -303,16 +303,21 @@ def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
     if layers == 1:
         return value, _one_layer_grads(p, x, e, h, pre, model, lin, xa, xat, grads), out
     grads[-2] = torch.mv(h.t(), e)
-    # e c^T by MKL's rank-one product: torch.outer's broadcast multiply took 138 us a
-    # call in the update (1,405 x 100, torch profiler, 2-core Intel Xeon; alone 31 vs 22)
-    dh = torch.mm(e.unsqueeze(1), c.unsqueeze(0))
+    dh = e.unsqueeze(1)
     for layer in range(layers - 1, -1, -1):
+        # The top layer's dh = e c^T is never formed: its da = d * (e c^T) is the
+        # activation's backward with e broadcast as the incoming gradient, then scaled by
+        # c, both in place of h (not used after it), which is in cache
+        top = layer == layers - 1
+        into = hs[layer + 1] if top else dh
         if model == "relu":
-            da = torch.ops.aten.threshold_backward(dh, hs[layer + 1], 0, grad_input=dh)
+            da = torch.ops.aten.threshold_backward(dh, hs[layer + 1], 0, grad_input=into)
         elif model == "sigmoid":
-            da = torch.ops.aten.sigmoid_backward(dh, hs[layer + 1], grad_input=dh)
+            da = torch.ops.aten.sigmoid_backward(dh, hs[layer + 1], grad_input=into)
         else:
-            da = torch.ops.aten.hardsigmoid_backward(dh, pre[layer], grad_input=dh)
+            da = torch.ops.aten.hardsigmoid_backward(dh, pre[layer], grad_input=into)
+        if top:
+            da.mul_(c)
         grads[2 * layer] = weight_grad(da, hs[layer], lin)
         grads[2 * layer + 1] = da.sum(0)
         if layer > 0:
