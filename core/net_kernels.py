@@ -57,8 +57,10 @@ def onednn_pays(rows: int, fan_in: int, units: int, grad: bool = True) -> bool:
     (1 -> 1,000 482 / 521, 7 -> 1,000 601 / 701), into 300 units (56 -> 300 603 / 645)
     and from 1,000 (1,000 -> 1,000 28.3 / 28.9 ms).
 
-    On 1 to 7 inputs the gradient pass keeps oneDNN (a 1-day 1,000 ReLU update, one
-    process alternating: 661 / 790 and 665 / 780 us best), but a forward pass alone
+    On 1 to 7 inputs a gradient pass over 512 samples or more kept oneDNN (a 1-day
+    1,000 ReLU update, one process alternating: 661 / 790 and 665 / 780 us best; one
+    hidden layer now goes through the samples in blocks, `_one_layer_blocked`, with the
+    kernels of a forward pass alone), but a forward pass alone
     (`grad` False: a replayed moment's predictions) takes ``linear``: a replayed moment's
     snapshot of that network 2.31 / 1.98 ms (median of 40 moments, 10 rounds). The two
     give the same float32 numbers there (84 shapes compared, 1-7 inputs, 512-2,000 units,
@@ -264,6 +266,68 @@ def _one_layer_grads(p: List[Tensor], x: Tensor, e: Tensor, h: Tensor, pre: List
     return grads
 
 
+def _one_layer_blocked(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
+                       lin: bool, xa: Tensor, block: int = 128
+                       ) -> Tuple[float, List[Tensor], Tensor]:
+    """`grad_pass` for one hidden layer of 512 units or more on fewer than 512 inputs,
+    the full batch: block by block of `block` samples, the forward pass `outputs` makes
+    (the same kernels, so the same float32 outputs), each block's error and loss, and
+    d * e in place of its activations while they are in cache (128 x 1,000 float32:
+    512 KB), summed into m = (d * e)^T [x, 1] by one product a block; then
+    `_one_layer_grads`' gradients from m. Whole, the (samples x units) activations
+    (5.6 MB for 1,405 x 1,000) went out to memory and were read back by each pass after
+    the product (bias and ReLU, outputs, d * e, the weight gradient's product).
+
+    Measured on the 2-core Intel Xeon, Trainer.run in one process alternating with the
+    whole pass (oneDNN's fused product on 1-7 inputs, else mm + bias + ReLU; oneDNN's
+    [x, 1]^T (d * e)), 7-9 rounds, load ~2.7-3.0, best / median us an update: 56 days,
+    1,000 ReLU 4,432 / 4,761 -> 3,721 / 4,130 (pairs 0.87); 1 day 2,585 / 3,103 ->
+    1,506 / 1,823 (0.63); 7 days 2,409 / 2,798 -> 1,699 / 1,765 (0.62); 56 days
+    1,000 sigmoid 5,181 / 5,408 -> 4,375 / 4,571 (0.85), 600 ReLU 2,473 / 2,738 ->
+    2,211 / 2,311 (0.82). Blocks of 256: the same as 128 (pairs 0.88); the blocks' d * e
+    written into one (samples x units) array and one product over it: 1.7x slower. The
+    weight gradients sum the samples block by block (float32 rounding apart from the
+    whole pass's); the loss is the blocks' sum."""
+    w, b, c = p[0], p[1], p[-2]
+    n, fan_in, units = x.shape[0], x.shape[1], w.shape[0]
+    out = torch.empty(n, dtype=x.dtype)
+    e_all = torch.empty(n, dtype=x.dtype)
+    m = torch.zeros(units, xa.shape[1], dtype=x.dtype)
+    hte: Optional[Tensor] = None if model == "relu" else torch.zeros(units, dtype=x.dtype)
+    value = 0.0
+    for lo in range(0, n, block):
+        hi = min(lo + block, n)
+        hs, pre = hidden_layers(p, x[lo:hi], model, lin, False)
+        h = hs[-1]
+        ob = torch.addmv(p[-1], h, c, out=out[lo:hi])
+        r = torch.sub(ob, y[lo:hi])
+        eb = e_all[lo:hi]
+        if loss == "mae":
+            torch.sign(r, out=eb)
+            value += float(torch.dot(r, eb))
+            eb.mul_(1.0 / n)
+        else:
+            value += float(torch.dot(r, r))
+            torch.mul(r, 2.0 / n, out=eb)
+        if hte is not None:
+            hte.addmv_(h.t(), eb)
+        eu = eb.unsqueeze(1)
+        if model == "relu":
+            de = torch.ops.aten.threshold_backward(eu, h, 0, grad_input=h)
+        elif model == "sigmoid":
+            de = torch.ops.aten.sigmoid_backward(eu, h, grad_input=h)
+        else:
+            de = torch.ops.aten.hardsigmoid_backward(eu, pre[0], grad_input=h)
+        m.addmm_(de.t(), xa[lo:hi])
+    mw, md = m[:, :fan_in], m[:, fan_in]
+    grads: List[Tensor] = [e_all] * len(p)
+    grads[-1] = e_all.sum()
+    grads[0] = torch.mul(mw, c.unsqueeze(1), out=torch.empty(units, fan_in, dtype=x.dtype))
+    grads[1] = md * c
+    grads[-2] = torch.addcmul((w * mw).sum(1), b, md) if hte is None else hte
+    return value / n, grads, out
+
+
 def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
               lin: bool, xa: Optional[Tensor] = None, xat: Optional[Tensor] = None
               ) -> Tuple[float, List[Tensor], Tensor]:
@@ -278,6 +342,8 @@ def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
     back so a snapshot taken at these parameters shows them without a second forward pass.
     """
     layers = (len(p) - 2) // 2
+    if layers == 1 and xa is not None and p[0].shape[0] >= 512 and x.shape[1] < 512:
+        return _one_layer_blocked(p, x, y, model, loss, lin, xa)
     hs, pre = hidden_layers(p, x, model, lin)
     h = hs[-1]
     out = torch.addmv(p[-1], h, p[-2])
