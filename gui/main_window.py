@@ -997,6 +997,7 @@ class MainWindow(QMainWindow):
         self._playing = playing
         self.panel.set_playing(playing)
         self.fit_view.set_paused(not playing)
+        self.surface_view.set_paused(not playing)
         if playing:
             self._dismiss_divergence()
 

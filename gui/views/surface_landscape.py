@@ -35,7 +35,8 @@ class LandscapeMode:
     """Mixin: the kind-of-slice control, the recorded path and the landscape's drawing.
 
     Uses the SurfaceView's items (_image, _contours, _path, _star, _current, _bar, _plot,
-    _note, _worker) and its slice bookkeeping (_slice_params, _moved_far, _frames).
+    _note, _worker) and its slice bookkeeping (_slice_params, _moved_far, _slice_due,
+    _frames).
     """
 
     _plot: Any
@@ -199,7 +200,7 @@ class LandscapeMode:
         if self._slice_params is None:
             if not self._worker.is_running():
                 self._start_landscape(snap)
-        elif (snap.done or self._frames % 15 == 0) and self._moved_far(snap):  # type: ignore[attr-defined]
+        elif self._slice_due(snap):  # type: ignore[attr-defined]
             self._start_landscape(snap)
         return True
 

@@ -178,6 +178,7 @@ class SurfaceView(LandscapeMode, View):
         self._box: tuple[float, float, float, float] | None = None   # grid's a0, a1, b0, b1
         self._diverged_shown = False
         self._numbers: list[pg.TextItem] = []     # update numbers beside a path's first dots
+        self._paused = False        # the window's run is paused (`set_paused`)
         self._hold_slice = False    # after a click: keep the slice descent started on
         self._numbered = 0
         self._path_drawn: tuple[np.ndarray, np.ndarray, bool] | None = None   # unthinned
@@ -470,9 +471,36 @@ class SurfaceView(LandscapeMode, View):
             if self._slice_params is None:
                 if not self._worker.is_running():
                     self._start_slice(snap)
-            elif not self._hold_slice and (snap.done or self._frames % RECHECK_FRAMES == 0) \
-                    and self._moved_far(snap):
+            elif not self._hold_slice and self._slice_due(snap):
                 self._start_slice(snap)
+
+    def set_paused(self, paused: bool) -> None:
+        """The window's run paused or playing again. Paused, the surface is sliced (or the
+        landscape computed) at the parameters shown, as for a finished run: the lecturer
+        talks over this picture, and while training it was only redone when the run had
+        moved far (a 3 x 100 ReLU paused at update 431 showed the slice of update 363)."""
+        if paused == self._paused:
+            return
+        self._paused = paused
+        snap = self._last_snap
+        if not paused or snap is None or self._exact or self._slice_params is None:
+            return
+        if self.kind == "named":
+            if not self._hold_slice and self._moved_far(snap):
+                self._start_slice(snap)
+        elif self._moved_far(snap):
+            self._start_landscape(snap)
+
+    def _slice_due(self, snap: Snapshot) -> bool:
+        """Whether this frame's snapshot gets a new slice: every RECHECK_FRAMES frames
+        while the run trains, and at once when it has stopped (finished, or paused and
+        drawing its own live state, not a replayed moment), if it has moved far from the
+        slice (`_moved_far`)."""
+        return (self._stopped(snap) or self._frames % RECHECK_FRAMES == 0) \
+            and self._moved_far(snap)
+
+    def _stopped(self, snap: Snapshot) -> bool:
+        return snap.done or (self._paused and snap.replay_of is None)
 
     def _show_explained(self, e: StepExplained | None) -> None:
         """A replayed moment's update: −η∇L from the point, the optimizer's own part from
@@ -992,12 +1020,12 @@ class SurfaceView(LandscapeMode, View):
 
     def _moved_far(self, snap: Snapshot) -> bool:
         """True when the slice no longer describes where the run is: the loss changed by
-        over 10%, the parameters moved far, or the run ended somewhere else."""
+        over 10%, the parameters moved far, or the run ended (or paused) somewhere else."""
         if self._slice_params is None:
             return True
         if snap.update == self._slice_update:
             return False
-        if snap.done and not snap.diverged:
+        if self._stopped(snap) and not snap.diverged:
             return True
         ref = self._slice_loss
         if np.isfinite(snap.train_loss) and abs(snap.train_loss - ref) > 0.1 * abs(ref):
