@@ -44,8 +44,8 @@ def _autograd(core: NetCore) -> tuple[float, list[np.ndarray]]:
 @pytest.mark.parametrize("onednn", [True, False])
 @pytest.mark.parametrize("model", ["relu", "sigmoid", "hard-sigmoid"])
 @pytest.mark.parametrize("shape", [(5, 1, "mae"), (40, 3, "mae"), (4, 2, "mse"),
-                                   (100, 1, "mse"), (600, 1, "mae"), (600, 1, "mse"),
-                                   (600, 2, "mse")])
+                                   (30, 1, "mae"), (100, 1, "mse"), (600, 1, "mae"),
+                                   (600, 1, "mse"), (600, 2, "mse")])
 @pytest.mark.parametrize("rows", [300, 700])
 def test_hand_written_gradients_equal_autograd(monkeypatch: pytest.MonkeyPatch, onednn: bool,
                                                 model: str, shape: tuple[int, int, str],
@@ -53,8 +53,9 @@ def test_hand_written_gradients_equal_autograd(monkeypatch: pytest.MonkeyPatch, 
     """Every product path: oneDNN takes full batches of 512 rows or more into skinny
     layers (here 4 and 5 units) and wide ones (600), and the weight gradients of 512 units
     or more; `linear` the rest (40 and 100 units, every 300-row batch). One hidden layer
-    takes the backward's rank-one shortcut (600 units on the full batch: block by block of
-    samples, each loss), deeper ones the layer-by-layer pass."""
+    takes the backward's rank-one shortcut (on the full batch 30 and 100 units in the
+    transposed layout, 600 block by block of samples, each loss), deeper ones the
+    layer-by-layer pass."""
     if onednn and net_engine._LINEAR is None:
         pytest.skip("this torch build has no oneDNN linear kernel")
     if not onednn:
@@ -80,14 +81,15 @@ def test_hand_written_gradients_equal_autograd(monkeypatch: pytest.MonkeyPatch, 
 
 @pytest.mark.parametrize("model", ["relu", "sigmoid", "hard-sigmoid"])
 @pytest.mark.parametrize("days", [1, 7, 56])
-def test_a_forward_pass_alone_gives_the_gradient_passes_outputs(model: str, days: int
-                                                                ) -> None:
-    """Into 512 units or more the forward pass alone (a replayed moment's predictions)
-    takes linear on blocks of 128 samples where the gradient pass takes one product over
-    all of them (oneDNN's on 1-7 inputs): the same numbers."""
+@pytest.mark.parametrize("units", [100, 600])
+def test_a_forward_pass_alone_gives_the_gradient_passes_outputs(model: str, days: int,
+                                                                units: int) -> None:
+    """The forward pass alone (a replayed moment's predictions) makes its own [x, 1]^T for
+    20 to 300 units, which the full-batch gradient pass keeps, and goes through 512 units
+    or more in blocks of 128 samples as the gradient pass does: the same numbers."""
     rng = np.random.default_rng(days)
     x = rng.random((700, days)) * 8
-    config = RunConfig(days=days, model=model, units=600, layers=1)
+    config = RunConfig(days=days, model=model, units=units, layers=1)
     params = init_params(config, days, np.random.default_rng(1), x.mean(axis=0))
     core = NetCore(model, params, x, x.sum(axis=1), x[:0], x[:0, 0], "mae", "adam", 1e-2,
                    0.9, None, 0)
