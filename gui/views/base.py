@@ -8,6 +8,7 @@ dropped, so a late frame of the previous run never paints over the new one.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -61,6 +62,82 @@ class ElidedLabel(QLabel):
         margins = self.contentsMargins()
         width = max(0, self.width() - margins.left() - margins.right() - 8)
         shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width)
+        if shown != super().text():
+            super().setText(shown)
+
+
+class ColouredLine(QLabel):
+    """A note in pieces of text, some in colours of their own (curves named in their
+    pens' colours): wrapped, or, with `set_one_line`, one line that ends in "…" at a word
+    where the label is narrower (the whole text in its tooltip). Rich text cannot be
+    elided by Qt, and a clipped one stopped mid-glyph at the view's edge (the loss view's
+    "· N =" at 1280 x 720). `text()` is the whole text, plain."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setWordWrap(True)
+        self._pieces: tuple[tuple[str, str | None], ...] = ()
+        self._one_line = False
+
+    def text(self) -> str:  # the whole text, as a plain label's text() would give it
+        return "".join(t for t, _ in self._pieces)
+
+    def set_pieces(self, pieces: Sequence[tuple[str, str | None]]) -> None:
+        """(text, colour or None for the label's own) pieces, shown in order."""
+        pieces = tuple(pieces)
+        if pieces != self._pieces:
+            self._pieces = pieces
+            self._show()
+
+    def set_one_line(self, on: bool) -> None:
+        self._one_line = on
+        self.setWordWrap(not on)
+        self._show()
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(40, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if self._one_line:
+            self._show()
+
+    def changeEvent(self, event: Any) -> None:   # a new font from a theme's style sheet
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._show()
+
+    def _show(self) -> None:
+        whole = self.text()
+        self.setToolTip(whole if self._one_line else "")
+        keep, tail = len(whole), ""
+        if self._one_line:
+            metrics = self.fontMetrics()
+            room = self.contentsRect().width() - 4
+            if metrics.horizontalAdvance(whole) > room:
+                # the longest run of whole words that fits with " …" after it
+                ends = [i for i in range(1, len(whole)) if whole[i] == " " != whole[i - 1]]
+                lo, hi = 0, len(ends)
+                while lo < hi:
+                    mid = (lo + hi + 1) // 2
+                    if metrics.horizontalAdvance(whole[:ends[mid - 1]] + " …") <= room:
+                        lo = mid
+                    else:
+                        hi = mid - 1
+                keep, tail = (ends[lo - 1] if lo else 0), " …"
+                while keep and whole[keep - 1] in " ·":     # no separator before "…"
+                    keep -= 1
+        parts, at = [], 0
+        for text, colour in self._pieces:
+            text = text[:max(0, keep - at)]
+            at += len(text)
+            if not text:
+                continue
+            text = html.escape(text)
+            parts.append(f'<span style="color:{colour}">{text}</span>' if colour else text)
+        # pre-wrap: the pieces' runs of spaces are kept (measured as they are drawn)
+        shown = f'<span style="white-space:pre-wrap">{"".join(parts)}{tail}</span>'
         if shown != super().text():
             super().setText(shown)
 

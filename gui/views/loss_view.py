@@ -9,20 +9,18 @@ class compares GD, momentum and Adam on the axes it reads every run's loss from.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QTextDocumentFragment
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QSizePolicy, QWidget
 
 from core.config import updates_per_epoch
 from core.race import MAX_RACERS
 from core.snapshot import Snapshot
 from gui.theme import DARK, Theme, legible_on
 from gui.views.base import (
+    ColouredLine,
     GrowingCurve,
     SteadyStyle,
     View,
@@ -108,10 +106,8 @@ class LossView(View):
         row.setContentsMargins(0, 0, 0, 0)
         self.log_y = QCheckBox("log scale", bar)
         row.addWidget(self.log_y)
-        self._epoch_note = QLabel("", bar)
+        self._epoch_note = ColouredLine(bar)
         self._epoch_note.setObjectName("viewNote")
-        self._epoch_note.setWordWrap(True)
-        self._epoch_note.setTextFormat(Qt.TextFormat.RichText)
         row.addWidget(self._epoch_note, 1)
         self._layout.addWidget(bar)
         self._plot = self._make_plot("update", "loss")
@@ -239,46 +235,39 @@ class LossView(View):
 
     def _show_note(self) -> None:
         """The epoch note, then the race's curves named in their colours (or why they are
-        not drawn). Rich text: it changes only when a race or a run starts."""
+        not drawn); in a short window the curves' names first. It changes only when a race
+        or a run starts."""
         shown = self._shown_racers()
         other = [c for c in self._racers if c not in shown]
-        note = html.escape(self._epoch_text)
+        t = self.theme
+        pieces: list[tuple[str, str | None]] = []
         if self.compact:   # the legend's names, in the curves' colours, before the note
-            t = self.theme
-            note = "  ".join(f'<span style="color:{legible_on(c, t.panel)}">━ {name}</span>'
-                             for name, c in (("training loss", t.train_color),
-                                             ("unseen loss", t.unseen_color))) \
-                + (f"  ·  {note}" if note else "")
+            pieces += [("━ training loss", legible_on(t.train_color, t.panel)), ("  ", None),
+                       ("━ unseen loss", legible_on(t.unseen_color, t.panel))]
+            if self._epoch_text:
+                pieces.append(("  ·  ", None))
+        pieces.append((self._epoch_text, None))
         if shown:
-            note += "  ·  race: " + " ".join(
-                f'<span style="color:{legible_on(c.colour, self.theme.panel)}">━ '
-                f'{html.escape(c.name)}</span>'
-                for c in shown)
+            pieces.append(("  ·  race:", None))
+            for c in shown:
+                pieces += [(" ", None), (f"━ {c.name}", legible_on(c.colour, t.panel))]
         if other and self._config is not None:
-            note += (f"  ·  the race's {other[0].loss.upper()} curves are not drawn on this "
-                     f"run's {self._config.loss.upper()} axis")
-        if self._epoch_note.text() != note:
-            self._epoch_note.setText(note)
-            self._tip_note()
+            pieces.append((f"  ·  the race's {other[0].loss.upper()} curves are not drawn "
+                           f"on this run's {self._config.loss.upper()} axis", None))
+        self._epoch_note.set_pieces(pieces)
 
     def _apply_compact(self, on: bool) -> None:
         """A short window: the curves are named in their colours on the note's line
         beside "log scale", not in a legend over the plot (at 1280 x 694 in the
-        projector theme its two rows lay on the curves), and the note stays one line, cut
-        at the view's edge (the whole note in its tooltip): wrapped, it took two of the
-        plot's lines."""
+        projector theme its two rows lay on the curves), and the note stays one line,
+        ending in "…" at the view's edge (the whole note in its tooltip): wrapped, it took
+        two of the plot's lines."""
         self._plot.getPlotItem().legend.setVisible(not on)
         note = self._epoch_note
-        note.setWordWrap(not on)
+        note.set_one_line(on)
         wide = QSizePolicy.Policy.Ignored if on else QSizePolicy.Policy.Preferred
         note.setSizePolicy(wide, QSizePolicy.Policy.Preferred)
         self._show_note()
-        self._tip_note()
-
-    def _tip_note(self) -> None:
-        note = self._epoch_note
-        note.setToolTip(QTextDocumentFragment.fromHtml(note.text()).toPlainText()
-                        if self.compact else "")
 
     def _draw(self, snap: Snapshot) -> None:
         x = np.asarray(snap.hist_update, dtype=np.float64)
