@@ -51,6 +51,7 @@ LOCAL_LABEL_ANCHOR_Y = -0.35  # the local minimum's label sits just under its â—
 BAR_LABEL_SPACE = 2         # px between two of the colour bar's labels, besides a line
 BAR_AXIS_WIDTH = 45         # px: the colour bar's axis at least (pyqtgraph's width)
 BAR_TICK_ROOM = 14          # px: the axis' tick and gap before a label
+BAR_LABEL_TEMPLATE = "8.88k"   # as wide as most of its labels (3 digits and a unit)
 # Lines kept under the 1-day surface's plot for its note, by the view's height: a replayed
 # moment's numbers (the gradient; the step as a sum, two lines at 10 pt in a 530-px view)
 # show whole in the note's place in a view 320 px high or more; a small one (a 1280 x 720
@@ -711,9 +712,12 @@ class SurfaceView(LandscapeMode, View):
         axis = self._bar.axis
         metrics = QFontMetrics(axis.style.get("tickFont") or axis.font())
         # Wide enough for the longest label in the theme's font: pyqtgraph's fixed 45 px
-        # dropped every label of the projector's larger font.
+        # dropped every label of the projector's larger font. Sized for a typical label
+        # from the theme's start, so a new slice's labels do not move the plot a layout
+        # pass after it is drawn.
         width = max([BAR_AXIS_WIDTH] + [metrics.horizontalAdvance(label) + BAR_TICK_ROOM
-                                        for _, label in candidates])
+                                        for label in (BAR_LABEL_TEMPLATE,
+                                                      *(lab for _, lab in candidates))])
         if axis.width() != width:
             axis.setWidth(width)
         px = axis.geometry().height()
