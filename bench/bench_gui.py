@@ -170,6 +170,8 @@ def in_app(config: RunConfig, seconds: float, kind: str | None = None
     piece = win._draw_piece
     win._timer.timeout.disconnect(win._draw_frame)
     win._timer.timeout.connect(timed(win._draw_frame))
+    win._soon.timeout.disconnect(win._draw_frame)      # a snapshot drawn as it comes
+    win._soon.timeout.connect(timed(win._draw_frame))
     win._piece_timer.timeout.disconnect(piece)
     win._piece_timer.timeout.connect(timed(piece))
 
