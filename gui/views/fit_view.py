@@ -25,6 +25,7 @@ from gui.views.base import (
     LEGEND_CORNERS,
     LEGEND_MARGIN,
     LEGEND_ONE_ROW,
+    Curve,
     MovingPoints,
     View,
     cache_legend,
@@ -99,12 +100,12 @@ class FitView(View):
         item = self._plot.getPlotItem()
         self._train_pts = MovingPoints(name="training data")
         self._unseen_pts = MovingPoints(name="unseen data")
-        self._pieces = [pg.PlotCurveItem() for _ in range(MAX_PIECES)]
-        self._constant = pg.PlotCurveItem(name="constant b")
-        self._curve = pg.PlotCurveItem(name="model")
+        self._pieces = [Curve() for _ in range(MAX_PIECES)]
+        self._constant = Curve(name="constant b")
+        self._curve = Curve(name="model")
         self._bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self._bias_line = pg.InfiniteLine(angle=0, movable=False)
-        self._diagonal = pg.PlotCurveItem(name="perfect: y = x")
+        self._diagonal = Curve(name="perfect: y = x")
         for it in (self._train_pts, self._unseen_pts, *self._pieces, self._constant,
                    self._bars, self._bias_line, self._diagonal, self._curve):
             item.addItem(it)

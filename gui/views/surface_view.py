@@ -27,6 +27,7 @@ from core.snapshot import Snapshot
 from core.step_explained import StepExplained
 from gui.theme import DARK, Theme
 from gui.views.base import (
+    Curve,
     MovingPoints,
     NoteLabel,
     View,
@@ -217,14 +218,14 @@ class SurfaceView(LandscapeMode, View):
         self._bar_candidates: tuple[list[tuple[float, str]], tuple[float, float]] = (
             [], (0.0, 1.0))
         self._bar.axis.geometryChanged.connect(self._fit_bar_ticks)
-        self._contours = pg.PlotCurveItem()
-        self._path = pg.PlotCurveItem()
+        self._contours = Curve()
+        self._path = Curve()
         self._dots = pg.ScatterPlotItem(symbol="o")
         self._star = pg.ScatterPlotItem(symbol="star")
         self._local = pg.ScatterPlotItem(symbol="d")      # a slice's other valleys
         self._local_label = text_item(theme, "", anchor=(0.5, LOCAL_LABEL_ANCHOR_Y))
         self._current = MovingPoints(symbol="o")   # moved each frame (`set_curve`)
-        self._arrow_line = pg.PlotCurveItem()
+        self._arrow_line = Curve()
         self._message = text_item(theme, "", anchor=(0.5, 0.5), size_pt=theme.title_pt)
         self._message.textItem.document().setDefaultTextOption(
             QTextOption(Qt.AlignmentFlag.AlignHCenter))     # its lines, once wrapped
@@ -237,9 +238,9 @@ class SurfaceView(LandscapeMode, View):
         # A replayed moment of the 1-day run, explained as the race view does: -eta *
         # gradient, the part the optimizer added to it (momentum's) from its tip, and the
         # step taken (the path's next segment, in the path's colour).
-        self._grad_arrow = pg.PlotCurveItem()
-        self._extra_arrow = pg.PlotCurveItem()
-        self._taken_arrow = pg.PlotCurveItem()
+        self._grad_arrow = Curve()
+        self._extra_arrow = Curve()
+        self._taken_arrow = Curve()
         for z, it in ((5.6, self._grad_arrow), (5.5, self._extra_arrow),
                       (5.4, self._taken_arrow)):      # the parts over the whole step
             it.setZValue(z)
@@ -256,7 +257,7 @@ class SurfaceView(LandscapeMode, View):
         self._fitted: tuple[Any, str] = (None, "")
         cache_static(self._image, self._contours, self._star, self._message)
         # a second path to compare with (lecture mode: full batch against mini-batches)
-        self._reference = pg.PlotCurveItem()
+        self._reference = Curve()
         self._reference.setZValue(1.5)
         self._reference_label = text_item(theme, "", anchor=(0, 1))
         self._reference_label.setZValue(7)

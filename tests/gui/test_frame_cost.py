@@ -530,6 +530,86 @@ def test_a_steady_style_curve_draws_what_pyqtgraphs_own_item_draws(qtbot) -> Non
     assert _changed(shown[4], shown[5]) > 100
 
 
+def _window_pixels(widget) -> np.ndarray:   # type: ignore[no-untyped-def]
+    """What a top-level widget's paints left in its backing store, (h, w, 3)."""
+    from PySide6.QtGui import QImage
+
+    image = widget.screen().grabWindow(widget.winId(), 0, 0, widget.width(),
+                                       widget.height()).toImage()
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    w, h = image.width(), image.height()
+    raw = np.frombuffer(image.constBits(), dtype=np.uint8,
+                        count=image.bytesPerLine() * h).reshape(h, image.bytesPerLine())
+    return raw[:, : w * 3].reshape(h, w, 3).copy()
+
+
+def test_a_curve_draws_and_leaves_on_screen_what_pyqtgraphs_line_does(qtbot) -> None:
+    """`Curve` works out its bounds its own way (the data's extent kept through a move of
+    the axes, the pen's padding from the device transform): through new data, a NaN gap,
+    an infinity, a wider pen, the axes moved, zoomed in and out, each grab (widget.grab()) of its
+    plot is pixel for pixel that of pyqtgraph's PlotCurveItem given the same calls, and
+    what the partial repaints left on screen is that grab: bounds that fell short of the
+    line's ink would leave the old line's edge on screen, or cut the new one."""
+    from gui.views.base import Curve
+
+    plots, items = [], []
+    for cls in (Curve, pg.PlotCurveItem):
+        plot = pg.PlotWidget()
+        plot.setBackground("k")
+        plot.hideAxis("left")
+        plot.hideAxis("bottom")
+        plot.resize(300, 200)
+        plot.setRange(xRange=(0, 9), yRange=(-1.5, 1.5), padding=0)
+        item = cls(pen=pg.mkPen("#ff0000", width=3))
+        plot.addItem(item)
+        qtbot.addWidget(plot)
+        plot.show()
+        plots.append(plot)
+        items.append(item)
+    qtbot.waitExposed(plots[0])
+    qtbot.waitExposed(plots[1])
+    x = np.arange(10.0)
+    gap = np.sin(x)
+    gap[4] = np.nan
+    far = np.sin(x)
+    far[6] = np.inf
+    steps = [("data", lambda it, plot: it.setData(x, np.sin(x))),
+             ("moved", lambda it, plot: it.setData(x, np.sin(x) + 0.8)),
+             ("gap", lambda it, plot: it.setData(x, gap, connect="finite")),
+             ("infinity", lambda it, plot: it.setData(x, far, connect="finite")),
+             ("to the edge", lambda it, plot: it.setData(x, np.full(10, 1.49))),
+             ("wider pen", lambda it, plot: it.setPen(pg.mkPen("#00ff00", width=7))),
+             ("axes moved", lambda it, plot: plot.setRange(yRange=(-1.0, 2.0), padding=0)),
+             ("back inside", lambda it, plot: it.setData(x, np.cos(x))),
+             ("zoomed in", lambda it, plot: plot.setRange(xRange=(2, 5), yRange=(-1.2, 1.2),
+                                                          padding=0)),
+             ("short", lambda it, plot: it.setData(x[3:5], np.array([0.3, -0.3]))),
+             ("zoomed out", lambda it, plot: plot.setRange(xRange=(-30, 40), yRange=(-9, 9),
+                                                           padding=0)),
+             ("moved again", lambda it, plot: it.setData(x, 3 * np.sin(x) - 2))]
+    shown = []
+    for name, step in steps:
+        for item, plot in zip(items, plots, strict=True):
+            step(item, plot)
+        for plot in plots:
+            plot.getViewBox().prepareForPaint()
+        _flush()
+        qtbot.wait(10)
+        ours, theirs = grab_rgb(plots[0]), grab_rgb(plots[1])
+        assert np.array_equal(ours, theirs), f"{name}: " \
+            f"{int((ours != theirs).any(axis=2).sum())} px differ from pyqtgraph's item"
+        screen = _window_pixels(plots[0])
+        assert np.array_equal(screen, ours), f"{name}: on screen " \
+            f"{int((screen != ours).any(axis=2).sum())} px differ from a fresh paint"
+        shown.append(ours)
+    red = lambda img: int(((img[..., 0] > 150) & (img[..., 1] < 80)).sum())  # noqa: E731
+    green = lambda img: int(((img[..., 1] > 150) & (img[..., 0] < 80)).sum())  # noqa: E731
+    assert red(shown[0]) > 300 and _changed(shown[0], shown[1]) > 100
+    assert red(shown[4]) > 300 and green(shown[5]) > red(shown[4])
+    assert _changed(shown[5], shown[6]) > 100 and _changed(shown[8], shown[9]) > 100
+    assert _changed(shown[10], shown[11]) > 100
+
+
 def test_a_followed_curve_in_the_view_boxs_bounds_still_moves_its_axes(qtbot) -> None:
     """The loss view's curves (added with ignoreBounds: its axes follow their rounded
     extent) no longer queue the view box's auto range at each `setData`; a curve whose
