@@ -178,6 +178,7 @@ class Trainer:
         self._y_max = float(np.max(np.abs(self._y))) if len(self._y) else 1.0
         self.run_id = new_run_id()
         self._track = default_track(config.model)
+        self._track_at: tuple[Any, Any] = (None, None)   # `_core_run`'s (track, places)
         rng = np.random.default_rng(config.seed)
         params = init_params(config, self._n_features, rng, x_mean=self._x.mean(axis=0),
                              y_mean=float(self._y.mean()))
@@ -350,8 +351,7 @@ class Trainer:
                 self._record_chunk_path(start, did, n == 0)
                 if did:
                     self._pairs.add_chunk(start, self._traj[:did])
-                    self._moments.add_rows(np.array([self._update]),
-                                           self._core.flat_params()[None])
+                    self._moments.add_row(self._update, self._core.flat_params())
                 if self.on_chunk is not None:
                     self.on_chunk(start, self._traj[:did])
                 if self._update % self._hist.every == 0 or n == 0:

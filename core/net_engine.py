@@ -122,11 +122,21 @@ class NetCore(EpochWalk):
         self.n = len(self.x)
         self.loss = loss
         self.opt = TorchOptimizer(optimizer, lr, momentum, self.tensors)
-        # Detached views of the parameters (updated in place, so the views stay current).
+        # Detached views of the parameters (updated in place, so the views stay current),
+        # and flat ones, which `flat_params` joins at every chunk's end
         self._pt = [tt.detach() for tt in self.tensors]
+        self._flat = [tt.view(-1) for tt in self._pt]
         self._kernels = compiled()
         self.gil_free = self._kernels.gil_free
         self._lin = _LINEAR is not None
+        self._fused = fused_adam_works()
+        # `run`'s arguments that stay the same from chunk to chunk, made once: the full
+        # batch as the kernel takes it, the unseen samples or none, and the tracked
+        # pair's [tensor, index, tensor, index] for the last `track` asked
+        self._full_data = ([self.x], [self.y])
+        self._unseen_args = ((self.x_unseen, self.y_unseen) if len(self.x_unseen)
+                             else (None, None))
+        self._where: tuple[Any, list[int]] = (None, [])
         self.gen = torch.Generator().manual_seed(seed)
         self.last_loss = float("nan")
         # The parameters' version (bumped by every update and `set_params`) and the
@@ -184,23 +194,27 @@ class NetCore(EpochWalk):
         self._version += 1
         opt = self.opt
         buf, sq = opt.state()
-        where = [] if track is None else [*track[0], *track[1]]
+        if self._where[0] != track:
+            self._where = (track, [] if track is None else [*track[0], *track[1]])
+        where = self._where[1]
         ahead = self.batch_size is None
-        fused = fused_adam_works()
+        xu, yu = self._unseen_args if ahead and unseen else (None, None)
         done = 0
         with torch.no_grad():
             while done < n:
-                xs, ys, perms, k = self._epochs(n - done)
+                if ahead:
+                    (xs, ys), k = self._full_data, n - done
+                else:
+                    xs, ys, perms, k = self._epochs(n - done)
                 (did, loss, epoch, pos, next_loss, next_grads, next_out, unseen_out,
                  unseen_loss) = \
                     self._kernels.train_updates(
                     self._pt, buf, sq, xs, ys, self.pos, self.batch_size or 0, k,
                     self.model, self.loss, self._lin, opt.kind, opt.lr, opt.momentum, opt.t,
                     KERNEL_CONSTS, first.loss if first is not None else math.nan,
-                    first.grads if first is not None else [], where, traj[done:], ahead,
-                    fused, self.xa if ahead else None, self.xat if ahead else None,
-                    *((self.x_unseen, self.y_unseen)
-                      if ahead and unseen and len(self.x_unseen) else (None, None)))
+                    first.grads if first is not None else [], where,
+                    traj[done:] if done else traj, ahead, self._fused,
+                    self.xa if ahead else None, self.xat if ahead else None, xu, yu)
                 if next_grads:
                     self._memo = _Pass(self._key(True), next_loss, next_grads, next_out)
                 if unseen_out is not None:
@@ -326,8 +340,7 @@ class NetCore(EpochWalk):
 
     def flat_params(self) -> np.ndarray:
         """Every parameter in one float32 row (canonical order): a timeline's moment."""
-        with torch.no_grad():
-            return torch.cat([t.detach().reshape(-1) for t in self.tensors]).numpy()
+        return torch.cat(self._flat).numpy()
 
     def set_params(self, params: dict[str, np.ndarray]) -> None:
         self._version += 1

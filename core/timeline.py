@@ -103,6 +103,13 @@ class Timeline:
         n = len(traj)
         if not n:
             return
+        if self._n + n <= self.full + 1:
+            # Every row is one of the first: kept, as below, without building an index
+            # (the trainer records each chunk of 16 network updates this way)
+            self._write(np.arange(start + 1, start + n + 1), traj)
+            return
+        if self._n >= self.full + 1 and self._late_in_place(start, traj):
+            return
         early = min(max(self.full + 1 - self._n, 0), n)
         first = start + early + 1
         first += (-first) % self.every          # the first later update on the spacing
@@ -113,6 +120,27 @@ class Timeline:
             idx = np.append(idx, n - 1)
         self._append(idx + (start + 1), np.asarray(traj)[idx])
 
+    def _late_in_place(self, start: int, traj: np.ndarray) -> bool:
+        """`add_chunk` past the first rows when no thinning is due: the rows on the
+        spacing and the newest written in place, their few update numbers counted in
+        Python (`_append`'s masks and index arrays cost a network chunk ~40 us); False,
+        nothing written, when thinning is due."""
+        every, end = self.every, start + len(traj)
+        first = start + 1 + (-(start + 1)) % every
+        ups = list(range(first, end + 1, every))
+        if not ups or ups[-1] != end:
+            ups.append(end)
+        m = self._n
+        if m > self.full + 1 and self._u[m - 1] % every:
+            m -= 1    # kept only because it was the newest; now it is not
+        k = len(ups)
+        if m - self.full - 1 + k > self.late:
+            return False
+        self._u[m:m + k] = ups
+        self._p[m:m + k] = np.asarray(traj)[[u - start - 1 for u in ups]]
+        self._n = m + k
+        return True
+
     def add_rows(self, ups: np.ndarray, rows: np.ndarray) -> None:
         """Record rows[i] at update ups[i] (increasing, after the last recorded one)."""
         ups = np.asarray(ups, dtype=np.int64)
@@ -122,6 +150,20 @@ class Timeline:
         keep[: max(self.full + 1 - self._n, 0)] = True   # the first rows: every one
         keep[-1] = True     # the newest moment is always there (the run may stop here)
         self._append(ups[keep], np.asarray(rows)[keep])
+
+    def add_row(self, update: int, row: np.ndarray) -> None:
+        """`add_rows` of one row (a network chunk's end), written in place when the
+        policy keeps it without thinning, as `_append` would; else through `_append`.
+        The one-row arrays and masks cost the trainer's chunk ~20 us more."""
+        n = self._n
+        if n > self.full + 1 and self._u[n - 1] % self.every:
+            n -= 1    # kept only because it was the newest; now it is not
+        if n - self.full <= self.late:
+            self._u[n] = update
+            self._p[n] = row
+            self._n = n + 1
+        else:
+            self._append(np.array([update], dtype=np.int64), np.asarray(row)[None])
 
     def _append(self, ups: np.ndarray, rows: np.ndarray) -> None:
         """Append kept rows; drop the previous newest if it was kept only as the newest,

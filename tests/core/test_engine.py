@@ -304,6 +304,46 @@ def test_set_start_moves_only_the_two_tracked_parameters(model):
     assert t.update == 0
 
 
+@pytest.mark.parametrize("model, units, layers", [("sigmoid", 12, 1), ("relu", 24, 1),
+                                                  ("relu", 6, 2)])
+def test_a_run_cut_into_any_chunks_has_the_same_histories_and_parameters(model, units,
+                                                                          layers):
+    """The same run taken 1, 7, 16 or 100 updates a call (the app's worker cuts its chunks
+    by time), looked at after 1,904 and 2,300 updates: the loss history (updates, training
+    and unseen losses), the tracked pair's timeline, the parameter moments both recorded
+    and the parameters are the same bits, and so is the drawn path before its first
+    thinning (after it, each call's last update stays in it: the calls show). Past the
+    timeline's first 2,048 updates, so its later rows too."""
+    data = channel_like(7)
+    config = cfg(model=model, units=units, layers=layers, days=7, loss="mae",
+                 optimizer="adam", lr=3e-3)
+    runs = {}
+    for size in (1, 7, 16, 100):
+        t = Trainer(config, data)
+        looks = []
+        for look in (1_904, 2_300):
+            while t.update < look:
+                t.run(min(size, look - t.update), end_point=False)
+            looks.append((t.snapshot(), t.timeline()))
+        runs[size] = looks
+    ref = runs[16]
+    assert len(ref[1][1].updates) > 100 and len(ref[1][1].path_updates) > 2_048
+    assert len(ref[0][0].path) == 1_905
+    for size, looks in runs.items():
+        for (snap, tl), (ref_snap, ref_tl) in zip(looks, ref, strict=True):
+            assert snap.update == ref_snap.update and not snap.done, size
+            for name in ("updates", "train_loss", "unseen_loss", "path", "path_updates"):
+                a, b = getattr(tl, name), getattr(ref_tl, name)
+                assert a.dtype == b.dtype and a.tobytes() == b.tobytes(), (size, name)
+            for key, value in ref_snap.params.items():
+                assert snap.params[key].tobytes() == value.tobytes(), (size, key)
+            common, i, j = np.intersect1d(tl.moment_updates, ref_tl.moment_updates,
+                                          return_indices=True)
+            assert len(common) > 100, size
+            assert tl.moment_rows[i].tobytes() == ref_tl.moment_rows[j].tobytes(), size
+        assert looks[0][0].path.tobytes() == ref[0][0].path.tobytes(), size
+
+
 @pytest.mark.parametrize("model", ["linear", "relu"])
 def test_an_end_point_left_for_a_look_gives_what_a_call_ending_there_gives(model):
     """The app's worker runs its chunks with end_point=False (a network's history point

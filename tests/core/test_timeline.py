@@ -211,3 +211,34 @@ def test_replay_bytes_grow_with_the_moments_a_run_keeps():
     tl = trainer.timeline()
     row = tl.moment_rows.shape[1] * tl.moment_rows.itemsize + 8
     assert trainer.replay_bytes() - first >= (len(tl.moment_updates) - 1) * row
+
+
+@pytest.mark.parametrize("full, late", [(2048, 2048), (5, 6)])
+def test_chunks_and_single_rows_are_kept_as_the_general_append_keeps_them(full, late):
+    """`add_chunk` and `add_row` write in place when no thinning is due (the trainer's
+    chunk of network updates); the rows, their updates and the spacing are those of the
+    general `_append` over the same chunks, through the first rows, the later ones and
+    every thinning."""
+    rng = np.random.default_rng(3)
+    fast = Timeline((0.0, 0.0), 0, full, late)
+    slow = Timeline((0.0, 0.0), 0, full, late)
+    update = 0
+    for _ in range(900):
+        n = int(rng.choice([1, 3, 7, 16, 64]))
+        traj = rng.standard_normal((n, 2))
+        if rng.random() < 0.3:
+            fast.add_row(update + n, traj[-1])
+            slow._append(np.array([update + n]), traj[-1:])
+        else:
+            fast.add_chunk(update, traj)
+            ups = np.arange(update + 1, update + n + 1)
+            early = min(max(slow.full + 1 - len(slow), 0), n)
+            on = (ups % slow.every == 0) | (np.arange(n) < early)
+            on[-1] = True
+            slow._append(ups[on], traj[on])
+        update += n
+        a, b = fast.export(), slow.export()
+        assert a["every"] == b["every"]
+        np.testing.assert_array_equal(a["updates"], b["updates"])
+        assert a["rows"].tobytes() == b["rows"].tobytes()
+    assert len(slow) > full and slow.every > 2   # the later rows were thinned
