@@ -1004,6 +1004,8 @@ class MainWindow(QMainWindow):
                 "learning rate and press Play.")
 
     def _on_playing(self, playing: bool) -> None:
+        if self._closed:     # the worker's last word, queued as it stopped: nothing to draw
+            return
         self._playing = playing
         self.panel.set_playing(playing)
         self.fit_view.set_paused(not playing)

@@ -31,6 +31,7 @@ class SliceWorker(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._job = BackgroundJob("fnlab-slice", nice=SLICE_NICE, parent=self)
+        self._closed = False
         self._job.item_ready.connect(self.grid_ready)
         self._job.failed.connect(lambda token, text: self.failed.emit(
             token, f"slice failed: {text}"))
@@ -46,6 +47,8 @@ class SliceWorker(QObject):
     def start(self, compute: Callable[..., Iterator[Any]] | None = None, **kwargs: Any) -> int:
         """Cancel any running slice, start `compute(should_stop=..., **kwargs)` (by default
         `core.slices.iter_slice`), emitting each piece it yields; returns the request token."""
+        if self._closed:
+            return self._job.token
         pieces = compute or slices.iter_slice
         # the request before stops at its next check, without the GUI thread waiting
         return self._job.start(lambda stop: pieces(should_stop=stop, **kwargs), join=False)
@@ -53,3 +56,11 @@ class SliceWorker(QObject):
     def stop(self, timeout: float = 2.0) -> bool:
         """Ask the running computation to stop and join it; True if it ended in time."""
         return self._job.stop(timeout)
+
+    def close(self, timeout: float = 2.0) -> bool:
+        """`stop`, and start nothing from now on: its view is shut down with its window,
+        and a signal still queued for the window (the run pausing as its worker stops)
+        started a slice in a window about to be deleted, whose running thread then
+        aborted the process."""
+        self._closed = True
+        return self.stop(timeout)

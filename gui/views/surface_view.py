@@ -363,7 +363,7 @@ class SurfaceView(LandscapeMode, View):
 
     # ----- View interface -----------------------------------------------------------------
     def shutdown(self) -> None:
-        self._worker.stop()
+        self._worker.close()
 
     def busy(self) -> bool:
         return self._worker.is_running()

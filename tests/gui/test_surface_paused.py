@@ -116,3 +116,24 @@ def test_pausing_the_window_slices_its_surface_at_the_paused_update(qtbot, open_
     view.refresh_slice()
     again = sliced(qtbot, view, seen, win.latest.update)
     assert (paused != again).any(axis=2).sum() == 0
+
+
+def test_a_shut_down_surface_starts_no_slice(qtbot):
+    """A window's last queued signals (its run pausing as the worker stops) reach its
+    views after they were shut down: a slice started then ran on in a window about to be
+    deleted ("QThread: Destroyed while thread 'fnlab-slice' is still running", abort)."""
+    from PySide6.QtCore import QThread
+
+    trainer = Trainer(NET)
+    trainer.run(300)
+    view = SurfaceView(DARK)
+    seen = watch(view)
+    shown_view(qtbot, view, trainer)
+    sliced(qtbot, view, seen, 300)
+    trainer.run(15)
+    view.show_snapshot(trainer.snapshot())
+    view.shutdown()
+    view.set_paused(True)              # as the window's queued playing_changed(False)
+    view.refresh_slice()
+    assert not view.busy()
+    assert not [t for t in view.findChildren(QThread) if t.isRunning()]
