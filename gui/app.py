@@ -161,7 +161,16 @@ def main(argv: list[str] | None = None, started: float | None = None) -> int:
     if os.environ.get(STARTUP_PROBE_ENV):
         _probe_start_up(app, window, started, built=time.perf_counter())
     settle_garbage_collector()
-    return int(app.exec())
+    return _exit_code(app.exec())
+
+
+def _exit_code(code: int) -> int:
+    """The event loop's exit code, once the background jobs told to stop that had not
+    ended when their window closed have ended (`gui.background.reap_orphans`)."""
+    from gui.background import reap_orphans
+
+    reap_orphans(timeout=5.0)
+    return int(code)
 
 
 def run_lecture(app: Any, args: argparse.Namespace) -> int:
@@ -176,7 +185,7 @@ def run_lecture(app: Any, args: argparse.Namespace) -> int:
         window.show()
         open_lecture(window, step)
         settle_garbage_collector()
-        return int(app.exec())
+        return _exit_code(app.exec())
     window = MainWindow(theme=args.theme or "projector", persist=False)
     try:
         window.resize(*SIZE)

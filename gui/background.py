@@ -24,6 +24,13 @@ from core.runtime import lower_priority
 
 Job = Callable[[Callable[[], bool]], Iterable[Any]]
 
+# Jobs told to stop that had not ended when their BackgroundJob's `stop()` gave up waiting
+# (a slice thread at a lower priority, on a machine whose cores are busy, may take seconds
+# to reach its next check). They are taken out of the object tree and kept here until they
+# end: a window deleted with their QThread still running aborted the process ("QThread:
+# Destroyed while thread is still running"; a fresh clone's suite at load ~7).
+_ORPHANS: list[tuple[QThread, _Runner]] = []
+
 
 class _Runner(QObject):
     """Lives in the job's thread: runs the generator and emits what it yields."""
@@ -118,7 +125,16 @@ class BackgroundJob(QObject):
                 if thread.wait(50) or time.perf_counter() > deadline:
                     break
         self._forget_ended()
-        return not self._stragglers
+        if not self._stragglers:
+            return True
+        for thread, runner in self._stragglers:      # never destroyed running
+            for signal, slot in ((runner.item, self.item_ready),
+                                 (runner.failed, self.failed), (runner.done, self.finished)):
+                signal.disconnect(slot)
+            thread.setParent(None)
+            _ORPHANS.append((thread, runner))
+        self._stragglers = []
+        return False
 
     def _abandon(self) -> None:
         """Tell the running job to stop and count it among those to join (`stragglers`,
@@ -133,9 +149,24 @@ class BackgroundJob(QObject):
         self._stragglers.append((thread, runner))
 
     def _forget_ended(self) -> None:
-        """Let go of ended jobs' threads (joined: Python's reference frees them)."""
+        """Let go of ended jobs' threads (joined: Python's reference frees them), this
+        object's and the orphans' (`_ORPHANS`)."""
+        reap_orphans()
         ended = [t for t, _r in self._stragglers if t.isFinished()]
         for thread in ended:
             thread.wait()
             thread.setParent(None)
         self._stragglers = [(t, r) for t, r in self._stragglers if not t.isFinished()]
+
+
+def reap_orphans(timeout: float = 0.0) -> bool:
+    """Join the orphaned jobs' threads that have ended (waiting up to `timeout` seconds
+    for the rest, as the app quits); True when none is left."""
+    deadline = time.perf_counter() + timeout
+    for thread, _runner in list(_ORPHANS):
+        while not thread.isFinished():
+            thread.quit()
+            if thread.wait(50) or time.perf_counter() > deadline:
+                break
+    _ORPHANS[:] = [(t, r) for t, r in _ORPHANS if not t.isFinished()]
+    return not _ORPHANS

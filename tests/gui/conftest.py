@@ -94,6 +94,10 @@ def open_window(qtbot: Any, settings_dir: Path) -> Iterator[Callable[..., Any]]:
         assert not win.handle.running
         assert not any(v.busy() for v in win.views.values() if hasattr(v, "busy"))
     QApplication.processEvents()
+    # a background job that had not reached its next check when its window closed ends
+    # on its own, out of the closed window's object tree (`gui.background`)
+    from gui.background import reap_orphans
+    assert reap_orphans(timeout=30.0)
     extra = [t for t in threading.enumerate() if t not in baseline and t.is_alive()]
     assert not extra, extra
     app = QApplication.instance()
