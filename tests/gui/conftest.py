@@ -102,6 +102,9 @@ def open_window(qtbot: Any, settings_dir: Path) -> Iterator[Callable[..., Any]]:
     assert not extra, extra
     app = QApplication.instance()
     assert not [t for t in app.findChildren(QThread) if t.isRunning()]
+    # a window sets the app's style sheet for its theme; the next test's views start
+    # from none, as when run alone (a projector window left its fonts to a later test)
+    app.setStyleSheet("")
 
 
 @pytest.fixture(scope="session")
