@@ -425,8 +425,9 @@ class Trainer:
         return float(np.max(tr)) if len(tr) else -math.inf
 
     def _core_run(self, chunk: int, unseen: bool) -> int:
-        did = int(self._core.run(chunk, tuple(self._core.flat_index(k) for k in self._track),
-                                 unseen))
+        if self._track_at[0] != self._track:   # the pair's places, found once a track
+            self._track_at = (self._track, tuple(self._core.flat_index(k) for k in self._track))
+        did = int(self._core.run(chunk, self._track_at[1], unseen))
         self._traj = self._core.traj
         return did
 
