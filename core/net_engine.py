@@ -126,6 +126,7 @@ class NetCore(EpochWalk):
         # and flat ones, which `flat_params` joins at every chunk's end
         self._pt = [tt.detach() for tt in self.tensors]
         self._flat = [tt.view(-1) for tt in self._pt]
+        self._size = sum(len(f) for f in self._flat)
         self._kernels = compiled()
         self.gil_free = self._kernels.gil_free
         self._lin = _LINEAR is not None
@@ -175,7 +176,8 @@ class NetCore(EpochWalk):
         return fn.l1_loss(pred, y) if self.loss == "mae" else fn.mse_loss(pred, y)
 
     def run(self, n: int, track: tuple[tuple[int, int], tuple[int, int]] | None = None,
-            unseen: bool = True) -> int:
+            unseen: bool = True, cuts: list[tuple[int, bool]] | None = None,
+            limits: tuple[float, float] = (math.inf, math.inf)) -> int:
         """Take up to n updates; stop after one whose batch loss was not finite.
 
         `track` = ((tensor, flat index), (tensor, flat index)): their values after each
@@ -186,6 +188,14 @@ class NetCore(EpochWalk):
         `full_grad` and the next chunk read, and the outputs on the unseen samples there,
         which `unseen_loss` and `predict` read, unless `unseen` is False (nobody will
         read them there: the app's worker runs two or three chunks a snapshot).
+
+        `cuts` (the full batch; ignored for mini-batches): (update count from here, a
+        history point there) for each of the trainer's chunk ends before n, which the
+        one call passes through as `core.net_kernels.train_updates` says, with the
+        divergence `limits` (the tracked pair's largest magnitude, the training loss).
+        After the call `passed` is the number of cuts passed, `cut_rows[j]` the
+        parameters at cut j and `cut_losses[j]` its training and unseen loss (nan where
+        not made).
         """
         traj = torch.empty((n, 2), dtype=torch.float64)
         self.traj = traj.numpy()
@@ -198,7 +208,14 @@ class NetCore(EpochWalk):
             self._where = (track, [] if track is None else [*track[0], *track[1]])
         where = self._where[1]
         ahead = self.batch_size is None
-        xu, yu = self._unseen_args if ahead and unseen else (None, None)
+        inner = cuts if ahead and cuts else []
+        xu, yu = self._unseen_args if ahead and (unseen or inner) else (None, None)
+        self.passed = 0
+        rows = losses = None
+        if inner:
+            rows = torch.empty((len(inner), self._size), dtype=torch.float32)
+            losses = torch.empty((len(inner), 2), dtype=torch.float64)
+            self.cut_rows, self.cut_losses = rows.numpy(), losses.numpy()
         done = 0
         with torch.no_grad():
             while done < n:
@@ -207,14 +224,17 @@ class NetCore(EpochWalk):
                 else:
                     xs, ys, perms, k = self._epochs(n - done)
                 (did, loss, epoch, pos, next_loss, next_grads, next_out, unseen_out,
-                 unseen_loss) = \
+                 unseen_loss, passed) = \
                     self._kernels.train_updates(
                     self._pt, buf, sq, xs, ys, self.pos, self.batch_size or 0, k,
                     self.model, self.loss, self._lin, opt.kind, opt.lr, opt.momentum, opt.t,
                     KERNEL_CONSTS, first.loss if first is not None else math.nan,
                     first.grads if first is not None else [], where,
                     traj[done:] if done else traj, ahead, self._fused,
-                    self.xa if ahead else None, self.xat if ahead else None, xu, yu)
+                    self.xa if ahead else None, self.xat if ahead else None, xu, yu,
+                    unseen, [c for c, _ in inner], [h for _, h in inner], list(limits),
+                    rows, losses)
+                self.passed = passed
                 if next_grads:
                     self._memo = _Pass(self._key(True), next_loss, next_grads, next_out)
                 if unseen_out is not None:

@@ -543,9 +543,12 @@ def train_updates(p: List[Tensor], buf: List[Tensor], sq: List[Tensor],
                   first_grads: List[Tensor], track: List[int],
                   traj: Tensor, ahead: bool, fused: bool,
                   xa: Optional[Tensor] = None, xat: Optional[Tensor] = None,
-                  xu: Optional[Tensor] = None, yu: Optional[Tensor] = None
+                  xu: Optional[Tensor] = None, yu: Optional[Tensor] = None,
+                  unseen_end: bool = True, cuts: Optional[List[int]] = None,
+                  at_history: Optional[List[bool]] = None, limits: Optional[List[float]] = None,
+                  rows: Optional[Tensor] = None, cut_losses: Optional[Tensor] = None
                   ) -> Tuple[int, float, int, int, float, List[Tensor], Optional[Tensor],
-                             Optional[Tensor], float]:
+                             Optional[Tensor], float, int]:
     """Up to `n` updates; stops after one whose batch loss was not finite.
 
     Data: `xs[0]`, `ys[0]` is the current epoch's (shuffled) copy, `xs[1:]` the next
@@ -566,19 +569,43 @@ def train_updates(p: List[Tensor], buf: List[Tensor], sq: List[Tensor],
     predictions. Made here, the outputs and loss cost less than a third of the same made
     from Python after the chunk (100 sigmoid units on 56 days, 365 samples: ~120 vs
     ~335 us with the loss, the parameters and data no longer in cache then).
+    With the pass ahead, the outputs on `xu` are made at the end only if `unseen_end`.
+
+    `cuts` (the full batch only): the updates, counted from the call's start and before
+    `n`, after which the trainer's chunks of updates end (its history points every 16
+    updates, its divergence checks), so one call covers several of them; each call
+    into TorchScript and its Python around it cost a 100-unit network's chunk ~150 us
+    (see `core.engine.Trainer.run`). After cut j the call does what the trainer did
+    between two calls, with the same numbers: the parameters to `rows[j]` (its moment),
+    the next update's pass made there (as a call's pass ahead, taken as the next
+    update's gradients), `cut_losses[j]` = the training loss the trainer reads there
+    (that pass's loss at a history point, `at_history[j]`, else the last batch loss) and
+    the loss on `xu` at a history point (else nan), and the trainer's divergence test:
+    the tracked pair's largest magnitude since the previous cut over `limits[0]` or not
+    finite, or that training loss not finite or over `limits[1]`. Where it fails, the
+    call ends there as a call of that many updates would (its pass ahead, its outputs on
+    `xu` at a history point), for the trainer to find it so.
+
     Returns (updates taken, the last batch loss, the epoch index in `xs`, `pos`, the pass
     ahead's loss, gradients and outputs on the training samples (the predictions a
-    snapshot shows), or nan, [] and None without one, and the outputs and loss on `xu`,
-    or None and nan).
+    snapshot shows), or nan, [] and None without one, the outputs and loss on `xu`,
+    or None and nan, and the cuts passed).
     """
     none: List[Tensor] = []
     epoch = 0
     value = first_loss
     n_rows = xs[0].shape[0]
     per_epoch = (n_rows + batch - 1) // batch if batch > 0 else 1
+    fn = torch.nn.functional
+    cut_at: List[int] = [] if cuts is None or batch > 0 else cuts
+    hist_at: List[bool] = [] if at_history is None else at_history
+    lim: List[float] = [math.inf, math.inf] if limits is None else limits
+    j = 0            # the next cut
+    since = 0        # the first row of traj since the last cut
+    ahead_grads = first_grads
     for k in range(n):
-        if k == 0 and len(first_grads) > 0:
-            grads = first_grads
+        if (k == 0 and len(first_grads) > 0) or (k > 0 and since == k and len(cut_at) > 0):
+            grads = ahead_grads
         else:
             if batch > 0:
                 lo = pos * batch
@@ -596,17 +623,41 @@ def train_updates(p: List[Tensor], buf: List[Tensor], sq: List[Tensor],
             traj[k, 0] = p[track[0]].view(-1)[track[1]]
             traj[k, 1] = p[track[2]].view(-1)[track[3]]
         if not math.isfinite(value):
-            return k + 1, value, epoch, pos, math.nan, none, None, None, math.nan
+            return k + 1, value, epoch, pos, math.nan, none, None, None, math.nan, j
+        if j < len(cut_at) and k + 1 == cut_at[j]:
+            if rows is not None:
+                rows[j] = torch.cat([q.reshape(-1) for q in p])
+            next_value, ahead_grads, next_out = grad_pass(p, xs[0], ys[0], model, loss,
+                                                          lin, xa, xat)
+            train = next_value if hist_at[j] else value
+            cut_u: Optional[Tensor] = None
+            cut_value_u = math.nan
+            if hist_at[j] and xu is not None and yu is not None:
+                cut_u = outputs(p, xu, model, lin)
+                cut_value_u = float(fn.l1_loss(cut_u, yu) if loss == "mae"
+                                    else fn.mse_loss(cut_u, yu))
+            if cut_losses is not None:
+                # fill_ keeps the float64 (TorchScript's `t[i] = x` and torch.tensor(x)
+                # go through float32)
+                cut_losses[j, 0].fill_(train)
+                cut_losses[j, 1].fill_(cut_value_u)
+            swing = float(traj[since:k + 1].abs().max()) if len(track) == 4 else 0.0
+            if not (math.isfinite(swing) and swing <= lim[0] and math.isfinite(train)
+                    and train <= lim[1]):
+                return (k + 1, value, epoch, pos, next_value, ahead_grads, next_out, cut_u,
+                        cut_value_u, j)
+            value = next_value
+            j += 1
+            since = k + 1
     if ahead and batch == 0:
         next_value, next_grads, next_out = grad_pass(p, xs[0], ys[0], model, loss, lin, xa, xat)
         out_u: Optional[Tensor] = None
         value_u = math.nan
-        if xu is not None and yu is not None:
+        if unseen_end and xu is not None and yu is not None:
             out_u = outputs(p, xu, model, lin)
-            fn = torch.nn.functional
             value_u = float(fn.l1_loss(out_u, yu) if loss == "mae" else fn.mse_loss(out_u, yu))
-        return n, value, epoch, pos, next_value, next_grads, next_out, out_u, value_u
-    return n, value, epoch, pos, math.nan, none, None, None, math.nan
+        return n, value, epoch, pos, next_value, next_grads, next_out, out_u, value_u, j
+    return n, value, epoch, pos, math.nan, none, None, None, math.nan, j
 
 
 @functools.cache

@@ -344,6 +344,31 @@ def test_a_run_cut_into_any_chunks_has_the_same_histories_and_parameters(model, 
         assert looks[0][0].path.tobytes() == ref[0][0].path.tobytes(), size
 
 
+@pytest.mark.parametrize("lr", [2.0, 12.0])
+def test_a_divergence_between_history_points_stops_one_call_where_chunked_calls_stop(lr):
+    """One call of many updates passes through the chunk ends inside the compiled call,
+    with the trainer's divergence test at each: a run that diverges after a live change
+    stops at the same update, for the same reason, with the same histories and
+    parameters as a run whose calls end at those chunk ends."""
+    data = channel_like(7)
+    config = cfg(model="relu", units=30, days=7, loss="mse", optimizer="gd", lr=1e-3)
+    whole, chunked = Trainer(config, data), Trainer(config, data)
+    for t in (whole, chunked):
+        t.run(37)
+        t.apply(config.replace(lr=lr))
+    whole.run(3_000)
+    while not chunked.done:
+        chunked.run(16 - chunked.update % 16)   # each call one chunk: none inside it
+    assert whole.diverged and 40 < whole.update < 200
+    assert (whole.update, whole.stop_reason) == (chunked.update, chunked.stop_reason)
+    a, b = whole.timeline(), chunked.timeline()
+    for name in ("updates", "train_loss", "unseen_loss", "path", "moment_updates",
+                 "moment_rows"):
+        assert getattr(a, name).tobytes() == getattr(b, name).tobytes(), name
+    for key, value in chunked.params().items():
+        assert whole.params()[key].tobytes() == value.tobytes(), key
+
+
 @pytest.mark.parametrize("model", ["linear", "relu"])
 def test_an_end_point_left_for_a_look_gives_what_a_call_ending_there_gives(model):
     """The app's worker runs its chunks with end_point=False (a network's history point

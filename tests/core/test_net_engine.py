@@ -166,9 +166,9 @@ def test_only_a_chunk_whose_end_is_looked_at_makes_the_unseen_pass() -> None:
     seen: list[bool] = []
     run = lean._core.run
 
-    def watched(n, track=None, unseen=True):   # type: ignore[no-untyped-def]
+    def watched(n, track=None, unseen=True, *rest):   # type: ignore[no-untyped-def]
         seen.append(unseen)
-        return run(n, track, unseen)
+        return run(n, track, unseen, *rest)
 
     lean._core.run = watched
     for end in (False, False, True, False, True):     # as the worker asks
