@@ -531,11 +531,14 @@ def test_a_steady_style_curve_draws_what_pyqtgraphs_own_item_draws(qtbot) -> Non
 
 
 def _window_pixels(widget) -> np.ndarray:   # type: ignore[no-untyped-def]
-    """What a top-level widget's paints left in its backing store, (h, w, 3)."""
+    """What the paints left in the backing store of `widget`'s window over it, (h, w, 3)."""
+    from PySide6.QtCore import QPoint
     from PySide6.QtGui import QImage
 
-    image = widget.screen().grabWindow(widget.winId(), 0, 0, widget.width(),
-                                       widget.height()).toImage()
+    top = widget.window()
+    at = widget.mapTo(top, QPoint(0, 0))
+    image = top.screen().grabWindow(top.winId(), at.x(), at.y(), widget.width(),
+                                    widget.height()).toImage()
     image = image.convertToFormat(QImage.Format.Format_RGB888)
     w, h = image.width(), image.height()
     raw = np.frombuffer(image.constBits(), dtype=np.uint8,
@@ -608,6 +611,86 @@ def test_a_curve_draws_and_leaves_on_screen_what_pyqtgraphs_line_does(qtbot) -> 
     assert red(shown[4]) > 300 and green(shown[5]) > red(shown[4])
     assert _changed(shown[5], shown[6]) > 100 and _changed(shown[8], shown[9]) > 100
     assert _changed(shown[10], shown[11]) > 100
+
+
+@pytest.mark.parametrize(("theme", "log"), [("dark", False), ("projector", True)],
+                         ids=["dark", "projector-log"])
+def test_growing_loss_curves_repaint_their_newest_points_and_show_what_one_line_does(
+        qtbot, trained, theme, log) -> None:
+    """The loss view draws each curve's settled points as one line kept as a pixmap and
+    its newest points as a tail: frame after frame of a growing history (~2,000 points of
+    a full-batch run) the plot's paints cover the tail's few columns (4-10 % of the
+    width; drawn whole, each frame repainted 80 %), what they left on screen is a fresh
+    paint (widget.grab()), and the picture is that of the same points drawn as one line
+    a curve, on a linear and on a log scale: pixel for pixel alone, within a few dozen
+    antialiased pixels by a few levels after the file's other tests (seen: 21 px by up
+    to 35 of 255 levels, 57 px by up to 15; a line's ink is ~200 levels from the
+    background)."""
+
+    from dataclasses import replace
+
+    from gui.theme import DARK, PROJECTOR
+    from gui.views.loss_view import LossView
+
+    trainer = trained(60_000, lr=0.05)
+    snap = trainer.snapshot()
+    n = len(snap.hist_update)
+    view = LossView(DARK if theme == "dark" else PROJECTOR)
+    qtbot.addWidget(view)
+    view.resize(600, 340)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_run(trainer.config, trainer.data, trainer.param_names())
+    view._plot.getPlotItem().legend.hide()    # (it moves to a free corner on a timer)
+    view.log_y.setChecked(log)
+
+    def upto(k: int):    # the snapshot of the run's first k history points
+        return replace(snap, update=int(snap.hist_update[k - 1]),
+                       hist_update=snap.hist_update[:k], hist_train=snap.hist_train[:k],
+                       hist_unseen=snap.hist_unseen[:k])
+
+    painted: list = []
+    viewport = view._plot.viewport()
+
+    class Paints(QObject):
+        def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                painted.append(event.region().boundingRect())
+            return False
+
+    paints = Paints()
+    viewport.installEventFilter(paints)
+    for k in range(n - 300, n - 40, 5):
+        view.show_snapshot(upto(k))
+        _flush()
+    qtbot.wait(200)       # (the axes' labels settle their width: the plot laid out again)
+    painted.clear()
+    for k in range(n - 40, n + 1, 4):
+        view.show_snapshot(upto(k))
+        _flush()
+    qtbot.wait(20)
+    viewport.removeEventFilter(paints)
+    split = grab_rgb(view._plot)
+    shown = _window_pixels(view._plot)
+    assert np.array_equal(shown, split), \
+        f"on screen {int((shown != split).any(axis=2).sum())} px differ from a fresh paint"
+    wide = [r.width() / viewport.width() for r in painted]
+    assert painted and float(np.median(wide)) < 0.3, f"frames repainted {wide} of the width"
+    # the same points, each curve given them whole as one line (its tail emptied)
+    for curve, tail in zip((view._train, view._unseen), view._tails, strict=True):
+        x, y = curve.getOriginalDataset()
+        tx, ty = tail.getData()
+        curve.setData(np.concatenate([x, tx[1:]]),
+                      np.concatenate([y, 10.0 ** ty[1:] if log else ty[1:]]), connect="finite")
+        tail.setData([], [])
+    _flush()
+    qtbot.wait(20)
+    whole = grab_rgb(view._plot)
+    diff = np.abs(split.astype(int) - whole.astype(int)).max(axis=2)
+    assert (diff > 0).sum() <= 200 and diff.max() <= 48, \
+        f"{int((diff > 0).sum())} px (up to {diff.max()} levels) differ from the curves " \
+        "drawn as one line each"
+    view.shutdown()
 
 
 def test_a_followed_curve_in_the_view_boxs_bounds_still_moves_its_axes(qtbot) -> None:

@@ -574,6 +574,8 @@ def _same_envelope_as_every_point(qtbot, view: LossView, snap) -> None:
         legend.hide()
     thinned = grab()
     x = np.asarray(snap.hist_update, dtype=np.float64)
+    for tail in view._tails:     # (the newest points' lines: each curve drawn whole now)
+        tail.setData([], [])
     view._train.setData(x, snap.hist_train, connect="finite")
     view._unseen.setData(x, snap.hist_unseen, connect="finite")
     full = grab()
