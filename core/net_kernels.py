@@ -391,15 +391,7 @@ def _narrow_one_layer(p: List[Tensor], y: Tensor, model: str, loss: str, xa: Ten
     fan_in, units = w.shape[1], w.shape[0]
     h, pre = _narrow_layer(xat, w, b, model)
     out = torch.addmv(p[-1], h.t(), c)
-    r = torch.sub(out, y)
-    nb = r.shape[0]
-    if loss == "mae":
-        e = torch.sign(r)
-        value = float(torch.dot(r, e)) / nb
-        e.mul_(1.0 / nb)
-    else:
-        value = float(torch.dot(r, r)) / nb
-        e = r.mul_(2.0 / nb)
+    value, e = output_error(out, y, loss)
     grads: List[Tensor] = [e] * len(p)
     grads[-1] = e.sum()
     hte: Optional[Tensor] = None if model == "relu" else torch.mv(h, e)
@@ -416,6 +408,21 @@ def _narrow_one_layer(p: List[Tensor], y: Tensor, model: str, loss: str, xa: Ten
     grads[1] = md * c
     grads[-2] = torch.addcmul((w * mw).sum(1), b, md) if hte is None else hte
     return value, grads, out
+
+
+def output_error(out: Tensor, y: Tensor, loss: str) -> Tuple[float, Tensor]:
+    """The batch loss and its gradient with respect to the outputs, e = dL/d out (MAE:
+    sign(r) / n, made in place of a new tensor; MSE: 2 r / n in r's place)."""
+    r = torch.sub(out, y)
+    nb = r.shape[0]
+    if loss == "mae":
+        e = torch.sign(r)
+        value = float(torch.dot(r, e)) / nb
+        e.mul_(1.0 / nb)
+    else:
+        value = float(torch.dot(r, r)) / nb
+        e = r.mul_(2.0 / nb)
+    return value, e
 
 
 def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
@@ -440,15 +447,7 @@ def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
     hs, pre = hidden_layers(p, x, model, lin)
     h = hs[-1]
     out = torch.addmv(p[-1], h, p[-2])
-    r = torch.sub(out, y)
-    nb = r.shape[0]
-    if loss == "mae":
-        e = torch.sign(r)
-        value = float(torch.dot(r, e)) / nb
-        e.mul_(1.0 / nb)
-    else:
-        value = float(torch.dot(r, r)) / nb
-        e = r.mul_(2.0 / nb)
+    value, e = output_error(out, y, loss)
     grads: List[Tensor] = [e] * len(p)
     c = p[-2]
     grads[-1] = e.sum()
