@@ -289,12 +289,7 @@ def _one_layer_grads(p: List[Tensor], x: Tensor, e: Tensor, h: Tensor, pre: List
     # gradient (broadcast over the units): one pass over h, which is in cache, and the
     # product then takes x beside ones as kept, not a pass making x * e
     eu = e.unsqueeze(1)
-    if model == "relu":
-        de = torch.ops.aten.threshold_backward(eu, h, 0, grad_input=h)
-    elif model == "sigmoid":
-        de = torch.ops.aten.sigmoid_backward(eu, h, grad_input=h)
-    else:
-        de = torch.ops.aten.hardsigmoid_backward(eu, pre[0], grad_input=h)
+    de = activation_backward(eu, h, pre, 0, model, h)
     if lin and units >= 512:
         m = torch.ops.mkldnn._linear_pointwise(xat, de.t(), None, "none", sc, "")
         # one transposing copy, then contiguous passes (1,000 units: 65 vs 87 us for
@@ -355,12 +350,7 @@ def _one_layer_blocked(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: 
         if hte is not None:
             hte.addmv_(h.t(), eb)
         eu = eb.unsqueeze(1)
-        if model == "relu":
-            de = torch.ops.aten.threshold_backward(eu, h, 0, grad_input=h)
-        elif model == "sigmoid":
-            de = torch.ops.aten.sigmoid_backward(eu, h, grad_input=h)
-        else:
-            de = torch.ops.aten.hardsigmoid_backward(eu, pre[0], grad_input=h)
+        de = activation_backward(eu, h, pre, 0, model, h)
         m.addmm_(de.t(), xa[lo:hi])
     mw, md = m[:, :fan_in], m[:, fan_in]
     grads: List[Tensor] = [e_all] * len(p)
@@ -396,18 +386,26 @@ def _narrow_one_layer(p: List[Tensor], y: Tensor, model: str, loss: str, xa: Ten
     grads[-1] = e.sum()
     hte: Optional[Tensor] = None if model == "relu" else torch.mv(h, e)
     eu = e.unsqueeze(0)
-    if model == "relu":
-        de = torch.ops.aten.threshold_backward(eu, h, 0, grad_input=h)
-    elif model == "sigmoid":
-        de = torch.ops.aten.sigmoid_backward(eu, h, grad_input=h)
-    else:
-        de = torch.ops.aten.hardsigmoid_backward(eu, pre[0], grad_input=h)
+    de = activation_backward(eu, h, pre, 0, model, h)
     m = torch.mm(de, xa)
     mw, md = m[:, :fan_in], m[:, fan_in]
     grads[0] = torch.mul(mw, c.unsqueeze(1), out=torch.empty(units, fan_in, dtype=xa.dtype))
     grads[1] = md * c
     grads[-2] = torch.addcmul((w * mw).sum(1), b, md) if hte is None else hte
     return value, grads, out
+
+
+def activation_backward(grad: Tensor, h: Tensor, pre: List[Tensor], layer: int, model: str,
+                        into: Tensor) -> Tensor:
+    """The gradient through a layer's activation, as autograd's backward computes it,
+    written into `into`: `grad` the incoming gradient (broadcast where it is a row or a
+    column), `h` the layer's output, `pre[layer]` its input (the hard sigmoid's backward
+    needs it; the other two read the output)."""
+    if model == "relu":
+        return torch.ops.aten.threshold_backward(grad, h, 0, grad_input=into)
+    if model == "sigmoid":
+        return torch.ops.aten.sigmoid_backward(grad, h, grad_input=into)
+    return torch.ops.aten.hardsigmoid_backward(grad, pre[layer], grad_input=into)
 
 
 def output_error(out: Tensor, y: Tensor, loss: str) -> Tuple[float, Tensor]:
@@ -468,12 +466,7 @@ def grad_pass(p: List[Tensor], x: Tensor, y: Tensor, model: str, loss: str,
         # c, both in place of h (not used after it), which is in cache
         top = layer == layers - 1
         into = hs[layer + 1] if top else dh
-        if model == "relu":
-            da = torch.ops.aten.threshold_backward(dh, hs[layer + 1], 0, grad_input=into)
-        elif model == "sigmoid":
-            da = torch.ops.aten.sigmoid_backward(dh, hs[layer + 1], grad_input=into)
-        else:
-            da = torch.ops.aten.hardsigmoid_backward(dh, pre[layer], grad_input=into)
+        da = activation_backward(dh, hs[layer + 1], pre, layer, model, into)
         if top:
             da.mul_(c)
         grads[2 * layer] = weight_grad(da, hs[layer], lin)
