@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from core.data import load_series, window
 from core.engine import Trainer
 from core.models import param_shapes
 from core.timeline import PARAM_BUDGET, ParamLayout, Timeline, param_slots
+from core.timeline import rows_mapped_in_small_pages as small_paged
 
 REL = 1e-12
 
@@ -200,6 +202,48 @@ def test_a_recording_is_never_copied_to_grow_and_counts_the_rows_it_wrote():
     # the same moments whatever the chunks: the first 65, then the spacing, then the newest
     assert all(k == kept[0] for k in kept)
     assert kept[0][:65] == list(range(65)) and kept[0][-1] == 20_000
+
+
+def _mapping_flags(address: int) -> list[str] | None:
+    """The VmFlags of the mapping holding `address` in /proc/self/smaps (Linux)."""
+    try:
+        with open("/proc/self/smaps") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return None
+    inside = False
+    for line in lines:
+        head = line.split()[0]
+        if "-" in head and ":" not in head:
+            lo, hi = (int(x, 16) for x in head.split("-"))
+            inside = lo <= address < hi
+        elif inside and line.startswith("VmFlags:"):
+            return line.split()[1:]
+    return None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's smaps")
+def test_a_networks_moments_are_written_into_small_pages_not_huge_ones():
+    """A 3 x 100 ReLU's parameter timeline (67 MB, a row written at each chunk's end):
+    its memory is advised away from huge pages, whose first write may stall on the
+    kernel's compaction (numpy asks for them for every array of 4 MB or more), and its
+    rows still read back as written."""
+    config = RunConfig(days=56, model="relu", units=100, layers=3, optimizer="adam",
+                       lr=0.003, limit_updates=50)
+    trainer = Trainer(config, window(load_series("channel"), 56))
+    trainer.run(40)
+    rows = trainer._moments._p
+    assert rows.nbytes > 32 << 20
+    for row in (1, len(rows) // 2, len(rows) - 1):   # numpy advises from a page boundary
+        flags = _mapping_flags(rows[row].ctypes.data)
+        assert flags is not None
+        assert "nh" in flags and "hg" not in flags
+    update, params = trainer.timeline().params_at(40)
+    assert update == 40
+    for name, now in trainer.params().items():
+        np.testing.assert_array_equal(params[name], np.asarray(now, np.float32))
+    # a small array is numpy's own
+    assert small_paged((4, 3), np.float64).shape == (4, 3)
 
 
 def test_replay_bytes_grow_with_the_moments_a_run_keeps():
