@@ -9,8 +9,13 @@ baseline measured on it much less.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import gc
+import os
+import shutil
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,6 +66,22 @@ class Result:
             ok = self.ours <= self.limit if self.lower_is_better else self.ours >= self.limit
             return "MET" if ok else "MISSED"
         return "-"
+
+
+@functools.cache
+def use_scratch_settings() -> None:
+    """Point the app's settings (`gui.main_window.SETTINGS_ENV`) at one temporary folder
+    for this process, removed when it exits, unless the caller chose a folder: a bench's
+    windows never read or write the user's settings. (Each window used to make a folder of
+    its own and leave it behind: 150 empty `fnlab-bench-*` folders in /tmp after a few
+    runs.)"""
+    from gui.main_window import SETTINGS_ENV
+
+    if os.environ.get(SETTINGS_ENV):
+        return
+    folder = tempfile.mkdtemp(prefix="fnlab-bench-")
+    os.environ[SETTINGS_ENV] = folder
+    atexit.register(shutil.rmtree, folder, True)
 
 
 def median_time(fn: Callable[[], object], repeat: int = 5, number: int = 1,

@@ -42,14 +42,13 @@ from gui.offscreen import size_offscreen_screen  # noqa: E402
 size_offscreen_screen()   # offscreen, on a 1920 x 1080 screen (Qt's own is 800 x 600)
 
 import statistics  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QEvent, QObject  # noqa: E402
 
-from bench import Result  # noqa: E402
+from bench import Result, use_scratch_settings  # noqa: E402
 from core.config import RunConfig  # noqa: E402
 
 FRAME_LIMIT_MS = 8.0
@@ -118,10 +117,10 @@ def in_app(config: RunConfig, seconds: float, kind: str | None = None
     from PySide6.QtWidgets import QApplication
 
     from core.runtime import settle_garbage_collector
-    from gui.main_window import SETTINGS_ENV, MainWindow
+    from gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
-    os.environ.setdefault(SETTINGS_ENV, tempfile.mkdtemp(prefix="fnlab-bench-"))
+    use_scratch_settings()
     win = MainWindow(config.replace(limit_updates=None, limit_epochs=None), theme="dark",
                      persist=False, speed=None)
     win.resize(1600, 1000)

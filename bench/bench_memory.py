@@ -31,10 +31,9 @@ import json  # noqa: E402
 import os  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
-import tempfile  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
 
-from bench import Result  # noqa: E402
+from bench import Result, use_scratch_settings  # noqa: E402
 from core.config import RunConfig  # noqa: E402
 from core.data import load_builtin, window  # noqa: E402
 from core.engine import Trainer  # noqa: E402
@@ -87,10 +86,10 @@ def app_run(seconds: float) -> dict[str, float]:
     from PySide6.QtWidgets import QApplication
 
     from core.runtime import keep_freed_memory, settle_garbage_collector
-    from gui.main_window import SETTINGS_ENV, MainWindow
+    from gui.main_window import MainWindow
 
     keep_freed_memory()                      # as `fnlab` does
-    os.environ.setdefault(SETTINGS_ENV, tempfile.mkdtemp(prefix="fnlab-bench-"))
+    use_scratch_settings()
     _app = QApplication.instance() or QApplication([])
     win = MainWindow(APP_CONFIG, theme="dark", persist=False)
     win.resize(1600, 1000)
