@@ -20,7 +20,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from core.config import one_line
-from core.runtime import lower_priority
+from core.runtime import lower_priority, run_when_idle
 
 Job = Callable[[Callable[[], bool]], Iterable[Any]]
 
@@ -39,14 +39,18 @@ class _Runner(QObject):
     failed = Signal(int, str)
     done = Signal(int)
 
-    def __init__(self, fn: Job, token: int, stop: threading.Event, nice: int) -> None:
+    def __init__(self, fn: Job, token: int, stop: threading.Event, nice: int, idle: bool
+                 ) -> None:
         super().__init__()
         self._fn, self._token, self._stop, self._nice = fn, token, stop, nice
+        self._idle = idle
 
     @Slot()
     def run(self) -> None:
         if self._nice:
-            lower_priority(self._nice)
+            lower_priority(self._nice)      # (what stays where the idle class is refused)
+        if self._idle:
+            run_when_idle()
         try:
             for item in self._fn(self._stop.is_set):
                 if self._stop.is_set():
@@ -86,8 +90,10 @@ class BackgroundJob(QObject):
         self._forget_ended()
         return bool(self._stragglers) or (self._thread is not None and self._thread.isRunning())
 
-    def start(self, fn: Job, join: bool = True) -> int:
+    def start(self, fn: Job, join: bool = True, idle: bool = False) -> int:
         """Stop any running job, start `fn(should_stop)`; returns the new job's token.
+        `idle`: the job runs in the idle class (`core.runtime.run_when_idle`: only on a
+        core the GUI and the training threads leave free; Linux), not at this job's nice.
 
         `join=False`: the job before is told to stop, not waited for (it ends at its next
         check and is joined by `stop()`), for a GUI thread that restarts a job while it
@@ -102,7 +108,7 @@ class BackgroundJob(QObject):
         stop = self._stop = threading.Event()
         thread = QThread(self)             # a child while it runs: findChildren sees it
         thread.setObjectName(self._name)
-        runner = _Runner(fn, self._token, stop, self._nice)
+        runner = _Runner(fn, self._token, stop, self._nice, idle)
         runner.moveToThread(thread)
         runner.item.connect(self.item_ready)
         runner.failed.connect(self.failed)
