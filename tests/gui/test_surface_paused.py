@@ -47,6 +47,17 @@ def settled(qtbot, view: SurfaceView) -> np.ndarray:
     raise AssertionError("the surface kept changing for 5 s")
 
 
+def sliced_at_300(qtbot) -> tuple[Trainer, SurfaceView]:
+    """A trainer 300 updates on, and a dark view showing it, its slice there drawn."""
+    trainer = Trainer(NET)
+    trainer.run(300)
+    view = SurfaceView(DARK)
+    seen = watch(view)
+    shown_view(qtbot, view, trainer)
+    sliced(qtbot, view, seen, 300)
+    return trainer, view
+
+
 @pytest.mark.parametrize("theme", [DARK, PROJECTOR], ids=lambda t: t.name)
 def test_a_paused_run_is_sliced_where_it_stands(qtbot, theme):
     trainer = Trainer(NET)
@@ -83,12 +94,7 @@ def test_a_paused_run_is_sliced_where_it_stands(qtbot, theme):
 
 def test_a_replayed_moment_while_paused_keeps_the_slice(qtbot):
     """Scrubbing a paused run's timeline does not redo the slice at every moment."""
-    trainer = Trainer(NET)
-    trainer.run(300)
-    view = SurfaceView(DARK)
-    seen = watch(view)
-    shown_view(qtbot, view, trainer)
-    sliced(qtbot, view, seen, 300)
+    trainer, view = sliced_at_300(qtbot)
     view.set_paused(True)
     moment = trainer.snapshot_at(290)
     assert moment.replay_of is not None
@@ -124,12 +130,7 @@ def test_a_shut_down_surface_starts_no_slice(qtbot):
     deleted ("QThread: Destroyed while thread 'fnlab-slice' is still running", abort)."""
     from PySide6.QtCore import QThread
 
-    trainer = Trainer(NET)
-    trainer.run(300)
-    view = SurfaceView(DARK)
-    seen = watch(view)
-    shown_view(qtbot, view, trainer)
-    sliced(qtbot, view, seen, 300)
+    trainer, view = sliced_at_300(qtbot)
     trainer.run(15)
     view.show_snapshot(trainer.snapshot())
     view.shutdown()
