@@ -577,3 +577,8 @@ class BuilderView(FillsItsScroll, View):
         self.stop_fit()
         self.set_target(target, keep_model=False)
         self.set_model(constant, pieces)
+        # pieces of one kind (the ReLU step's two ReLUs): "+ Add piece" and Exact make
+        # that kind too, as the box then says, not the hard sigmoid it started with
+        kinds = {p.kind for p in pieces}
+        if len(kinds) == 1:
+            self.kind_box.setCurrentIndex(self.kind_box.findData(kinds.pop()))

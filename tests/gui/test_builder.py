@@ -167,6 +167,33 @@ def test_state_round_trips_and_both_themes_apply(builder):
     assert_sum_is_drawn_exactly(builder)
 
 
+def test_a_restored_set_of_relus_adds_and_shows_relus(builder, qapp):
+    """The lecture's ReLU step restores two ReLUs: its kind box said "hard sigmoid", and
+    "+ Add piece" and Exact made hard sigmoids in a step about ReLUs."""
+    from tests.gui.pixels import grab_rgb
+
+    box = builder.kind_box
+    shown = {}
+    for kind in ("relu", "hard-sigmoid"):
+        box.setCurrentIndex(box.findData(kind))
+        qapp.processEvents()
+        shown[kind] = grab_rgb(box)
+    builder.add_piece("relu")
+    builder.add_piece("relu")
+    state = builder.state()
+    state["pieces"] = [p for p in state["pieces"] if p["kind"] == "relu"]
+    assert len(state["pieces"]) == 2
+    assert box.currentData() == "hard-sigmoid"
+    builder.restore_state(state)
+    qapp.processEvents()
+    now = grab_rgb(box)
+    assert (now != shown["hard-sigmoid"]).any()
+    assert (now == shown["relu"]).all()
+    builder.add_piece()
+    builder.exact()
+    assert {p.kind for p in builder.pieces} == {"relu"}
+
+
 def test_window_docks_the_builder_hidden_with_a_view_menu_toggle(qtbot, open_window):
     win = open_window()
     dock = win.docks["builder"]
