@@ -774,10 +774,13 @@ def style_plot(plot: pg.PlotWidget, theme: Theme) -> None:
         # room, so a smaller theme's axes are as narrow as when the app starts in it
         axis.textWidth, axis.textHeight = 30, 18
         axis.setStyle(tickFont=font)
+        # the title's style is kept for a title set later too (`setLabel(text)` keeps it):
+        # a gallery pane names its axes after it is styled, and its titles came out in
+        # pyqtgraph's default size, 9 px tall under the projector's 14 px tick labels
+        axis.labelStyle = {"color": theme.foreground, "font-size": f"{theme.font_pt + 1}pt"}
         label = axis.labelText
         if label:
-            axis.setLabel(label, units=axis.labelUnits or None,
-                          **{"color": theme.foreground, "font-size": f"{theme.font_pt + 1}pt"})
+            axis.setLabel(label, units=axis.labelUnits or None, **axis.labelStyle)
     legend = item.legend
     if legend is not None:
         legend.setLabelTextColor(theme.foreground)

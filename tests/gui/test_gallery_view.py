@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QLineEdit
 from core.config import RunConfig
 from core.gallery import history_csv, train_runs
 from gui import export
-from gui.theme import DARK
+from gui.theme import DARK, PROJECTOR
 from tests.gui.pixels import colour_mask, grab_rgb
 
 LR_STEP = RunConfig(dataset="channel", days=1, model="linear", loss="mse", optimizer="gd",
@@ -633,3 +633,44 @@ def test_a_race_saved_mid_way_comes_back_in_the_gallery_number_for_number(
         swatch = gallery.table.visualItemRect(gallery.table.item(row, 2))
         box = table[swatch.top():swatch.bottom(), swatch.left():swatch.left() + 20]
         assert colour_mask(box, run.color, tol=20).sum() > 20, run.name
+
+
+def _ink_bands(img: np.ndarray, colour: str) -> list[int]:
+    """Heights of the runs of rows holding `colour`'s ink, top to bottom."""
+    rows = np.flatnonzero(colour_mask(img, colour, tol=90).any(axis=1))
+    if not len(rows):
+        return []
+    return [len(run) for run in np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)]
+
+
+@pytest.mark.parametrize("theme, switched", [(PROJECTOR, None), (DARK, PROJECTOR),
+                                             (PROJECTOR, DARK)])
+def test_a_panes_axis_titles_are_drawn_as_large_as_its_tick_labels(qapp, theme, switched):
+    """A pane names its axes when it shows a run, after it was styled: the projector's
+    titles came out in pyqtgraph's default size, "w1" 9 px tall under 14 px tick labels
+    (unreadable from the back of a room). Started in a theme and switched live."""
+    from gui.views.gallery_view import GalleryView
+
+    v = GalleryView(theme)
+    try:
+        for cfg, snap, timeline in train_runs(LR_STEP, LRS[:2], 60):
+            v.keep(cfg, snap, timeline)
+        v.resize(1400, 800)
+        v.show()
+        qapp.processEvents()
+        if switched is not None:
+            v.apply_theme(switched)
+        shown = switched or theme
+        v.show_runs([r.run_id for r in v.gallery.runs], "side")
+        qapp.processEvents()
+        pane = next(p for p in v._panes if p.isVisible())
+        axis = pane.surface.getPlotItem().getAxis("bottom")
+        box = pane.surface.mapFromScene(axis.sceneBoundingRect()).boundingRect()
+        img = grab_rgb(pane.surface)[box.top():box.bottom(), box.left():box.right()]
+        bands = _ink_bands(img, shown.foreground)
+        ticks, title = bands[-2], bands[-1]     # tick labels (digits), then "w1"
+        assert title >= 0.9 * ticks, (bands, shown.font_pt)
+        assert ticks >= (12 if shown is PROJECTOR else 7)
+    finally:
+        v.shutdown()
+        v.close()
