@@ -3,6 +3,7 @@ that trained exactly that many updates shows."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -234,3 +235,97 @@ def test_a_replayed_moment_shows_its_update_explained_on_the_surface(open_window
     qtbot.waitUntil(lambda: surface.explanation_text == "", timeout=5000)
     assert colour_mask(grab_rgb(plot)[max(y - 20, 0):y + 20, max(x - 20, 0):x + 20],
                        win.theme.arrow, tol=20).sum() == 0    # live: only the newest step
+
+
+def _on_screen(win: Any, widget: Any) -> np.ndarray:
+    """What the frames' paints left in the window's backing store over `widget`, (h, w,
+    3): the partial repaints as they reached the screen, not a paint made for a grab."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QImage
+
+    at = widget.mapTo(win, QPoint(0, 0))
+    image = win.screen().grabWindow(win.winId(), at.x(), at.y(), widget.width(),
+                                    widget.height()).toImage()
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    w, h = image.width(), image.height()
+    raw = np.frombuffer(image.constBits(), dtype=np.uint8,
+                        count=image.bytesPerLine() * h).reshape(h, image.bytesPerLine())
+    return raw[:, : w * 3].reshape(h, w, 3).copy()
+
+
+def test_a_networks_scrubbed_moments_reach_the_screen_whole_as_a_paused_run_shows_them(
+        open_window, qtbot):
+    """A one-day 1,000-unit ReLU network scrubbed from moment to moment (the replay
+    bench's case): the fitted function's plot is repainted in one rectangle
+    (`one_rect_updates`), and the legend's room is found from the range before it and
+    set once (some of these moments need it, some not). After each replayed frame,
+    what the repaints left on screen (the window's backing store) is what a fresh paint
+    of the plot (widget.grab()) shows; a moment scrubbed to again after others looks as
+    it did the first time; and each looks as a fresh view shows the same moment of a
+    paused run (legends left out: a legend's corner tells of its view's history)."""
+    from dataclasses import replace
+
+    from gui.main_window import flush_paint
+    from gui.views.fit_view import FitView
+
+    cfg = RunConfig(dataset="channel", days=1, model="relu", units=1000, loss="mae",
+                    limit_updates=160)
+    win = open_window(cfg, size=(1600, 1000))
+    win.play()
+    qtbot.waitUntil(lambda: win.latest is not None and win.latest.done, timeout=60000)
+    fit = win.views["fit"]
+    plot = fit._plots[0]
+    drawn: list[Any] = []
+    win.frame_drawn.connect(lambda s: drawn.append(s))
+
+    def without_legend(view: Any) -> np.ndarray:
+        legend = view._plots[0].getPlotItem().legend
+        shown = legend.isVisible()
+        legend.hide()
+        image = grab_rgb(view._plots[0])
+        legend.setVisible(shown)
+        return image
+
+    pictures: dict[int, list[np.ndarray]] = {}
+    snaps: dict[int, Any] = {}
+    for k in (1, 11, 28, 40, 66, 100, 137, 11, 66, 1, 28):
+        drawn.clear()
+        win.replay.replay_to(k)
+        qtbot.waitUntil(lambda: bool(drawn) and drawn[-1].replay_of is not None,
+                        timeout=5000)
+        _settled(qtbot, win)
+        moment = drawn[-1].update
+        shown, fresh = _on_screen(win, plot.viewport()), grab_rgb(plot.viewport())
+        assert np.array_equal(shown, fresh), (
+            f"moment {moment}: on screen {int((shown != fresh).any(axis=2).sum())} px "
+            "differ from a fresh paint")
+        snaps[moment] = drawn[-1]
+        pictures.setdefault(moment, []).append(without_legend(fit))
+    assert len(pictures) >= 5    # (the recorded moments at or before 1, 11, ..., 137)
+    firsts = [p[0] for p in pictures.values()]
+    # each moment its own picture (its curve moved: ~3,000 px and more; its room: ~10 %)
+    assert all(int((a != b).any(axis=2).sum()) > 500 for a, b in itertools.pairwise(firsts))
+    for moment, (first, *again) in pictures.items():
+        for later in again:
+            assert np.array_equal(first, later), (
+                f"moment {moment} again: {int((first != later).any(axis=2).sum())} px "
+                "differ from its first picture")
+    info = win.run_info
+    paused = FitView(win.theme)
+    qtbot.addWidget(paused)
+    paused.resize(fit.size())
+    paused.show()
+    qtbot.waitExposed(paused)
+    paused.set_run(info.config, info.data, info.param_names, info.run_id)
+    paused.set_paused(True)
+    for moment, snap in snaps.items():
+        paused.show_snapshot(replace(snap, replay_of=None, done=False))
+        flush_paint()
+        qtbot.waitUntil(lambda: not paused._legend_timer.isActive(), timeout=5000)
+        flush_paint()
+        mine, replayed = without_legend(paused), pictures[moment][0]
+        assert mine.shape == replayed.shape
+        assert np.array_equal(mine, replayed), (
+            f"moment {moment}: {int((mine != replayed).any(axis=2).sum())} px of the "
+            "replayed picture differ from a paused run's")
+    paused.shutdown()
