@@ -659,6 +659,10 @@ class SurfaceView(LandscapeMode, View):
                                        style=pg.QtCore.Qt.PenStyle.DashLine))
         self._reference.setPen(t.pen(t.estimate, t.line_width,
                                      style=pg.QtCore.Qt.PenStyle.DashLine))
+        # on a box of the background, as the other labels over the surface: seen under
+        # Xvfb (lecture step 19), "full batch" in the estimate's blue sat on the white
+        # mini-batch path and could not be read
+        self._style_label(self._reference_label, 200)
         self._reference_label.setColor(t.estimate)
         self._message.setColor(t.foreground)
         back = pg.mkColor(t.background)

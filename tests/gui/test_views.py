@@ -1026,3 +1026,29 @@ def test_a_local_minimum_by_the_plots_edge_is_labelled_whole(qtbot, trained, the
         (text.left(), text.right(), top_left.x(), bottom_right.x())
     assert top_left.x() - 1 <= ink[:, 1].min() and ink[:, 1].max() <= bottom_right.x() + 1
     view.shutdown()
+
+
+@pytest.mark.parametrize("theme", [DARK, PROJECTOR], ids=["dark", "projector"])
+def test_the_reference_paths_label_sits_on_a_box_of_the_background(qtbot, trained, theme):
+    """Lecture step 19 labels its full-batch path "full batch" where it ends, on top of
+    the mini-batch path (white in the dark theme): the blue text was drawn straight on it
+    and could not be read. It is written on a box of the theme's background, as the other
+    labels over the surface: inside the label the grab is mostly that background."""
+    from tests.gui.pixels import grab_rgb, rgb, shown_view
+
+    apply_pyqtgraph(theme)
+    view = shown_view(qtbot, SurfaceView(theme), trained(30, lr=0.05), size=(460, 360))
+    qtbot.waitUntil(lambda: not view.busy(), timeout=20000)
+    vb = view._plot.getViewBox()
+    (x0, x1), (y0, y1) = vb.viewRange()
+    mid = (0.5 * (x0 + x1), 0.5 * (y0 + y1))
+    view.set_reference_path(np.array([[x0 + 0.1 * (x1 - x0), mid[1]], mid]), "full batch")
+    qtbot.wait(50)
+    shot = grab_rgb(view._plot).astype(int)
+    label = view._reference_label
+    box = view._plot.mapFromScene(label.mapRectToScene(label.boundingRect())).boundingRect()
+    inside = shot[box.top() + 2:box.bottom() - 1, box.left() + 2:box.right() - 1]
+    assert inside.size
+    near_back = np.abs(inside - rgb(theme.background)).max(axis=2) < 60
+    assert near_back.mean() > 0.6, near_back.mean()
+    view.shutdown()
