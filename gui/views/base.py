@@ -295,6 +295,10 @@ def drawn_pixels(plot: pg.PlotWidget, items: Sequence[Any] | None = None,
                     * height
             out.append(grid)
             continue
+        view = (x0, x1, y0, y1, width, height)
+        if isinstance(item, CurveSet) and item.isVisible():
+            out.extend(_lines_pixels(item.lines(), view))
+            continue
         if not item.isVisible() or not isinstance(
                 item, (pg.PlotDataItem, pg.PlotCurveItem, pg.ScatterPlotItem)):
             continue
@@ -307,17 +311,52 @@ def drawn_pixels(plot: pg.PlotWidget, items: Sequence[Any] | None = None,
         x, y = item.getData()
         if x is None or y is None or len(x) == 0:
             continue
-        px = (np.asarray(x, dtype=float) - x0) / (x1 - x0) * width
-        py = (y1 - np.asarray(y, dtype=float)) / (y1 - y0) * height
-        ok = np.isfinite(px) & np.isfinite(py)
-        px, py = px[ok], py[ok]
-        if line and len(px) > 1:
-            steps = np.hypot(np.diff(px), np.diff(py))
-            along = np.concatenate(([0.0], np.cumsum(np.minimum(steps, 4 * (width + height)))))
-            at = np.arange(0.0, along[-1] + LEGEND_SAMPLE_PX, LEGEND_SAMPLE_PX)
-            px, py = np.interp(at, along, px), np.interp(at, along, py)
-        out.append(np.column_stack((px, py)))
+        out.append(_item_pixels(x, y, line, view))
     return np.concatenate(out) if out else np.empty((0, 2))
+
+
+def _item_pixels(x: Any, y: Any, line: bool,
+                 view: tuple[float, float, float, float, float, float]) -> np.ndarray:
+    """(n, 2) view-box pixels of one item's points (`drawn_pixels`): the points, or
+    along a line one every LEGEND_SAMPLE_PX."""
+    x0, x1, y0, y1, width, height = view
+    px = (np.asarray(x, dtype=float) - x0) / (x1 - x0) * width
+    py = (y1 - np.asarray(y, dtype=float)) / (y1 - y0) * height
+    ok = np.isfinite(px) & np.isfinite(py)
+    px, py = px[ok], py[ok]
+    if line and len(px) > 1:
+        steps = np.hypot(np.diff(px), np.diff(py))
+        along = np.concatenate(([0.0], np.cumsum(np.minimum(steps, 4 * (width + height)))))
+        at = np.arange(0.0, along[-1] + LEGEND_SAMPLE_PX, LEGEND_SAMPLE_PX)
+        px, py = np.interp(at, along, px), np.interp(at, along, py)
+    return np.column_stack((px, py))
+
+
+def _lines_pixels(lines: Sequence[tuple[np.ndarray, np.ndarray]],
+                  view: tuple[float, float, float, float, float, float]) -> list[np.ndarray]:
+    """`_item_pixels` of lines over one x (a `CurveSet`'s), the same numbers, the work
+    up to the sampling done for all finite lines at once (a Python loop of a dozen numpy
+    calls a line was ~1 ms for a network's 30 unit curves)."""
+    if not lines:
+        return []
+    x = lines[0][0]
+    if len(x) < 2 or any(xi is not x for xi, _ in lines):
+        return [_item_pixels(xi, y, True, view) for xi, y in lines]
+    x0, x1, y0, y1, width, height = view
+    px = (np.asarray(x, dtype=float) - x0) / (x1 - x0) * width
+    pys = (y1 - np.asarray([y for _, y in lines], dtype=float)) / (y1 - y0) * height
+    whole = np.isfinite(pys).all(axis=1) & bool(np.isfinite(px).all())
+    steps = np.hypot(np.diff(px)[None, :], np.diff(pys, axis=1))
+    along = np.cumsum(np.minimum(steps, 4 * (width + height)), axis=1)
+    out = []
+    for i, (xi, y) in enumerate(lines):
+        if not whole[i]:          # gaps: the line's finite points, as `_item_pixels`
+            out.append(_item_pixels(xi, y, True, view))
+            continue
+        at_i = np.concatenate(([0.0], along[i]))
+        at = np.arange(0.0, at_i[-1] + LEGEND_SAMPLE_PX, LEGEND_SAMPLE_PX)
+        out.append(np.column_stack((np.interp(at, at_i, px), np.interp(at, at_i, pys[i]))))
+    return out
 
 
 def _text_pixels(vb: pg.ViewBox, item: pg.TextItem) -> np.ndarray:
@@ -990,6 +1029,133 @@ class Curve(pg.PlotCurveItem):
                 return super().boundingRect()
         self._boundingRect = QRectF(xmn - px, ymn - py, 2 * px + xmx - xmn, 2 * py + ymx - ymn)
         return self._boundingRect
+
+
+class CurveSet(pg.GraphicsObject):
+    """Several lines over the same x, each in its own pen, as one plot item: a one-day
+    network's unit curves c_i act(b_i + w_i x1) (`FitView`).
+
+    As 30 pyqtgraph curves, each unit was an item of its own to Qt and pyqtgraph: its
+    data set anew, its bounds asked for again and again, its paint a Python call, every
+    frame, for lines that change together. Measured in the replay bench's window (1-day
+    1,000 ReLU, 2 x 30 replayed moments, GUI-thread CPU per view, 30 curves and this
+    alternating 3 rounds, load 5.5-7.9): the fitted function's paint 3.8-4.8 -> 2.6-3.3
+    ms, its data 1.1-1.6 -> 0.5-0.8 ms. Each line is drawn as pyqtgraph draws a
+    translucent curve (every unit's pen is): its path (`arrayToQPath`, with gaps at NaN)
+    stroked in its pen, in the order given, so the picture is the same. Hidden while it
+    holds no line (Qt then skips it, `set_curve`).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._x: np.ndarray = np.empty(0)
+        self._ys: list[np.ndarray] = []
+        self._gaps: list[bool] = []             # a line with NaN: connect="finite"
+        self._pens: list[Any] = []
+        self._paths: list[Any] | None = None
+        self._extent: tuple[float, float, float, float] | None = None   # the data's
+        self._rect: QRectF | None = None
+        self._antialias = bool(pg.getConfigOption("antialias"))   # as a PlotCurveItem's
+        self.setVisible(False)
+
+    def set_pens(self, pens: Sequence[Any]) -> None:
+        """Line i's pen is pens[i % len(pens)]."""
+        self._pens = [pg.mkPen(pen) for pen in pens]
+        self._changed()
+
+    def set_lines(self, x: Any, ys: Sequence[np.ndarray], gaps: Sequence[bool]) -> None:
+        """Lines (x, ys[i]); `gaps[i]`: ys[i] has NaN, drawn as gaps."""
+        self._x = np.asarray(x)
+        self._ys = list(ys)
+        self._gaps = list(gaps)
+        self._paths = None
+        self._extent = None
+        self.informViewBoundsChanged()
+        self._changed()
+        self.setVisible(bool(self._ys) and len(self._x) > 0)
+
+    def lines(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each line's (x, y), as drawn."""
+        return [(self._x, y) for y in self._ys]
+
+    def _changed(self) -> None:
+        self._rect = None
+        self.prepareGeometryChange()
+        self.update()
+
+    def _pen(self, i: int) -> Any:
+        return self._pens[i % len(self._pens)] if self._pens else pg.mkPen()
+
+    def _data_extent(self) -> tuple[float, float, float, float] | None:
+        if self._extent is None and self._ys and len(self._x):
+            ys = np.concatenate(self._ys)
+            ys = ys[np.isfinite(ys)]
+            xs = self._x[np.isfinite(self._x)]
+            if len(ys) and len(xs):
+                self._extent = (float(xs.min()), float(xs.max()), float(ys.min()),
+                                float(ys.max()))
+        return self._extent
+
+    def dataBounds(self, ax: int, frac: float = 1.0, orthoRange: Any = None
+                   ) -> tuple[float | None, float | None]:
+        """The lines' extent along `ax` (for the view's auto-range), of their points
+        inside `orthoRange` along the other axis if given; the theme's pens are cosmetic,
+        their width in pixels (`pixelPadding`)."""
+        if orthoRange is None:
+            extent = self._data_extent()
+            if extent is None:
+                return (None, None)
+            return (extent[0], extent[1]) if ax == 0 else (extent[2], extent[3])
+        if not self._ys or not len(self._x):
+            return (None, None)
+        ys = np.asarray(self._ys, dtype=float)
+        xs = np.broadcast_to(np.asarray(self._x, dtype=float), ys.shape)
+        along, other = (xs, ys) if ax == 0 else (ys, xs)
+        keep = (other >= orthoRange[0]) & (other <= orthoRange[1]) & np.isfinite(along)
+        if not keep.any():
+            return (None, None)
+        return float(along[keep].min()), float(along[keep].max())
+
+    def pixelPadding(self) -> float:
+        return max((pen.widthF() * 0.7072 for pen in self._pens[:len(self._ys)]
+                    if pen.style() != Qt.PenStyle.NoPen), default=0.0)
+
+    def viewTransformChanged(self) -> None:
+        self._rect = None       # the pens' padding in data units
+        self.prepareGeometryChange()
+
+    def boundingRect(self) -> QRectF:
+        if self._rect is not None:
+            return self._rect
+        extent = self._data_extent()
+        if extent is None:
+            return QRectF()
+        xmn, xmx, ymn, ymx = extent
+        px = py = 0.0
+        pad = self.pixelPadding()
+        if pad > 0:
+            vx, vy = self.pixelVectors()
+            px = 0.0 if vx is None else vx.length() * pad
+            py = 0.0 if vy is None else vy.length() * pad
+        self._rect = QRectF(xmn - px, ymn - py, 2 * px + xmx - xmn, 2 * py + ymx - ymn)
+        return self._rect
+
+    def paint(self, p: QPainter, *_: Any) -> None:
+        if not self._ys or not len(self._x):
+            return
+        if self._paths is None:
+            self._paths = [pg.functions.arrayToQPath(
+                self._x, y, connect="finite" if gap else "all")
+                for y, gap in zip(self._ys, self._gaps, strict=True)]
+        export = self._exportOpts
+        p.setRenderHint(QPainter.RenderHint.Antialiasing,
+                        export.get("antialias", True) if export is not False
+                        else self._antialias)
+        for i, path in enumerate(self._paths):
+            pen = self._pen(i)
+            if pen.style() != Qt.PenStyle.NoPen:
+                p.setPen(pen)
+                p.drawPath(path)
 
 
 class SteadyStyle(pg.PlotDataItem):

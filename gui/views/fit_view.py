@@ -26,6 +26,7 @@ from gui.views.base import (
     LEGEND_MARGIN,
     LEGEND_ONE_ROW,
     Curve,
+    CurveSet,
     MovingPoints,
     View,
     cache_legend,
@@ -35,7 +36,6 @@ from gui.views.base import (
     legend_size,
     move_points,
     one_rect_updates,
-    set_curve,
     tame,
 )
 
@@ -103,20 +103,18 @@ class FitView(View):
         item = self._plot.getPlotItem()
         self._train_pts = MovingPoints(name="training data")
         self._unseen_pts = MovingPoints(name="unseen data")
-        self._pieces = [Curve() for _ in range(MAX_PIECES)]
+        self._pieces = CurveSet()      # each unit's curve (the first MAX_PIECES)
         self._constant = Curve(name="constant b")
         self._curve = Curve(name="model")
         self._bars = pg.BarGraphItem(x=[], height=[], width=0.8)
         self._bias_line = pg.InfiniteLine(angle=0, movable=False)
         self._diagonal = Curve(name="perfect: y = x")
-        for it in (self._train_pts, self._unseen_pts, *self._pieces, self._constant,
+        for it in (self._train_pts, self._unseen_pts, self._pieces, self._constant,
                    self._bars, self._bias_line, self._diagonal, self._curve):
             item.addItem(it)
         self._legend_items = (self._train_pts, self._unseen_pts, self._constant, self._curve,
                               self._diagonal)
         self._restyle()
-        for p in self._pieces:
-            set_curve(p, [], [])
         cache_static(self._bias_line, self._diagonal)
         self._set_mode("curve")
 
@@ -226,9 +224,8 @@ class FitView(View):
             pieces = snap.pieces
             if pieces is not None and snap.constant is not None:
                 k = min(len(pieces), MAX_PIECES)
-                for i in range(k):
-                    p, bad = tame(pieces[i], lo, hi)
-                    set_curve(self._pieces[i], cx, p, connect="finite" if bad else "all")
+                lines = [tame(pieces[i], lo, hi) for i in range(k)]
+                self._pieces.set_lines(cx, [y for y, _ in lines], [bad for _, bad in lines])
                 c, bad = tame([snap.constant, snap.constant], lo, hi)
                 self._constant.setData(cx[[0, -1]], c, connect="finite" if bad else "all")
                 self._keep_pieces_in_view(k)
@@ -273,7 +270,7 @@ class FitView(View):
         axes: a piece with c < 0 lies under the data."""
         if self._user_zoomed:
             return
-        ys = [self._pieces[i].getData()[1] for i in range(k)]
+        ys = [y for _, y in self._pieces.lines()[:k]]
         ys.append(self._constant.getData()[1])
         ys = [y for y in ys if y is not None and len(y)]
         if not ys:
@@ -381,8 +378,7 @@ class FitView(View):
             self._note.setText(self._saved_note)
 
     def _clear_items(self) -> None:
-        for p in self._pieces:
-            set_curve(p, [], [])
+        self._pieces.set_lines([], [], [])
         self._constant.setData([], [])
         self._curve.setData([], [])
         if self._mode == "scatter":
@@ -401,8 +397,8 @@ class FitView(View):
         self._unseen_pts.setBrush(t.brush(t.unseen_color, 150))
         self._unseen_pts.setSize(size)
         self._curve.setPen(t.pen(t.real, t.line_width + 1))
-        for i, p in enumerate(self._pieces):
-            p.setPen(t.pen(PIECE_COLORS[i % len(PIECE_COLORS)], piece_width(t), alpha=150))
+        self._pieces.set_pens([t.pen(colour, piece_width(t), alpha=150)
+                               for colour in PIECE_COLORS])
         self._constant.setPen(t.pen(t.foreground, max(1.0, t.line_width * 0.7), alpha=170,
                                     style=pg.QtCore.Qt.PenStyle.DashLine))
         self._bars.setOpts(brush=t.brush(t.estimate), pen=t.pen(t.foreground, 1))
@@ -424,8 +420,8 @@ class FitView(View):
                        (self._curve, curve), (self._constant, curve), (self._bars, weights),
                        (self._bias_line, weights), (self._diagonal, scatter)):
             it.setVisible(on)
-        for p in self._pieces:     # (an empty one stays hidden: `set_curve`)
-            p.setVisible(curve and p.xData is not None and len(p.xData) > 0)
+        # (empty, it stays hidden: `CurveSet`)
+        self._pieces.setVisible(curve and bool(self._pieces.lines()))
         # one-day data points stay put; predicted-vs-real points move every frame
         cache_static(self._train_pts, self._unseen_pts, on=curve)
         self._rebuild_legend()

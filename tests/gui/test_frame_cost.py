@@ -613,6 +613,97 @@ def test_a_curve_draws_and_leaves_on_screen_what_pyqtgraphs_line_does(qtbot) -> 
     assert _changed(shown[10], shown[11]) > 100
 
 
+def test_a_curve_set_draws_and_leaves_on_screen_what_a_line_item_per_curve_does(
+        qtbot) -> None:
+    """`CurveSet` (a one-day network's unit curves as one item, its plot repainted in
+    one rectangle, `one_rect_updates`): through new data, a NaN gap, a curve off the
+    plot, new pens, fewer curves, the axes moved and zoomed, each grab (widget.grab())
+    of its plot is pixel for pixel that of pyqtgraph's PlotCurveItems given the same
+    curves in the same translucent pens (the fitted function's pieces, drawn over one
+    another in order), and what its partial repaints left on screen is that grab."""
+    from gui.views.base import CurveSet, one_rect_updates
+
+    colours = ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e")
+
+    def pens(alpha: int, width: float) -> list:
+        out = []
+        for c in colours:
+            colour = pg.mkColor(c)
+            colour.setAlpha(alpha)
+            out.append(pg.mkPen(colour, width=width))
+        return out
+
+    ours_plot, theirs_plot = pg.PlotWidget(), pg.PlotWidget()
+    for plot in (ours_plot, theirs_plot):
+        plot.setBackground("k")
+        plot.hideAxis("left")
+        plot.hideAxis("bottom")
+        plot.resize(320, 220)
+        plot.setRange(xRange=(0, 9), yRange=(-3, 3), padding=0)
+        qtbot.addWidget(plot)
+        plot.show()
+    one_rect_updates(ours_plot)
+    ours = CurveSet()
+    ours_plot.addItem(ours)
+    theirs = [pg.PlotCurveItem() for _ in range(6)]
+    for item in theirs:
+        theirs_plot.addItem(item)
+    qtbot.waitExposed(ours_plot)
+    qtbot.waitExposed(theirs_plot)
+    x = np.linspace(0.0, 9.0, 60)
+
+    def show(ys: list, pen_list: list | None = None) -> None:
+        gaps = [bool(np.isnan(y).any()) for y in ys]
+        if pen_list is not None:
+            ours.set_pens(pen_list)
+        ours.set_lines(x, ys, gaps)
+        for i, item in enumerate(theirs):
+            if pen_list is not None:
+                item.setPen(pen_list[i % len(pen_list)])
+            if i < len(ys):
+                item.setData(x, ys[i], connect="finite" if gaps[i] else "all")
+            else:
+                item.setData([], [])
+
+    relu = [c * np.maximum(0.0, x - k) for c, k in ((0.8, 2), (-0.5, 4), (0.3, 1),
+                                                     (-1.2, 6), (0.6, 7), (2.0, 0.5))]
+    gap = relu[1].copy()
+    gap[20:25] = np.nan
+    steps = [("units", lambda: show(relu, pens(150, 1.0))),
+             ("moved", lambda: show([y * 0.7 + 0.5 for y in relu])),
+             ("gap", lambda: show([relu[0], gap, *relu[2:]])),
+             ("off the plot", lambda: show([relu[0] * 40, *relu[1:]])),
+             ("projector pens", lambda: show(relu, pens(150, 2.1))),
+             ("fewer", lambda: show(relu[:3])),
+             ("axes moved", lambda: [p.setRange(yRange=(-1.0, 5.0), padding=0)
+                                     for p in (ours_plot, theirs_plot)]),
+             ("zoomed in", lambda: [p.setRange(xRange=(3, 6), yRange=(-1, 2), padding=0)
+                                    for p in (ours_plot, theirs_plot)]),
+             ("moved again", lambda: show([-y for y in relu])),
+             ("zoomed out", lambda: [p.setRange(xRange=(-3, 12), yRange=(-8, 4), padding=0)
+                                     for p in (ours_plot, theirs_plot)]),
+             ("ends moved", lambda: show([y - 0.25 for y in relu], pens(150, 7.0))),
+             ("and back", lambda: show(relu))]
+    shown = []
+    for name, step in steps:
+        step()
+        for plot in (ours_plot, theirs_plot):
+            plot.getViewBox().prepareForPaint()
+        _flush()
+        qtbot.wait(10)
+        mine, pyqtgraphs = grab_rgb(ours_plot), grab_rgb(theirs_plot)
+        assert np.array_equal(mine, pyqtgraphs), f"{name}: " \
+            f"{int((mine != pyqtgraphs).any(axis=2).sum())} px differ from pyqtgraph's items"
+        screen = _window_pixels(ours_plot)
+        assert np.array_equal(screen, mine), f"{name}: on screen " \
+            f"{int((screen != mine).any(axis=2).sum())} px differ from a fresh paint"
+        shown.append(mine)
+    inked = lambda img: int((img.max(axis=2) > 40).sum())  # noqa: E731
+    assert inked(shown[0]) > 400
+    for a, b in itertools.pairwise(shown):
+        assert _changed(a, b) > 50
+
+
 @pytest.mark.parametrize(("theme", "log"), [("dark", False), ("projector", True)],
                          ids=["dark", "projector-log"])
 def test_growing_loss_curves_repaint_their_newest_points_and_show_what_one_line_does(

@@ -470,8 +470,7 @@ def test_the_sigmoid_step_shows_every_piece_whole_and_the_constant_uncovered(
     qtbot.wait(300)
     vb = fit._plot.getViewBox()
     (_, _), (y0, y1) = vb.viewRange()
-    pieces = [c.getData()[1] for c in fit._pieces if c.getData()[1] is not None
-              and len(c.getData()[1])]
+    pieces = [y for _, y in fit._pieces.lines()]
     assert len(pieces) == ctl.step.config.units
     for k, y in enumerate(pieces):
         assert y0 <= float(np.min(y)) and float(np.max(y)) <= y1, f"piece {k + 1} is cut off"

@@ -256,13 +256,14 @@ def _on_screen(win: Any, widget: Any) -> np.ndarray:
 def test_a_networks_scrubbed_moments_reach_the_screen_whole_as_a_paused_run_shows_them(
         open_window, qtbot):
     """A one-day 1,000-unit ReLU network scrubbed from moment to moment (the replay
-    bench's case): the fitted function's plot is repainted in one rectangle
-    (`one_rect_updates`), and the legend's room is found from the range before it and
-    set once (some of these moments need it, some not). After each replayed frame,
-    what the repaints left on screen (the window's backing store) is what a fresh paint
-    of the plot (widget.grab()) shows; a moment scrubbed to again after others looks as
-    it did the first time; and each looks as a fresh view shows the same moment of a
-    paused run (legends left out: a legend's corner tells of its view's history)."""
+    bench's case): its first 30 unit curves are one item (`CurveSet`), the fitted
+    function's plot is repainted in one rectangle (`one_rect_updates`), and the legend's
+    room is found from the range before it and set once (some of these moments need it,
+    some not). After each replayed frame, what the repaints left on screen (the window's
+    backing store) is what a fresh paint of the plot (widget.grab()) shows; a moment
+    scrubbed to again after others looks as it did the first time; and each looks as a
+    fresh view shows the same moment of a paused run (legends left out: a legend's
+    corner tells of its view's history)."""
     from dataclasses import replace
 
     from gui.main_window import flush_paint

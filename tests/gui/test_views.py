@@ -271,9 +271,9 @@ def test_fit_view_draws_points_curve_and_each_sigmoid_piece(qtbot, trained):
     assert len(view._unseen_pts.data) == len(trainer.data.y_unseen)
     _, cy = view._curve.getData()
     np.testing.assert_allclose(cy, snap.curve_y)
-    drawn = [p for p in view._pieces if p.getData()[0] is not None and len(p.getData()[0])]
+    drawn = view._pieces.lines()
     assert len(drawn) == MAX_PIECES
-    np.testing.assert_allclose(view._pieces[0].getData()[1], snap.pieces[0])
+    np.testing.assert_allclose(drawn[0][1], snap.pieces[0])
     # The curve is the constant plus the sum of all the pieces (drawn or not).
     np.testing.assert_allclose(snap.constant + snap.pieces.sum(axis=0), cy, rtol=1e-4,
                                atol=1e-3 * np.abs(cy).max())
@@ -311,7 +311,7 @@ def test_each_units_curve_shows_as_a_line_of_its_colour(qtbot, trained, theme):
     (_, _), (y0, y1) = vb.viewRange()
     shown = []      # the units whose curve runs inside the plot for a good part of it
     for i in range(8):
-        y = view._pieces[i].getData()[1]
+        y = view._pieces.lines()[i][1]
         inside = (y > y0) & (y < y1)
         if inside.mean() > 0.3 and np.ptp(y[inside]) > 0.05 * (y1 - y0):
             shown.append(i)
@@ -712,14 +712,14 @@ def test_a_run_that_blew_up_draws_nothing_far_off_and_says_diverged(qtbot, train
     surface, fit, series, loss = views
 
     def drawn(item) -> np.ndarray:
-        _, y = item.getData()
+        _, y = item if isinstance(item, tuple) else item.getData()
         y = np.asarray([] if y is None else y, dtype=np.float64)
         return y[np.isfinite(y)]
 
     assert surface._message.isVisible() and "diverged" in surface._message.toPlainText()
     assert len(surface._current.getData()[0]) == 0
     assert all(np.abs(drawn(it)).max(initial=0) <= y_max
-               for it in (fit._curve, *fit._pieces, fit._constant, series._estimate))
+               for it in (fit._curve, *fit._pieces.lines(), fit._constant, series._estimate))
     assert "diverged" in fit._note.text() and "diverged" in series._note.text()
     train = drawn(loss._train)
     assert 0 < len(train) < 4 and train.max() <= 1e12
