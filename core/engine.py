@@ -38,9 +38,12 @@ __all__ = ["Trainer", "data_digest", "default_settings"]
 
 MAX_POINTS = 2000      # history and path hold at most this many points, then halve
 CHECK_EVERY = 64       # updates between divergence checks in a long network run
-FINE_UPDATES = 256     # a linear run's loss history holds each of its first updates (a
+FINE_UPDATES = 1024    # a linear run's loss history holds each of its first updates (a
                        # lecture's short runs: a divergence shows its every step; a point
-                       # costs microseconds), then every 16th; a network's, every 16th
+                       # costs microseconds), then every 16th; a network's, every 16th.
+                       # 256 cut the lecture's 300-update mini-batch run (step 19): its
+                       # curve was noisy to update 256 and smooth after (3 more points),
+                       # as if the batches' noise stopped there.
 # At most this many linear updates between checks, in one compiled call (full-batch
 # MAE). In the app each call gives the GIL up and takes it back from the GUI thread, and
 # each is followed by its Python bookkeeping: the worker's calls of ~2,600 updates (1 day)

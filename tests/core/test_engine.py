@@ -378,6 +378,12 @@ def test_an_end_point_left_for_a_look_gives_what_a_call_ending_there_gives(model
     data = channel_like(1)
     config = cfg(model=model, units=8, loss="mae", optimizer="adam", lr=1e-2)
     chunked, whole = Trainer(config, data), Trainer(config, data)
+    # a linear run keeps each of its first FINE_UPDATES updates: the chunks start past them
+    from core.engine import FINE_UPDATES
+
+    skip = FINE_UPDATES if model == "linear" else 0
+    chunked.run(skip)
+    whole.run(skip)
     looks = [("snapshot", 3), ("timeline", 2), ("export", 5), ("moment", 1), ("snapshot", 1)]
     for look, chunks in looks:
         for _ in range(chunks):
@@ -414,11 +420,11 @@ def test_an_end_point_left_for_a_look_gives_what_a_call_ending_there_gives(model
             np.testing.assert_array_equal(a["hist"], b["hist"])
             assert a["hist"][-1, 0] == chunked.update
     # 7 chunks ended at updates nobody looked at: none of them is in the history
-    # (a linear run keeps each of its first 256 updates, so look past them)
     ups = set(chunked.snapshot(extras=False).hist_update.astype(int).tolist())
-    unlooked = {37 * k for k in range(1, 13)} - {37 * k for k in (3, 5, 10, 11, 12)}
-    assert not {u for u in unlooked if u > 256 and u % 16} & ups
-    assert {u for u in unlooked if u > 256 and u % 16}   # the check saw some
+    unlooked = {skip + 37 * k for k in range(1, 13)} - {skip + 37 * k
+                                                        for k in (3, 5, 10, 11, 12)}
+    assert not {u for u in unlooked if u % 16} & ups
+    assert len({u for u in unlooked if u % 16}) >= 5   # the check saw some
 
 
 def test_a_linear_chunk_cap_changes_no_number_and_a_worker_call_is_one_kernel_call(

@@ -539,7 +539,7 @@ def test_a_noisy_loss_curve_is_drawn_from_fewer_points_with_the_same_envelope(
     or in the column beside it), and the picture differs in a few antialiased edge
     pixels at most. A view made wider with the run paused draws them again from its
     new columns."""
-    trainer = trained(60_000, lr=0.05, batch_size=32)     # ~1,900 points
+    trainer = trained(40_000, lr=0.05, batch_size=32)     # ~1,700 points
     snap = trainer.snapshot()
     n = len(snap.hist_update)
     view = _open(qtbot, LossView, trainer, theme, size=(440, 320))
@@ -554,6 +554,36 @@ def test_a_noisy_loss_curve_is_drawn_from_fewer_points_with_the_same_envelope(
     view.resize(760, 320)                   # paused: no new snapshot comes
     qtbot.waitUntil(lambda: len(view._train.getData()[0]) > narrow + 100, timeout=2000)
     _same_envelope_as_every_point(qtbot, view, snap)
+    view.shutdown()
+
+
+def test_the_lecture_mini_batch_runs_loss_curve_is_noisy_to_its_end(qtbot):
+    """Lecture step 19: 300 updates of batches of 32. Its history held each update up to
+    256, then every 16th: on screen the noise stopped at update 256 and three points drew
+    a smooth line to 300, as if the batches' noise ended there. Each pixel column of the
+    last 40 updates hold as much curve ink as 40 updates before them."""
+    from core.engine import Trainer
+    from tests.gui.pixels import colour_mask, grab_rgb
+
+    config = RunConfig(dataset="channel", days=1, model="linear", loss="mae",
+                       optimizer="gd", lr=0.05, batch_size=32, init=(0.2, 2.0))
+    trainer = Trainer(config)
+    trainer.run(300)
+    view = _open(qtbot, LossView, trainer, DARK, size=(900, 420))
+    view.show_snapshot(trainer.snapshot())
+    qtbot.wait(50)
+    img = grab_rgb(view._plot)
+    ink = colour_mask(img, DARK.train_color, tol=40)
+
+    def ink_in(lo: float, hi: float) -> int:
+        vb = view._plot.getPlotItem().getViewBox()
+        x0 = view._plot.mapFromScene(vb.mapViewToScene(QPointF(lo, 0))).x()
+        x1 = view._plot.mapFromScene(vb.mapViewToScene(QPointF(hi, 0))).x()
+        return int(ink[:, x0:x1].sum())
+
+    late, middle = ink_in(260, 298), ink_in(200, 238)
+    assert middle > 200
+    assert late >= 0.8 * middle, (late, middle)   # 256: 238 against 453
     view.shutdown()
 
 
