@@ -236,3 +236,56 @@ def test_a_landscape_recomputed_in_the_idle_class_reaches_the_screen(qtbot, monk
     changed = (np.abs(after.astype(int) - before).sum(axis=2) > 60).mean()
     assert changed > 0.05
     view.shutdown()
+
+
+def _longest_flat_run(view: SurfaceView) -> int:
+    """The longest run of one colour along a row a quarter down the heat map: a 13 x 13
+    preview's cells are ~4 times as wide as a 41 x 41 grid's."""
+    img = _plot_rgb(view).astype(int)
+    row = img[img.shape[0] // 4, img.shape[1] // 8:-img.shape[1] // 8]
+    same = (np.abs(np.diff(row, axis=0)).sum(axis=1) == 0).astype(int)
+    best = run = 0
+    for s in same:
+        run = run + 1 if s else 0
+        best = max(best, run)
+    return best + 1
+
+
+def test_while_training_the_fine_landscape_reaches_the_screen(qtbot, monkeypatch):
+    """A landscape recomputed while the run trains is let finish: restarted whenever the
+    run had moved on, a 3 x 100 ReLU's 41 x 41 grid (~1.6 s of CPU) never came and the
+    class saw only coarse 13 x 13 previews. Here the view asks every frame whether the
+    run moved on (not every 15th), so a restart would come before any grid could finish.
+    A recompute's preview does not replace the finished picture on screen either: its
+    cells stay the fine grid's size all along, until the new finished picture."""
+    from gui.views import surface_view
+
+    monkeypatch.setattr(surface_view, "RECHECK_FRAMES", 1)
+    trainer = Trainer(RunConfig(days=56, model="relu", units=100, layers=3,
+                                optimizer="adam", lr=1e-2, limit_updates=100_000))
+    view = _open(qtbot, trainer, updates=25)
+    try:
+        view.choose_kind("random")
+        _wait_complete(qtbot, view)
+        fine = _longest_flat_run(view)
+        first, first_token = _plot_rgb(view), view._worker.token
+        tokens = {first_token}
+        pieces: list[tuple[int, bool, int]] = []   # (token, complete, widest cell on screen)
+        view._worker.grid_ready.connect(lambda token, piece: pieces.append(
+            (token, piece.land.complete, _longest_flat_run(view))))
+        for _ in range(300):                     # frames of a training run
+            trainer.run(5)
+            view.show_snapshot(trainer.snapshot())
+            tokens.add(view._worker.token)
+            qtbot.wait(20)
+            if any(t != first_token and done for t, done, _ in pieces):
+                break
+        assert any(t != first_token and done for t, done, _ in pieces), \
+            f"no finished landscape while training ({len(tokens) - 1} restarts)"
+        assert len(tokens) == 2                  # one recompute, let finish
+        qtbot.wait(50)
+        changed = (np.abs(_plot_rgb(view).astype(int) - first).sum(axis=2) > 60).mean()
+        assert changed > 0.05, changed           # the new picture reached the screen
+        assert max(w for *_, w in pieces) <= 2 * max(fine, 2), (fine, pieces)
+    finally:
+        view.shutdown()
