@@ -11,6 +11,7 @@ the loss over alpha, with the path's own losses as dots.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,6 +30,11 @@ if TYPE_CHECKING:
     from core import landscape as ls
 
 GRID, COARSE = 41, 13
+# While the run trains, a recompute is let finish unless it is older than this and the run
+# has moved on: a 3 x 100 ReLU's 41 x 41 grid takes ~2 s on a quiet 2-core machine, but on
+# a busy one (seen under Xvfb beside a test suite) it took over 8 s, and the picture, a
+# preview of update 4, fell that far behind the run.
+LANDSCAPE_PATIENCE_S = 5.0
 
 
 class LandscapeMode:
@@ -60,6 +66,7 @@ class LandscapeMode:
 
     def _init_landscape(self, row: FlowLayout, bar: QWidget, named: list[QWidget]) -> None:
         self._kind = "named"
+        self._landscape_started = 0.0     # perf_counter of the newest landscape request
         self._named_widgets = named
         self._kind_label = QLabel("kind of slice", bar)
         self._kind_combo = QComboBox(bar)
@@ -200,8 +207,9 @@ class LandscapeMode:
         if self._slice_params is None:
             if not self._worker.is_running():
                 self._start_landscape(snap)
-        elif self._slice_due(snap) and (self._stopped(snap)  # type: ignore[attr-defined]
-                                        or not self._worker.is_running()):
+        elif self._slice_due(snap) and (  # type: ignore[attr-defined]
+                self._stopped(snap) or not self._worker.is_running()  # type: ignore[attr-defined]
+                or time.perf_counter() - self._landscape_started > LANDSCAPE_PATIENCE_S):
             # While the run trains, the landscape being computed is let finish: restarted
             # whenever the run had moved on, a 3 x 100 ReLU's 41 x 41 grid (~1.6 s of CPU)
             # never came, and the class saw only the 13 x 13 previews, each ~1.7 s old.
@@ -224,6 +232,7 @@ class LandscapeMode:
         self._slice_params = ls.flatten(snap.params)
         self._slice_update = snap.update
         self._slice_loss = float(snap.train_loss)
+        self._landscape_started = time.perf_counter()
         self._worker.start(compute=live_pieces, kind=self._kind, model=cfg.model,
                            params=snap.params, rows=rows, losses=losses,
                            first_update=int(ups[0]) if len(ups) else 0, x=data.x_train,

@@ -258,9 +258,10 @@ def test_while_training_the_fine_landscape_reaches_the_screen(qtbot, monkeypatch
     run moved on (not every 15th), so a restart would come before any grid could finish.
     A recompute's preview does not replace the finished picture on screen either: its
     cells stay the fine grid's size all along, until the new finished picture."""
-    from gui.views import surface_view
+    from gui.views import surface_landscape, surface_view
 
     monkeypatch.setattr(surface_view, "RECHECK_FRAMES", 1)
+    monkeypatch.setattr(surface_landscape, "LANDSCAPE_PATIENCE_S", 600.0)   # a busy machine
     trainer = Trainer(RunConfig(days=56, model="relu", units=100, layers=3,
                                 optimizer="adam", lr=1e-2, limit_updates=100_000))
     view = _open(qtbot, trainer, updates=25)
@@ -287,5 +288,38 @@ def test_while_training_the_fine_landscape_reaches_the_screen(qtbot, monkeypatch
         changed = (np.abs(_plot_rgb(view).astype(int) - first).sum(axis=2) > 60).mean()
         assert changed > 0.05, changed           # the new picture reached the screen
         assert max(w for *_, w in pieces) <= 2 * max(fine, 2), (fine, pieces)
+    finally:
+        view.shutdown()
+
+
+def test_a_landscape_that_takes_too_long_while_training_is_restarted_where_the_run_is(
+        qtbot, monkeypatch):
+    """On a busy machine the 41 x 41 grid may take far longer than its ~2 s: a recompute
+    older than LANDSCAPE_PATIENCE_S is given up for one where the run now is, so the
+    picture does not fall behind for good: it ends as the landscape where the run stopped."""
+    from gui.views import surface_landscape, surface_view
+
+    monkeypatch.setattr(surface_view, "RECHECK_FRAMES", 1)
+    monkeypatch.setattr(surface_landscape, "LANDSCAPE_PATIENCE_S", 0.0)
+    trainer = Trainer(RunConfig(days=56, model="relu", units=100, layers=3,
+                                optimizer="adam", lr=1e-2, limit_updates=100_000))
+    view = _open(qtbot, trainer, updates=25)
+    try:
+        view.choose_kind("random")
+        _wait_complete(qtbot, view)
+        first = _plot_rgb(view)
+        starts = set()
+        for _ in range(20):
+            trainer.run(5)
+            view.show_snapshot(trainer.snapshot())
+            starts.add(view._worker.token)
+            qtbot.wait(20)
+        assert len(starts) > 3                    # restarted as the run moved on
+        qtbot.waitUntil(lambda: view._live is not None and view._live.land.complete
+                        and view._slice_update == trainer.update and not view.busy(),
+                        timeout=60000)
+        qtbot.wait(50)
+        changed = (np.abs(_plot_rgb(view).astype(int) - first).sum(axis=2) > 60).mean()
+        assert changed > 0.05, changed
     finally:
         view.shutdown()
