@@ -49,6 +49,7 @@ class SliceWorker(QObject):
         self._starving.setInterval(round(STARVED_S * 1000))
         self._starving.timeout.connect(self._restart_at_nice)
         self._starved = False        # requests run at SLICE_NICE until the next grid
+        self._ended_token = -1       # the newest request whose end reached this thread
         self._job.item_ready.connect(self._fed)
         self._job.item_ready.connect(self.grid_ready)
         self._job.finished.connect(self._ended)
@@ -94,7 +95,15 @@ class SliceWorker(QObject):
             self._shown, self._starved = True, False
             self._starving.stop()
 
+    def delivered(self) -> bool:
+        """Whether the newest request has ended and all it computed reached the GUI thread
+        (its end arrives queued after its grids). Between the thread's end and then,
+        `is_running()` is already False: a request started in that gap outdated the last
+        grid still queued, and a finished landscape was dropped unseen."""
+        return not self._job.is_running() and self._ended_token == self._job.token
+
     def _ended(self, token: int) -> None:
+        self._ended_token = token
         if token == self._job.token:      # (a failed request: it is not starving)
             self._starving.stop()
 

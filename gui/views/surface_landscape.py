@@ -30,11 +30,14 @@ if TYPE_CHECKING:
     from core import landscape as ls
 
 GRID, COARSE = 41, 13
-# While the run trains, a recompute is let finish unless it is older than this and the run
-# has moved on: a 3 x 100 ReLU's 41 x 41 grid takes ~2 s on a quiet 2-core machine, but on
-# a busy one (seen under Xvfb beside a test suite) it took over 8 s, and the picture, a
-# preview of update 4, fell that far behind the run.
+# While the run trains, a recompute is let finish unless it is older than this (or 1.5
+# times as long as the last one took, if longer) and the run has moved on: a 3 x 100
+# ReLU's 41 x 41 grid came every ~4 s in the app (2-core Intel Xeon, the slice thread in
+# the idle class), but on a busy machine (seen under Xvfb beside a test suite) it took
+# over 8 s, and the picture, of update 4, fell that far behind the run. A finished picture
+# older than that is no longer kept over a recompute's preview either.
 LANDSCAPE_PATIENCE_S = 5.0
+PATIENCE_FACTOR = 1.5
 
 
 class LandscapeMode:
@@ -67,6 +70,8 @@ class LandscapeMode:
     def _init_landscape(self, row: FlowLayout, bar: QWidget, named: list[QWidget]) -> None:
         self._kind = "named"
         self._landscape_started = 0.0     # perf_counter of the newest landscape request
+        self._landscape_took = 0.0        # seconds the last finished one took
+        self._landscape_shown = 0.0       # perf_counter when a finished one was drawn
         self._named_widgets = named
         self._kind_label = QLabel("kind of slice", bar)
         self._kind_combo = QComboBox(bar)
@@ -208,13 +213,17 @@ class LandscapeMode:
             if not self._worker.is_running():
                 self._start_landscape(snap)
         elif self._slice_due(snap) and (  # type: ignore[attr-defined]
-                self._stopped(snap) or not self._worker.is_running()  # type: ignore[attr-defined]
-                or time.perf_counter() - self._landscape_started > LANDSCAPE_PATIENCE_S):
+                self._stopped(snap) or self._worker.delivered()  # type: ignore[attr-defined]
+                or time.perf_counter() - self._landscape_started > self._patience()):
             # While the run trains, the landscape being computed is let finish: restarted
             # whenever the run had moved on, a 3 x 100 ReLU's 41 x 41 grid (~1.6 s of CPU)
             # never came, and the class saw only the 13 x 13 previews, each ~1.7 s old.
             self._start_landscape(snap)
         return True
+
+    def _patience(self) -> float:
+        """Seconds a recompute is let run while the run trains (LANDSCAPE_PATIENCE_S)."""
+        return max(LANDSCAPE_PATIENCE_S, PATIENCE_FACTOR * self._landscape_took)
 
     def _start_landscape(self, snap: Snapshot) -> None:
         cfg, data = self._config, self._data
@@ -301,14 +310,17 @@ class LandscapeMode:
     def _on_landscape_piece(self, piece: LivePiece) -> None:
         if piece.kind != self._kind:
             return
-        shown = self._live
+        shown, now = self._live, time.perf_counter()
         if (not piece.land.complete and shown is not None and shown.kind == piece.kind
-                and shown.land.complete and self._last_snap is not None  # type: ignore[attr-defined]
+                and shown.land.complete and now - self._landscape_shown < self._patience()
+                and self._last_snap is not None  # type: ignore[attr-defined]
                 and not self._stopped(self._last_snap)):  # type: ignore[attr-defined]
             # a recompute's coarse preview while the run trains: the finished picture on
             # screen stays until the new one is finished too (a paused or finished run
             # shows the preview of where it stands at once)
             return
+        if piece.land.complete:
+            self._landscape_took, self._landscape_shown = now - self._landscape_started, now
         first = self._live is None or self._live.plane is not piece.plane
         self._live = piece
         land = piece.land

@@ -283,7 +283,7 @@ def test_while_training_the_fine_landscape_reaches_the_screen(qtbot, monkeypatch
                 break
         assert any(t != first_token and done for t, done, _ in pieces), \
             f"no finished landscape while training ({len(tokens) - 1} restarts)"
-        assert len(tokens) == 2                  # one recompute, let finish
+        assert len(tokens) == 2, (first_token, tokens, pieces)   # one recompute, let finish
         qtbot.wait(50)
         changed = (np.abs(_plot_rgb(view).astype(int) - first).sum(axis=2) > 60).mean()
         assert changed > 0.05, changed           # the new picture reached the screen
@@ -301,6 +301,7 @@ def test_a_landscape_that_takes_too_long_while_training_is_restarted_where_the_r
 
     monkeypatch.setattr(surface_view, "RECHECK_FRAMES", 1)
     monkeypatch.setattr(surface_landscape, "LANDSCAPE_PATIENCE_S", 0.0)
+    monkeypatch.setattr(surface_landscape, "PATIENCE_FACTOR", 0.0)
     trainer = Trainer(RunConfig(days=56, model="relu", units=100, layers=3,
                                 optimizer="adam", lr=1e-2, limit_updates=100_000))
     view = _open(qtbot, trainer, updates=25)
