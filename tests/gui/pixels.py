@@ -12,6 +12,21 @@ import numpy as np
 from PySide6.QtGui import QColor, QImage
 
 
+def on_screen(win: Any, widget: Any) -> np.ndarray:
+    """What the frames' paints left in the window's backing store over `widget`, (h, w,
+    3): the partial repaints as they reached the screen, not a paint made for a grab."""
+    from PySide6.QtCore import QPoint
+
+    at = widget.mapTo(win, QPoint(0, 0))
+    image = win.screen().grabWindow(win.winId(), at.x(), at.y(), widget.width(),
+                                    widget.height()).toImage()
+    image = image.convertToFormat(QImage.Format.Format_RGB888)
+    w, h = image.width(), image.height()
+    raw = np.frombuffer(image.constBits(), dtype=np.uint8,
+                        count=image.bytesPerLine() * h).reshape(h, image.bytesPerLine())
+    return raw[:, : w * 3].reshape(h, w, 3).copy()
+
+
 def grab_rgb(widget: Any) -> np.ndarray:
     """The widget as it paints now, (height, width, 3) uint8."""
     image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication
 from core.config import RunConfig
 from gui.main_window import SETTINGS_ENV, MainWindow
 from gui.views.base import move_points
-from tests.gui.pixels import grab_rgb
+from tests.gui.pixels import grab_rgb, on_screen
 
 pytestmark = [pytest.mark.qt_log_level_fail("WARNING"),
               pytest.mark.qt_log_ignore("does not support propagateSizeHints")]
@@ -427,22 +427,6 @@ def test_loss_curves_follow_the_run_and_clip_to_a_users_zoom(qtbot) -> None:
     assert x.min() >= 90 and x.max() <= 160, (x.min(), x.max())
 
 
-def _on_screen(win: MainWindow, widget) -> np.ndarray:   # type: ignore[no-untyped-def]
-    """What the frames left in the window's backing store over `widget`, (h, w, 3): the
-    pieces' partial repaints as they reached the screen, not a paint made for the grab."""
-    from PySide6.QtCore import QPoint
-    from PySide6.QtGui import QImage
-
-    at = widget.mapTo(win, QPoint(0, 0))
-    image = win.screen().grabWindow(win.winId(), at.x(), at.y(), widget.width(),
-                                    widget.height()).toImage()
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    w, h = image.width(), image.height()
-    raw = np.frombuffer(image.constBits(), dtype=np.uint8,
-                        count=image.bytesPerLine() * h).reshape(h, image.bytesPerLine())
-    return raw[:, : w * 3].reshape(h, w, 3).copy()
-
-
 @pytest.mark.parametrize("config", [LINEAR, NET], ids=["linear-1day", "relu-7days"])
 def test_the_frames_leave_on_screen_what_a_fresh_paint_of_each_view_shows(qtbot, window,
                                                                           config) -> None:
@@ -463,14 +447,14 @@ def test_the_frames_leave_on_screen_what_a_fresh_paint_of_each_view_shows(qtbot,
     plots = {key: win.views[key]._plots[0].viewport() for key in LIVE}
     win._pending = snaps[0]
     _draw(qtbot, win)
-    first = {key: _on_screen(win, vp) for key, vp in plots.items()}
+    first = {key: on_screen(win, vp) for key, vp in plots.items()}
     for snap in snaps[1:]:
         win._pending = snap
         _draw(qtbot, win)
     del win.surface_view._start_slice
     changed = {}
     for key, vp in plots.items():
-        shown = _on_screen(win, vp)
+        shown = on_screen(win, vp)
         changed[key] = _changed(first[key], shown)
         assert np.array_equal(shown, grab_rgb(vp)), (
             f"the {key} view on screen differs from a fresh paint: "

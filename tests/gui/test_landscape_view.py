@@ -251,6 +251,24 @@ def _longest_flat_run(view: SurfaceView) -> int:
     return best + 1
 
 
+def _landscape_asking_every_frame(qtbot, monkeypatch, patience: float
+                                  ) -> tuple[Trainer, SurfaceView]:
+    """A 3 x 100 ReLU 25 updates on, its random-plane landscape finished on screen, the
+    view asking every frame whether the run moved on (not every 15th), a recompute let
+    run `patience` seconds while the run trains."""
+    from gui.views import surface_landscape, surface_view
+
+    monkeypatch.setattr(surface_view, "RECHECK_FRAMES", 1)
+    monkeypatch.setattr(surface_landscape, "LANDSCAPE_PATIENCE_S", patience)
+    monkeypatch.setattr(surface_landscape, "PATIENCE_FACTOR", 0.0 if patience == 0 else 1.5)
+    trainer = Trainer(RunConfig(days=56, model="relu", units=100, layers=3,
+                                optimizer="adam", lr=1e-2, limit_updates=100_000))
+    view = _open(qtbot, trainer, updates=25)
+    view.choose_kind("random")
+    _wait_complete(qtbot, view)
+    return trainer, view
+
+
 def test_while_training_the_fine_landscape_reaches_the_screen(qtbot, monkeypatch):
     """A landscape recomputed while the run trains is let finish: restarted whenever the
     run had moved on, a 3 x 100 ReLU's 41 x 41 grid (~1.6 s of CPU) never came and the
@@ -258,16 +276,8 @@ def test_while_training_the_fine_landscape_reaches_the_screen(qtbot, monkeypatch
     run moved on (not every 15th), so a restart would come before any grid could finish.
     A recompute's preview does not replace the finished picture on screen either: its
     cells stay the fine grid's size all along, until the new finished picture."""
-    from gui.views import surface_landscape, surface_view
-
-    monkeypatch.setattr(surface_view, "RECHECK_FRAMES", 1)
-    monkeypatch.setattr(surface_landscape, "LANDSCAPE_PATIENCE_S", 600.0)   # a busy machine
-    trainer = Trainer(RunConfig(days=56, model="relu", units=100, layers=3,
-                                optimizer="adam", lr=1e-2, limit_updates=100_000))
-    view = _open(qtbot, trainer, updates=25)
+    trainer, view = _landscape_asking_every_frame(qtbot, monkeypatch, 600.0)  # a busy machine
     try:
-        view.choose_kind("random")
-        _wait_complete(qtbot, view)
         fine = _longest_flat_run(view)
         first, first_token = _plot_rgb(view), view._worker.token
         tokens = {first_token}
@@ -297,17 +307,8 @@ def test_a_landscape_that_takes_too_long_while_training_is_restarted_where_the_r
     """On a busy machine the 41 x 41 grid may take far longer than its ~2 s: a recompute
     older than LANDSCAPE_PATIENCE_S is given up for one where the run now is, so the
     picture does not fall behind for good: it ends as the landscape where the run stopped."""
-    from gui.views import surface_landscape, surface_view
-
-    monkeypatch.setattr(surface_view, "RECHECK_FRAMES", 1)
-    monkeypatch.setattr(surface_landscape, "LANDSCAPE_PATIENCE_S", 0.0)
-    monkeypatch.setattr(surface_landscape, "PATIENCE_FACTOR", 0.0)
-    trainer = Trainer(RunConfig(days=56, model="relu", units=100, layers=3,
-                                optimizer="adam", lr=1e-2, limit_updates=100_000))
-    view = _open(qtbot, trainer, updates=25)
+    trainer, view = _landscape_asking_every_frame(qtbot, monkeypatch, 0.0)
     try:
-        view.choose_kind("random")
-        _wait_complete(qtbot, view)
         first = _plot_rgb(view)
         starts = set()
         for _ in range(20):

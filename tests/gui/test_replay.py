@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from core.config import RunConfig
-from tests.gui.pixels import colour_mask, grab_rgb
+from tests.gui.pixels import colour_mask, grab_rgb, on_screen
 
 K, N = 2, 300     # at update 2 gradient descent is still far from where it ends
 
@@ -237,22 +237,6 @@ def test_a_replayed_moment_shows_its_update_explained_on_the_surface(open_window
                        win.theme.arrow, tol=20).sum() == 0    # live: only the newest step
 
 
-def _on_screen(win: Any, widget: Any) -> np.ndarray:
-    """What the frames' paints left in the window's backing store over `widget`, (h, w,
-    3): the partial repaints as they reached the screen, not a paint made for a grab."""
-    from PySide6.QtCore import QPoint
-    from PySide6.QtGui import QImage
-
-    at = widget.mapTo(win, QPoint(0, 0))
-    image = win.screen().grabWindow(win.winId(), at.x(), at.y(), widget.width(),
-                                    widget.height()).toImage()
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    w, h = image.width(), image.height()
-    raw = np.frombuffer(image.constBits(), dtype=np.uint8,
-                        count=image.bytesPerLine() * h).reshape(h, image.bytesPerLine())
-    return raw[:, : w * 3].reshape(h, w, 3).copy()
-
-
 def test_a_networks_scrubbed_moments_reach_the_screen_whole_as_a_paused_run_shows_them(
         open_window, qtbot):
     """A one-day 1,000-unit ReLU network scrubbed from moment to moment (the replay
@@ -296,7 +280,7 @@ def test_a_networks_scrubbed_moments_reach_the_screen_whole_as_a_paused_run_show
                         timeout=5000)
         _settled(qtbot, win)
         moment = drawn[-1].update
-        shown, fresh = _on_screen(win, plot.viewport()), grab_rgb(plot.viewport())
+        shown, fresh = on_screen(win, plot.viewport()), grab_rgb(plot.viewport())
         assert np.array_equal(shown, fresh), (
             f"moment {moment}: on screen {int((shown != fresh).any(axis=2).sum())} px "
             "differ from a fresh paint")
