@@ -514,22 +514,6 @@ def test_a_steady_style_curve_draws_what_pyqtgraphs_own_item_draws(qtbot) -> Non
     assert _changed(shown[4], shown[5]) > 100
 
 
-def _window_pixels(widget) -> np.ndarray:   # type: ignore[no-untyped-def]
-    """What the paints left in the backing store of `widget`'s window over it, (h, w, 3)."""
-    from PySide6.QtCore import QPoint
-    from PySide6.QtGui import QImage
-
-    top = widget.window()
-    at = widget.mapTo(top, QPoint(0, 0))
-    image = top.screen().grabWindow(top.winId(), at.x(), at.y(), widget.width(),
-                                    widget.height()).toImage()
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    w, h = image.width(), image.height()
-    raw = np.frombuffer(image.constBits(), dtype=np.uint8,
-                        count=image.bytesPerLine() * h).reshape(h, image.bytesPerLine())
-    return raw[:, : w * 3].reshape(h, w, 3).copy()
-
-
 def test_a_curve_draws_and_leaves_on_screen_what_pyqtgraphs_line_does(qtbot) -> None:
     """`Curve` works out its bounds its own way (the data's extent kept through a move of
     the axes, the pen's padding from the device transform): through new data, a NaN gap,
@@ -585,7 +569,7 @@ def test_a_curve_draws_and_leaves_on_screen_what_pyqtgraphs_line_does(qtbot) -> 
         ours, theirs = grab_rgb(plots[0]), grab_rgb(plots[1])
         assert np.array_equal(ours, theirs), f"{name}: " \
             f"{int((ours != theirs).any(axis=2).sum())} px differ from pyqtgraph's item"
-        screen = _window_pixels(plots[0])
+        screen = on_screen(plots[0].window(), plots[0])
         assert np.array_equal(screen, ours), f"{name}: on screen " \
             f"{int((screen != ours).any(axis=2).sum())} px differ from a fresh paint"
         shown.append(ours)
@@ -678,7 +662,7 @@ def test_a_curve_set_draws_and_leaves_on_screen_what_a_line_item_per_curve_does(
         mine, pyqtgraphs = grab_rgb(ours_plot), grab_rgb(theirs_plot)
         assert np.array_equal(mine, pyqtgraphs), f"{name}: " \
             f"{int((mine != pyqtgraphs).any(axis=2).sum())} px differ from pyqtgraph's items"
-        screen = _window_pixels(ours_plot)
+        screen = on_screen(ours_plot.window(), ours_plot)
         assert np.array_equal(screen, mine), f"{name}: on screen " \
             f"{int((screen != mine).any(axis=2).sum())} px differ from a fresh paint"
         shown.append(mine)
@@ -746,7 +730,7 @@ def test_growing_loss_curves_repaint_their_newest_points_and_show_what_one_line_
     qtbot.wait(20)
     viewport.removeEventFilter(paints)
     split = grab_rgb(view._plot)
-    shown = _window_pixels(view._plot)
+    shown = on_screen(view._plot.window(), view._plot)
     assert np.array_equal(shown, split), \
         f"on screen {int((shown != split).any(axis=2).sum())} px differ from a fresh paint"
     wide = [r.width() / viewport.width() for r in painted]
