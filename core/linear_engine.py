@@ -30,6 +30,12 @@ FLOAT32_ABOVE = 20_000
 # From this many days on, full-batch MAE residuals are read from the series itself when
 # the samples are its sliding windows (a few kB instead of N x days numbers).
 LAGGED_FROM_DAYS = 8
+# Rows of parameters whose losses one product measures (`losses_at`): a (rows x samples)
+# residual is made at once. A linear run's loss history holds each of its first 1,024
+# updates (core.engine.FINE_UPDATES), all in its first chunk: 1,024 x 1,405 residuals,
+# 11 MB, put `fnlab train --days 1`'s peak 1.9 MB over its 160 MB target; in blocks of
+# 64 rows its peak is that of a history fine to 256 updates (161.4-161.8 MB).
+LOSS_ROWS = 64
 
 
 class LinearCore(EpochWalk):
@@ -176,6 +182,9 @@ class LinearCore(EpochWalk):
                 ) -> np.ndarray:
         if len(z) == 0:
             return np.full(len(thetas), np.nan)
+        if len(thetas) > LOSS_ROWS:
+            return np.concatenate([self._losses(z, gram, thetas[i:i + LOSS_ROWS])
+                                   for i in range(0, len(thetas), LOSS_ROWS)])
         if self.loss == "mse" and gram is not None:
             return np.maximum(np.einsum("hp,hp->h", thetas @ gram, thetas), 0.0)
         r = thetas @ z.T
