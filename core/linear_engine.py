@@ -32,8 +32,8 @@ FLOAT32_ABOVE = 20_000
 LAGGED_FROM_DAYS = 8
 # Rows of parameters whose losses one product measures (`losses_at`): a (rows x samples)
 # residual is made at once. A linear run's loss history holds each of its first 1,024
-# updates (core.engine.FINE_UPDATES), all in its first chunk: 1,024 x 1,405 residuals,
-# 11 MB, put `fnlab train --days 1`'s peak 1.9 MB over its 160 MB target; in blocks of
+# updates (core.engine.FINE_UPDATES), all in its first chunk: 1,024 x 1,460 residuals
+# (1 day), 12 MB, put `fnlab train --days 1`'s peak 1.9 MB over its 160 MB target; in blocks of
 # 64 rows its peak is that of a history fine to 256 updates (161.4-161.8 MB).
 LOSS_ROWS = 64
 

@@ -289,10 +289,12 @@ def rows_mapped_in_small_pages(shape: tuple[int, int], dtype: Any) -> np.ndarray
     kernel compacts memory to find one. A network's parameter timeline is such an array
     (3 x 100 ReLU on 56 days: 645 rows of 104 kB, 67 MB) written one row at each chunk's
     end, and in the app the worker ends ~60 chunks a second. Measured on the 2-core Intel
-    Xeon, a fresh row cost 0.4-1.1 ms with numpy's huge pages against ~65 us in small pages
-    (~20 us once mapped); a 3 x 100 ReLU trainer taking 5 updates a call, as the app's
-    worker does: 2,240-2,750 -> 2,075-2,100 us CPU an update (load ~1). A row is written
-    once and read rarely (a replayed moment), so huge pages buy it nothing."""
+    Xeon, a fresh 104 kB row in a bare loop cost 26-1,110 us with numpy's huge pages (it
+    depends on the memory's state) against 62-67 us in small pages (~20 us once mapped);
+    `Timeline.add_row` in a trainer taking 5 updates a call, as the app's worker does,
+    93-564 -> 89-122 us a row (updates per second at that load were too noisy to show
+    it). A row is written once and read rarely (a replayed moment), so huge pages buy it
+    nothing."""
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
     advise = getattr(mmap, "MADV_NOHUGEPAGE", None)
     if nbytes < 1 << 20 or advise is None:

@@ -260,7 +260,8 @@ def _landscape_asking_every_frame(qtbot, monkeypatch, patience: float
 
     monkeypatch.setattr(surface_view, "RECHECK_FRAMES", 1)
     monkeypatch.setattr(surface_landscape, "LANDSCAPE_PATIENCE_S", patience)
-    monkeypatch.setattr(surface_landscape, "PATIENCE_FACTOR", 0.0 if patience == 0 else 1.5)
+    if patience == 0:
+        monkeypatch.setattr(surface_landscape, "PATIENCE_FACTOR", 0.0)
     trainer = Trainer(RunConfig(days=56, model="relu", units=100, layers=3,
                                 optimizer="adam", lr=1e-2, limit_updates=100_000))
     view = _open(qtbot, trainer, updates=25)
