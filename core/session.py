@@ -85,7 +85,8 @@ class Session:
     """Everything a session file holds; `config` is a RunConfig dict."""
 
     config: dict[str, Any]
-    theme: str = "dark"
+    theme: str = "dark"    # the theme it was saved in: a record; a restore keeps the
+                           # window's own (the screen's, gui.session.restore)
     lecture_step: int | None = None
     rows: list[dict[str, Any]] = field(default_factory=list)
     zoom: dict[str, list[list[float]]] = field(default_factory=dict)  # key -> [[x0,x1],[y0,y1]]

@@ -188,7 +188,11 @@ def restore(window: LabWindow, ready: Restorable) -> None:
     # them back only into lecture mode, never into the normal window's layout.
     if session.layout and (session.lecture_step is None) == (window.lecture is None):
         window.restore_layout(S.decode_layout(session.layout))
-    window.apply_theme(session.theme)
+    # The theme stays the window's: it belongs to the screen in front of the class (a
+    # setting the window remembers), not to the work. A session quit at home in the dark
+    # theme, reopened on the projector, keeps the projector's picture. Applied again, it
+    # shares the restored docks out for its fonts, as at a start in it.
+    window.apply_theme(window.theme.name)
     if Path(config.dataset).is_file():   # an imported CSV: a choice with a readable name
         window.panel.add_dataset(config.dataset, f"{Path(config.dataset).stem} (imported)")
     table = window.table_view

@@ -115,3 +115,30 @@ def test_a_quit_leaves_the_newest_kept_sessions_only(qtbot, settings_dir, open_w
     win.close()
     assert _kept_files(settings_dir) == sorted([own, *old[:S.KEEP_SESSIONS - 1]])
     assert np.all([S.load_session(p).clean for p in _kept_files(settings_dir)])
+
+
+def test_reopening_a_session_keeps_the_theme_the_window_shows(qtbot, settings_dir,
+                                                               open_window):
+    """A lecturer who started on the projector theme and reopens a session quit in the
+    dark theme (at home) keeps the projector picture: the theme belongs to the screen in
+    front of the class, remembered as a setting, not to the work a session holds."""
+    first = open_window(RunConfig(days=7, lr=0.02), theme="dark")
+    first.play()
+    qtbot.waitUntil(lambda: first.latest.update >= 30, timeout=20000)
+    first.pause()
+    before = _settle(qtbot, first)
+    first.close()
+
+    second = open_window(theme="projector")
+    white = colour_mask(grab_rgb(second.views["loss"]), "#ffffff", tol=8).mean()
+    assert white > 0.3                               # the projector's white plot
+    second.sessions.reopen_action.trigger()
+    qtbot.waitUntil(lambda: second.latest is not None and second.run_info is not None
+                    and second.latest.run_id == second.run_info.run_id
+                    and second.latest.update == before.update, timeout=20000)
+    _settle(qtbot, second)
+    assert second.theme.name == "projector"
+    assert second.theme_actions["projector"].isChecked()
+    shot = grab_rgb(second.views["loss"])
+    assert colour_mask(shot, "#ffffff", tol=8).mean() > 0.3          # still white ...
+    assert colour_mask(shot, "#14161b", tol=8).mean() < 0.01         # ... not dark
