@@ -75,6 +75,7 @@ def run(names: list[str], json_path: str | None = None) -> int:
     results: list[Result] = []
     crashed: list[str] = []
     sections: dict[str, list[Result]] = {}
+    paces: dict[str, list[float]] = {}     # per section: the machine's pace at its end
     t_all = time.perf_counter()
     reference = ref_mod.current()
     for text in reference.lines():
@@ -95,7 +96,10 @@ def run(names: list[str], json_path: str | None = None) -> int:
         except Exception:
             traceback.print_exc()
             crashed.append(name)
-        print(f"   ({time.perf_counter() - t0:.1f} s; {load_line()})", flush=True)
+        seconds = time.perf_counter() - t0
+        pace = ref_mod.pace_ms()
+        paces[name] = pace
+        print(f"   ({seconds:.1f} s; {load_line()}; {ref_mod.pace_text(pace)})", flush=True)
     failed = [r for r in results if r.status == "FAIL"]
     missed = [r for r in results if r.status == "MISSED"]
     seconds = time.perf_counter() - t_all
@@ -112,7 +116,7 @@ def run(names: list[str], json_path: str | None = None) -> int:
     for r in failed:
         print(f"FAIL  {line(r)}")
     if json_path:
-        write_json(Path(json_path), reference, sections, crashed, seconds)
+        write_json(Path(json_path), reference, sections, paces, crashed, seconds)
     if crashed:
         print(f"CRASHED: {', '.join(crashed)}")
     if failed or crashed:
@@ -123,13 +127,15 @@ def run(names: list[str], json_path: str | None = None) -> int:
 
 
 def write_json(path: Path, reference: ref_mod.Reference, sections: dict[str, list[Result]],
-               crashed: list[str], seconds: float) -> None:
-    """The run as data: the reference, the load at the end, every result with its status."""
+               paces: dict[str, list[float]], crashed: list[str], seconds: float) -> None:
+    """The run as data: the reference, the load at the end, every result with its status,
+    and each section's pace sample (`bench.reference.pace_ms`, ms)."""
     doc = {
         "reference": reference.as_dict(),
         "load_end": os.getloadavg(),
         "seconds": seconds,
         "crashed": crashed,
+        "pace_ms": paces,
         "sections": {name: [{**asdict(r), "ratio": r.ratio, "status": r.status}
                             for r in rs] for name, rs in sections.items()},
     }

@@ -49,6 +49,7 @@ import numpy as np  # noqa: E402
 from PySide6.QtCore import QEvent, QObject  # noqa: E402
 
 from bench import Result, use_scratch_settings  # noqa: E402
+from bench.reference import pace_ms  # noqa: E402
 from core.config import RunConfig  # noqa: E402
 
 FRAME_LIMIT_MS = 8.0
@@ -370,7 +371,9 @@ def main() -> Iterator[Result]:
           flush=True)
     for label, config, kind in CASES:
         rounds = []
+        paces = []     # the machine's pace before each round (`bench.reference.pace_ms`)
         for _ in range(ROUNDS):
+            paces.append(min(pace_ms(3)))
             base, base_shares = headless_rate(config, HEADLESS_SECONDS)
             rounds.append((base, base_shares, in_app(config, PLAY_SECONDS, kind)))
         ratios = [got["rate"] / base for base, _, got in rounds]
@@ -385,7 +388,9 @@ def main() -> Iterator[Result]:
                                           "recomputes started while timed, surface painted "
                                           f"{got['surface_paints']:.2f} a frame") if x)
         med, p95 = statistics.median(frames), percentile(frames, 95)
-        pooled = f", {ROUNDS} rounds of {PLAY_SECONDS:g} s pooled"
+        pooled = (f", {ROUNDS} rounds of {PLAY_SECONDS:g} s pooled (the machine's pace "
+                  f"before each: Python 1M-step loop {' / '.join(f'{p:.0f}' for p in paces)}"
+                  " ms)")
         yield Result(f"gui frame, median ({label})", med, unit="ms", limit=FRAME_LIMIT_MS,
                      note=f"p95 {p95:.1f} ms, max {max(frames):.1f} ms, "
                           f"{len(frames)} frames{pooled}, 5 views shown, 4 live ones painted"
@@ -397,7 +402,8 @@ def main() -> Iterator[Result]:
                           f"{len(late)} ticks of {TICK_MS} ms{pooled}" + _late_note(late_in))
         yield Result(f"gui training speed ({label})", got["rate"], baseline=base,
                      unit="updates/s", floor=SPEED_FLOOR,
-                     note=(f"the median of {ROUNDS} rounds, each headless then in the app "
+                     note=(f"the median of {ROUNDS} rounds (pace as above), each headless "
+                           "then in the app "
                            f"(ratios {', '.join(f'{r:.2f}' for r in ratios)}); "
                            "in the app vs headless Trainer, 1 torch thread each"
                            + _shares_note(got["worker"], base_shares, got["rate"], base)

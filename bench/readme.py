@@ -3,7 +3,8 @@ written from a `make bench` run (`python -m bench --json RESULTS.json`), never b
 
 The section (from its `## Speed` heading to the next `## ` heading) is replaced by: the
 machine's reference measured in that run (pure-Python loop, single-thread sgemm), the load
-at its start and end, its date and commit, and one table row per result with its status.
+at its start and end, its date and commit, one table row per result with its status, and
+after each section's table the machine's pace at its end (`bench.reference.pace_ms`).
 A run from a work tree with uncommitted changes says so ("+dirty" after the commit).
 """
 
@@ -72,6 +73,11 @@ def section(doc: dict[str, Any]) -> str:
             out.append(f"| {r['name']} | {_value(r['ours'], r['unit'])} | "
                        f"{_value(r.get('baseline'), r['unit'])} | {ratio} | {_target(r)} | "
                        f"{r['status']} | {note} |")
+        pace = doc.get("pace_ms", {}).get(name)
+        if pace:
+            out += ["", f"The machine's pace at this section's end: a 1-million-step Python "
+                        f"loop took {min(pace):.0f}-{max(pace):.0f} ms (the reference's best "
+                        f"at the start: {100 * ref['python_loop_s']:.0f} ms)."]
     return "\n".join(out) + "\n"
 
 

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 LOOP_STEPS = 10_000_000
+PACE_STEPS = 1_000_000        # a pace sample (`pace_ms`): ~30 ms a loop on a quick core
 GEMM_N = 1024
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,6 +73,33 @@ def python_loop_seconds(steps: int = LOOP_STEPS, repeat: int = 3) -> float:
             total += i
         best = min(best, time.thread_time() - t0)
     return best
+
+
+def pace_ms(repeat: int = 5, steps: int = PACE_STEPS) -> list[float]:
+    """The CPU milliseconds of each of `repeat` pure-Python loops of `steps` steps, now:
+    the machine's pace at this moment, beside the reference's best at the run's start.
+
+    A shared virtual machine changes speed from second to second, not only with its own
+    load: on the 2-core AMD EPYC, idle (load ~0.8, no steal time), the same 1M-step loop
+    took 28-53 ms of CPU time a second apart. The bench prints this spread after each
+    section (and the GUI bench before each round), so a figure measured while the machine
+    ran at half its pace reads as such."""
+    out = []
+    for _ in range(repeat):
+        t0 = time.thread_time()
+        total = 0
+        for i in range(steps):
+            total += i
+        out.append(1e3 * (time.thread_time() - t0))
+    return out
+
+
+def pace_text(samples: list[float]) -> str:
+    """"Python 1M-step loop 29-58 ms now": a pace sample's spread, and the reference's
+    best at the run's start."""
+    best = 1e3 * current().python_loop_s * PACE_STEPS / LOOP_STEPS
+    return (f"Python {PACE_STEPS // 1_000_000}M-step loop {min(samples):.0f}-"
+            f"{max(samples):.0f} ms now (the reference's best: {best:.0f} ms)")
 
 
 def sgemm_gflops(n: int = GEMM_N, repeat: int = 12) -> tuple[float, float]:
