@@ -16,12 +16,13 @@ One offscreen window per model, trained at full speed as in a lecture:
 - lateness: a 5 ms precise QTimer in the GUI thread; how late each tick comes (its gap
   minus 5 ms) shows how long the GUI thread could not answer; target: p95 under 5 ms.
 - training speed: updates per second in the app against the same Trainer run headless in
-  this process with the same thread and memory settings (one torch / BLAS thread, freed
-  memory kept for reuse, as the app's worker); floor: 90%. The note splits the training
-  thread's wall time (Linux) in the app and headless into its time on a core, its wait for
-  a core and its wait for the GIL or else: on 2 cores a busy machine takes the app's
-  training thread a core the headless run had (the GUI thread needs the other), so a
-  missed floor reads as the app's own work or the machine's load.
+  this process, half before and half after the app's run, with the same thread and memory
+  settings (one torch / BLAS thread, freed memory kept for reuse, as the app's worker);
+  floor: 90%. The note splits the training thread's wall time (Linux) in the app and
+  headless into its time on a core, its wait for a core and its wait for the GIL or else:
+  on 2 cores a busy machine takes the app's training thread a core the headless run had
+  (the GUI thread needs the other), so a missed floor reads as the app's own work or the
+  machine's load.
 
 Everything is measured in this run; the machine's load line tells how noisy it was.
 """
@@ -58,11 +59,14 @@ SPEED_FLOOR = 0.9
 TICK_MS = 5
 PLAY_SECONDS = 5.0         # per model, in the app
 HEADLESS_SECONDS = 2.5     # per model, headless
-# Rounds of (headless, then in the app) per model; the training-speed ratio is the median
-# round's, the frame and lateness figures pool every round's. One pair is a lottery on a
-# shared machine: with nothing else running, the same bare 3 x 100 ReLU trainer measured
-# 329-490 updates a second from one 2.5 s run to the next (2-core Intel Xeon, load ~0.9),
-# so a single pair's ratio moved by as much as the 0.9 floor's margin.
+# Rounds of (headless, in the app, headless again) per model; the training-speed ratio is
+# the median round's, the frame and lateness figures pool every round's. One pair is a
+# lottery on a shared machine: with nothing else running, the same bare 3 x 100 ReLU
+# trainer measured 329-490 updates a second from one 2.5 s run to the next (2-core Intel
+# Xeon, load ~0.9), so a single pair's ratio moved by as much as the 0.9 floor's margin.
+# The headless baseline brackets the app's run (half before, half after, `bracketed`): a
+# machine whose pace drifts during a round (a 1M-step Python loop 35 ms before one round
+# and 63 ms before the next, the 2-core AMD EPYC) then biases neither side.
 ROUNDS = 3
 
 LINEAR = RunConfig(dataset="channel", days=1, model="linear", loss="mae", optimizer="gd",
@@ -103,6 +107,18 @@ def headless_rate(config: RunConfig, seconds: float
         return n / wall, _shares(s0, _thread_schedule(), wall)
     finally:
         torch.set_num_threads(before)
+
+
+def bracketed(before: tuple[float, tuple[float, float] | None],
+              after: tuple[float, tuple[float, float] | None]
+              ) -> tuple[float, tuple[float, float] | None]:
+    """The headless baseline of a round from its runs before and after the app's: the
+    mean rate (the two runs are equally long) and the mean shares (`_shares`)."""
+    rate = (before[0] + after[0]) / 2
+    a, b = before[1], after[1]
+    if a is None or b is None:
+        return rate, None
+    return rate, ((a[0] + b[0]) / 2, (a[1] + b[1]) / 2)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -374,8 +390,10 @@ def main() -> Iterator[Result]:
         paces = []     # the machine's pace before each round (`bench.reference.pace_ms`)
         for _ in range(ROUNDS):
             paces.append(min(pace_ms(3)))
-            base, base_shares = headless_rate(config, HEADLESS_SECONDS)
-            rounds.append((base, base_shares, in_app(config, PLAY_SECONDS, kind)))
+            before = headless_rate(config, HEADLESS_SECONDS / 2)
+            got = in_app(config, PLAY_SECONDS, kind)
+            base, base_shares = bracketed(before, headless_rate(config, HEADLESS_SECONDS / 2))
+            rounds.append((base, base_shares, got))
         ratios = [got["rate"] / base for base, _, got in rounds]
         base, base_shares, got = rounds[ratios.index(statistics.median_low(ratios))]
         frames = [f for _, _, g in rounds for f in g["frames"]]
@@ -402,8 +420,8 @@ def main() -> Iterator[Result]:
                           f"{len(late)} ticks of {TICK_MS} ms{pooled}" + _late_note(late_in))
         yield Result(f"gui training speed ({label})", got["rate"], baseline=base,
                      unit="updates/s", floor=SPEED_FLOOR,
-                     note=(f"the median of {ROUNDS} rounds (pace as above), each headless "
-                           "then in the app "
+                     note=(f"the median of {ROUNDS} rounds (pace as above), each in the "
+                           "app between two headless halves "
                            f"(ratios {', '.join(f'{r:.2f}' for r in ratios)}); "
                            "in the app vs headless Trainer, 1 torch thread each"
                            + _shares_note(got["worker"], base_shares, got["rate"], base)
