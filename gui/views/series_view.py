@@ -86,6 +86,7 @@ class SeriesView(View):
                      self._train_label, self._unseen_label, self._real.curve)
         cache_legend(self._plot)
         self._plot.getViewBox().sigRangeChanged.connect(self._place_labels)
+        self._plot.getViewBox().sigResized.connect(self._place_labels)   # the same days, px
 
     # ----- View interface -----------------------------------------------------------------
     def _on_run(self) -> None:
@@ -202,6 +203,7 @@ class SeriesView(View):
             font = label.textItem.font()
             font.setPointSize(t.font_pt)
             label.setFont(font)
+        self._place_labels()                  # the theme's font: another width
         self._apply_compact(self.compact)     # the theme's axis style shows the label again
 
     def _apply_compact(self, on: bool) -> None:
@@ -225,10 +227,23 @@ class SeriesView(View):
         self._place_labels()
 
     def _place_labels(self, *_: object) -> None:
-        _, (_, y1) = self._plot.getViewBox().viewRange()
+        """"◀ training" and "unseen ▶" at the top, either side of the split; a label
+        that would not fit whole between the split and the plot's edge is hidden, not cut:
+        a 1280 x 720 window opens on a week of training days, and showed "raining"."""
+        vb = self._plot.getViewBox()
+        (x0, x1), (_, y1) = vb.viewRange()
         x = self._split.value()
+        px = vb.viewPixelSize()[0]
         self._train_label.setPos(x, y1)
         self._unseen_label.setPos(x, y1)
+        self._train_label.setVisible(bool(x - _beside(self._train_label, px) >= x0))
+        self._unseen_label.setVisible(bool(x + _beside(self._unseen_label, px) <= x1))
+
+
+def _beside(label: pg.TextItem, px: float) -> float:
+    """How far `label` reaches from its position, in data units of `px` per pixel: its
+    width and the gap its anchor leaves (an anchor of 1.05 or -0.05: 1.05 widths)."""
+    return (abs(label.anchor.x() - 0.5) + 0.5) * label.boundingRect().width() * px
 
 
 def error_bar_color(theme: Theme) -> QColor:

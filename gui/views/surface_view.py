@@ -158,6 +158,20 @@ class GrowingPath:
         return self._last, True
 
 
+def inward_anchor_y(y: float, anchor_y: float, height: float, y0: float, y1: float
+                    ) -> float:
+    """A label's vertical anchor at data height `y` (pyqtgraph's: 0 puts its top at y, 1
+    its bottom; `height` in data units, the axis pointing up): `anchor_y`, or mirrored
+    (1 - anchor_y, the other side of y) where the label would run past y0 or y1 and the
+    other side keeps it inside."""
+    def inside(a: float) -> bool:
+        return y + (a - 1.0) * height >= y0 and y + a * height <= y1
+
+    if inside(anchor_y) or not inside(1.0 - anchor_y):
+        return anchor_y
+    return 1.0 - anchor_y
+
+
 class SurfaceView(LandscapeMode, View):
     """Heat map + contours of the loss over two parameters, with the descent drawn on it."""
 
@@ -856,11 +870,17 @@ class SurfaceView(LandscapeMode, View):
     def _place_inward(self, label: pg.TextItem, x: float, y: float, anchor_y: float
                       ) -> None:
         """`label` at (x, y), centred on x, or from x inward where centred it would run
-        past the plot's left or right edge (and be cut there)."""
+        past the plot's left or right edge (and be cut there); on the other side of y
+        (`anchor_y` mirrored: under the point instead of over it, or over instead of
+        under) where it would run past the bottom or the top edge and fits there. A local
+        minimum by the bottom edge (a 1280 x 720 window) had its label cut in half."""
         vb = self._plot.getViewBox()
-        (x0, x1), _ = vb.viewRange()
-        half = 0.5 * label.boundingRect().width() * vb.viewPixelSize()[0]
+        (x0, x1), (y0, y1) = vb.viewRange()
+        px, py = vb.viewPixelSize()
+        rect = label.boundingRect()
+        half = 0.5 * rect.width() * px
         edge = 0.0 if x - half < x0 else 1.0 if x + half > x1 else 0.5
+        anchor_y = inward_anchor_y(y, anchor_y, rect.height() * py, y0, y1)
         if (label.anchor.x(), label.anchor.y()) != (edge, anchor_y):
             label.setAnchor((edge, anchor_y))
         label.setPos(x, y)

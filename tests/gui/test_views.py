@@ -467,6 +467,38 @@ def test_series_view_opens_on_the_first_weeks_of_the_unseen_period(qtbot, traine
     assert 35 <= (x1 - x0) / 86400 <= 70
 
 
+@pytest.mark.parametrize("width", [420, 1200], ids=["narrow", "wide"])
+def test_the_series_labels_either_side_of_the_split_are_whole_or_not_shown(
+        qtbot, trained, width):
+    """A 1280 x 720 window opens the series on a week of training days, too narrow for
+    "◀ training": it was cut at the plot's left edge ("raining"). Each label is drawn
+    whole or not at all (the grab's ink where it is drawn spans its whole width); on a
+    wide plot both are drawn."""
+    from tests.gui.pixels import grab_rgb, shown_view
+
+    view = shown_view(qtbot, SeriesView(), trained(20, lr=0.05), size=(width, 300))
+    qtbot.wait(50)
+    widths = {}
+    for label in (view._train_label, view._unseen_label):
+        shown = grab_rgb(view._plot).astype(int)
+        on = label.isVisible()
+        label.hide()
+        qtbot.wait(20)
+        bare = grab_rgb(view._plot).astype(int)
+        view._place_labels()
+        ink = np.argwhere(np.abs(shown - bare).max(axis=2) > 60)
+        full = view._plot.mapFromScene(label.mapRectToScene(label.boundingRect())
+                                       ).boundingRect().width()
+        widths[label] = (on, int(np.ptp(ink[:, 1])) + 1 if len(ink) else 0, full)
+        if on:
+            assert len(ink) and np.ptp(ink[:, 1]) + 1 >= 0.75 * full, widths[label]
+        else:
+            assert not len(ink), widths[label]
+    if width >= 1200:
+        assert all(on for on, _, _ in widths.values()), widths
+    view.shutdown()
+
+
 def test_loss_view_marks_epochs_and_switches_to_log_scale(qtbot, trained):
     trainer = trained(40, lr=0.05, batch_size=100)
     view = _open(qtbot, LossView, trainer)
@@ -1024,10 +1056,11 @@ def test_path_dots_hidden_while_empty_are_drawn_again(qtbot):
 
 
 @pytest.mark.parametrize("theme", [DARK, PROJECTOR], ids=["dark", "projector"])
-@pytest.mark.parametrize("side", [0.0, 1.0], ids=["left", "right"])
+@pytest.mark.parametrize("side", ["left", "right", "bottom", "top"])
 def test_a_local_minimum_by_the_plots_edge_is_labelled_whole(qtbot, trained, theme, side):
     """The local minimum's label, written centred under its mark, was cut at the plot's
-    right edge in a 1280 x 720 window: by an edge it is written inward, every letter of it
+    right edge in a 1280 x 720 window, and at its bottom edge where the minimum lay low:
+    by an edge it is written inward (over its mark by the bottom), every letter of it
     inside the data area (the grab of the plot shows it whole)."""
     from tests.gui.pixels import grab_rgb, shown_view
 
@@ -1038,9 +1071,10 @@ def test_a_local_minimum_by_the_plots_edge_is_labelled_whole(qtbot, trained, the
     qtbot.wait(50)
     vb = view._plot.getViewBox()
     (x0, x1), (y0, y1) = vb.viewRange()
-    at = x0 + (0.01 + 0.98 * side) * (x1 - x0)
+    at = x0 + {"left": 0.01, "right": 0.99}.get(side, 0.5) * (x1 - x0)
+    height = y0 + {"bottom": 0.01, "top": 0.99}.get(side, 0.5) * (y1 - y0)
     bare = grab_rgb(view._plot).astype(int)
-    view._show_local([(at, 0.5 * (y0 + y1), 1234.5)])
+    view._show_local([(at, height, 1234.5)])
     qtbot.wait(20)
     shot = grab_rgb(view._plot).astype(int)
     label = view._local_label
@@ -1055,6 +1089,9 @@ def test_a_local_minimum_by_the_plots_edge_is_labelled_whole(qtbot, trained, the
     assert top_left.x() <= text.left() and text.right() <= bottom_right.x(), \
         (text.left(), text.right(), top_left.x(), bottom_right.x())
     assert top_left.x() - 1 <= ink[:, 1].min() and ink[:, 1].max() <= bottom_right.x() + 1
+    assert top_left.y() <= text.top() and text.bottom() <= bottom_right.y(), \
+        (text.top(), text.bottom(), top_left.y(), bottom_right.y())
+    assert top_left.y() - 1 <= ink[:, 0].min() and ink[:, 0].max() <= bottom_right.y() + 1
     view.shutdown()
 
 
