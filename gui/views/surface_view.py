@@ -17,7 +17,7 @@ import contourpy
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetrics, QTextOption
+from PySide6.QtGui import QFontMetrics, QTextOption
 from PySide6.QtWidgets import QComboBox, QLabel, QPushButton, QWidget
 
 from core import models, surface
@@ -36,6 +36,14 @@ from gui.views.base import (
     set_curve,
     text_item,
 )
+from gui.views.colour_bar import (
+    colour_bar,
+    compact,
+    fit_bar_ticks,
+    loss_ticks,
+    plain_fmt,
+    style_colour_bar,
+)
 from gui.views.flow_layout import FlowLayout
 from gui.views.landscape_live import LivePiece
 from gui.views.slice_worker import SliceWorker
@@ -49,10 +57,6 @@ RECHECK_FRAMES = 15        # how often (in frames) to ask whether a slice is out
 MESSAGE_MARGIN = 8         # px between a centred message and the data area's sides
 PATH_DOTS = 120            # a path this short shows every update as a dot (zig-zags read)
 LOCAL_LABEL_ANCHOR_Y = -0.35  # the local minimum's label sits just under its ◆
-BAR_LABEL_SPACE = 2         # px between two of the colour bar's labels, besides a line
-BAR_AXIS_WIDTH = 45         # px: the colour bar's axis at least (pyqtgraph's width)
-BAR_TICK_ROOM = 14          # px: the axis' tick and gap before a label
-BAR_LABEL_TEMPLATE = "8.88k"   # as wide as most of its labels (3 digits and a unit)
 # Lines kept under the 1-day surface's plot for its note, by the view's height: a replayed
 # moment's numbers (the gradient; the step as a sum, two lines at 10 pt in a 530-px view)
 # show whole in the note's place in a view 320 px high or more; a small one (a 1280 x 720
@@ -189,7 +193,7 @@ class SurfaceView(LandscapeMode, View):
         self._slice_loss = float("nan")
         self._frames = 0
         self._last_snap: Snapshot | None = None
-        self._fmt = _plain_fmt
+        self._fmt = plain_fmt
         self._bar_label = "loss"
         self._box: tuple[float, float, float, float] | None = None   # grid's a0, a1, b0, b1
         self._diverged_shown = False
@@ -225,8 +229,7 @@ class SurfaceView(LandscapeMode, View):
         self._image = pg.ImageItem()
         self._image.setZValue(-10)
         item.addItem(self._image)
-        self._bar = pg.ColorBarItem(values=(0.0, 1.0), colorMap=pg.colormap.get(theme.colormap),
-                                    interactive=False, colorMapMenu=False)
+        self._bar = colour_bar(theme)
         self._bar.setImageItem(self._image, insert_in=item)
         # The colour bar's labels: the values worth naming, and those that fit its height.
         self._bar_candidates: tuple[list[tuple[float, str]], tuple[float, float]] = (
@@ -393,7 +396,7 @@ class SurfaceView(LandscapeMode, View):
         self._hold_slice = False
         self._show_local([])
         # MAE is in the data unit ("0.48k"); MSE in its square, shown as a plain number.
-        self._fmt = getattr(data, "fmt", _plain_fmt) if cfg.loss == "mae" else _compact
+        self._fmt = getattr(data, "fmt", plain_fmt) if cfg.loss == "mae" else compact
         self._bar_label = "MAE" if cfg.loss == "mae" else f"MSE ({data.unit or 'value'}²)"
         self._style_bar_label()
         self._clear_items()
@@ -635,13 +638,7 @@ class SurfaceView(LandscapeMode, View):
     def _restyle(self) -> None:
         t = self.theme
         self._keep_note_room()    # the theme's font: its lines' height
-        cmap = pg.colormap.get(t.colormap)
-        self._bar.setColorMap(cmap)
-        self._bar.axis.setPen(pg.mkPen(t.foreground))
-        self._bar.axis.setTextPen(pg.mkPen(t.foreground))
-        font = QFont()
-        font.setPointSize(t.font_pt)     # the axes' size: the projector's are larger
-        self._bar.axis.setStyle(tickFont=font)
+        style_colour_bar(self._bar, t)
         self._style_bar_label()
         self._fit_bar_ticks()
         contour = pg.mkColor(t.foreground)
@@ -717,39 +714,13 @@ class SurfaceView(LandscapeMode, View):
             label.setFont(font)
 
     def _style_bar_label(self) -> None:
-        # The bar is too narrow for an axis label beside its ticks: the loss is named in
-        # the title and the tooltip instead.
-        self._bar.axis.showLabel(False)
+        # The bar is too narrow for an axis label beside its ticks (`style_colour_bar`):
+        # the loss is named in the title and the tooltip instead.
         self._bar.setToolTip(f"{self._bar_label}: colour scale (log-like, so the valley shows)")
 
     def _fit_bar_ticks(self) -> None:
-        """Label the colour bar with the candidate values that fit its height: each label
-        a text line's height (and a little) above the last one, bottom up (the valley's
-        values are the ones a class reads). A fixed share of the bar kept them apart on a
-        tall bar only: a 1280 x 720 window's ~70 px bar drew "0.40k" over "0.38k"."""
-        candidates, (low, high) = self._bar_candidates
-        axis = self._bar.axis
-        metrics = QFontMetrics(axis.style.get("tickFont") or axis.font())
-        # Wide enough for the longest label in the theme's font: pyqtgraph's fixed 45 px
-        # dropped every label of the projector's larger font. Sized for a typical label
-        # from the theme's start, so a new slice's labels do not move the plot a layout
-        # pass after it is drawn.
-        width = max([BAR_AXIS_WIDTH] + [metrics.horizontalAdvance(label) + BAR_TICK_ROOM
-                                        for label in (BAR_LABEL_TEMPLATE,
-                                                      *(lab for _, lab in candidates))])
-        if axis.width() != width:
-            axis.setWidth(width)
-        px = axis.geometry().height()
-        span = high - low
-        if px <= 0 or span <= 0:
-            axis.setTicks([candidates[:1]])
-            return
-        gap = (metrics.height() + BAR_LABEL_SPACE) / px * span
-        ticks: list[tuple[float, str]] = []
-        for pos, label in candidates:
-            if not ticks or pos - ticks[-1][0] >= gap:
-                ticks.append((pos, label))
-        axis.setTicks([ticks])
+        """The bar's labels for its height now (`fit_bar_ticks`)."""
+        fit_bar_ticks(self._bar, *self._bar_candidates)
 
     def _show_grid(self, a: np.ndarray, b: np.ndarray, loss: np.ndarray,
                    frame: bool = True) -> None:
@@ -776,13 +747,8 @@ class SurfaceView(LandscapeMode, View):
         self._image.setRect(QRectF(a[0] - da / 2, b[0] - db / 2, a[-1] - a[0] + da,
                                    b[-1] - b[0] + db))
         self._bar.setLevels(levels)
-        candidates = []
-        for f in (1.0, 1.02, 1.05, 1.1, 1.25, 1.5, 2, 3, 5, 10, 30, 100, 1e3, 1e4):
-            val = lo * f if lo > 0 else lo + (hi - lo) * (f - 1) / 100
-            if lo <= val <= hi:
-                pos = math.log10(val - lo + delta) if self.log_colours else val
-                candidates.append((pos, self._fmt(val)))
-        self._bar_candidates = (candidates, levels)
+        self._bar_candidates = (loss_ticks(lo, hi, delta, self._fmt, self.log_colours),
+                                levels)
         self._fit_bar_ticks()
         set_contours(self._contours, a, b, v, levels)
         self._box = (float(a[0]), float(a[-1]), float(b[0]), float(b[-1]))
@@ -1153,16 +1119,3 @@ def _flat(params: dict[str, np.ndarray]) -> np.ndarray:
 
 def _grid_arrays(s: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return s.a1, s.a2, s.loss
-
-
-def _plain_fmt(v: float) -> str:
-    return f"{v:.3g}"
-
-
-def _compact(v: float) -> str:
-    """342,509 -> '343k', 1.2e7 -> '12M': short enough for the colour bar's ticks."""
-    for div, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(v) >= div:
-            return f"{v / div:.3g}{suffix}"
-    return f"{v:.3g}"
-
