@@ -3,8 +3,9 @@
 `compare(config, spec)` trains the step's network with each number of layers in
 `spec["layers"]` (e.g. 1 and 4 layers of 100 ReLU, as in the lecture's third table) in the
 background, then draws each one's random filter-normalized plane (core.landscape) on one
-shared colour scale, titled with its training and unseen loss. Filter normalization puts
-both on the same +-1 axes, so the width of the dark valley compares the minima.
+shared colour scale, titled with its training and unseen loss, with one colour bar beside
+them naming that scale's losses. Filter normalization puts both on the same +-1 axes, so
+the width of the dark valley compares the minima.
 """
 
 from __future__ import annotations
@@ -14,14 +15,22 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QPoint, QRectF, Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from core.config import RunConfig
 from core.snapshot import Snapshot
 from gui.background import BackgroundJob
 from gui.theme import DARK, Theme
 from gui.views.base import View
+from gui.views.colour_bar import (
+    Ticks,
+    colour_bar,
+    compact,
+    fit_bar_ticks,
+    loss_ticks,
+    style_colour_bar,
+)
 from gui.views.surface_view import set_contours
 
 DEFAULT_LAYERS = (1, 4)
@@ -64,6 +73,7 @@ class LandscapeCompareView(View):
             lay.addWidget(plot, 1)
             box.addWidget(col, 1)
             self._panels.append((label, plot, image, contours, centre))
+        box.addWidget(self._make_bar(row))
         self._layout.addWidget(row, 1)
         self._note = QLabel("", self)
         self._note.setObjectName("viewNote")
@@ -75,7 +85,38 @@ class LandscapeCompareView(View):
         self._job.failed.connect(self._on_failed)
         self._job.finished.connect(self._on_finished)
         self._pending = False      # until the job's last item and its end are drawn
+        for _label, plot, *_rest in self._panels:   # the bar spans the maps' data area
+            plot.getViewBox().sigResized.connect(self._align_bar)
         self._restyle()
+
+    def _make_bar(self, row: QWidget) -> QWidget:
+        """One colour bar right of both maps, for their one scale: the loss a colour is,
+        read on either side. It drives both images' colour map and levels, so they cannot
+        drift apart. Hidden (its room kept, so the maps do not move) until a map is drawn:
+        before that its numbers would be the last comparison's, or none at all."""
+        col = QWidget(row)
+        lay = QVBoxLayout(col)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self._bar_title = QLabel("loss L", col)
+        self._bar_title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        lay.addWidget(self._bar_title)
+        self._bar_view = pg.GraphicsLayoutWidget(col)
+        self._bar_view.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
+        self._bar = colour_bar(self.theme)
+        self._bar.setToolTip("the loss each colour is, on both maps (log-like scale, so the "
+                             "valleys show)")
+        self._bar.setImageItem([image for *_rest, image, _c, _p in self._panels])
+        self._bar_view.ci.layout.setContentsMargins(0, 0, 0, 0)
+        self._bar_view.addItem(self._bar)
+        self._bar_ticks: tuple[Ticks, tuple[float, float]] = ([], (0.0, 1.0))
+        self._bar.axis.geometryChanged.connect(self._fit_bar)
+        lay.addWidget(self._bar_view, 1)
+        keep = col.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)
+        col.setSizePolicy(keep)
+        self._bar_col = col
+        col.hide()
+        return col
 
     # ----- public -------------------------------------------------------------------------
     def compare(self, config: RunConfig, spec: dict[str, Any] | None = None) -> None:
@@ -90,10 +131,12 @@ class LandscapeCompareView(View):
             image.clear()
             contours.setData([], [])
             centre.setData([], [])
+        self._bar_col.hide()       # the last comparison's scale
         self._note.setText(
             f"{config.model} networks of {config.units} units, {config.days} days: "
             f"{' and '.join(str(n) for n in layers)} layers, {updates:,} updates each, "
-            "then L(θ* + a1 δ1 + a2 δ2) over random filter-normalized directions.")
+            "then L(θ* + a1 δ1 + a2 δ2) over random filter-normalized directions. "
+            "Same colour, same loss on both sides.")
         self._pending = True
         # Imported here: core.landscape_run loads torch, which would hold the GUI thread's
         # start-up for ~1 s (tests/gui/test_startup.py).
@@ -137,6 +180,9 @@ class LandscapeCompareView(View):
             centre.setSize(2 * t.point_size + 4)
             centre.setPen(t.pen(t.background, 1.5))
             centre.setBrush(t.brush(t.current))
+        self._bar_view.setBackground(t.background)
+        style_colour_bar(self._bar, t)     # the maps' colour map too: the bar drives them
+        self._fit_bar()
         if self._results:
             self._redraw()
 
@@ -163,14 +209,13 @@ class LandscapeCompareView(View):
                  if np.isfinite(g).any())
         delta = max(0.02 * (hi - lo), 1e-12 * max(abs(lo), 1.0))
         levels = (math.log10(delta), math.log10(hi - lo + delta))
-        lut = pg.colormap.get(self.theme.colormap).getLookupTable(nPts=256)
         for (run, land), (label, plot, image, contours, centre) in zip(
                 self._results, self._panels, strict=False):
             g = np.where(np.isfinite(land.loss), np.minimum(land.loss, hi), hi)
             v = np.log10(g - lo + delta)
             a1, a2 = land.a1, land.a2
             da, db = (a1[-1] - a1[0]) / (len(a1) - 1), (a2[-1] - a2[0]) / (len(a2) - 1)
-            image.setImage(v.T, levels=levels, lut=lut, autoLevels=False)
+            image.setImage(v.T, autoLevels=False)
             image.setRect(QRectF(a1[0] - da / 2, a2[0] - db / 2, a1[-1] - a1[0] + da,
                                  a2[-1] - a2[0] + db))
             set_contours(contours, a1, a2, v, levels)
@@ -183,3 +228,35 @@ class LandscapeCompareView(View):
                           f"{run.config.model}: training L = {fmt(run.train_loss)}, "
                           f"unseen L' = {fmt(run.unseen_loss)}"
                           + ("" if land.complete else " (computing...)"))
+        self._bar.setLevels(levels)      # both images' levels (the bar drives them)
+        run = self._results[0][0]
+        fmt = run.data.fmt if run.config.loss == "mae" else compact
+        self._bar_ticks = (loss_ticks(lo, hi, delta, fmt), levels)
+        self._bar_title.setText(f"{run.config.loss.upper()} L")
+        self._bar_col.show()
+        self._fit_bar()
+        self._align_bar()
+
+    # ----- colour bar ---------------------------------------------------------------------
+    def _fit_bar(self) -> None:
+        """The bar's labels for its height now, and its column as wide as they ask."""
+        fit_bar_ticks(self._bar, *self._bar_ticks)
+        width = math.ceil(self._bar.effectiveSizeHint(Qt.SizeHint.PreferredSize).width())
+        if self._bar_view.width() != width:
+            self._bar_view.setFixedWidth(width)
+
+    def _align_bar(self) -> None:
+        """The bar from the top to the bottom of the maps' data area (not of their titles
+        and axes), so its ends are the maps' ends of the scale side by side."""
+        plot = self._panels[-1][1]
+        area = plot.mapFromScene(plot.getViewBox().sceneBoundingRect()).boundingRect()
+        top = self._bar_view.mapFromGlobal(plot.mapToGlobal(QPoint(0, area.top()))).y()
+        bottom = self._bar_view.height() - self._bar_view.mapFromGlobal(
+            plot.mapToGlobal(QPoint(0, area.bottom()))).y()
+        inner = self._bar.getViewBox().geometry()
+        margins = (max(0, round(top - inner.top())),
+                   max(0, round(bottom - (self._bar.geometry().height() - inner.bottom()))))
+        layout = self._bar_view.ci.layout
+        _left, old_top, _right, old_bottom = layout.getContentsMargins()
+        if (round(old_top), round(old_bottom)) != margins:
+            layout.setContentsMargins(0, margins[0], 0, margins[1])
