@@ -63,6 +63,12 @@ class LandscapeCompareView(View):
             # The range ends at the grid's edge, where a tick sits: the top one ('1.0')
             # was drawn half above the plot and cut at 1280 x 720. Room for its upper half.
             plot.getPlotItem().layout.setContentsMargins(1, EDGE_TICK_ROOM, 1, 1)
+            # Its height is what is left: a pyqtgraph view's preferred size is its size
+            # now, and the dock's scroll area asks a view with wrapped labels for its
+            # preferred height, so a view never shrank again. Seen under Xvfb: after a
+            # live switch to the projector (taller lecture header), the step scrolled,
+            # its note and the maps' axis titles cut off.
+            ignore_height(plot)
             image = pg.ImageItem()
             image.setZValue(-10)
             contours = pg.PlotCurveItem()
@@ -101,7 +107,7 @@ class LandscapeCompareView(View):
         self._bar_title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         lay.addWidget(self._bar_title)
         self._bar_view = pg.GraphicsLayoutWidget(col)
-        self._bar_view.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Expanding)
+        ignore_height(self._bar_view)
         self._bar = colour_bar(self.theme)
         self._bar.setToolTip("the loss each colour is, on both maps (log-like scale, so the "
                              "valleys show)")
@@ -260,3 +266,12 @@ class LandscapeCompareView(View):
         _left, old_top, _right, old_bottom = layout.getContentsMargins()
         if (round(old_top), round(old_bottom)) != margins:
             layout.setContentsMargins(0, margins[0], 0, margins[1])
+
+
+def ignore_height(widget: QWidget) -> None:
+    """`widget` takes the height its layout has left, its own preferred height ignored
+    (see the maps' comment in `LandscapeCompareView.__init__`)."""
+    widget.setMinimumHeight(widget.minimumSizeHint().height())   # not 0 once ignored
+    policy = widget.sizePolicy()
+    policy.setVerticalPolicy(QSizePolicy.Policy.Ignored)
+    widget.setSizePolicy(policy)

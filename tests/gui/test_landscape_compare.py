@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from PySide6.QtWidgets import QScrollArea
 
 from core.config import RunConfig
 from core.lecture_steps import LECTURE_DIR, StepError, load_steps, parse_step
@@ -162,4 +163,31 @@ def test_one_colour_bar_names_both_maps_losses_and_follows_the_theme(qtbot):
     img = grab_rgb(view).astype(np.int16)
     place = img[ax_top: ax_bottom, bar_left: ax_right]
     assert (np.abs(place - rgb(PROJECTOR.panel)) < 8).all(axis=2).mean() > 0.95
+    view.shutdown()
+
+
+def test_the_view_shrinks_with_its_dock_after_a_theme_switch(qtbot):
+    """In its dock's scroll area the view takes the room there is: after a live switch to
+    the projector the lecture's header grew, the dock shrank, and the view kept its old
+    height (a pyqtgraph view prefers its size now), scrolled, its note cut off."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    view = LandscapeCompareView(DARK)
+    scroll.setWidget(view)
+    qtbot.addWidget(scroll)
+    scroll.resize(1280, 480)
+    scroll.show()
+    cfg = RunConfig(days=7, model="relu", units=10, layers=1, optimizer="adam", lr=3e-3)
+    view.compare(cfg, {"layers": [1, 3], "updates": 150, "grid": 11})
+    qtbot.waitUntil(lambda: not view.busy(), timeout=120000)
+    qtbot.wait(50)
+    view.apply_theme(PROJECTOR)
+    scroll.resize(1280, 440)
+    qtbot.wait(100)
+    img = grab_rgb(scroll).astype(np.int16)
+    note = view._note.geometry()
+    at = view.mapTo(scroll, note.topLeft())
+    assert at.y() + note.height() <= img.shape[0], (at.y(), note.height(), img.shape)
+    text = img[at.y(): at.y() + note.height(), at.x(): at.x() + note.width()]
+    assert (np.abs(text - rgb(PROJECTOR.foreground)) < 60).all(axis=2).sum() > 100
     view.shutdown()
