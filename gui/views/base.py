@@ -705,6 +705,9 @@ class View(QWidget):
 MIN_LABEL_SCALE = 0.75    # the projector's 12-pt axis titles down to 9 pt, no smaller
 
 
+NO_PREFIX_BELOW_1 = ((1e9, float("inf")),)   # where a unitless axis takes an SI prefix
+
+
 class QuietAxis(pg.AxisItem):
     """An axis that sets its title again only when the title's text changes.
 
@@ -717,6 +720,16 @@ class QuietAxis(pg.AxisItem):
 
     _label_html: str | None = None
     _bounds: tuple[Any, ...] = ()      # (what `boundingRect` depends on ..., the rect)
+
+    def setLabel(self, text: str | None = None, units: str | None = None,
+                 unitPrefix: str | None = None, siPrefixEnableRanges: Any = None,
+                 **kw: Any) -> None:
+        """pyqtgraph's, with no SI prefix below 1 unless asked: a unitless axis whose
+        values stay under 1 was written in thousandths, and the lecture's 7-day weights
+        (w1 = 0.71) read "600" beside "weight w_j (x0.001)" on the projector. Huge values
+        (a diverging MSE) keep theirs. (pyqtgraph resets the ranges at every title.)"""
+        super().setLabel(text, units, unitPrefix,
+                         siPrefixEnableRanges=siPrefixEnableRanges or NO_PREFIX_BELOW_1, **kw)
 
     def boundingRect(self) -> QRectF:
         """pyqtgraph's bounds (the axis, and its view box where it draws a grid), worked
