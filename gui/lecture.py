@@ -257,6 +257,24 @@ class LectureController(QObject):
             # the caption at 1280 x 720.
             share = sum(d.height() for d in shown) // len(shown)
             win.resizeDocks(shown, [share] * len(shown), Qt.Orientation.Vertical)
+            win.layout().activate()
+        self._share_rows(shown)
+
+    def _share_rows(self, shown: list[QDockWidget]) -> None:
+        """Views side by side in one row get even widths. Qt keeps a hidden dock's last
+        width and hands the row's spare width to whichever dock it likes: at 'More ReLUs'
+        (after the steps with the controls and the curve builder) the series got 355 of
+        1,280 px beside a 920-px loss plot, its "◀ training" label cut to "ining". The
+        controls keep their own width (they sit in their own column)."""
+        win = self.window
+        rows: dict[int, list[QDockWidget]] = {}
+        for dock in shown:
+            if dock is not win.docks.get("controls"):
+                rows.setdefault(dock.y(), []).append(dock)
+        for row in rows.values():
+            if len(row) > 1:
+                share = sum(d.width() for d in row) // len(row)
+                win.resizeDocks(row, [share] * len(row), Qt.Orientation.Horizontal)
 
     def _on_run_started(self, info: Any) -> None:
         step = self.step

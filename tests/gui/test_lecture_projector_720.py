@@ -42,6 +42,12 @@ def go(pred):
     return grab_rgb(win)
 
 
+def drawn_columns(shot, win, widget):
+    # columns of `widget`'s area in the window's grab that hold a picture (not one colour)
+    crop = crop_of(shot, win, widget).astype(float)
+    return int((crop.std(axis=(0, 2)) > 10).sum())
+
+
 def dock_scroll(key):
     return win.docks[key].findChild(QScrollArea).verticalScrollBar().maximum()
 
@@ -164,6 +170,16 @@ for _label, plot, *_ in win.views["landscapes"]._panels:
                 at.x() + int(axis.left()):at.x() + int(axis.right()) - 8].astype(int)
     ink = (np.abs(crop - np.array(bg_rgb)).max(axis=2) > 60).any(axis=1)
     out["landscapes"].append({"ink_rows": [int(i) for i in np.flatnonzero(ink)]})
+
+# views side by side share their row evenly: the lecture's own order, the step with the
+# controls (their own column), the ReLU builder, then 'More ReLUs', gave the series 355 px
+# beside a 918-px loss plot, its "◀ training" label cut to "ining"
+go(lambda s: "controls" in s.views)
+go(lambda s: s.views == ("builder",) and "ReLU" in s.title)
+shot = go(lambda s: s.title == "More ReLUs")
+row = [win.views[k] for k in ("series", "loss")]
+out["row"] = {"widths": [drawn_columns(shot, win, v) for v in row],
+              "whole": [on_screen_as_alone(shot, win, v) for v in row]}
 win.close()
 print("WALK " + json.dumps(out))
 """
@@ -251,3 +267,14 @@ def test_legends_sit_where_they_cover_no_data(walk):
     for title, found in walk["legends"].items():
         assert found, (title, found)
         assert all(n <= 40 for n in found.values()), (title, found)
+
+
+def test_views_side_by_side_share_their_row_evenly(walk):
+    """Qt keeps a hidden dock's width and gives a row's spare width to one of its docks:
+    after the batches step (with the controls) and the ReLU builder, 'More ReLUs' showed
+    the series in 28 % of its row, its training label cut. Each lecture step now evens
+    the widths of the views in a row; both drawn whole."""
+    case = walk["row"]
+    narrow, wide = sorted(case["widths"])
+    assert narrow >= 0.9 * wide and narrow >= 500, case
+    assert all(case["whole"]), case
