@@ -720,6 +720,17 @@ class QuietAxis(pg.AxisItem):
 
     _label_html: str | None = None
     _bounds: tuple[Any, ...] = ()      # (what `boundingRect` depends on ..., the rect)
+    whole_numbers = False              # ticks at whole numbers only (a count of days)
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list[Any]:
+        """pyqtgraph's ticks; on an axis of `whole_numbers`, none between them: a wide
+        plot of the lecture's day weights labelled "0.5 1 1.5 ... 7.5" days before."""
+        levels = super().tickValues(minVal, maxVal, size)
+        if not self.whole_numbers:
+            return levels
+        whole = [(spacing, values) for spacing, values in levels if spacing >= 1]
+        return whole or [(1.0, [float(v) for v in range(math.ceil(minVal),
+                                                        math.floor(maxVal) + 1)])]
 
     def setLabel(self, text: str | None = None, units: str | None = None,
                  unitPrefix: str | None = None, siPrefixEnableRanges: Any = None,

@@ -422,6 +422,8 @@ class FitView(View):
             it.setVisible(on)
         # (empty, it stays hidden: `CurveSet`)
         self._pieces.setVisible(curve and bool(self._pieces.lines()))
+        # the weights' axis counts days: no "2.5 days before" on a wide plot
+        self._plot.getPlotItem().getAxis("bottom").whole_numbers = weights
         # one-day data points stay put; predicted-vs-real points move every frame
         cache_static(self._train_pts, self._unseen_pts, on=curve)
         self._rebuild_legend()
