@@ -454,3 +454,55 @@ def test_a_1280_x_720_projector_lecture_shows_every_control_and_keeps_its_surfac
             assert all(inside and drawn for inside, drawn in case["knobs"].values()), case
         assert "(replay)" in case["text"] and case["label_shown"], case
         assert not case["overlap"], case
+
+
+LECTURE_CAPTION_CHECK = SHOT_HELPERS + r"""
+import json
+from PySide6.QtCore import QRect
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from core.lecture_steps import load_steps
+from gui.app import open_lecture
+from gui.main_window import MainWindow
+from gui.screenshot import wait_until
+steps = load_steps()[0]
+n = next(i for i, s in enumerate(steps) if "landscapes" in s.views)
+win = MainWindow(theme="dark", persist=False)
+win.resize(1280, 720)
+win.show()
+ctl = open_lecture(win, n)
+wait_until(lambda: False, 1.0)
+out = []
+for switch in (None, "projector"):     # started in the dark, then switched live
+    if switch:
+        win.apply_theme(switch)
+        wait_until(lambda: False, 1.0)
+    cap = win.lecture.panel.caption
+    dock = win.lecture.dock
+    seen = QRect(dock.mapTo(win, dock.rect().topLeft()), dock.size())
+    at = QRect(cap.mapTo(win, cap.rect().topLeft()), cap.size())
+    need = cap.heightForWidth(cap.width())
+    shot = grab_rgb(win).astype(int)
+    line = cap.fontMetrics().lineSpacing()
+    band = shot[at.top() + need - line: at.top() + need, at.left(): at.right()]
+    back = shot[at.top() + need - 1, at.right() - 2]
+    out.append({"theme": win.theme.name, "need": need, "height": cap.height(),
+                "inside": seen.contains(QRect(at.left(), at.top(), at.width(), need)),
+                "last_line_ink": int((abs(band - back).max(axis=2) > 60).sum())})
+win.close()
+print("CAPTION " + json.dumps(out))
+"""
+
+
+def test_a_live_switch_to_the_projector_keeps_the_lecture_caption_whole(tmp_path):
+    """A 1280 x 720 window on a 1080-line screen (seen under Xvfb): the 'sharp or flat?'
+    caption takes 3 lines in the dark theme and 4 in the projector's; after a live switch
+    the panel kept the dark theme's height (its dock capped at its text's old height)
+    and the last line ('narrow pit?') was cut. The caption's whole text lies inside the
+    lecture dock and its last line is drawn."""
+    cases = on_a_screen(tmp_path, (1920, 1080), LECTURE_CAPTION_CHECK, "CAPTION ")
+    assert [c["theme"] for c in cases] == ["dark", "projector"]
+    for case in cases:
+        # within 2 px (the dock layout's rounding; a line's leading, no glyph, lost)
+        assert case["height"] >= case["need"] - 2 and case["inside"], case
+        assert case["last_line_ink"] > 30, case
