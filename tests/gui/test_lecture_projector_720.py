@@ -180,6 +180,12 @@ shot = go(lambda s: s.title == "More ReLUs")
 row = [win.views[k] for k in ("series", "loss")]
 out["row"] = {"widths": [drawn_columns(shot, win, v) for v in row],
               "whole": [on_screen_as_alone(shot, win, v) for v in row]}
+# ... and still after a live switch of theme (the normal layout's proportions came back)
+win.apply_theme("dark")
+wait_until(lambda: False, 1.0)
+shot = grab_rgb(win)
+out["row_switched"] = {"widths": [drawn_columns(shot, win, v) for v in row],
+                       "whole": [on_screen_as_alone(shot, win, v) for v in row]}
 win.close()
 print("WALK " + json.dumps(out))
 """
@@ -278,3 +284,13 @@ def test_views_side_by_side_share_their_row_evenly(walk):
     narrow, wide = sorted(case["widths"])
     assert narrow >= 0.9 * wide and narrow >= 500, case
     assert all(case["whole"]), case
+
+
+def test_a_live_theme_switch_keeps_the_lecture_steps_shares(walk):
+    """Switching the theme live re-applied the normal window's proportions to the
+    lecture's docks: 'More ReLUs' went from even widths to the normal layout's 60:40
+    (series 765 px, loss 510 px at 1280 x 720). A switch in lecture mode now shares the
+    step's space as the step does."""
+    case = walk["row_switched"]
+    narrow, wide = sorted(case["widths"])
+    assert narrow >= 0.9 * wide and all(case["whole"]), case
