@@ -91,8 +91,12 @@ class LandscapeCompareView(View):
         self._job.failed.connect(self._on_failed)
         self._job.finished.connect(self._on_finished)
         self._pending = False      # until the job's last item and its end are drawn
-        for _label, plot, *_rest in self._panels:   # the bar spans the maps' data area
+        # The bar spans the maps' data area, whichever moves: the maps, or the bar's own
+        # widget under its title (a live switch to the dark theme's smaller title font
+        # left the bar 10 px below the maps at 1280 x 720).
+        for _label, plot, *_rest in self._panels:
             plot.getViewBox().sigResized.connect(self._align_bar)
+        self._bar_view.ci.geometryChanged.connect(self._align_bar)
         self._restyle()
 
     def _make_bar(self, row: QWidget) -> QWidget:

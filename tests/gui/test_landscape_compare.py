@@ -9,11 +9,11 @@ import json
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from PySide6.QtWidgets import QScrollArea
+from PySide6.QtWidgets import QApplication, QScrollArea
 
 from core.config import RunConfig
 from core.lecture_steps import LECTURE_DIR, StepError, load_steps, parse_step
-from gui.theme import DARK, PROJECTOR
+from gui.theme import DARK, PROJECTOR, stylesheet
 from gui.views.landscape_compare_view import LandscapeCompareView
 from tests.gui.pixels import grab_rgb, rgb
 
@@ -94,6 +94,19 @@ def _ink_runs(rows: np.ndarray) -> list[tuple[int, int]]:
     return runs
 
 
+def _beside_the_maps(view: LandscapeCompareView) -> None:
+    """The bar is right of both maps and spans their data area; the maps square-ish."""
+    bar_top, bar_left, bar_bottom, _right = _in_view(view, view._bar.getViewBox())
+    for _label, plot, *_rest in view._panels:
+        vb = plot.getViewBox()
+        rect = plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
+        at = plot.mapTo(view, rect.topLeft())
+        assert bar_left > at.x() + rect.width()
+        assert abs(bar_top - at.y()) <= 3 and abs(bar_bottom - (at.y() + rect.height())) <= 3, (
+            bar_top, bar_bottom, at.y(), rect.height())
+        assert rect.width() >= 0.9 * rect.height(), rect
+
+
 def test_one_colour_bar_names_both_maps_losses_and_follows_the_theme(qtbot):
     """One bar right of both maps, over their data area: the colour map's gradient, and
     labels that are losses of the shared scale drawn where the scale puts them; nothing
@@ -110,13 +123,7 @@ def test_one_colour_bar_names_both_maps_losses_and_follows_the_theme(qtbot):
     results = view.results()
     bar_top, bar_left, bar_bottom, bar_right = _in_view(view, view._bar.getViewBox())
     # right of both maps, spanning their data area, and the maps still square-ish
-    for _label, plot, *_rest in view._panels:
-        vb = plot.getViewBox()
-        rect = plot.mapFromScene(vb.sceneBoundingRect()).boundingRect()
-        at = plot.mapTo(view, rect.topLeft())
-        assert bar_left > at.x() + rect.width()
-        assert abs(bar_top - at.y()) <= 3 and abs(bar_bottom - (at.y() + rect.height())) <= 3
-        assert rect.width() >= 0.9 * rect.height(), rect
+    _beside_the_maps(view)
     # the gradient: the colour map's low end at the bottom, its high end at the top
     lut = pg.colormap.get(DARK.colormap).getLookupTable(nPts=256).astype(np.int16)
     mid = (bar_left + bar_right) // 2
@@ -147,22 +154,37 @@ def test_one_colour_bar_names_both_maps_losses_and_follows_the_theme(qtbot):
         y = bar_top + (high - pos) / (high - low) * (bar_bottom - bar_top)
         assert abs(ax_top + (a + b) / 2 - y) <= 4, (a, b, y)
     # a live switch to the projector: its foreground on the labels, its colour map
+    app = QApplication.instance()
+    app.setStyleSheet(stylesheet(PROJECTOR))     # as the window does: the labels' fonts
     view.apply_theme(PROJECTOR)
     qtbot.wait(50)                # its larger font: a wider axis, the bar moved left
     img = grab_rgb(view).astype(np.int16)
     bar_top, bar_left, bar_bottom, bar_right = _in_view(view, view._bar.getViewBox())
     ax_top, _ax_left, ax_bottom, ax_right = _in_view(view, view._bar.axis)
     mid = (bar_left + bar_right) // 2
+    _beside_the_maps(view)
     labels = img[ax_top: ax_bottom, bar_right + 9: ax_right]
     assert (np.abs(labels - rgb(PROJECTOR.foreground)) < 40).all(axis=2).sum() > 50
     assert (np.abs(labels - rgb(PROJECTOR.background)) < 8).all(axis=2).mean() > 0.8
     lut = pg.colormap.get(PROJECTOR.colormap).getLookupTable(nPts=256).astype(np.int16)
     assert np.abs(img[bar_bottom - 4, mid] - lut[0]).max() <= 25
+    # and back to the dark theme's smaller title: the bar still spans the maps
+    app.setStyleSheet(stylesheet(DARK))
+    view.apply_theme(DARK)
+    qtbot.wait(50)
+    try:
+        _beside_the_maps(view)
+    finally:
+        app.setStyleSheet("")
     # a new comparison: no numbers until its first map is drawn
+    _top, bar_left, _bottom, _right = _in_view(view, view._bar.getViewBox())
+    ax_top, _ax_left, ax_bottom, ax_right = _in_view(view, view._bar.axis)
     view.compare(cfg, {"layers": [1, 3], "updates": 5000, "grid": 41})
     img = grab_rgb(view).astype(np.int16)
     place = img[ax_top: ax_bottom, bar_left: ax_right]
-    assert (np.abs(place - rgb(PROJECTOR.panel)) < 8).all(axis=2).mean() > 0.95
+    # one plain colour there (the view's own: no style sheet in this test), no gradient or
+    # numbers
+    assert (np.abs(place - place[0, 0]) < 8).all(axis=2).mean() > 0.99
     view.shutdown()
 
 
