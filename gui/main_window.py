@@ -579,7 +579,12 @@ class MainWindow(QMainWindow):
         if self._proportion_pending and not self._closed:
             self._proportion_pending = False
             QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-            self.proportion_docks()   # the size stays (a screenshot's is set on purpose)
+            if self._lecture is not None:
+                # the step's own shares, not the normal layout's (a live theme switch
+                # gave 'More ReLUs' the normal 60:40 series and loss)
+                self._lecture.share_space()
+            else:
+                self.proportion_docks()   # the size stays (a screenshot's is set on purpose)
             QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
             self._hide_stray_tab_bars()
 

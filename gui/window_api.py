@@ -55,6 +55,10 @@ class LectureMode(Protocol):
         """Show step n (0-based) and train it."""
         ...
 
+    def share_space(self) -> None:
+        """Share the window among the step's panel and views (after a theme's fonts)."""
+        ...
+
 
 @runtime_checkable
 class LabWindow(Protocol):
