@@ -83,11 +83,6 @@ class LectureController(QObject):
         # (its View menu too, not only presentation) restyles it.
         window.theme_changed.connect(self.panel.apply_theme)
         self.panel.apply_theme(window.theme)
-        # ... and the panel's height follows its new fonts: after a live switch to the
-        # projector at 1280 x 720 the caption kept the dark theme's height, its last line
-        # cut (the dock capped at its old text's height, `share_space`).
-        window.theme_changed.connect(
-            lambda _theme: QTimer.singleShot(0, self.dock, self.share_space))
         self._filter = ClickerKeys(window, self.next, self.prev, self.toggle_presentation,
                                    lambda: self._presenting)
         self._filter.install()

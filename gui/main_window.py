@@ -581,7 +581,9 @@ class MainWindow(QMainWindow):
             QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
             if self._lecture is not None:
                 # the step's own shares, not the normal layout's (a live theme switch
-                # gave 'More ReLUs' the normal 60:40 series and loss)
+                # gave 'More ReLUs' the normal 60:40 series and loss), and the panel's
+                # height for the new fonts (after a switch to the projector at 1280 x 720
+                # the caption kept the dark theme's height, its last line cut)
                 self._lecture.share_space()
             else:
                 self.proportion_docks()   # the size stays (a screenshot's is set on purpose)
