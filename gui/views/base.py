@@ -806,18 +806,49 @@ class FittingAxis(QuietAxis):
     """A left axis whose title shrinks to the plot's height (to MIN_LABEL_SCALE at most)
     and stays centred: pyqtgraph cuts a title longer than the axis at both ends, and at
     1280 x 720 in the projector theme a 130-px fitted-function plot read "y = views that
-    da" and a short series plot "views per da"."""
+    da" and a short series plot "views per da". Still too long at MIN_LABEL_SCALE, it is
+    written short, whole words and "…" ("views per…"), or not at all where not even its
+    first word fits (a 1280 x 720 window's plots under the restore bar read "MAE (view"
+    and "views per da")."""
+
+    _shortened: bool | str = False   # written short now (`_shorten`), or "hidden"
 
     def resizeEvent(self, ev: Any = None) -> None:
         super().resizeEvent(ev)
         if self.label is None:
             return
+        if self._shortened:      # from the whole title again: the room may have grown
+            self.label.setHtml(self.labelString())
+            if self._shortened == "hidden":
+                self.label.setVisible(True)
+            self._shortened = False
         width = self.label.boundingRect().width()
         height = self.size().height()
         scale = 1.0 if width <= height else max(height / width, MIN_LABEL_SCALE)
+        if scale * width > height and self.labelText and height > 0:
+            width = self._shorten(height / scale)
         if scale != self.label.scale():
             self.label.setScale(scale)
         self.label.setPos(self.label.pos().x(), int(height / 2 + scale * width / 2))
+
+    def _shorten(self, room: float) -> float:
+        """Write the title as its most leading whole words that fit `room` px (unscaled)
+        with "…"; hidden if none does. Its width as written."""
+        self._shortened = True
+        full = self.labelString()
+        plain = self.label.toPlainText()
+        words = plain.split()
+        for k in range(len(words) - 1, 0, -1):
+            short = " ".join(words[:k]).rstrip(" (=,:;") + "…"
+            self.label.setHtml(full.replace(html.escape(plain, quote=False), html.escape(
+                short, quote=False)) if html.escape(plain, quote=False) in full
+                else html.escape(short, quote=False))
+            if self.label.boundingRect().width() <= room:
+                return self.label.boundingRect().width()
+        if self.label.isVisible():
+            self._shortened = "hidden"
+            self.label.setVisible(False)
+        return 0.0
 
     def _updateLabel(self) -> None:
         super()._updateLabel()
