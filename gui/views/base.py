@@ -835,14 +835,12 @@ class FittingAxis(QuietAxis):
         """Write the title as its most leading whole words that fit `room` px (unscaled)
         with "…"; hidden if none does. Its width as written."""
         self._shortened = True
-        full = self.labelString()
-        plain = self.label.toPlainText()
-        words = plain.split()
+        # in the title's own colour and size (pyqtgraph's span), as plain text
+        style = ";".join(f"{k}: {v}" for k, v in self.labelStyle.items())
+        words = self.label.toPlainText().split()
         for k in range(len(words) - 1, 0, -1):
             short = " ".join(words[:k]).rstrip(" (=,:;") + "…"
-            self.label.setHtml(full.replace(html.escape(plain, quote=False), html.escape(
-                short, quote=False)) if html.escape(plain, quote=False) in full
-                else html.escape(short, quote=False))
+            self.label.setHtml(f"<span style='{style}'>{html.escape(short)}</span>")
             if self.label.boundingRect().width() <= room:
                 return self.label.boundingRect().width()
         if self.label.isVisible():
